@@ -1,0 +1,124 @@
+package engine
+
+/*
+#cgo CFLAGS: -O2 -Wno-deprecated-declarations
+#cgo LDFLAGS: -lcurl
+#include <stdlib.h>
+#include "xfer.h"
+*/
+import "C"
+
+import (
+	"errors"
+	"syscall"
+	"unsafe"
+)
+
+// cxfer wraps the C side of one transfer. It is only touched by the engine
+// goroutine, between calls into libcurl, so the counters need no locking.
+type cxfer struct{ p *C.mg_xfer }
+
+func newCXfer(easy unsafe.Pointer, path string, checkHTTP bool) (cxfer, error) {
+	cp := C.CString(path)
+	defer C.free(unsafe.Pointer(cp))
+	chk := C.int(0)
+	if checkHTTP {
+		chk = 1
+	}
+	p := C.mg_xfer_new(easy, cp, chk)
+	if p == nil {
+		return cxfer{}, errors.New("out of memory")
+	}
+	if rc := C.mg_setopt_xfer(easy, p); rc != C.CURLE_OK {
+		C.mg_xfer_free(p)
+		return cxfer{}, curlError(int(rc))
+	}
+	return cxfer{p}, nil
+}
+
+func (x cxfer) bytes() int64   { return int64(x.p.bytes) }
+func (x cxfer) state() int     { return int(x.p.state) }
+func (x cxfer) code() int      { return int(x.p.code) }
+func (x cxfer) errbuf() string { return C.GoString(&x.p.errbuf[0]) }
+func (x cxfer) finish() bool   { return C.mg_xfer_finish(x.p) == 0 }
+func (x cxfer) discard()       { C.mg_xfer_discard(x.p) }
+func (x cxfer) free()          { C.mg_xfer_free(x.p) }
+
+// ioError describes why the output could not be written, naming the path.
+func (x cxfer) ioError() error {
+	op := "write"
+	switch x.p.errop {
+	case C.MG_OP_MKDIR:
+		op = "create directory"
+	case C.MG_OP_OPEN:
+		op = "create"
+	case C.MG_OP_CLOSE:
+		op = "close"
+	}
+	path := C.GoString(x.p.errpath)
+	return &DiskError{Op: op, Path: path, Err: syscall.Errno(x.p.err)}
+}
+
+const (
+	stateFresh    = C.MG_FRESH
+	stateWriting  = C.MG_WRITING
+	stateRejected = C.MG_REJECTED
+	stateIOErr    = C.MG_IOERR
+)
+
+func setCallbacks(easy unsafe.Pointer) error {
+	if rc := C.mg_setopt_callbacks(easy); rc != C.CURLE_OK {
+		return curlError(int(rc))
+	}
+	return nil
+}
+
+// slist is a header list built once and shared by every handle; the Go
+// binding's []string option would copy and leak one per handle.
+type slist struct{ p *C.struct_curl_slist }
+
+func newSlist(items []string) slist {
+	var l slist
+	for _, s := range items {
+		cs := C.CString(s)
+		l.p = C.mg_slist_append(l.p, cs)
+		C.free(unsafe.Pointer(cs))
+	}
+	return l
+}
+
+func (l slist) set(easy unsafe.Pointer, opt int) error {
+	if rc := C.mg_setopt_slist(easy, C.CURLoption(opt), l.p); rc != C.CURLE_OK {
+		return curlError(int(rc))
+	}
+	return nil
+}
+
+func (l slist) free() { C.mg_slist_free(l.p) }
+
+func highSockets() int { return int(C.mg_high_sockets()) }
+
+func multiPoll(multi unsafe.Pointer, timeoutMS int) error {
+	var n C.int
+	if rc := C.mg_multi_poll(multi, C.int(timeoutMS), &n); rc != C.CURLM_OK {
+		return errors.New(C.GoString(C.curl_multi_strerror(rc)))
+	}
+	return nil
+}
+
+func curlStrerror(code int) string {
+	return C.GoString(C.curl_easy_strerror(C.CURLcode(code)))
+}
+
+type curlError int
+
+func (e curlError) Error() string { return curlStrerror(int(e)) }
+
+// Option numbers the Go binding does not name (added to libcurl after it).
+const (
+	optProtocolsStr      = C.CURLOPT_PROTOCOLS_STR
+	optRedirProtocolsStr = C.CURLOPT_REDIR_PROTOCOLS_STR
+	optHTTPHeader        = C.CURLOPT_HTTPHEADER
+	optConnectTimeoutMS  = C.CURLOPT_CONNECTTIMEOUT_MS
+	optTimeoutMS         = C.CURLOPT_TIMEOUT_MS
+)

@@ -1,0 +1,429 @@
+package engine
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+)
+
+// recorder is an Observer that keeps every result.
+type recorder struct {
+	mu      sync.Mutex
+	results []Result
+	maxAct  int
+}
+
+func (r *recorder) Progress(p Progress) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if p.Active > r.maxAct {
+		r.maxAct = p.Active
+	}
+}
+
+func (r *recorder) Result(res Result) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.results = append(r.results, res)
+}
+
+func (r *recorder) bySource() map[string]Result {
+	m := map[string]Result{}
+	for _, res := range r.results {
+		m[res.Source] = res
+	}
+	return m
+}
+
+// body returns the deterministic content served for a path of n bytes.
+func body(name string, n int) []byte {
+	b := make([]byte, n)
+	for i := range b {
+		b[i] = byte(i*7) ^ name[i%len(name)]
+	}
+	return b
+}
+
+// server serves /size/N/NAME with N bytes, /status/CODE, /empty,
+// /redirect/NAME -> /size/100/NAME, /noloc (302 without Location), and counts
+// requests in flight.
+type server struct {
+	*httptest.Server
+	inflight, maxInflight atomic.Int64
+	hold                  chan struct{} // /slow/ waits on it until the test ends
+}
+
+func newServer(t *testing.T) *server {
+	s := &server{hold: make(chan struct{})}
+	mux := http.NewServeMux()
+	mux.HandleFunc("/size/", func(w http.ResponseWriter, r *http.Request) {
+		n := s.inflight.Add(1)
+		defer s.inflight.Add(-1)
+		for {
+			m := s.maxInflight.Load()
+			if n <= m || s.maxInflight.CompareAndSwap(m, n) {
+				break
+			}
+		}
+		parts := strings.SplitN(strings.TrimPrefix(r.URL.Path, "/size/"), "/", 2)
+		size, _ := strconv.Atoi(parts[0])
+		w.Header().Set("Content-Length", strconv.Itoa(size))
+		_, _ = w.Write(body(parts[1], size))
+	})
+	mux.HandleFunc("/status/", func(w http.ResponseWriter, r *http.Request) {
+		code, _ := strconv.Atoi(strings.TrimPrefix(r.URL.Path, "/status/"))
+		w.WriteHeader(code)
+		_, _ = fmt.Fprintf(w, "error page %d\n", code)
+	})
+	mux.HandleFunc("/empty", func(w http.ResponseWriter, r *http.Request) {})
+	mux.HandleFunc("/redirect/", func(w http.ResponseWriter, r *http.Request) {
+		http.Redirect(w, r, "/size/100/"+strings.TrimPrefix(r.URL.Path, "/redirect/"), http.StatusFound)
+	})
+	mux.HandleFunc("/noloc", func(w http.ResponseWriter, r *http.Request) {
+		w.WriteHeader(http.StatusFound)
+		_, _ = w.Write([]byte("moved somewhere"))
+	})
+	mux.HandleFunc("/slow/", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Length", "1000")
+		_, _ = w.Write(make([]byte, 10))
+		w.(http.Flusher).Flush()
+		select {
+		case <-s.hold:
+		case <-r.Context().Done():
+		}
+	})
+	s.Server = httptest.NewServer(mux)
+	t.Cleanup(s.Close)
+	t.Cleanup(func() { close(s.hold) }) // cleanups run last-first: release handlers, then Close
+	return s
+}
+
+func run(t *testing.T, ctx context.Context, cfg Config, entries []Entry) (*recorder, Stats) {
+	t.Helper()
+	if cfg.Parallel == 0 {
+		cfg.Parallel = 4
+	}
+	if cfg.Protocols == nil {
+		cfg.Protocols = []string{"http", "https"}
+	}
+	if cfg.MaxRedirs == 0 {
+		cfg.MaxRedirs = 10
+	}
+	if cfg.ConnectTimeout == 0 {
+		cfg.ConnectTimeout = 10 * time.Second
+	}
+	ch := make(chan Entry)
+	go func() {
+		defer close(ch)
+		for _, e := range entries {
+			select {
+			case ch <- e:
+			case <-ctx.Done():
+				return
+			}
+		}
+	}()
+	rec := &recorder{}
+	st, err := Run(ctx, cfg, ch, rec)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return rec, st
+}
+
+func noPartFiles(t *testing.T, dir string) {
+	t.Helper()
+	_ = filepath.Walk(dir, func(p string, info os.FileInfo, err error) error {
+		if err == nil && strings.HasSuffix(p, PartSuffix) {
+			t.Errorf("leftover partial file %s", p)
+		}
+		return nil
+	})
+}
+
+func TestDownloadsManyEntriesWithinParallelLimit(t *testing.T) {
+	s := newServer(t)
+	dir := t.TempDir()
+	var entries []Entry
+	for i := 0; i < 60; i++ {
+		name := fmt.Sprintf("f%02d", i)
+		size := i * 997 // includes an empty body and multi-chunk ones
+		if i == 7 {
+			size = 3 << 20
+		}
+		entries = append(entries, Entry{
+			Source: fmt.Sprintf("list:%d", i+1),
+			URL:    fmt.Sprintf("%s/size/%d/%s", s.URL, size, name),
+			Path:   filepath.Join(dir, "sub", name),
+		})
+	}
+	rec, st := run(t, context.Background(), Config{Parallel: 3}, entries)
+	if st.OK != len(entries) || len(rec.results) != len(entries) {
+		t.Fatalf("ok=%d results=%d, want %d: %+v", st.OK, len(rec.results), len(entries), rec.results)
+	}
+	if m := s.maxInflight.Load(); m > 3 {
+		t.Errorf("server saw %d requests at once with -j 3", m)
+	}
+	for _, en := range entries {
+		got, err := os.ReadFile(en.Path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var size int
+		var name string
+		_, _ = fmt.Sscanf(strings.TrimPrefix(en.URL, s.URL), "/size/%d/%s", &size, &name)
+		if !bytes.Equal(got, body(name, size)) {
+			t.Errorf("%s: content differs (%d bytes, want %d)", en.Path, len(got), size)
+		}
+	}
+	for _, r := range rec.results {
+		if r.HTTPCode != 200 || r.CurlCode != 0 || r.EffectiveURL != r.URL {
+			t.Errorf("%s: http %d curl %d effective %q", r.Source, r.HTTPCode, r.CurlCode, r.EffectiveURL)
+		}
+	}
+	noPartFiles(t, dir)
+}
+
+func TestFailuresLeaveNothingBehind(t *testing.T) {
+	s := newServer(t)
+	dir := t.TempDir()
+	// A port nobody listens on: bind, note, close.
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	refused := "http://" + l.Addr().String() + "/x"
+	l.Close()
+	if err := os.WriteFile(filepath.Join(dir, "file"), []byte("x"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	cases := []struct {
+		name, url, path, wantErr string
+		http                     int
+	}{
+		{"404", s.URL + "/status/404", "nf", "HTTP 404 Not Found", 404},
+		{"500", s.URL + "/status/500", "ise", "HTTP 500 Internal Server Error", 500},
+		{"302 without Location", s.URL + "/noloc", "noloc", "HTTP 302 Found without a usable Location", 302},
+		{"connection refused", refused, "refused", "Failed to connect to 127.0.0.1", 0},
+		{"path component is a file", s.URL + "/size/10/a", "file/a", "cannot create", 200},
+	}
+	var entries []Entry
+	for i, c := range cases {
+		entries = append(entries, Entry{Source: c.name, URL: c.url, Path: filepath.Join(dir, c.path)})
+		_ = i
+	}
+	entries = append(entries, Entry{Source: "good", URL: s.URL + "/size/5/good", Path: filepath.Join(dir, "good")})
+	rec, st := run(t, context.Background(), Config{}, entries)
+	if st.Failed != len(cases) || st.OK != 1 {
+		t.Fatalf("stats %+v", st)
+	}
+	got := rec.bySource()
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			r := got[c.name]
+			if r.Status != StatusFailed || !strings.Contains(r.Error, c.wantErr) || r.HTTPCode != c.http {
+				t.Errorf("got %+v", r)
+			}
+			if _, err := os.Lstat(filepath.Join(dir, c.path)); err == nil {
+				t.Errorf("final file exists")
+			}
+		})
+	}
+	noPartFiles(t, dir)
+}
+
+func TestEmptyBodyAndRedirect(t *testing.T) {
+	s := newServer(t)
+	dir := t.TempDir()
+	rec, st := run(t, context.Background(), Config{}, []Entry{
+		{Source: "empty", URL: s.URL + "/empty", Path: filepath.Join(dir, "empty")},
+		{Source: "redir", URL: s.URL + "/redirect/r", Path: filepath.Join(dir, "r")},
+	})
+	if st.OK != 2 {
+		t.Fatalf("%+v", rec.results)
+	}
+	if fi, err := os.Stat(filepath.Join(dir, "empty")); err != nil || fi.Size() != 0 {
+		t.Errorf("empty file: %v %v", fi, err)
+	}
+	if r := rec.bySource()["redir"]; r.EffectiveURL != s.URL+"/size/100/r" {
+		t.Errorf("effective URL %q", r.EffectiveURL)
+	}
+	got, _ := os.ReadFile(filepath.Join(dir, "r"))
+	if !bytes.Equal(got, body("r", 100)) {
+		t.Errorf("redirected body differs")
+	}
+}
+
+func TestInvalidAndNoClobber(t *testing.T) {
+	s := newServer(t)
+	dir := t.TempDir()
+	keep := filepath.Join(dir, "keep")
+	if err := os.WriteFile(keep, []byte("old"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	rec, st := run(t, context.Background(), Config{NoClobber: true}, []Entry{
+		{Source: "bad", URL: "nope", Invalid: fmt.Errorf("not a URL")},
+		{Source: "keep", URL: s.URL + "/size/10/keep", Path: keep},
+	})
+	if st.Invalid != 1 || st.Skipped != 1 {
+		t.Fatalf("%+v %+v", st, rec.results)
+	}
+	if b, _ := os.ReadFile(keep); string(b) != "old" {
+		t.Errorf("--no-clobber replaced the file")
+	}
+}
+
+func TestReplaceIsAtomicOverExistingFile(t *testing.T) {
+	s := newServer(t)
+	dir := t.TempDir()
+	p := filepath.Join(dir, "f")
+	if err := os.WriteFile(p, []byte("old"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	_, st := run(t, context.Background(), Config{}, []Entry{
+		{Source: "a", URL: s.URL + "/size/20/f", Path: p},
+		{Source: "b", URL: s.URL + "/status/404", Path: filepath.Join(dir, "g")},
+	})
+	if st.OK != 1 {
+		t.Fatal(st)
+	}
+	if b, _ := os.ReadFile(p); !bytes.Equal(b, body("f", 20)) {
+		t.Errorf("not replaced")
+	}
+}
+
+func TestPerHostCap(t *testing.T) {
+	s := newServer(t)
+	dir := t.TempDir()
+	var entries []Entry
+	for i := 0; i < 30; i++ {
+		entries = append(entries, Entry{Source: strconv.Itoa(i), URL: fmt.Sprintf("%s/size/200000/p%d", s.URL, i),
+			Path: filepath.Join(dir, strconv.Itoa(i))})
+	}
+	_, st := run(t, context.Background(), Config{Parallel: 8, PerHost: 2}, entries)
+	if st.OK != 30 {
+		t.Fatal(st)
+	}
+	if m := s.maxInflight.Load(); m > 2 {
+		t.Errorf("server saw %d requests at once with --per-host 2", m)
+	}
+}
+
+func TestFailFastAbortsTheRest(t *testing.T) {
+	s := newServer(t)
+	dir := t.TempDir()
+	entries := []Entry{
+		{Source: "slow", URL: s.URL + "/slow/a", Path: filepath.Join(dir, "a")},
+		{Source: "bad", URL: s.URL + "/status/404", Path: filepath.Join(dir, "b")},
+	}
+	for i := 0; i < 50; i++ {
+		entries = append(entries, Entry{Source: "later" + strconv.Itoa(i), URL: s.URL + "/size/1/x", Path: filepath.Join(dir, "l"+strconv.Itoa(i))})
+	}
+	rec, st := run(t, context.Background(), Config{Parallel: 2, FailFast: true}, entries)
+	if !st.FailFast || st.OK != 0 {
+		t.Fatalf("%+v", st)
+	}
+	r := rec.bySource()["slow"]
+	if r.Status != StatusFailed || !strings.Contains(r.Error, "--fail-fast") {
+		t.Errorf("slow transfer: %+v", r)
+	}
+	if len(rec.results) != 2 {
+		t.Errorf("%d results, want 2 (the rest never started)", len(rec.results))
+	}
+	noPartFiles(t, dir)
+}
+
+func TestCancelAbortsRunningAndRemovesPart(t *testing.T) {
+	s := newServer(t)
+	dir := t.TempDir()
+	ctx, cancel := context.WithCancel(context.Background())
+	obs := &cancelOnBytes{cancel: cancel}
+	ch := make(chan Entry, 1)
+	ch <- Entry{Source: "slow", URL: s.URL + "/slow/a", Path: filepath.Join(dir, "a")}
+	close(ch)
+	st, err := Run(ctx, Config{Parallel: 1, Protocols: []string{"http"}}, ch, obs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !st.Interrupted || st.Failed != 1 {
+		t.Fatalf("%+v", st)
+	}
+	noPartFiles(t, dir)
+	if _, err := os.Lstat(filepath.Join(dir, "a")); err == nil {
+		t.Errorf("final file exists")
+	}
+}
+
+// cancelOnBytes cancels the run once some body bytes have arrived, so the
+// .part file exists when the abort happens.
+type cancelOnBytes struct {
+	recorder
+	cancel func()
+}
+
+func (c *cancelOnBytes) Progress(p Progress) {
+	if p.Bytes > 0 {
+		c.cancel()
+	}
+}
+
+// With more than FD_SETSIZE descriptors open, libcurl's sockets land above
+// 1024 where select(2) cannot see them; downloads must still complete, and
+// through the poll path.
+func TestBeyondFDSetSize(t *testing.T) {
+	s := newServer(t)
+	dir := t.TempDir()
+	var held []*os.File
+	defer func() {
+		for _, f := range held {
+			f.Close()
+		}
+	}()
+	for i := 0; i < 1100; i++ {
+		f, err := os.Open(os.DevNull)
+		if err != nil {
+			t.Skipf("cannot open 1100 descriptors: %v", err)
+		}
+		held = append(held, f)
+	}
+	var entries []Entry
+	for i := 0; i < 20; i++ {
+		entries = append(entries, Entry{Source: strconv.Itoa(i), URL: fmt.Sprintf("%s/size/300000/b%d", s.URL, i),
+			Path: filepath.Join(dir, strconv.Itoa(i))})
+	}
+	_, st := run(t, context.Background(), Config{Parallel: 4}, entries)
+	if st.OK != 20 {
+		t.Fatalf("%+v", st)
+	}
+	if st.PollWaits == 0 {
+		t.Errorf("no wait went through curl_multi_poll: %+v", st)
+	}
+	for i := 0; i < 20; i++ {
+		got, _ := os.ReadFile(filepath.Join(dir, strconv.Itoa(i)))
+		if !bytes.Equal(got, body(fmt.Sprintf("b%d", i), 300000)) {
+			t.Errorf("file %d differs", i)
+		}
+	}
+}
+
+func TestSelectPathWhenDescriptorsAreLow(t *testing.T) {
+	s := newServer(t)
+	dir := t.TempDir()
+	_, st := run(t, context.Background(), Config{Parallel: 2}, []Entry{
+		{Source: "a", URL: s.URL + "/size/400000/a", Path: filepath.Join(dir, "a")},
+	})
+	if st.OK != 1 || st.SelectWaits == 0 || st.PollWaits != 0 {
+		t.Fatalf("%+v", st)
+	}
+}

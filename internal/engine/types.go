@@ -1,0 +1,58 @@
+package engine
+
+import "time"
+
+// Entry is one line of a URL list (or one command-line argument) ready for
+// the engine. Entries that failed validation still reach the engine with
+// Invalid set, so that every entry produces exactly one Result.
+type Entry struct {
+	// Source names where the entry came from: "FILE:LINE", "-:LINE" for
+	// stdin, or "arg:N" for the N-th URL argument (1-based).
+	Source string
+	// URL as written in the list.
+	URL string
+	// Path is the final output path (already joined with --dir, cleaned,
+	// and proven to stay inside it). Empty when Invalid is set.
+	Path string
+	// Invalid, when non-nil, makes the entry fail without any transfer;
+	// its message is reported as is.
+	Invalid error
+}
+
+// Status is the outcome of one entry.
+type Status string
+
+const (
+	StatusOK      Status = "ok"
+	StatusFailed  Status = "failed"
+	StatusSkipped Status = "skipped"
+	StatusInvalid Status = "invalid"
+)
+
+// Result is what the engine reports for one entry, exactly once.
+type Result struct {
+	Source       string
+	URL          string
+	EffectiveURL string
+	Path         string
+	Status       Status
+	HTTPCode     int    // last response code, 0 when none was received
+	CurlCode     int    // libcurl CURLcode, 0 for none
+	Error        string // human-readable reason, empty when Status is ok
+	Bytes        int64  // body bytes received for this entry
+	Duration     time.Duration
+}
+
+// Progress is a snapshot of the whole run, sent between perform calls.
+type Progress struct {
+	Done   int   // entries with a Result so far
+	Active int   // transfers running now
+	Bytes  int64 // body bytes received so far, finished and running transfers
+}
+
+// Observer receives the engine's events. All calls come from the engine's
+// own goroutine, one at a time; implementations must not block for long.
+type Observer interface {
+	Progress(Progress)
+	Result(Result)
+}

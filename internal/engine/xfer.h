@@ -1,0 +1,66 @@
+// The body path of a transfer lives in C: libcurl hands each chunk to
+// mg_write, which appends it to a per-transfer buffer and writes it to the
+// output descriptor in large pieces. No chunk crosses into Go; Go reads the
+// counters in mg_xfer between calls to curl_multi_perform, on the same
+// goroutine that drives the multi handle.
+#ifndef MULTIGET_XFER_H
+#define MULTIGET_XFER_H
+
+#include <curl/curl.h>
+#include <sys/select.h>
+
+enum {
+	MG_FRESH = 0,    // no body byte seen yet
+	MG_WRITING = 1,  // output open, body flowing
+	MG_REJECTED = 2, // the response status is not a success: body refused
+	MG_IOERR = 3,    // the output could not be created or written
+};
+
+enum {
+	MG_OP_NONE = 0,
+	MG_OP_MKDIR = 1,
+	MG_OP_OPEN = 2,
+	MG_OP_WRITE = 3,
+	MG_OP_CLOSE = 4,
+};
+
+typedef struct mg_xfer {
+	CURL *easy;
+	char *path;          // temporary output path (NAME.part), owned
+	int fd;              // -1 until the first body byte of a success
+	int state;           // MG_*
+	int check_http;      // refuse bodies of non-2xx HTTP responses
+	int err;             // errno of the failed operation
+	int errop;           // MG_OP_* that failed
+	char *errpath;       // path the failed operation was about, owned
+	long code;           // response code seen at the first body byte
+	long long bytes;     // body bytes accepted
+	char *buf;           // write coalescing buffer, allocated on first byte
+	size_t len, cap;
+	char errbuf[CURL_ERROR_SIZE];
+} mg_xfer;
+
+mg_xfer *mg_xfer_new(CURL *easy, const char *path, int check_http);
+// mg_xfer_finish flushes and closes the output, creating an empty file when
+// the body was empty. Returns 0, or -1 with err/errop set.
+int mg_xfer_finish(mg_xfer *x);
+// mg_xfer_discard closes the output if open and removes the temporary file.
+void mg_xfer_discard(mg_xfer *x);
+void mg_xfer_free(mg_xfer *x);
+
+// Options that carry C function pointers or C-owned data, which the Go
+// binding cannot set.
+CURLcode mg_setopt_callbacks(CURL *easy);
+CURLcode mg_setopt_xfer(CURL *easy, mg_xfer *x);
+CURLcode mg_setopt_slist(CURL *easy, CURLoption opt, struct curl_slist *list);
+struct curl_slist *mg_slist_append(struct curl_slist *list, const char *s);
+void mg_slist_free(struct curl_slist *list);
+
+// Number of open libcurl sockets whose descriptor is >= FD_SETSIZE, which
+// curl_multi_fdset cannot report.
+long mg_high_sockets(void);
+// Waits on the multi handle with curl_multi_poll (no FD_SETSIZE limit).
+CURLMcode mg_multi_poll(CURLM *multi, int timeout_ms, int *numfds);
+CURLMcode mg_multi_wakeup(CURLM *multi);
+
+#endif
