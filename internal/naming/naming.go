@@ -1,0 +1,325 @@
+// Package naming turns list URLs and out= values into safe relative output
+// paths and detects entries that would write the same file.
+//
+// # Rules
+//
+// URLs (ParseURL): a URL must be absolute, its protocol (compared in lower
+// case) must be one of those allowed, it must have a host, be valid UTF-8
+// and hold no spaces or control characters (spaces are written %20).
+//
+// Names from URLs (FromURL): the output name is the last segment of the
+// URL path, percent-decoded then sanitised; the query and fragment are
+// ignored. A path that is empty or ends in "/", ".", or ".." (also when
+// written %2E) gives "index.html". With tree=true the path is
+// HOST/SEG/.../NAME: the host in lower case, followed by "_PORT" when the
+// URL names a port other than the protocol's default (http 80, https 443,
+// ftp 21, ftps 990); an IPv6 host is kept in brackets with each ":"
+// written "_" ("[__1]_8080"). Every path segment is decoded and
+// sanitised; "." and ".." segments, and empty ones from "//", are dropped,
+// never resolved, so a URL cannot climb out of its host directory.
+//
+// Sanitising one segment (Sanitize): "/" and "\" become "_" (so "%2F" in a
+// URL never makes a directory), as do control characters and bytes that
+// are not UTF-8; "." becomes "_" and ".." "__"; a name longer than 250
+// bytes is cut at a character boundary, keeping its extension when that is
+// at most 16 bytes; an empty name becomes "index.html".
+//
+// out= values (CleanOut): a relative path using "/"; "." components and
+// repeated "/" are dropped. It is refused when it is empty, absolute, has a
+// ".." component, holds a control character (0x00-0x1f, 0x7f), has a
+// component longer than 250 bytes, or does not end in a file name (ends in
+// "/" or "/.", or is only ".").
+//
+// Duplicates (Targets): two entries may not write the same path, nor one
+// write P while another writes P.part, since P.part is where P is
+// downloaded before being renamed.
+package naming
+
+import (
+	"crypto/sha256"
+	"errors"
+	"fmt"
+	"math"
+	"net/url"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"unicode"
+	"unicode/utf8"
+)
+
+// MaxName is the longest file name component, in bytes, that is produced
+// or accepted. Most file systems stop at 255; the margin leaves room for
+// the ".part" suffix of the temporary file.
+const MaxName = 250
+
+// maxExt is the longest extension Sanitize keeps when it shortens a name;
+// anything longer is more likely part of the name than a file type.
+const maxExt = 16
+
+// ParseURL validates a URL from a list or the command line. allowed lists
+// the protocols accepted, e.g. http, https, ftp, ftps.
+func ParseURL(raw string, allowed []string) (*url.URL, error) {
+	if raw == "" {
+		return nil, errors.New("empty URL")
+	}
+	if !utf8.ValidString(raw) {
+		return nil, errors.New("URL is not valid UTF-8: percent-encode its bytes (%XX)")
+	}
+	for i, r := range raw {
+		if unicode.IsSpace(r) || unicode.IsControl(r) {
+			return nil, fmt.Errorf("URL has a space or control character (%U) at byte %d: write it percent-encoded, a space as %%20", r, i)
+		}
+	}
+	u, err := url.Parse(raw)
+	if err != nil {
+		var ue *url.Error
+		if errors.As(err, &ue) {
+			err = ue.Err
+		}
+		return nil, fmt.Errorf("not a valid URL: %v", err)
+	}
+	if u.Scheme == "" {
+		return nil, fmt.Errorf("URL %q has no protocol: write it in full, e.g. https://%s", raw, strings.TrimPrefix(raw, "//"))
+	}
+	u.Scheme = strings.ToLower(u.Scheme)
+	ok := false
+	for _, a := range allowed {
+		if strings.EqualFold(a, u.Scheme) {
+			ok = true
+			break
+		}
+	}
+	if !ok {
+		return nil, fmt.Errorf("protocol %q not allowed (allowed: %s; see --proto)", u.Scheme, strings.Join(allowed, ","))
+	}
+	if u.Opaque != "" || u.Hostname() == "" {
+		return nil, fmt.Errorf("URL %q has no host: write it as %s://HOST/PATH", raw, u.Scheme)
+	}
+	return u, nil
+}
+
+var defaultPorts = map[string]string{
+	"http":  "80",
+	"https": "443",
+	"ftp":   "21",
+	"ftps":  "990",
+}
+
+// FromURL derives the relative output path of u; see the package comment
+// for the rules. The result always satisfies filepath.IsLocal.
+func FromURL(u *url.URL, tree bool) string {
+	segs := strings.Split(u.EscapedPath(), "/")
+	name := "index.html"
+	if last := decode(segs[len(segs)-1]); last != "" && last != "." && last != ".." {
+		name = Sanitize(last)
+	}
+	if !tree {
+		return name
+	}
+	parts := []string{hostDir(u)}
+	for _, s := range segs[:len(segs)-1] {
+		s = decode(s)
+		if s == "" || s == "." || s == ".." {
+			continue
+		}
+		parts = append(parts, Sanitize(s))
+	}
+	parts = append(parts, name)
+	return filepath.Join(parts...)
+}
+
+// decode percent-decodes one escaped path segment. A segment that does not
+// decode is used as written rather than failing, since FromURL has no
+// error to return and the text is sanitised anyway.
+func decode(seg string) string {
+	if d, err := url.PathUnescape(seg); err == nil {
+		return d
+	}
+	return seg
+}
+
+func hostDir(u *url.URL) string {
+	host := strings.ToLower(u.Hostname())
+	if host == "" {
+		host = "_"
+	}
+	if strings.Contains(host, ":") {
+		// Brackets keep an IPv6 address apart from the port suffix.
+		host = "[" + host + "]"
+	}
+	if p := u.Port(); p != "" && p != defaultPorts[strings.ToLower(u.Scheme)] {
+		host += "_" + p
+	}
+	// ":" is kept out of directory names because Windows and macOS
+	// Finder treat it specially.
+	return Sanitize(strings.ReplaceAll(host, ":", "_"))
+}
+
+// Sanitize makes one decoded path segment a safe file name; see the
+// package comment for the rules. It never returns "", ".", ".." or a
+// string holding "/".
+func Sanitize(seg string) string {
+	var b strings.Builder
+	b.Grow(len(seg))
+	for i := 0; i < len(seg); {
+		r, size := utf8.DecodeRuneInString(seg[i:])
+		switch {
+		case r == utf8.RuneError && size <= 1:
+			b.WriteByte('_')
+		case r == '/' || r == '\\' || unicode.IsControl(r):
+			b.WriteByte('_')
+		default:
+			b.WriteString(seg[i : i+size])
+		}
+		i += size
+	}
+	s := b.String()
+	switch s {
+	case "":
+		return "index.html"
+	case ".":
+		return "_"
+	case "..":
+		return "__"
+	}
+	if len(s) > MaxName {
+		s = shorten(s)
+	}
+	return s
+}
+
+// shorten cuts a valid UTF-8 name to at most MaxName bytes, keeping a short
+// extension so the file still opens with the right program.
+func shorten(s string) string {
+	ext := ""
+	if i := strings.LastIndexByte(s, '.'); i > 0 && len(s)-i <= maxExt {
+		ext = s[i:]
+	}
+	base := s[:len(s)-len(ext)]
+	n := MaxName - len(ext)
+	for n > 0 && !utf8.RuneStart(base[n]) {
+		n--
+	}
+	return base[:n] + ext
+}
+
+// CleanOut validates and cleans a user's out= value; see the package
+// comment for the rules. The result uses the host's path separator.
+func CleanOut(out string) (string, error) {
+	if out == "" {
+		return "", errors.New("out= is empty: give a relative file path")
+	}
+	for i := 0; i < len(out); i++ {
+		if c := out[i]; c < 0x20 || c == 0x7f {
+			return "", fmt.Errorf("out=%q has a control character (byte 0x%02x at %d): remove it", out, c, i)
+		}
+	}
+	if strings.HasPrefix(out, "/") || filepath.IsAbs(out) || filepath.VolumeName(out) != "" {
+		return "", fmt.Errorf("out=%q is an absolute path: give a path relative to the output directory (see --dir)", out)
+	}
+	var parts []string
+	for _, c := range strings.Split(out, "/") {
+		switch {
+		case c == "" || c == ".":
+			continue
+		case c == "..":
+			return "", fmt.Errorf("out=%q has a \"..\" component: give a path inside the output directory", out)
+		case len(c) > MaxName:
+			return "", fmt.Errorf("out=%q has a component longer than %d bytes: shorten it", out, MaxName)
+		}
+		parts = append(parts, c)
+	}
+	if len(parts) == 0 {
+		return "", fmt.Errorf("out=%q names no file: give a relative file path", out)
+	}
+	if strings.HasSuffix(out, "/") || strings.HasSuffix(out, "/.") {
+		return "", fmt.Errorf("out=%q ends in \"/\": out= names the file itself, e.g. out=%s/NAME", out, strings.Join(parts, "/"))
+	}
+	p := filepath.Join(parts...)
+	if !filepath.IsLocal(p) {
+		// Only reachable on systems with reserved names (Windows "NUL").
+		return "", fmt.Errorf("out=%q is not a usable local path on this system", out)
+	}
+	return p, nil
+}
+
+// Targets detects two entries that would write the same path. It keeps a
+// 128-bit hash of each path rather than the path, and a compact form of
+// the claimant's source, so a million-entry list costs tens of megabytes
+// at most. Hash collisions (a false duplicate) are negligible at 128 bits.
+// A Targets is safe for concurrent use.
+type Targets struct {
+	mu     sync.Mutex
+	claims map[[16]byte]sourceRef
+	names  []string
+	ids    map[string]uint32
+}
+
+// sourceRef is a source "NAME:LINE" as an index into Targets.names plus
+// the line number; line wholeName means names[name] is the whole source.
+type sourceRef struct {
+	name uint32
+	line uint32
+}
+
+const wholeName = math.MaxUint32
+
+// NewTargets returns an empty Targets.
+func NewTargets() *Targets {
+	return &Targets{claims: make(map[[16]byte]sourceRef), ids: make(map[string]uint32)}
+}
+
+// Claim records that source writes path. If path, or its temporary twin
+// (path+".part", or path without ".part" when it ends so), was claimed
+// before, Claim records nothing and returns the earlier source and false.
+func (t *Targets) Claim(path, source string) (earlier string, ok bool) {
+	p := filepath.Clean(path)
+	key := hashPath(p)
+	var twin [16]byte
+	if base, cut := strings.CutSuffix(p, ".part"); cut {
+		twin = hashPath(base)
+	} else {
+		twin = hashPath(p + ".part")
+	}
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	for _, k := range [...][16]byte{key, twin} {
+		if ref, found := t.claims[k]; found {
+			return t.source(ref), false
+		}
+	}
+	t.claims[key] = t.ref(source)
+	return "", true
+}
+
+func hashPath(p string) [16]byte {
+	sum := sha256.Sum256([]byte(p))
+	return [16]byte(sum[:16])
+}
+
+func (t *Targets) ref(source string) sourceRef {
+	name, line := source, uint32(wholeName)
+	if i := strings.LastIndexByte(source, ':'); i >= 0 {
+		n, err := strconv.ParseUint(source[i+1:], 10, 32)
+		// Only a canonical number round-trips; "x:007" stays whole.
+		if err == nil && n != wholeName && strconv.FormatUint(n, 10) == source[i+1:] {
+			name, line = source[:i], uint32(n)
+		}
+	}
+	id, ok := t.ids[name]
+	if !ok {
+		id = uint32(len(t.names))
+		t.names = append(t.names, name)
+		t.ids[name] = id
+	}
+	return sourceRef{name: id, line: line}
+}
+
+func (t *Targets) source(r sourceRef) string {
+	if r.line == wholeName {
+		return t.names[r.name]
+	}
+	return t.names[r.name] + ":" + strconv.FormatUint(uint64(r.line), 10)
+}

@@ -1,0 +1,215 @@
+package naming
+
+import (
+	"path/filepath"
+	"strings"
+	"testing"
+	"unicode/utf8"
+)
+
+var protos = []string{"http", "https", "ftp", "ftps"}
+
+func TestParseURL(t *testing.T) {
+	tests := []struct {
+		name   string
+		raw    string
+		errSub string // "" means valid
+	}{
+		{"plain https", "https://example.com/a.iso", ""},
+		{"upper-case scheme is lowered", "HTTP://example.com/", ""},
+		{"ftp with user", "ftp://u:p@h/x", ""},
+		{"IPv6 host with port", "http://[::1]:8080/x", ""},
+		{"file protocol not allowed", "file:///etc/passwd", `protocol "file" not allowed (allowed: http,https,ftp,ftps; see --proto)`},
+		{"no host", "http:///nohost", "has no host"},
+		{"port only", "http://:80/x", "has no host"},
+		{"opaque", "http:foo", "has no host"},
+		{"not a url", "not a url", "space"},
+		{"relative", "example.com/x", "has no protocol"},
+		{"empty", "", "empty URL"},
+		{"space inside", "http://h/a b", "%20"},
+		{"tab inside", "http://h/a\tb", "control"},
+		{"NUL", "http://h/\x00", "control"},
+		{"DEL", "http://h/\x7f", "control"},
+		{"no-break space", "http://h/a\u00a0b", "space"},
+		{"invalid UTF-8", "http://h/\xff", "UTF-8"},
+		{"bad escape", "http://h/%zz", "not a valid URL"},
+		{"bad port", "http://h:port/", "not a valid URL"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			u, err := ParseURL(tt.raw, protos)
+			if tt.errSub == "" {
+				if err != nil {
+					t.Fatalf("ParseURL(%q) error %v", tt.raw, err)
+				}
+				if u.Scheme != strings.ToLower(u.Scheme) {
+					t.Errorf("scheme %q not lowered", u.Scheme)
+				}
+				return
+			}
+			if err == nil || !strings.Contains(err.Error(), tt.errSub) {
+				t.Fatalf("ParseURL(%q) error %v, want it to contain %q", tt.raw, err, tt.errSub)
+			}
+		})
+	}
+}
+
+func TestFromURL(t *testing.T) {
+	long := strings.Repeat("é", 200) // 400 bytes
+	tests := []struct {
+		name string
+		raw  string
+		tree bool
+		want string
+	}{
+		{"encoded slashes and dots stay one name", "http://h/a%2F..%2Fb", false, "a_.._b"},
+		{"directory URL", "http://h/dir/", false, "index.html"},
+		{"root", "http://h/", false, "index.html"},
+		{"no path", "http://h", false, "index.html"},
+		{"query ignored", "http://h/x.tar.gz?v=1", false, "x.tar.gz"},
+		{"fragment ignored", "http://h/x.txt#frag", false, "x.txt"},
+		{"percent-decoded", "http://h/my%20file.txt", false, "my file.txt"},
+		{"encoded backslash", "http://h/a%5Cb", false, "a_b"},
+		{"encoded control char", "http://h/a%0Ab", false, "a_b"},
+		{"encoded invalid UTF-8", "http://h/a%FFb", false, "a_b"},
+		{"last segment dot-dot", "http://h/a/..", false, "index.html"},
+		{"last segment encoded dot-dot", "http://h/a/%2E%2E", false, "index.html"},
+		{"long name truncated", "http://h/" + long + ".txt", false, strings.Repeat("é", 123) + ".txt"},
+		{"tree with port", "http://H.example:8080/a/b/c.txt", true, "h.example_8080/a/b/c.txt"},
+		{"tree default https port dropped", "https://h:443/a", true, "h/a"},
+		{"tree default ftp port dropped", "ftp://h:21/a", true, "h/a"},
+		{"tree non-default port for scheme", "https://h:80/a", true, "h_80/a"},
+		{"tree directory URL", "http://h/d/", true, "h/d/index.html"},
+		{"tree root", "http://h", true, "h/index.html"},
+		{"tree dot segments dropped", "http://h/../a/./b/../c", true, "h/a/b/c"},
+		{"tree encoded dot segments dropped", "http://h/%2E%2E/%2e/x", true, "h/x"},
+		{"tree empty segments dropped", "http://h//a///b", true, "h/a/b"},
+		{"tree encoded slash stays in segment", "http://h/a%2Fb/c", true, "h/a_b/c"},
+		{"tree IPv6 host", "http://[::1]:8080/x", true, "[__1]_8080/x"},
+		{"tree query ignored", "http://h/a/b?x=/../../etc", true, "h/a/b"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			u, err := ParseURL(tt.raw, protos)
+			if err != nil {
+				t.Fatalf("ParseURL(%q): %v", tt.raw, err)
+			}
+			got := FromURL(u, tt.tree)
+			if want := filepath.FromSlash(tt.want); got != want {
+				t.Errorf("FromURL(%q, %v) = %q, want %q", tt.raw, tt.tree, got, want)
+			}
+			if !filepath.IsLocal(got) {
+				t.Errorf("FromURL(%q) = %q is not local", tt.raw, got)
+			}
+		})
+	}
+}
+
+func TestCleanOut(t *testing.T) {
+	tests := []struct {
+		name   string
+		out    string
+		want   string
+		errSub string
+	}{
+		{"simple name", "x.bin", "x.bin", ""},
+		{"dot and repeated slashes removed", "a/./b//c", "a/b/c", ""},
+		{"leading dot slash", "./a", "a", ""},
+		{"spaces kept", "my dir/f", "my dir/f", ""},
+		{"parent component", "../x", "", `".."`},
+		{"parent component inside", "a/../b", "", `".."`},
+		{"absolute", "/etc/x", "", "absolute"},
+		{"NUL", "a\x00b", "", "control character"},
+		{"newline", "a\nb", "", "control character"},
+		{"DEL", "a\x7f", "", "control character"},
+		{"empty", "", "", "empty"},
+		{"only dot", ".", "", "names no file"},
+		{"only slashes and dots", ".//./", "", "names no file"},
+		{"trailing slash", "dir/", "", `ends in "/"`},
+		{"trailing slash dot", "dir/.", "", `ends in "/"`},
+		{"component too long", "a/" + strings.Repeat("x", 251), "", "longer than 250"},
+		{"component of 250 bytes", strings.Repeat("x", 250), strings.Repeat("x", 250), ""},
+		{"dots in names are fine", "a..b/...", "a..b/...", ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got, err := CleanOut(tt.out)
+			if tt.errSub != "" {
+				if err == nil || !strings.Contains(err.Error(), tt.errSub) {
+					t.Fatalf("CleanOut(%q) = %q, %v; want error containing %q", tt.out, got, err, tt.errSub)
+				}
+				return
+			}
+			if err != nil || got != filepath.FromSlash(tt.want) {
+				t.Fatalf("CleanOut(%q) = %q, %v; want %q", tt.out, got, err, tt.want)
+			}
+		})
+	}
+}
+
+func TestSanitize(t *testing.T) {
+	tests := []struct {
+		name, in, want string
+	}{
+		{"plain", "a.txt", "a.txt"},
+		{"empty", "", "index.html"},
+		{"dot", ".", "_"},
+		{"dot-dot", "..", "__"},
+		{"three dots kept", "...", "..."},
+		{"slash and backslash", `a/b\c`, "a_b_c"},
+		{"control chars", "a\x00b\x1fc\x7fd\u0085e", "a_b_c_d_e"},
+		{"invalid UTF-8 bytes", "a\xff\xfeb", "a__b"},
+		{"truncated UTF-8 sequence", "a\xe2\x82", "a__"},
+		{"slash then dot-dot", "/.", "_."},
+		{"long keeps short extension", strings.Repeat("a", 300) + ".tar.gz", strings.Repeat("a", 247) + ".gz"},
+		{"long drops long extension", strings.Repeat("a", 240) + "." + strings.Repeat("b", 30), strings.Repeat("a", 240) + "." + strings.Repeat("b", 9)},
+		{"long cut at rune boundary", "x" + strings.Repeat("€", 100), "x" + strings.Repeat("€", 83)},
+		{"long with extension of exactly 16 bytes", strings.Repeat("a", 300) + "." + strings.Repeat("e", 15), strings.Repeat("a", 234) + "." + strings.Repeat("e", 15)},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got := Sanitize(tt.in)
+			if got != tt.want {
+				t.Errorf("Sanitize(%q) = %q, want %q", tt.in, got, tt.want)
+			}
+			if len(got) > MaxName || !utf8.ValidString(got) {
+				t.Errorf("Sanitize(%q) = %q: too long or invalid UTF-8", tt.in, got)
+			}
+		})
+	}
+}
+
+func TestTargets(t *testing.T) {
+	tg := NewTargets()
+	steps := []struct {
+		name, path, source, earlier string
+	}{
+		{"first claim", "a/x.iso", "list.txt:1", ""},
+		{"other file", "a/y.iso", "list.txt:2", ""},
+		{"same path", "a/x.iso", "list.txt:9", "list.txt:1"},
+		{"same path after cleaning", "a//./x.iso", "arg:3", "list.txt:1"},
+		{"part twin of claimed path", "a/x.iso.part", "-:7", "list.txt:1"},
+		{"claim a .part path", "b.part", "-:8", ""},
+		{"path whose part twin was claimed", "b", "other.txt:4000000000", "-:8"},
+		{"odd source kept whole", "c", "weird", ""},
+		{"odd source reported whole", "c.part", "x:1", "weird"},
+		{"non-canonical line kept whole", "d", "l:007", ""},
+		{"non-canonical line reported whole", "d", "x:1", "l:007"},
+		{"line too big kept whole", "e", "l:4294967295", ""},
+		{"line too big reported whole", "e", "x:1", "l:4294967295"},
+		{"colon in name", "f", "C:/lists/a.txt:12", ""},
+		{"colon in name reported", "f.part", "x:1", "C:/lists/a.txt:12"},
+		{"after a refusal the path is still free for nobody", "a/x.iso", "arg:1", "list.txt:1"},
+	}
+	for _, s := range steps {
+		t.Run(s.name, func(t *testing.T) {
+			earlier, ok := tg.Claim(s.path, s.source)
+			if ok != (s.earlier == "") || earlier != s.earlier {
+				t.Errorf("Claim(%q, %q) = %q, %v; want %q", s.path, s.source, earlier, ok, s.earlier)
+			}
+		})
+	}
+	if len(tg.names) != 6 {
+		t.Errorf("interned %d names %q, want 6", len(tg.names), tg.names)
+	}
+}
