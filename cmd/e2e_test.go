@@ -1,0 +1,252 @@
+package cmd_test
+
+// End-to-end tests: the multiget binary, built once by TestMain, driven by
+// txtar scripts in testdata/script against a real HTTP server on loopback
+// started for each script.
+
+import (
+	"bytes"
+	"fmt"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/rogpeppe/go-internal/testscript"
+)
+
+var binDir string
+
+func TestMain(m *testing.M) {
+	dir, err := os.MkdirTemp("", "multiget-bin")
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(2)
+	}
+	build := exec.Command("go", "build", "-o", filepath.Join(dir, "multiget"), "github.com/multiget/multiget")
+	build.Env = append(os.Environ(), "CGO_CFLAGS=-Wno-deprecated-declarations")
+	build.Stdout, build.Stderr = os.Stderr, os.Stderr
+	if err := build.Run(); err != nil {
+		fmt.Fprintln(os.Stderr, "building multiget:", err)
+		os.Exit(2)
+	}
+	binDir = dir
+	code := m.Run()
+	os.RemoveAll(dir)
+	os.Exit(code)
+}
+
+// content is the deterministic body of /gen/SIZE/NAME, also written by the
+// script command "gen" so scripts can cmp downloads against it.
+func content(name string, size int) []byte {
+	b := make([]byte, size)
+	x := uint32(2166136261)
+	for _, c := range []byte(name) {
+		x = (x ^ uint32(c)) * 16777619
+	}
+	for i := range b {
+		x ^= x << 13
+		x ^= x >> 17
+		x ^= x << 5
+		b[i] = byte(x)
+	}
+	return b
+}
+
+// testServer is the loopback server one script talks to.
+type testServer struct {
+	srv                   *httptest.Server
+	inflight, maxInflight atomic.Int64
+	mu                    sync.Mutex
+	hits                  map[string]int
+	release               chan struct{}
+}
+
+func (s *testServer) count(path string) {
+	s.mu.Lock()
+	s.hits[path]++
+	s.mu.Unlock()
+}
+
+func (s *testServer) hitCount(prefix string) int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	n := 0
+	for p, c := range s.hits {
+		if strings.HasPrefix(p, prefix) {
+			n += c
+		}
+	}
+	return n
+}
+
+func newTestServer(root string) *testServer {
+	s := &testServer{hits: map[string]int{}, release: make(chan struct{})}
+	mux := http.NewServeMux()
+	// /srv/PATH serves the script's srv directory.
+	mux.Handle("/srv/", http.StripPrefix("/srv/", http.FileServer(http.Dir(filepath.Join(root, "srv")))))
+	// /gen/SIZE/NAME serves content(NAME, SIZE) and tracks concurrency.
+	mux.HandleFunc("/gen/", func(w http.ResponseWriter, r *http.Request) {
+		n := s.inflight.Add(1)
+		defer s.inflight.Add(-1)
+		for m := s.maxInflight.Load(); n > m && !s.maxInflight.CompareAndSwap(m, n); m = s.maxInflight.Load() {
+		}
+		size, name, _ := strings.Cut(strings.TrimPrefix(r.URL.Path, "/gen/"), "/")
+		sz, err := strconv.Atoi(size)
+		if err != nil {
+			http.Error(w, "bad size", http.StatusBadRequest)
+			return
+		}
+		w.Header().Set("Content-Length", strconv.Itoa(sz))
+		// Hold each response briefly so concurrent requests overlap and
+		// the -j cap is really exercised.
+		time.Sleep(2 * time.Millisecond)
+		_, _ = w.Write(content(name, sz))
+	})
+	mux.HandleFunc("/status/", func(w http.ResponseWriter, r *http.Request) {
+		code, _ := strconv.Atoi(strings.TrimPrefix(r.URL.Path, "/status/"))
+		w.WriteHeader(code)
+		fmt.Fprintf(w, "error page for %d\n", code)
+	})
+	mux.HandleFunc("/redirect/", func(w http.ResponseWriter, r *http.Request) {
+		http.Redirect(w, r, "/"+strings.TrimPrefix(r.URL.Path, "/redirect/"), http.StatusFound)
+	})
+	// /slow/NAME sends 10 of 1000 bytes, then waits for the test's end.
+	mux.HandleFunc("/slow/", func(w http.ResponseWriter, r *http.Request) {
+		s.count("/slow/")
+		w.Header().Set("Content-Length", "1000")
+		_, _ = w.Write(make([]byte, 10))
+		w.(http.Flusher).Flush()
+		select {
+		case <-s.release:
+		case <-r.Context().Done():
+		}
+	})
+	// /echo-header/NAME returns the value of request header NAME.
+	mux.HandleFunc("/echo-header/", func(w http.ResponseWriter, r *http.Request) {
+		fmt.Fprintln(w, r.Header.Get(strings.TrimPrefix(r.URL.Path, "/echo-header/")))
+	})
+	s.srv = httptest.NewServer(mux)
+	return s
+}
+
+func TestScripts(t *testing.T) {
+	testscript.Run(t, testscript.Params{
+		Dir:                 "testdata/script",
+		RequireExplicitExec: true,
+		Setup: func(env *testscript.Env) error {
+			s := newTestServer(env.WorkDir)
+			env.Defer(func() {
+				close(s.release)
+				s.srv.Close()
+			})
+			env.Values["server"] = s
+			env.Setenv("PATH", binDir+string(os.PathListSeparator)+env.Getenv("PATH"))
+			env.Setenv("SRV", s.srv.URL)
+			// A loopback port with no listener: connections are refused.
+			l, err := net.Listen("tcp", "127.0.0.1:0")
+			if err != nil {
+				return err
+			}
+			env.Setenv("DEAD", "http://"+l.Addr().String())
+			l.Close()
+			return nil
+		},
+		Cmds: map[string]func(ts *testscript.TestScript, neg bool, args []string){
+			"gen":         cmdGen,
+			"genlist":     cmdGenList,
+			"maxinflight": cmdMaxInflight,
+			"waithits":    cmdWaitHits,
+			"nopart":      cmdNoPart,
+			"envsubst":    cmdEnvsubst,
+		},
+	})
+}
+
+// gen FILE SIZE NAME: write content(NAME, SIZE) to FILE.
+func cmdGen(ts *testscript.TestScript, neg bool, args []string) {
+	if len(args) != 3 {
+		ts.Fatalf("usage: gen FILE SIZE NAME")
+	}
+	size, err := strconv.Atoi(args[1])
+	ts.Check(err)
+	ts.Check(os.MkdirAll(filepath.Dir(ts.MkAbs(args[0])), 0o777))
+	ts.Check(os.WriteFile(ts.MkAbs(args[0]), content(args[2], size), 0o644))
+}
+
+// genlist FILE N SIZE [DIR]: write a list of N URLs /gen/SIZE/fI and, when
+// DIR is given, the expected files DIR/fI.
+func cmdGenList(ts *testscript.TestScript, neg bool, args []string) {
+	if len(args) < 3 {
+		ts.Fatalf("usage: genlist FILE N SIZE [DIR]")
+	}
+	n, err := strconv.Atoi(args[1])
+	ts.Check(err)
+	size, err := strconv.Atoi(args[2])
+	ts.Check(err)
+	var b bytes.Buffer
+	for i := 0; i < n; i++ {
+		name := fmt.Sprintf("f%d", i)
+		fmt.Fprintf(&b, "%s/gen/%d/%s\n", ts.Getenv("SRV"), size, name)
+		if len(args) > 3 {
+			p := filepath.Join(ts.MkAbs(args[3]), name)
+			ts.Check(os.MkdirAll(filepath.Dir(p), 0o777))
+			ts.Check(os.WriteFile(p, content(name, size), 0o644))
+		}
+	}
+	ts.Check(os.WriteFile(ts.MkAbs(args[0]), b.Bytes(), 0o644))
+}
+
+// maxinflight N: the server never had more than N /gen/ requests at once
+// (and, to prove the check can fail, had at least one).
+func cmdMaxInflight(ts *testscript.TestScript, neg bool, args []string) {
+	s := ts.Value("server").(*testServer)
+	n, err := strconv.Atoi(args[0])
+	ts.Check(err)
+	m := int(s.maxInflight.Load())
+	if (m <= n && m > 0) == neg {
+		ts.Fatalf("server saw at most %d requests at once; limit %d", m, n)
+	}
+}
+
+// waithits PREFIX N: wait until the server has received N requests whose
+// path starts with PREFIX (used to interrupt a transfer mid-body).
+func cmdWaitHits(ts *testscript.TestScript, neg bool, args []string) {
+	s := ts.Value("server").(*testServer)
+	n, err := strconv.Atoi(args[1])
+	ts.Check(err)
+	deadline := time.Now().Add(20 * time.Second)
+	for s.hitCount(args[0]) < n {
+		if time.Now().After(deadline) {
+			ts.Fatalf("server got %d requests for %s, waited for %d", s.hitCount(args[0]), args[0], n)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+// nopart DIR: no *.part file anywhere under DIR.
+func cmdNoPart(ts *testscript.TestScript, neg bool, args []string) {
+	_ = filepath.Walk(ts.MkAbs(args[0]), func(p string, info os.FileInfo, err error) error {
+		if err == nil && strings.HasSuffix(p, ".part") {
+			ts.Fatalf("leftover partial file %s", p)
+		}
+		return nil
+	})
+}
+
+// envsubst FILE...: replace $VAR and ${VAR} in each file with the script's
+// environment (lists in archives need the server's address).
+func cmdEnvsubst(ts *testscript.TestScript, neg bool, args []string) {
+	for _, f := range args {
+		b := ts.ReadFile(f)
+		ts.Check(os.WriteFile(ts.MkAbs(f), []byte(os.Expand(b, ts.Getenv)), 0o644))
+	}
+}

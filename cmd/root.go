@@ -1,0 +1,303 @@
+// Package cmd is multiget's command line: flags become an Options struct,
+// which is validated and handed to the run pipeline; Main maps the outcome
+// to the one exit-code table.
+package cmd
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"os/signal"
+	"runtime/debug"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/spf13/cobra"
+)
+
+// Exit codes; the help text and the README list the same table.
+const (
+	ExitOK          = 0   // every entry ok or skipped
+	ExitFailed      = 1   // at least one entry failed or was invalid
+	ExitUsage       = 2   // bad flags, or an input list that cannot be read
+	ExitInterrupted = 130 // SIGINT or SIGTERM
+)
+
+// Version is set at build time (-ldflags "-X .../cmd.Version=v1.2.3").
+var Version = ""
+
+func version() string {
+	if Version != "" {
+		return Version
+	}
+	if bi, ok := debug.ReadBuildInfo(); ok && bi.Main.Version != "" && bi.Main.Version != "(devel)" {
+		return bi.Main.Version
+	}
+	return "dev"
+}
+
+// Options is everything the command line says.
+type Options struct {
+	URLs           []string
+	Inputs         []string
+	Dir            string
+	Tree           bool
+	Parallel       int
+	PerHost        int
+	NoClobber      bool
+	ConnectTimeout time.Duration
+	MaxTime        time.Duration
+	Headers        []string
+	UserAgent      string
+	Insecure       bool
+	CACert         string
+	Proxy          string
+	Proto          string
+	FailFast       bool
+	Progress       string
+	progressSet    bool
+	Quiet          bool
+	JSON           bool
+
+	protocols []string // Proto, parsed
+}
+
+// FlagError is a usage mistake: it is printed with a hint to --help and
+// exits with ExitUsage.
+type FlagError struct{ Err error }
+
+func (e *FlagError) Error() string { return e.Err.Error() }
+func (e *FlagError) Unwrap() error { return e.Err }
+
+func flagErrorf(format string, a ...any) error {
+	return &FlagError{Err: fmt.Errorf(format, a...)}
+}
+
+// InputError is an input list that cannot be opened or read.
+type InputError struct{ Err error }
+
+func (e *InputError) Error() string { return e.Err.Error() }
+func (e *InputError) Unwrap() error { return e.Err }
+
+// exitError carries an exit code decided by the run itself (1 or 130).
+type exitError struct{ code int }
+
+func (e *exitError) Error() string { return fmt.Sprintf("exit %d", e.code) }
+
+const longHelp = `multiget downloads every URL given as an argument or listed in the -i files
+(or stdin) in parallel through one libcurl multi handle, and reports one
+result per entry.
+
+LIST FORMAT
+  One entry per line: a URL, optionally followed by key=value options.
+  Blank lines and lines starting with # are ignored. Options may also sit
+  on indented lines directly under their URL (aria2 style).
+    https://example.com/a.iso
+    https://example.com/b.iso out=images/b.iso
+    https://example.com/c.iso
+      out=images/c.iso
+  Options: out=REL/PATH  save under --dir at this relative path.
+  A bad line is one invalid entry, reported as FILE:LINE; the rest go on.
+
+FILES
+  A file is written to NAME.part and renamed to NAME only once complete, so
+  NAME always holds a whole file. NAME is out=, else the URL's last path
+  segment, percent-decoded ("index.html" if empty); with --tree it is
+  HOST/PATH. Names never leave --dir: "/" and "\" inside a decoded segment
+  become "_", control characters become "_", and out= values that are
+  absolute or contain ".." are refused. Two entries writing one path: the
+  later is invalid and names the earlier.
+
+OUTPUT
+  On a terminal: a progress bar on stderr with one line per finished entry
+  above it. Otherwise one line per entry on stdout (failures also on
+  stderr). --json prints one JSON object per entry on stdout instead.
+  A summary always ends on stderr.
+
+EXIT STATUS
+  0    every entry downloaded (or skipped by --no-clobber)
+  1    at least one entry failed or was invalid
+  2    usage error, or an input list that cannot be read
+  130  interrupted by SIGINT or SIGTERM (running transfers aborted, their
+       .part files removed)`
+
+const examples = `  # one-liner: fetch three files into ./dl
+  multiget -d dl https://example.com/a.tgz https://example.com/b.tgz https://example.com/c.tgz
+
+  # batch script: a list, 16 at once, at most 4 per host, keep existing files
+  multiget -i urls.txt -j 16 --per-host 4 --no-clobber -d mirror --tree
+
+  # pipeline: URLs from another program on stdin
+  grep -o 'https://[^"]*\.pdf' page.html | multiget -i - -d pdfs
+
+  # CI job: machine-readable results, stop at the first failure
+  multiget -i artifacts.txt -d out --json --fail-fast --max-time 10m > results.jsonl`
+
+// NewRootCmd builds the command. runF, when non-nil, replaces the real run
+// so tests can inspect the parsed options.
+func NewRootCmd(io *IOStreams, runF func(context.Context, *Options) error) *cobra.Command {
+	opts := &Options{}
+	c := &cobra.Command{
+		Use:           "multiget [flags] [URL...]",
+		Short:         "Download many URLs in parallel, every file whole, every failure named",
+		Long:          longHelp,
+		Example:       examples,
+		Version:       version(),
+		SilenceUsage:  true,
+		SilenceErrors: true,
+		RunE: func(c *cobra.Command, args []string) error {
+			opts.URLs = args
+			opts.progressSet = c.Flags().Changed("progress")
+			if err := opts.validate(); err != nil {
+				return err
+			}
+			if runF != nil {
+				return runF(c.Context(), opts)
+			}
+			return run(c.Context(), io, opts)
+		},
+	}
+	c.SetIn(io.In)
+	c.SetOut(io.Out)
+	c.SetErr(io.ErrOut)
+	c.SetVersionTemplate(versionText())
+	c.SetFlagErrorFunc(func(c *cobra.Command, err error) error { return &FlagError{Err: err} })
+
+	f := c.Flags()
+	f.SortFlags = false
+	f.StringArrayVarP(&opts.Inputs, "input", "i", nil, "read URLs from `FILE` (repeatable; - is stdin)")
+	f.StringVarP(&opts.Dir, "dir", "d", ".", "save files under `DIR` (created if missing)")
+	f.BoolVar(&opts.Tree, "tree", false, "save as DIR/HOST/PATH instead of DIR/NAME")
+	f.IntVarP(&opts.Parallel, "parallel", "j", 8, "transfers at once")
+	f.IntVar(&opts.PerHost, "per-host", 0, "transfers at once per host (0 = no cap)")
+	f.BoolVar(&opts.NoClobber, "no-clobber", false, "keep existing files and report them skipped (default: replace atomically once complete)")
+	f.DurationVar(&opts.ConnectTimeout, "connect-timeout", 30*time.Second, "give up connecting after `DUR`")
+	f.DurationVar(&opts.MaxTime, "max-time", 0, "give up a transfer after `DUR` (0 = no limit)")
+	f.StringArrayVarP(&opts.Headers, "header", "H", nil, "send header \"`Name: value`\" (repeatable)")
+	f.StringVarP(&opts.UserAgent, "user-agent", "A", "multiget/"+version(), "User-Agent header")
+	f.BoolVarP(&opts.Insecure, "insecure", "k", false, "do not verify TLS certificates")
+	f.StringVar(&opts.CACert, "cacert", "", "trust the CA certificates in `FILE` (PEM)")
+	f.StringVarP(&opts.Proxy, "proxy", "x", "", "use proxy `URL`")
+	f.StringVar(&opts.Proto, "proto", "http,https,ftp,ftps", "allowed protocols, comma-separated (redirects only ever to http/https)")
+	f.BoolVar(&opts.FailFast, "fail-fast", false, "stop everything at the first failure (exit 1)")
+	f.StringVar(&opts.Progress, "progress", "auto", "progress display: auto, bar, plain or none (auto: bar when stderr is a terminal)")
+	f.BoolVarP(&opts.Quiet, "quiet", "q", false, "print only failures and the summary")
+	f.BoolVar(&opts.JSON, "json", false, "print one JSON object per entry on stdout, nothing else")
+	return c
+}
+
+var knownProtocols = []string{"http", "https", "ftp", "ftps"}
+
+func (o *Options) validate() error {
+	if len(o.URLs) == 0 && len(o.Inputs) == 0 {
+		return flagErrorf("nothing to download: give URLs as arguments or a list with -i FILE (-i - for stdin)")
+	}
+	if o.Parallel < 1 {
+		return flagErrorf("--parallel must be at least 1, got %d", o.Parallel)
+	}
+	if o.PerHost < 0 {
+		return flagErrorf("--per-host must be 0 (no cap) or more, got %d", o.PerHost)
+	}
+	if o.ConnectTimeout < 0 || o.MaxTime < 0 {
+		return flagErrorf("timeouts cannot be negative")
+	}
+	stdin := 0
+	for _, in := range o.Inputs {
+		if in == "-" {
+			stdin++
+		}
+		if in == "" {
+			return flagErrorf("--input needs a file name (or - for stdin)")
+		}
+	}
+	if stdin > 1 {
+		return flagErrorf("stdin (-i -) can be read only once")
+	}
+	switch o.Progress {
+	case "auto", "bar", "plain", "none":
+	default:
+		return flagErrorf("--progress must be auto, bar, plain or none, got %q", o.Progress)
+	}
+	o.protocols = nil
+	for _, p := range strings.Split(o.Proto, ",") {
+		p = strings.ToLower(strings.TrimSpace(p))
+		if p == "" {
+			continue
+		}
+		ok := false
+		for _, k := range knownProtocols {
+			ok = ok || k == p
+		}
+		if !ok {
+			return flagErrorf("--proto: unknown protocol %q (supported: %s)", p, strings.Join(knownProtocols, ","))
+		}
+		o.protocols = append(o.protocols, p)
+	}
+	if len(o.protocols) == 0 {
+		return flagErrorf("--proto allows no protocol")
+	}
+	for _, h := range o.Headers {
+		name, _, ok := strings.Cut(h, ":")
+		if !ok || strings.TrimSpace(name) == "" || strings.ContainsAny(name, " \t\r\n") || strings.ContainsAny(h, "\r\n") {
+			return flagErrorf("--header %q: write it as \"Name: value\"", h)
+		}
+	}
+	if o.CACert != "" {
+		if _, err := os.Stat(o.CACert); err != nil {
+			return flagErrorf("--cacert: %v", err)
+		}
+	}
+	return nil
+}
+
+// Main runs multiget with the process's arguments and streams and returns
+// the exit code.
+func Main() int {
+	io := SystemStreams()
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	go func() {
+		// After the first signal, a second one takes the default action
+		// and ends the process at once.
+		<-ctx.Done()
+		stop()
+	}()
+	return Execute(ctx, io, os.Args[1:])
+}
+
+// Execute runs the command with args and maps the outcome to an exit code.
+func Execute(ctx context.Context, io *IOStreams, args []string) int {
+	c := NewRootCmd(io, nil)
+	c.SetArgs(args)
+	err := c.ExecuteContext(ctx)
+	return exitCode(io, err)
+}
+
+// exitCode is the one place where outcomes become exit codes.
+func exitCode(io *IOStreams, err error) int {
+	if err == nil {
+		return ExitOK
+	}
+	var ee *exitError
+	if errors.As(err, &ee) {
+		return ee.code
+	}
+	var fe *FlagError
+	if errors.As(err, &fe) {
+		fmt.Fprintf(io.ErrOut, "multiget: error: %v\nmultiget: hint: see multiget --help\n", fe.Err)
+		return ExitUsage
+	}
+	var ie *InputError
+	if errors.As(err, &ie) {
+		fmt.Fprintf(io.ErrOut, "multiget: error: %v\n", ie.Err)
+		return ExitUsage
+	}
+	if strings.HasPrefix(err.Error(), "unknown command") || strings.HasPrefix(err.Error(), "unknown flag") {
+		fmt.Fprintf(io.ErrOut, "multiget: error: %v\nmultiget: hint: see multiget --help\n", err)
+		return ExitUsage
+	}
+	fmt.Fprintf(io.ErrOut, "multiget: error: %v\n", err)
+	return ExitFailed
+}

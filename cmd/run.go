@@ -1,0 +1,282 @@
+package cmd
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strconv"
+	"sync/atomic"
+	"time"
+
+	curl "github.com/andelf/go-curl"
+
+	"github.com/multiget/multiget/internal/engine"
+	"github.com/multiget/multiget/internal/list"
+	"github.com/multiget/multiget/internal/naming"
+	"github.com/multiget/multiget/internal/report"
+)
+
+func versionText() string {
+	return "multiget " + version() + "\n" + curl.Version() + "\n"
+}
+
+// source is one list to read: an opened file, stdin, or the URL arguments.
+type source struct {
+	name string
+	r    io.Reader
+	c    io.Closer
+}
+
+// openInputs opens every list before anything is downloaded, so an
+// unreadable list stops the run at once with exit 2.
+func openInputs(o *Options, stdin io.Reader) ([]source, error) {
+	var srcs []source
+	for _, name := range o.Inputs {
+		if name == "-" {
+			srcs = append(srcs, source{name: "-", r: stdin})
+			continue
+		}
+		f, err := os.Open(name)
+		if err == nil {
+			var fi os.FileInfo
+			if fi, err = f.Stat(); err == nil && fi.IsDir() {
+				err = errors.New("is a directory")
+			}
+			if err != nil {
+				f.Close()
+			}
+		}
+		if err != nil {
+			for _, s := range srcs {
+				if s.c != nil {
+					s.c.Close()
+				}
+			}
+			var pe *os.PathError
+			if errors.As(err, &pe) {
+				err = pe.Err
+			}
+			return nil, &InputError{Err: fmt.Errorf("cannot read list %s: %v", name, err)}
+		}
+		srcs = append(srcs, source{name: name, r: f, c: f})
+	}
+	return srcs, nil
+}
+
+func run(ctx context.Context, ios *IOStreams, o *Options) error {
+	start := time.Now()
+	srcs, err := openInputs(o, ios.In)
+	if err != nil {
+		return err
+	}
+	defer func() {
+		for _, s := range srcs {
+			if s.c != nil {
+				s.c.Close()
+			}
+		}
+	}()
+	if err := os.MkdirAll(o.Dir, 0o777); err != nil {
+		return &InputError{Err: fmt.Errorf("cannot create --dir %s: %v", o.Dir, unwrapPath(err))}
+	}
+
+	rep := report.New(report.Options{
+		Out:   ios.Out,
+		Err:   ios.ErrOut,
+		Mode:  progressMode(o, ios),
+		JSON:  o.JSON,
+		Quiet: o.Quiet,
+		Color: ios.Color(),
+		Width: ios.TermWidth,
+	})
+
+	// With no stdin among the lists, their entries can be counted ahead of
+	// the download so the bar has a total from the start.
+	var total atomic.Int64 // entries in all lists, once known; 0 before
+	countable := true
+	for _, s := range srcs {
+		countable = countable && s.name != "-"
+	}
+	if countable {
+		go func() {
+			n := len(o.URLs)
+			for _, s := range srcs {
+				f, err := os.Open(s.name)
+				if err != nil {
+					return
+				}
+				c, err := list.Count(f)
+				f.Close()
+				if err != nil {
+					return
+				}
+				n += c
+			}
+			total.Store(int64(n))
+			rep.SetTotal(n)
+		}()
+	}
+
+	entries := make(chan engine.Entry, 64)
+	var readErr error
+	var produced int
+	readDone := make(chan struct{})
+	go func() {
+		defer close(readDone)
+		defer close(entries)
+		produced, readErr = produce(ctx, o, srcs, entries)
+		if readErr == nil && !countable && ctx.Err() == nil {
+			total.Store(int64(produced))
+			rep.SetTotal(produced)
+		}
+	}()
+
+	cfg := engine.Config{
+		Parallel:       o.Parallel,
+		PerHost:        o.PerHost,
+		NoClobber:      o.NoClobber,
+		FailFast:       o.FailFast,
+		ConnectTimeout: o.ConnectTimeout,
+		MaxTime:        o.MaxTime,
+		Headers:        o.Headers,
+		UserAgent:      o.UserAgent,
+		Insecure:       o.Insecure,
+		CACert:         o.CACert,
+		Proxy:          o.Proxy,
+		Protocols:      o.protocols,
+		MaxRedirs:      10,
+	}
+	stats, runErr := engine.Run(ctx, cfg, entries, rep)
+	// The engine may stop early (interrupt, --fail-fast); release the
+	// reader, which is blocked on a full channel or on stdin.
+	go func() {
+		for range entries {
+		}
+	}()
+	interrupted := stats.Interrupted
+	if !stats.Interrupted && !stats.FailFast {
+		<-readDone
+	}
+	sum := report.Summary{
+		OK: stats.OK, Failed: stats.Failed, Skipped: stats.Skipped, Invalid: stats.Invalid,
+		Bytes: stats.Bytes, Elapsed: time.Since(start),
+		Interrupted: interrupted, FailFast: stats.FailFast,
+		NotStarted: -1,
+	}
+	if interrupted || stats.FailFast {
+		if t := int(total.Load()); t > 0 {
+			sum.NotStarted = t - stats.Done()
+		}
+	}
+	rep.Finish(sum)
+	switch {
+	case runErr != nil:
+		return runErr
+	case interrupted:
+		return &exitError{code: ExitInterrupted}
+	case readErr != nil:
+		fmt.Fprintf(ios.ErrOut, "multiget: error: %v\n", readErr)
+		return &exitError{code: ExitUsage}
+	case stats.Failed > 0 || stats.Invalid > 0:
+		return &exitError{code: ExitFailed}
+	}
+	return nil
+}
+
+func progressMode(o *Options, ios *IOStreams) report.Mode {
+	p := o.Progress
+	if p == "auto" {
+		p = "none"
+		if ios.StderrTTY && !o.Quiet {
+			p = "bar"
+		}
+	}
+	switch p {
+	case "bar":
+		return report.ModeBar
+	case "plain":
+		return report.ModePlain
+	}
+	return report.ModeNone
+}
+
+// produce turns the URL arguments and every list into entries, in order:
+// each is validated, named, and checked against the targets claimed before
+// it. It returns how many entries it sent and the first read error.
+func produce(ctx context.Context, o *Options, srcs []source, out chan<- engine.Entry) (int, error) {
+	targets := naming.NewTargets()
+	n := 0
+	send := func(e engine.Entry) bool {
+		select {
+		case out <- e:
+			n++
+			return true
+		case <-ctx.Done():
+			return false
+		}
+	}
+	for i, u := range o.URLs {
+		it := list.Item{Source: "arg:" + strconv.Itoa(i+1), Line: i + 1, URL: u}
+		if !send(resolve(o, targets, it)) {
+			return n, nil
+		}
+	}
+	for _, s := range srcs {
+		p := list.NewParser(s.name, s.r)
+		for {
+			it, err := p.Next()
+			if err == io.EOF {
+				break
+			}
+			if err != nil {
+				return n, fmt.Errorf("cannot read list %s: %v", s.name, unwrapPath(err))
+			}
+			if !send(resolve(o, targets, it)) {
+				return n, nil
+			}
+		}
+	}
+	return n, nil
+}
+
+// resolve makes an engine entry of a list item: checks its URL against
+// --proto, derives its output path, and refuses a path claimed earlier.
+func resolve(o *Options, targets *naming.Targets, it list.Item) engine.Entry {
+	e := engine.Entry{Source: it.Source, URL: it.URL}
+	if it.Err != nil {
+		e.Invalid = it.Err
+		return e
+	}
+	u, err := naming.ParseURL(it.URL, o.protocols)
+	if err != nil {
+		e.Invalid = err
+		return e
+	}
+	var rel string
+	if out, ok := it.Options["out"]; ok {
+		if rel, err = naming.CleanOut(out); err != nil {
+			e.Invalid = err
+			return e
+		}
+	} else {
+		rel = naming.FromURL(u, o.Tree)
+	}
+	path := filepath.Join(o.Dir, rel)
+	if earlier, ok := targets.Claim(path, it.Source); !ok {
+		e.Invalid = fmt.Errorf("%s is already the target of %s: give one of them out=OTHER/NAME", path, earlier)
+		return e
+	}
+	e.Path = path
+	return e
+}
+
+func unwrapPath(err error) error {
+	var pe *os.PathError
+	if errors.As(err, &pe) {
+		return pe.Err
+	}
+	return err
+}

@@ -1,0 +1,323 @@
+package report
+
+import (
+	"fmt"
+	"math"
+	"strconv"
+	"strings"
+	"time"
+	"unicode"
+	"unicode/utf8"
+
+	"github.com/multiget/multiget/internal/engine"
+)
+
+// Sanitize makes s safe to print on a terminal or in a line-oriented log:
+// control characters, invalid UTF-8 and the Unicode characters that can
+// reorder or break displayed text are replaced by visible Go-style escapes.
+// URLs, paths and error messages may come from hostile servers, so every
+// such field goes through here before it is shown to a human.
+func Sanitize(s string) string {
+	if isClean(s) {
+		return s
+	}
+	var b strings.Builder
+	b.Grow(len(s) + 8)
+	for i := 0; i < len(s); {
+		r, size := utf8.DecodeRuneInString(s[i:])
+		switch {
+		case r == utf8.RuneError && size == 1:
+			fmt.Fprintf(&b, `\x%02x`, s[i])
+		case r == '\n':
+			b.WriteString(`\n`)
+		case r == '\r':
+			b.WriteString(`\r`)
+		case r == '\t':
+			b.WriteString(`\t`)
+		case r < 0x80 && unsafeRune(r):
+			fmt.Fprintf(&b, `\x%02x`, r)
+		case unsafeRune(r):
+			fmt.Fprintf(&b, `\u%04x`, r)
+		default:
+			b.WriteString(s[i : i+size])
+		}
+		i += size
+	}
+	return b.String()
+}
+
+// isClean lets the common all-printable case skip the allocation.
+func isClean(s string) bool {
+	for i := 0; i < len(s); {
+		r, size := utf8.DecodeRuneInString(s[i:])
+		if (r == utf8.RuneError && size == 1) || unsafeRune(r) {
+			return false
+		}
+		i += size
+	}
+	return true
+}
+
+// unsafeRune reports runes that a terminal acts on instead of just drawing:
+// C0/C1 controls (ESC starts ANSI sequences, U+009B is a one-byte CSI),
+// line separators, and bidirectional overrides that can disguise a URL.
+func unsafeRune(r rune) bool {
+	if unicode.IsControl(r) {
+		return true
+	}
+	switch r {
+	case '\u2028', '\u2029', '\u061c', '\u200e', '\u200f':
+		return true
+	}
+	return (r >= '\u202a' && r <= '\u202e') || (r >= '\u2066' && r <= '\u2069')
+}
+
+var iecUnits = []string{"B", "KiB", "MiB", "GiB", "TiB", "PiB", "EiB"}
+
+// FormatSize renders a byte count in IEC units: "512 B", "8.0 KiB",
+// "15.6 MiB". Negative counts are shown as 0 because they only arise from
+// a confused caller and a minus sign would be more misleading than helpful.
+func FormatSize(n int64) string {
+	if n < 1024 {
+		if n < 0 {
+			n = 0
+		}
+		return strconv.FormatInt(n, 10) + " B"
+	}
+	v := float64(n)
+	u := 0
+	for v >= 1024 && u < len(iecUnits)-1 {
+		v /= 1024
+		u++
+	}
+	// Rounding to one decimal can reach 1024.0; promote so the text never
+	// shows a value that belongs to the next unit.
+	if math.Round(v*10)/10 >= 1024 && u < len(iecUnits)-1 {
+		v /= 1024
+		u++
+	}
+	return strconv.FormatFloat(v, 'f', 1, 64) + " " + iecUnits[u]
+}
+
+// FormatRate renders bytes per second, e.g. "4.1 MiB/s".
+func FormatRate(bytesPerSec float64) string {
+	if math.IsNaN(bytesPerSec) || bytesPerSec < 0 {
+		bytesPerSec = 0
+	}
+	if bytesPerSec > math.MaxInt64/2 {
+		bytesPerSec = math.MaxInt64 / 2
+	}
+	return FormatSize(int64(math.Round(bytesPerSec))) + "/s"
+}
+
+// FormatDuration renders a duration with just enough precision to be read
+// at a glance: "12ms", "1.2s", "42s", "3m07s", "1h02m03s".
+func FormatDuration(d time.Duration) string {
+	if d < 0 {
+		d = 0
+	}
+	switch {
+	case d < time.Second:
+		return strconv.FormatInt(d.Milliseconds(), 10) + "ms"
+	case d < 10*time.Second:
+		// Truncate like the other buckets so 9.96s never reads as "10.0s".
+		return strconv.FormatFloat(d.Truncate(100*time.Millisecond).Seconds(), 'f', 1, 64) + "s"
+	case d < time.Minute:
+		return strconv.FormatInt(int64(d/time.Second), 10) + "s"
+	case d < time.Hour:
+		return fmt.Sprintf("%dm%02ds", int64(d/time.Minute), int64(d%time.Minute/time.Second))
+	default:
+		return fmt.Sprintf("%dh%02dm%02ds", int64(d/time.Hour),
+			int64(d%time.Hour/time.Minute), int64(d%time.Minute/time.Second))
+	}
+}
+
+// rate is bytes per second over d, 0 when d is too short to mean anything.
+func rate(n int64, d time.Duration) float64 {
+	if d <= 0 || n <= 0 {
+		return 0
+	}
+	return float64(n) / d.Seconds()
+}
+
+// field sanitises a value and keeps the column count stable when it is
+// empty, so that whitespace-splitting tools still see the same shape.
+func field(s string) string {
+	if s == "" {
+		return "-"
+	}
+	return Sanitize(s)
+}
+
+// tag is the fixed-width first column; the width fits the longest status
+// word so the sources line up in a terminal.
+func tag(st engine.Status) string {
+	switch st {
+	case engine.StatusOK:
+		return "ok"
+	case engine.StatusFailed:
+		return "FAILED"
+	case engine.StatusSkipped:
+		return "skipped"
+	case engine.StatusInvalid:
+		return "INVALID"
+	}
+	return field(string(st))
+}
+
+// isBad reports results the user must notice. Unknown statuses count as
+// bad so that an engine bug is never silently filed under success.
+func isBad(st engine.Status) bool {
+	return st != engine.StatusOK && st != engine.StatusSkipped
+}
+
+// reason is the failure text, with a fallback so the line never ends in
+// an empty message.
+func reason(res engine.Result) string {
+	switch {
+	case res.Error != "":
+		return Sanitize(res.Error)
+	case res.Status == engine.StatusInvalid:
+		return "invalid entry"
+	case res.HTTPCode >= 400:
+		return "HTTP " + strconv.Itoa(res.HTTPCode)
+	case res.CurlCode != 0:
+		return "curl error " + strconv.Itoa(res.CurlCode)
+	}
+	return "failed"
+}
+
+// Line is the human-readable, single-line report of one result. Every
+// field is sanitised, so the returned string never contains a newline or
+// an escape sequence.
+func Line(res engine.Result) string {
+	head := fmt.Sprintf("%-7s %s  %s", tag(res.Status), field(res.Source), field(res.URL))
+	switch res.Status {
+	case engine.StatusOK:
+		code := "-"
+		if res.HTTPCode != 0 {
+			code = strconv.Itoa(res.HTTPCode)
+		}
+		return fmt.Sprintf("%s -> %s  %s %s %s", head, field(res.Path),
+			FormatSize(res.Bytes), code, FormatDuration(res.Duration))
+	case engine.StatusSkipped:
+		line := head + " -> " + field(res.Path)
+		if res.Error != "" {
+			line += "  (" + Sanitize(res.Error) + ")"
+		}
+		return line
+	case engine.StatusInvalid:
+		return head + ": " + reason(res)
+	}
+	if res.Path != "" {
+		head += " -> " + Sanitize(res.Path)
+	}
+	return head + ": " + reason(res)
+}
+
+// escapeJSON rewrites runes that encoding/json leaves raw but a terminal
+// would act on (DEL, C1 controls, bidi overrides) as \u escapes. They can
+// only occur inside JSON strings, so the decoded values are unchanged and
+// someone running the output through cat is still safe.
+func escapeJSON(s string) string {
+	if isClean(strings.TrimSuffix(s, "\n")) {
+		return s
+	}
+	var b strings.Builder
+	for _, c := range s {
+		if c != '\n' && unsafeRune(c) {
+			fmt.Fprintf(&b, `\u%04x`, c)
+			continue
+		}
+		b.WriteRune(c)
+	}
+	return b.String()
+}
+
+const (
+	ansiRed   = "\x1b[31m"
+	ansiGreen = "\x1b[32m"
+	ansiReset = "\x1b[0m"
+)
+
+// colorLine decorates an already sanitised line; colour is added only
+// after sanitising so the escapes here are the only ones on the line.
+func colorLine(st engine.Status, line string) string {
+	if isBad(st) {
+		return ansiRed + line + ansiReset
+	}
+	if st == engine.StatusOK && strings.HasPrefix(line, "ok") {
+		return ansiGreen + "ok" + ansiReset + line[2:]
+	}
+	return line
+}
+
+// countText is "12/2000", or "12/?" while the list is still being read.
+func countText(done, total int, known bool) string {
+	if !known {
+		return strconv.Itoa(done) + "/?"
+	}
+	return strconv.Itoa(done) + "/" + strconv.Itoa(total)
+}
+
+// barText is the description drawn next to the bar.
+func barText(done, total int, known bool, active int, n int64, bps float64) string {
+	return fmt.Sprintf("%s active %d · %s · %s",
+		countText(done, total, known), active, FormatSize(n), FormatRate(bps))
+}
+
+// plainProgressText is the periodic progress line for non-terminal logs.
+func plainProgressText(done, total int, known bool, active int, n int64, bps float64) string {
+	return fmt.Sprintf("progress: %s done, %d active, %s, %s",
+		countText(done, total, known), active, FormatSize(n), FormatRate(bps))
+}
+
+// summaryLines renders the end-of-run summary. With colour, a non-zero
+// failure count is red so it stands out from a wall of successes.
+func summaryLines(s Summary, color bool) []string {
+	failed := fmt.Sprintf("%d failed", s.Failed)
+	if color && s.Failed > 0 {
+		failed = ansiRed + failed + ansiReset
+	}
+	first := fmt.Sprintf("multiget: %d ok, %s, %d skipped, %d invalid · %s in %s",
+		s.OK, failed, s.Skipped, s.Invalid, FormatSize(s.Bytes), FormatDuration(s.Elapsed))
+	if s.Elapsed > 0 {
+		first += " (" + FormatRate(rate(s.Bytes, s.Elapsed)) + ")"
+	}
+	lines := []string{first}
+	switch {
+	case s.Interrupted:
+		lines = append(lines, "multiget: interrupted: "+notStarted(s.NotStarted))
+	case s.FailFast && s.NotStarted > 0:
+		lines = append(lines, "multiget: stopped by --fail-fast: "+notStarted(s.NotStarted))
+	case s.FailFast:
+		lines = append(lines, "multiget: stopped by --fail-fast")
+	}
+	return lines
+}
+
+func notStarted(n int) string {
+	if n == 1 {
+		return "1 entry not started"
+	}
+	return strconv.Itoa(n) + " entries not started"
+}
+
+// truncate cuts s to at most n runes; the bar text is built here from
+// digits, units and separators, all one column wide, so runes are columns.
+func truncate(s string, n int) string {
+	if n <= 0 {
+		return ""
+	}
+	if utf8.RuneCountInString(s) <= n {
+		return s
+	}
+	i := 0
+	for j := range s {
+		if i == n {
+			return s[:j]
+		}
+		i++
+	}
+	return s
+}

@@ -1,0 +1,263 @@
+// Package report turns engine events into everything the user sees about a
+// run: one greppable line per entry, optional JSON records, a progress bar
+// or periodic progress lines, and a closing summary. It writes only to the
+// writers it is given, so the caller decides what is a terminal.
+package report
+
+import (
+	"bytes"
+	"encoding/json"
+	"io"
+	"sync"
+	"time"
+
+	"github.com/schollz/progressbar/v3"
+
+	"github.com/multiget/multiget/internal/engine"
+)
+
+// Mode selects how progress is displayed.
+type Mode int
+
+const (
+	// ModeNone shows no progress; entry lines go to Out.
+	ModeNone Mode = iota
+	// ModeBar draws a live bar on Err with entry lines printed above it.
+	ModeBar
+	// ModePlain writes entry lines to Out and a progress line to Err every
+	// few seconds, for logs that cannot redraw.
+	ModePlain
+)
+
+// Options configures a Reporter.
+type Options struct {
+	Out, Err io.Writer        // stdout, stderr; nil discards
+	Mode     Mode             // progress display; ModeBar draws on Err
+	JSON     bool             // one JSON object per entry on Out, nothing else on Out
+	Quiet    bool             // only failures and the summary
+	Color    bool             // colour allowed (used only by ModeBar)
+	Width    int              // terminal width for the bar, 0 = 80
+	Now      func() time.Time // clock; nil = time.Now
+}
+
+// Summary is the outcome of a whole run, printed by Finish.
+type Summary struct {
+	OK, Failed, Skipped, Invalid int
+	Bytes                        int64
+	Elapsed                      time.Duration
+	Interrupted                  bool
+	NotStarted                   int
+	FailFast                     bool
+}
+
+const (
+	// barInterval caps redraws: faster than this only costs terminal I/O.
+	barInterval = 100 * time.Millisecond
+	// plainInterval keeps CI logs readable while still showing liveness.
+	plainInterval = 5 * time.Second
+	// rateWindow smooths speed over a few seconds so the number is readable
+	// but still reacts to stalls.
+	rateWindow  = 5 * time.Second
+	rateSpacing = 250 * time.Millisecond
+)
+
+// Reporter implements engine.Observer. It is safe for concurrent use: the
+// engine, a list counter and the main goroutine all call into it.
+type Reporter struct {
+	mu  sync.Mutex
+	o   Options
+	now func() time.Time
+	buf bytes.Buffer
+
+	total      int
+	totalKnown bool
+	done       int
+	active     int
+	bytes      int64
+	meter      meter
+
+	bar         *progressbar.ProgressBar
+	determinate bool
+	lastDraw    time.Time
+	lastPlain   time.Time
+
+	finished bool
+	werr     error
+}
+
+var _ engine.Observer = (*Reporter)(nil)
+
+// New returns a Reporter. Nothing is written until the first event.
+func New(o Options) *Reporter {
+	if o.Out == nil {
+		o.Out = io.Discard
+	}
+	if o.Err == nil {
+		o.Err = io.Discard
+	}
+	if o.Width <= 0 {
+		o.Width = 80
+	}
+	if o.Now == nil {
+		o.Now = time.Now
+	}
+	r := &Reporter{
+		o:     o,
+		now:   o.Now,
+		meter: newMeter(rateWindow, rateSpacing),
+	}
+	r.lastPlain = r.now()
+	if o.Mode == ModeBar && !o.Quiet {
+		r.bar = newBar(o)
+	}
+	return r
+}
+
+// WriteErr returns the first error met while writing to Out or Err, so the
+// caller can turn a full disk or closed pipe into a non-zero exit.
+func (r *Reporter) WriteErr() error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.werr
+}
+
+// SetTotal records the number of entries once the list has been read; the
+// bar switches from a spinner to a determinate bar.
+func (r *Reporter) SetTotal(n int) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.finished {
+		return
+	}
+	r.total, r.totalKnown = n, true
+	// A zero maximum makes progressbar refuse every update, so an empty
+	// list keeps the spinner, which still shows "0/0".
+	if r.bar != nil && n > 0 {
+		r.bar.ChangeMax(n)
+		r.determinate = true
+		r.drawBar(r.now())
+	}
+}
+
+// Progress records a snapshot of the run and refreshes the display when due.
+func (r *Reporter) Progress(p engine.Progress) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.finished {
+		return
+	}
+	now := r.now()
+	r.active, r.bytes = p.Active, p.Bytes
+	r.meter.add(now, p.Bytes)
+	if r.bar != nil && now.Sub(r.lastDraw) >= barInterval {
+		r.drawBar(now)
+	}
+	if r.o.Mode == ModePlain && !r.o.Quiet && now.Sub(r.lastPlain) >= plainInterval {
+		r.lastPlain = now
+		r.write(r.o.Err, plainProgressText(r.done, r.total, r.totalKnown,
+			r.active, r.bytes, r.meter.rate())+"\n")
+	}
+}
+
+// Result reports one finished entry.
+func (r *Reporter) Result(res engine.Result) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.done++
+	if r.o.JSON {
+		r.writeJSON(res)
+	}
+	bad := isBad(res.Status)
+	if (r.o.Quiet || r.o.JSON) && !bad {
+		if now := r.now(); r.bar != nil && now.Sub(r.lastDraw) >= barInterval {
+			r.drawBar(now)
+		}
+		return
+	}
+	line := Line(res)
+	switch {
+	case r.o.Mode == ModeBar:
+		if r.o.Color {
+			line = colorLine(res.Status, line)
+		}
+		r.aboveBar(line)
+	case r.o.JSON:
+		r.write(r.o.Err, line+"\n")
+	default:
+		r.write(r.o.Out, line+"\n")
+		if bad {
+			r.write(r.o.Err, line+"\n")
+		}
+	}
+}
+
+// Finish removes the bar and prints the summary on Err. Only the first call
+// has an effect, so a deferred safety call cannot print a second summary.
+func (r *Reporter) Finish(s Summary) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.finished {
+		return
+	}
+	r.finished = true
+	if r.bar != nil {
+		r.clearBar()
+		_ = r.bar.Exit()
+		r.bar = nil
+	}
+	for _, l := range summaryLines(s, r.o.Mode == ModeBar && r.o.Color) {
+		r.write(r.o.Err, l+"\n")
+	}
+}
+
+func (r *Reporter) write(w io.Writer, s string) {
+	if _, err := io.WriteString(w, s); err != nil && r.werr == nil {
+		r.werr = err
+	}
+}
+
+// writeJSON emits one record as a single Write so the line stays whole
+// even if Out is shared. Callers hold r.mu.
+func (r *Reporter) writeJSON(res engine.Result) {
+	r.buf.Reset()
+	enc := json.NewEncoder(&r.buf)
+	// URLs are full of & and <>, which must stay readable for jq users.
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(toJSON(res)); err != nil {
+		if r.werr == nil {
+			r.werr = err
+		}
+		return
+	}
+	r.write(r.o.Out, escapeJSON(r.buf.String()))
+}
+
+type jsonResult struct {
+	Source       string        `json:"source"`
+	URL          string        `json:"url"`
+	EffectiveURL string        `json:"effective_url"`
+	Path         string        `json:"path"`
+	Status       engine.Status `json:"status"`
+	HTTPCode     int           `json:"http_code"`
+	CurlCode     int           `json:"curl_code"`
+	Error        string        `json:"error"`
+	Bytes        int64         `json:"bytes"`
+	DurationMS   int64         `json:"duration_ms"`
+}
+
+// toJSON keeps values raw: encoding/json already escapes control characters
+// and invalid UTF-8, and machine consumers want the original text.
+func toJSON(res engine.Result) jsonResult {
+	return jsonResult{
+		Source:       res.Source,
+		URL:          res.URL,
+		EffectiveURL: res.EffectiveURL,
+		Path:         res.Path,
+		Status:       res.Status,
+		HTTPCode:     res.HTTPCode,
+		CurlCode:     res.CurlCode,
+		Error:        res.Error,
+		Bytes:        res.Bytes,
+		DurationMS:   res.Duration.Milliseconds(),
+	}
+}
