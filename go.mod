@@ -4,6 +4,7 @@ go 1.26.8
 
 require (
 	github.com/andelf/go-curl v0.0.0-20250312014544-8683354c1636
+	github.com/creack/pty v1.1.24
 	github.com/rogpeppe/go-internal v1.16.0
 	github.com/schollz/progressbar/v3 v3.19.1
 	github.com/spf13/cobra v1.10.2

@@ -6,10 +6,14 @@ package cmd_test
 
 import (
 	"bytes"
+	"encoding/pem"
 	"fmt"
+	"io"
+	"log"
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -64,6 +68,8 @@ func content(name string, size int) []byte {
 // testServer is the loopback server one script talks to.
 type testServer struct {
 	srv                   *httptest.Server
+	tls                   *httptest.Server // the same handlers over HTTPS, HTTP/2 enabled
+	proxy                 *httptest.Server // a forward proxy answering "via proxy URL"
 	inflight, maxInflight atomic.Int64
 	mu                    sync.Mutex
 	hits                  map[string]int
@@ -74,6 +80,13 @@ func (s *testServer) count(path string) {
 	s.mu.Lock()
 	s.hits[path]++
 	s.mu.Unlock()
+}
+
+func (s *testServer) close() {
+	close(s.release)
+	s.srv.Close()
+	s.tls.Close()
+	s.proxy.Close()
 }
 
 func (s *testServer) hitCount(prefix string) int {
@@ -121,7 +134,6 @@ func newTestServer(root string) *testServer {
 	})
 	// /slow/NAME sends 10 of 1000 bytes, then waits for the test's end.
 	mux.HandleFunc("/slow/", func(w http.ResponseWriter, r *http.Request) {
-		s.count("/slow/")
 		w.Header().Set("Content-Length", "1000")
 		_, _ = w.Write(make([]byte, 10))
 		w.(http.Flusher).Flush()
@@ -134,7 +146,47 @@ func newTestServer(root string) *testServer {
 	mux.HandleFunc("/echo-header/", func(w http.ResponseWriter, r *http.Request) {
 		fmt.Fprintln(w, r.Header.Get(strings.TrimPrefix(r.URL.Path, "/echo-header/")))
 	})
-	s.srv = httptest.NewServer(mux)
+	// /proto/NAME returns the HTTP version the request came in with.
+	mux.HandleFunc("/proto/", func(w http.ResponseWriter, r *http.Request) {
+		fmt.Fprintln(w, r.Proto)
+	})
+	// /redirect-to?u=URL redirects to any URL as given (file://, ftp://,
+	// another server), unchecked.
+	mux.HandleFunc("/redirect-to", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Location", r.URL.Query().Get("u"))
+		w.WriteHeader(http.StatusFound)
+	})
+	// /loop redirects to itself forever.
+	mux.HandleFunc("/loop", func(w http.ResponseWriter, r *http.Request) {
+		http.Redirect(w, r, "/loop", http.StatusFound)
+	})
+	// Every request is counted by its path (see waithits and hits). /any/
+	// is answered before the mux, which would clean or redirect hostile
+	// paths: it returns the request target exactly as sent, plus "\n".
+	top := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		s.count(r.URL.Path)
+		if strings.HasPrefix(r.RequestURI, "/any/") {
+			fmt.Fprintln(w, r.RequestURI)
+			return
+		}
+		mux.ServeHTTP(w, r)
+	})
+	s.srv = httptest.NewServer(top)
+	s.tls = httptest.NewUnstartedServer(top)
+	s.tls.EnableHTTP2 = true
+	// Refused handshakes are what the TLS script expects; keep them out
+	// of the test log.
+	s.tls.Config.ErrorLog = log.New(io.Discard, "", 0)
+	s.tls.StartTLS()
+	// The proxy answers any absolute-URI request itself, without
+	// forwarding it, so the target host need not exist.
+	s.proxy = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if u, err := url.Parse(r.RequestURI); err != nil || !u.IsAbs() {
+			http.Error(w, "not a proxy request: "+r.RequestURI, http.StatusBadRequest)
+			return
+		}
+		fmt.Fprintf(w, "via proxy %s\n", r.RequestURI)
+	}))
 	return s
 }
 
@@ -144,13 +196,21 @@ func TestScripts(t *testing.T) {
 		RequireExplicitExec: true,
 		Setup: func(env *testscript.Env) error {
 			s := newTestServer(env.WorkDir)
-			env.Defer(func() {
-				close(s.release)
-				s.srv.Close()
-			})
+			env.Defer(s.close)
 			env.Values["server"] = s
 			env.Setenv("PATH", binDir+string(os.PathListSeparator)+env.Getenv("PATH"))
 			env.Setenv("SRV", s.srv.URL)
+			// SRVPORT is the plain server's port, for --tree's HOST_PORT.
+			env.Setenv("SRVPORT", strconv.Itoa(s.srv.Listener.Addr().(*net.TCPAddr).Port))
+			env.Setenv("TLSSRV", s.tls.URL)
+			env.Setenv("PROXY", s.proxy.URL)
+			// CACERT is the PEM of the TLS server's self-signed certificate.
+			ca := filepath.Join(env.WorkDir, "tls-ca.pem")
+			pemBytes := pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: s.tls.Certificate().Raw})
+			if err := os.WriteFile(ca, pemBytes, 0o644); err != nil {
+				return err
+			}
+			env.Setenv("CACERT", ca)
 			// A loopback port with no listener: connections are refused.
 			l, err := net.Listen("tcp", "127.0.0.1:0")
 			if err != nil {
@@ -165,6 +225,7 @@ func TestScripts(t *testing.T) {
 			"genlist":     cmdGenList,
 			"maxinflight": cmdMaxInflight,
 			"waithits":    cmdWaitHits,
+			"hits":        cmdHits,
 			"nopart":      cmdNoPart,
 			"envsubst":    cmdEnvsubst,
 		},
@@ -229,6 +290,20 @@ func cmdWaitHits(ts *testscript.TestScript, neg bool, args []string) {
 			ts.Fatalf("server got %d requests for %s, waited for %d", s.hitCount(args[0]), args[0], n)
 		}
 		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+// hits PREFIX N: the server has received exactly N requests whose path
+// starts with PREFIX (! hits: any other number).
+func cmdHits(ts *testscript.TestScript, neg bool, args []string) {
+	if len(args) != 2 {
+		ts.Fatalf("usage: hits PREFIX N")
+	}
+	s := ts.Value("server").(*testServer)
+	n, err := strconv.Atoi(args[1])
+	ts.Check(err)
+	if got := s.hitCount(args[0]); (got == n) == neg {
+		ts.Fatalf("server got %d requests for %s, want %s%d", got, args[0], map[bool]string{true: "not ", false: ""}[neg], n)
 	}
 }
 

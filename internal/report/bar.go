@@ -48,12 +48,13 @@ func (r *Reporter) drawBar(now time.Time) {
 	if r.bar == nil {
 		return
 	}
+	// Describe first: Set renders, and must render the new description.
+	r.bar.Describe(truncate(barText(r.done, r.total, r.totalKnown, r.active,
+		r.bytes, r.meter.rate()), descWidth(r.o.Width)))
 	if r.determinate {
 		// Errors only say the count overshot the total; the bar is then full.
 		_ = r.bar.Set(r.done)
 	}
-	r.bar.Describe(truncate(barText(r.done, r.total, r.totalKnown, r.active,
-		r.bytes, r.meter.rate()), descWidth(r.o.Width)))
 	r.lastDraw = now
 }
 

@@ -1,0 +1,219 @@
+package cmd_test
+
+// The terminal display: the built binary runs with stderr on a pseudo-
+// terminal (stdout stays a pipe), as a user at a shell sees it.
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/creack/pty"
+)
+
+// ptyRun runs multiget with args, stderr on a 100x24 pty and stdout on a
+// pipe, in an environment of env plus PATH/HOME. It returns everything read
+// from the pty, stdout, and the exit code.
+func ptyRun(t *testing.T, env []string, args ...string) (term, stdout string, code int) {
+	t.Helper()
+	master, tty, err := pty.Open()
+	if err != nil {
+		t.Skipf("no pseudo-terminal available: %v", err)
+	}
+	defer master.Close()
+	if err := pty.Setsize(master, &pty.Winsize{Rows: 24, Cols: 100}); err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command(filepath.Join(binDir, "multiget"), args...)
+	cmd.Env = append([]string{"PATH=" + os.Getenv("PATH"), "HOME=" + t.TempDir()}, env...)
+	var out bytes.Buffer
+	cmd.Stdout = &out // a pipe, not the terminal
+	cmd.Stderr = tty
+	if err := cmd.Start(); err != nil {
+		tty.Close()
+		t.Fatal(err)
+	}
+	// The child holds the only other end now; once it exits, reads on
+	// the master end with EIO after the buffered output is drained.
+	tty.Close()
+
+	// Read concurrently: a pty whose master is not read fills up and
+	// blocks the child's writes.
+	var termBuf bytes.Buffer
+	readDone := make(chan error, 1)
+	go func() {
+		_, err := io.Copy(&termBuf, master)
+		readDone <- err
+	}()
+	waitDone := make(chan error, 1)
+	go func() { waitDone <- cmd.Wait() }()
+	select {
+	case <-waitDone:
+	case <-time.After(30 * time.Second):
+		_ = cmd.Process.Kill()
+		<-waitDone
+		t.Fatalf("multiget did not finish; terminal so far:\n%q", termBuf.String())
+	}
+	select {
+	case err := <-readDone:
+		var pe *os.PathError
+		if err != nil && !(errors.As(err, &pe) && strings.Contains(pe.Err.Error(), "input/output error")) {
+			t.Fatalf("reading the pty: %v", err)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("pty output never ended after the process exited")
+	}
+	return termBuf.String(), out.String(), cmd.ProcessState.ExitCode()
+}
+
+// genFiles writes a list of n /gen/SIZE/fI URLs and returns its path.
+func genFiles(t *testing.T, dir, srvURL string, n, size int) string {
+	t.Helper()
+	var b strings.Builder
+	for i := 0; i < n; i++ {
+		fmt.Fprintf(&b, "%s/gen/%d/f%d\n", srvURL, size, i)
+	}
+	p := filepath.Join(dir, "list.txt")
+	if err := os.WriteFile(p, []byte(b.String()), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+func checkFiles(t *testing.T, out string, n, size int) {
+	t.Helper()
+	for i := 0; i < n; i++ {
+		name := fmt.Sprintf("f%d", i)
+		got, err := os.ReadFile(filepath.Join(out, name))
+		if err != nil {
+			t.Error(err)
+			continue
+		}
+		if !bytes.Equal(got, content(name, size)) {
+			t.Errorf("%s: %d bytes, not the served content", name, len(got))
+		}
+		if exists(filepath.Join(out, name+".part")) {
+			t.Errorf("%s.part left behind", name)
+		}
+	}
+}
+
+// okLine matches one entry's ok line, with or without the green "ok".
+var okLine = regexp.MustCompile(`(?m)^(?:\x1b\[32m)?ok(?:\x1b\[0m)? +\S*list\.txt:(\d+) `)
+
+func TestTerminalBar(t *testing.T) {
+	const n, size = 30, 64 << 10
+	dir := t.TempDir()
+	s := newTestServer(dir)
+	defer s.close()
+	list := genFiles(t, dir, s.srv.URL, n, size)
+	out := filepath.Join(dir, "out")
+
+	term, stdout, code := ptyRun(t, []string{"TERM=xterm"}, "-j", "2", "-d", out, "-i", list)
+	if code != 0 {
+		t.Errorf("exit code %d, want 0", code)
+	}
+	if stdout != "" {
+		t.Errorf("stdout is not empty with stderr on a terminal:\n%q", stdout)
+	}
+	// the bar, at its end: the full count and a bar or percentage
+	if !strings.Contains(term, "30/30") {
+		t.Errorf("the bar never showed 30/30:\n%q", term)
+	}
+	if !strings.ContainsAny(term, "|%█") {
+		t.Errorf("no bar drawn:\n%q", term)
+	}
+	// redraws in place
+	if !strings.Contains(term, "\r") && !strings.Contains(term, "\x1b[") {
+		t.Errorf("no carriage return or ANSI sequence: the bar is not redrawn in place:\n%q", term)
+	}
+	// one ok line per entry, each once, printed above the bar
+	seen := map[string]int{}
+	for _, m := range okLine.FindAllStringSubmatch(strings.ReplaceAll(term, "\r", "\n"), -1) {
+		seen[m[1]]++
+	}
+	for i := 1; i <= n; i++ {
+		if c := seen[fmt.Sprint(i)]; c != 1 {
+			t.Errorf("ok line for list.txt:%d seen %d times", i, c)
+		}
+	}
+	if !regexp.MustCompile(`multiget: 30 ok, 0 failed, 0 skipped, 0 invalid`).MatchString(term) {
+		t.Errorf("no summary line:\n%q", term)
+	}
+	// The summary is the last thing on the terminal: the bar is cleared
+	// before it and not redrawn after it.
+	last := term[strings.LastIndex(term, "multiget: 30 ok"):]
+	if strings.Contains(last, "30/30") {
+		t.Errorf("the bar was drawn again after the summary:\n%q", last)
+	}
+	checkFiles(t, out, n, size)
+}
+
+// NO_COLOR keeps colour off the terminal; the bar itself stays.
+func TestTerminalNoColor(t *testing.T) {
+	const n, size = 5, 1000
+	dir := t.TempDir()
+	s := newTestServer(dir)
+	defer s.close()
+	list := genFiles(t, dir, s.srv.URL, n, size)
+	out := filepath.Join(dir, "out")
+
+	term, stdout, code := ptyRun(t, []string{"TERM=xterm", "NO_COLOR=1"}, "-d", out, "-i", list)
+	if code != 0 || stdout != "" {
+		t.Errorf("exit code %d, stdout %q; want 0 and empty", code, stdout)
+	}
+	if strings.Contains(term, "\x1b[32m") || strings.Contains(term, "\x1b[31m") {
+		t.Errorf("colour with NO_COLOR set:\n%q", term)
+	}
+	if c := len(okLine.FindAllString(strings.ReplaceAll(term, "\r", "\n"), -1)); c != n {
+		t.Errorf("%d ok lines, want %d:\n%q", c, n, term)
+	}
+	checkFiles(t, out, n, size)
+}
+
+// -q on a terminal: no bar, no ok lines, only failures and the summary.
+func TestTerminalQuiet(t *testing.T) {
+	const n, size = 5, 1000
+	dir := t.TempDir()
+	s := newTestServer(dir)
+	defer s.close()
+	list := genFiles(t, dir, s.srv.URL, n, size)
+	f, err := os.OpenFile(list, os.O_APPEND|os.O_WRONLY, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	fmt.Fprintf(f, "%s/status/404\n", s.srv.URL)
+	f.Close()
+	out := filepath.Join(dir, "out")
+
+	term, stdout, code := ptyRun(t, []string{"TERM=xterm"}, "-q", "-d", out, "-i", list)
+	if code != 1 {
+		t.Errorf("exit code %d, want 1", code)
+	}
+	// With no bar (-q), lines go to stdout as on a pipe; failures also
+	// to the terminal.
+	if !regexp.MustCompile(`^FAILED +\S*list\.txt:6 .*HTTP 404.*\n$`).MatchString(stdout) {
+		t.Errorf("stdout is not just the failure: %q", stdout)
+	}
+	if okLine.MatchString(term) {
+		t.Errorf("ok lines with -q:\n%q", term)
+	}
+	if strings.Contains(term, "/6") {
+		t.Errorf("a bar with -q:\n%q", term)
+	}
+	if !regexp.MustCompile(`FAILED +\S*list\.txt:6 .*HTTP 404`).MatchString(term) {
+		t.Errorf("the failure is not shown:\n%q", term)
+	}
+	if !strings.Contains(term, "multiget: 5 ok, ") {
+		t.Errorf("no summary:\n%q", term)
+	}
+	checkFiles(t, out, n, size)
+}
