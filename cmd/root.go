@@ -15,6 +15,8 @@ import (
 	"time"
 
 	"github.com/spf13/cobra"
+
+	"github.com/multiget/multiget/internal/sums"
 )
 
 // Exit codes; the help text and the README list the same table.
@@ -61,7 +63,18 @@ type Options struct {
 	Quiet          bool
 	JSON           bool
 
-	protocols []string // Proto, parsed
+	Retry              int
+	RetryDelay         time.Duration
+	RetryMaxDelay      time.Duration
+	Continue           bool
+	StallTimeout       time.Duration
+	ChecksumFiles      []string
+	ContentDisposition bool
+	MaxRedirs          int
+
+	protocols []string   // Proto, parsed
+	headers   []string   // Headers with @FILE expanded
+	sums      *sums.File // every --checksum-file, merged
 }
 
 // FlagError is a usage mistake: it is printed with a hint to --help and
@@ -98,7 +111,8 @@ LIST FORMAT
     https://example.com/b.iso out=images/b.iso
     https://example.com/c.iso
       out=images/c.iso
-  Options: out=REL/PATH  save under --dir at this relative path.
+  Options: out=REL/PATH  save under --dir at this relative path;
+           sha256=HEX (also sha512=, sha1=, md5=)  verify the whole file.
   A bad line is one invalid entry, reported as FILE:LINE; the rest go on.
 
 FILES
@@ -115,6 +129,15 @@ OUTPUT
   above it. Otherwise one line per entry on stdout (failures also on
   stderr). --json prints one JSON object per entry on stdout instead.
   A summary always ends on stderr.
+
+RETRIES, RESUME, INTEGRITY
+  Transient failures (connect/reset/receive errors, timeouts, stalls, short
+  bodies; HTTP 408, 429, 500, 502, 503, 504) are retried --retry times with
+  doubling, jittered backoff (Retry-After honoured up to --retry-max-delay).
+  A retry continues with a Range request checked by If-Range when the
+  server allows it. Interrupted and retry-exhausted transfers keep
+  NAME.part (and NAME.part.meta); -c resumes them in a later run. Checksums
+  are verified before NAME appears; a mismatch leaves no file.
 
 EXIT STATUS
   0    every entry downloaded (or skipped by --no-clobber)
@@ -185,6 +208,14 @@ func NewRootCmd(io *IOStreams, runF func(context.Context, *Options) error) *cobr
 	f.StringVar(&opts.Progress, "progress", "auto", "progress display: auto, bar, plain or none (auto: bar when stderr is a terminal)")
 	f.BoolVarP(&opts.Quiet, "quiet", "q", false, "print only failures and the summary")
 	f.BoolVar(&opts.JSON, "json", false, "print one JSON object per entry on stdout, nothing else")
+	f.IntVar(&opts.Retry, "retry", 3, "retry transient failures up to `N` times")
+	f.DurationVar(&opts.RetryDelay, "retry-delay", time.Second, "first retry backoff, doubled each time, with jitter")
+	f.DurationVar(&opts.RetryMaxDelay, "retry-max-delay", 30*time.Second, "longest backoff, Retry-After included")
+	f.BoolVarP(&opts.Continue, "continue", "c", false, "resume NAME.part files left by an earlier run")
+	f.DurationVar(&opts.StallTimeout, "stall-timeout", 60*time.Second, "fail (and retry) a transfer that receives nothing for `DUR` (0 = never)")
+	f.StringArrayVar(&opts.ChecksumFiles, "checksum-file", nil, "verify files against `FILE` in sha256sum/sha512sum/sha1sum/md5sum format (repeatable)")
+	f.BoolVar(&opts.ContentDisposition, "content-disposition", false, "name files as the server's Content-Disposition says (sanitised)")
+	f.IntVar(&opts.MaxRedirs, "max-redirs", 10, "follow at most `N` redirects")
 	return c
 }
 
@@ -238,7 +269,18 @@ func (o *Options) validate() error {
 	if len(o.protocols) == 0 {
 		return flagErrorf("--proto allows no protocol")
 	}
-	for _, h := range o.Headers {
+	if o.Retry < 0 || o.RetryDelay < 0 || o.RetryMaxDelay < 0 || o.StallTimeout < 0 {
+		return flagErrorf("--retry, --retry-delay, --retry-max-delay and --stall-timeout cannot be negative")
+	}
+	if o.MaxRedirs < 0 {
+		return flagErrorf("--max-redirs cannot be negative")
+	}
+	headers, err := expandHeaders(o.Headers)
+	if err != nil {
+		return err
+	}
+	o.headers = headers
+	for _, h := range o.headers {
 		name, _, ok := strings.Cut(h, ":")
 		if !ok || strings.TrimSpace(name) == "" || strings.ContainsAny(name, " \t\r\n") || strings.ContainsAny(h, "\r\n") {
 			return flagErrorf("--header %q: write it as \"Name: value\"", h)
@@ -248,6 +290,48 @@ func (o *Options) validate() error {
 		if _, err := os.Stat(o.CACert); err != nil {
 			return flagErrorf("--cacert: %v", err)
 		}
+	}
+	return o.loadChecksumFiles()
+}
+
+// expandHeaders replaces each -H @FILE by the headers in FILE, one per
+// line (blank lines and # comments skipped), so tokens stay out of the
+// process list.
+func expandHeaders(in []string) ([]string, error) {
+	var out []string
+	for _, h := range in {
+		name, ok := strings.CutPrefix(h, "@")
+		if !ok {
+			out = append(out, h)
+			continue
+		}
+		b, err := os.ReadFile(name)
+		if err != nil {
+			return nil, &InputError{Err: fmt.Errorf("--header @%s: %v", name, unwrapPath(err))}
+		}
+		for _, l := range strings.Split(string(b), "\n") {
+			l = strings.TrimRight(l, "\r")
+			if strings.TrimSpace(l) == "" || strings.HasPrefix(strings.TrimSpace(l), "#") {
+				continue
+			}
+			out = append(out, l)
+		}
+	}
+	return out, nil
+}
+
+func (o *Options) loadChecksumFiles() error {
+	for _, name := range o.ChecksumFiles {
+		f, err := os.Open(name)
+		if err != nil {
+			return &InputError{Err: fmt.Errorf("--checksum-file: %v", err)}
+		}
+		parsed, err := sums.Parse(name, f)
+		f.Close()
+		if err != nil {
+			return &InputError{Err: fmt.Errorf("--checksum-file %v", err)}
+		}
+		o.sums = o.sums.Merge(parsed)
 	}
 	return nil
 }

@@ -17,6 +17,7 @@ import (
 	"github.com/multiget/multiget/internal/list"
 	"github.com/multiget/multiget/internal/naming"
 	"github.com/multiget/multiget/internal/report"
+	"github.com/multiget/multiget/internal/sums"
 )
 
 func versionText() string {
@@ -120,6 +121,7 @@ func run(ctx context.Context, ios *IOStreams, o *Options) error {
 		}()
 	}
 
+	targets := naming.NewTargets()
 	entries := make(chan engine.Entry, 64)
 	var readErr error
 	var produced int
@@ -127,7 +129,7 @@ func run(ctx context.Context, ios *IOStreams, o *Options) error {
 	go func() {
 		defer close(readDone)
 		defer close(entries)
-		produced, readErr = produce(ctx, o, srcs, entries)
+		produced, readErr = produce(ctx, o, targets, srcs, entries)
 		if readErr == nil && !countable && ctx.Err() == nil {
 			total.Store(int64(produced))
 			rep.SetTotal(produced)
@@ -141,13 +143,21 @@ func run(ctx context.Context, ios *IOStreams, o *Options) error {
 		FailFast:       o.FailFast,
 		ConnectTimeout: o.ConnectTimeout,
 		MaxTime:        o.MaxTime,
-		Headers:        o.Headers,
+		Headers:        o.headers,
 		UserAgent:      o.UserAgent,
 		Insecure:       o.Insecure,
 		CACert:         o.CACert,
 		Proxy:          o.Proxy,
 		Protocols:      o.protocols,
-		MaxRedirs:      10,
+		MaxRedirs:      o.MaxRedirs,
+		StallTimeout:   o.StallTimeout,
+
+		Retry:              o.Retry,
+		RetryDelay:         o.RetryDelay,
+		RetryMaxDelay:      o.RetryMaxDelay,
+		Continue:           o.Continue,
+		ContentDisposition: o.ContentDisposition,
+		Claim:              targets.Claim,
 	}
 	stats, runErr := engine.Run(ctx, cfg, entries, rep)
 	// The engine may stop early (interrupt, --fail-fast); release the
@@ -206,8 +216,7 @@ func progressMode(o *Options, ios *IOStreams) report.Mode {
 // produce turns the URL arguments and every list into entries, in order:
 // each is validated, named, and checked against the targets claimed before
 // it. It returns how many entries it sent and the first read error.
-func produce(ctx context.Context, o *Options, srcs []source, out chan<- engine.Entry) (int, error) {
-	targets := naming.NewTargets()
+func produce(ctx context.Context, o *Options, targets *naming.Targets, srcs []source, out chan<- engine.Entry) (int, error) {
 	n := 0
 	send := func(e engine.Entry) bool {
 		select {
@@ -263,6 +272,11 @@ func resolve(o *Options, targets *naming.Targets, it list.Item) engine.Entry {
 		}
 	} else {
 		rel = naming.FromURL(u, o.Tree)
+		e.NamedByURL = true
+	}
+	if e.Checksums, err = checksums(o, it, rel); err != nil {
+		e.Invalid = err
+		return e
 	}
 	path := filepath.Join(o.Dir, rel)
 	if earlier, ok := targets.Claim(path, it.Source); !ok {
@@ -279,4 +293,30 @@ func unwrapPath(err error) error {
 		return pe.Err
 	}
 	return err
+}
+
+// checksums collects the digests an entry must match: those given in its
+// list line, and those a --checksum-file lists for its output name (the
+// list line wins for the same algorithm).
+func checksums(o *Options, it list.Item, rel string) ([]engine.Checksum, error) {
+	var out []engine.Checksum
+	have := map[string]bool{}
+	for _, algo := range []string{"sha256", "sha512", "sha1", "md5"} {
+		v, ok := it.Options[algo]
+		if !ok {
+			continue
+		}
+		hex, err := sums.Check(algo, v)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, engine.Checksum{Algo: algo, Hex: hex})
+		have[algo] = true
+	}
+	for _, s := range o.sums.Lookup(filepath.ToSlash(rel)) {
+		if !have[s.Algo] {
+			out = append(out, engine.Checksum{Algo: s.Algo, Hex: s.Hex})
+		}
+	}
+	return out, nil
 }

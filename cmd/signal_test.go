@@ -73,7 +73,11 @@ func TestInterrupt(t *testing.T) {
 			if strings.Contains(stdout.String(), "ok ") {
 				t.Errorf("an entry reported ok:\n%s", stdout.String())
 			}
-			for _, name := range []string{"big", "big.part", "a", "a.part", "b", "b.part"} {
+			// The interrupted transfer keeps what it received, for -c.
+			if fi, err := os.Stat(filepath.Join(out, "big.part")); err != nil || fi.Size() != 10 {
+				t.Errorf("out/big.part not kept with its 10 bytes: %v %v", fi, err)
+			}
+			for _, name := range []string{"big", "a", "a.part", "b", "b.part"} {
 				if exists(filepath.Join(out, name)) {
 					t.Errorf("out/%s exists after the interrupt", name)
 				}

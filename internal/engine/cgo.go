@@ -11,6 +11,7 @@ import "C"
 import (
 	"errors"
 	"syscall"
+	"time"
 	"unsafe"
 )
 
@@ -36,13 +37,46 @@ func newCXfer(easy unsafe.Pointer, path string, checkHTTP bool) (cxfer, error) {
 	return cxfer{p}, nil
 }
 
-func (x cxfer) bytes() int64   { return int64(x.p.bytes) }
-func (x cxfer) state() int     { return int(x.p.state) }
-func (x cxfer) code() int      { return int(x.p.code) }
-func (x cxfer) errbuf() string { return C.GoString(&x.p.errbuf[0]) }
-func (x cxfer) finish() bool   { return C.mg_xfer_finish(x.p) == 0 }
-func (x cxfer) discard()       { C.mg_xfer_discard(x.p) }
-func (x cxfer) free()          { C.mg_xfer_free(x.p) }
+func (x cxfer) bytes() int64    { return int64(x.p.bytes) }
+func (x cxfer) state() int      { return int(x.p.state) }
+func (x cxfer) code() int       { return int(x.p.code) }
+func (x cxfer) errbuf() string  { return C.GoString(&x.p.errbuf[0]) }
+func (x cxfer) finish() bool    { return C.mg_xfer_finish(x.p) == 0 }
+func (x cxfer) keep() bool      { return C.mg_xfer_keep(x.p) == 0 }
+func (x cxfer) restarted() bool { return x.p.restarted != 0 }
+
+// resume makes the attempt continue at offset, with If-Range: validator.
+func (x cxfer) resume(offset int64, shared slist, validator string) error {
+	cv := C.CString(validator)
+	defer C.free(unsafe.Pointer(cv))
+	if rc := C.mg_xfer_resume(x.p, C.longlong(offset), shared.p, cv); rc != C.CURLE_OK {
+		return curlError(int(rc))
+	}
+	return nil
+}
+
+// retryAfter is the last response's Retry-After (seconds or HTTP date,
+// parsed by libcurl), 0 when absent.
+func (x cxfer) retryAfter() time.Duration {
+	s := int64(C.mg_retry_after(x.p.easy))
+	if s <= 0 {
+		return 0
+	}
+	return time.Duration(s) * time.Second
+}
+
+// header returns the last response's header name, "" when absent.
+func header(easy unsafe.Pointer, name string) string {
+	cn := C.CString(name)
+	defer C.free(unsafe.Pointer(cn))
+	v := C.mg_header(easy, cn)
+	if v == nil {
+		return ""
+	}
+	return C.GoString(v)
+}
+func (x cxfer) discard() { C.mg_xfer_discard(x.p) }
+func (x cxfer) free()    { C.mg_xfer_free(x.p) }
 
 // ioError describes why the output could not be written, naming the path.
 func (x cxfer) ioError() error {
@@ -64,6 +98,7 @@ const (
 	stateWriting  = C.MG_WRITING
 	stateRejected = C.MG_REJECTED
 	stateIOErr    = C.MG_IOERR
+	stateRangeBad = C.MG_RANGE_BAD
 )
 
 func setCallbacks(easy unsafe.Pointer) error {
@@ -121,4 +156,6 @@ const (
 	optHTTPHeader        = C.CURLOPT_HTTPHEADER
 	optConnectTimeoutMS  = C.CURLOPT_CONNECTTIMEOUT_MS
 	optTimeoutMS         = C.CURLOPT_TIMEOUT_MS
+	optLowSpeedLimit     = C.CURLOPT_LOW_SPEED_LIMIT
+	optLowSpeedTime      = C.CURLOPT_LOW_SPEED_TIME
 )

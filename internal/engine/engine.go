@@ -3,10 +3,11 @@
 // One goroutine owns the multi handle and every easy handle in it. The loop
 // follows libcurl's multi interface: add transfers while slots are free,
 // wait (fdset/select, or curl_multi_poll when a socket is beyond select's
-// reach), perform, drain info_read, turn each finished transfer into exactly
-// one Result. Bodies are written by C code straight into NAME.part files
-// that are renamed to NAME only on success. The engine never prints: it
-// reports through an Observer.
+// reach), perform, drain info_read, turn each finished transfer into a
+// retry or into exactly one Result. Bodies are written by C code straight
+// into NAME.part files that are renamed to NAME only on success (and after
+// their checksums matched). The engine never prints: it reports through an
+// Observer.
 package engine
 
 import (
@@ -14,9 +15,12 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"math/rand/v2"
 	"net/http"
 	"net/url"
 	"os"
+	"path/filepath"
+	"sort"
 	"strings"
 	"syscall"
 	"time"
@@ -34,6 +38,7 @@ type Config struct {
 	FailFast       bool          // the first failure stops the run
 	ConnectTimeout time.Duration // 0 = libcurl's default
 	MaxTime        time.Duration // whole-transfer limit, 0 = none
+	StallTimeout   time.Duration // fail a transfer receiving nothing this long, 0 = never
 	Headers        []string      // "Name: value"
 	UserAgent      string
 	Insecure       bool
@@ -41,6 +46,16 @@ type Config struct {
 	Proxy          string
 	Protocols      []string // allowed for list URLs, lowercase
 	MaxRedirs      int
+
+	Retry         int           // extra attempts after a transient failure
+	RetryDelay    time.Duration // first backoff, doubled each time
+	RetryMaxDelay time.Duration // backoff cap, Retry-After included
+	Continue      bool          // resume NAME.part left by an earlier run
+
+	// ContentDisposition lets a server's filename replace a name taken from
+	// the URL; Claim (when set) guards the new path against duplicates.
+	ContentDisposition bool
+	Claim              func(path, source string) (earlier string, ok bool)
 }
 
 // Stats sums up a run.
@@ -49,6 +64,7 @@ type Stats struct {
 	Bytes                        int64
 	Interrupted                  bool // the context was cancelled
 	FailFast                     bool // stopped by the first failure
+	Retries                      int  // attempts beyond the first
 	// Waits counts how the loop slept: through select(2) on curl_multi_fdset,
 	// or through curl_multi_poll when a socket was >= FD_SETSIZE.
 	SelectWaits, PollWaits int
@@ -67,19 +83,41 @@ type DiskError struct {
 func (e *DiskError) Error() string { return fmt.Sprintf("cannot %s %s: %v", e.Op, e.Path, e.Err) }
 func (e *DiskError) Unwrap() error { return e.Err }
 
-// PartSuffix marks a file still being written.
-const PartSuffix = ".part"
+// PartSuffix marks a file still being written; MetaSuffix (after it) the
+// file that records what the .part holds, so -c can resume it safely.
+const (
+	PartSuffix = ".part"
+	MetaSuffix = ".meta"
+)
 
 // maxWait bounds every sleep of the loop so that cancellation and newly read
 // entries are noticed promptly even when libcurl has no timer due.
 const maxWait = 100 * time.Millisecond
 
+// job is one entry across all its attempts.
+type job struct {
+	entry    Entry
+	host     string
+	begin    time.Time
+	attempts int
+	received int64 // body bytes over all attempts
+
+	// Resume state: offset bytes of NAME.part are a prefix of the resource
+	// identified by validator (an ETag or Last-Modified value).
+	offset    int64
+	validator string
+
+	due     time.Time // when a waiting retry may start
+	last    Result    // outcome of the latest attempt, for reporting
+	metaSet bool      // the .meta file describes the current .part
+}
+
 type transfer struct {
-	entry Entry
-	easy  *curl.CURL
-	x     cxfer
-	host  string
-	start time.Time
+	job      *job
+	easy     *curl.CURL
+	x        cxfer
+	start    time.Time
+	metaDone bool // recordMeta has looked at this attempt's response
 }
 
 type engine struct {
@@ -91,9 +129,13 @@ type engine struct {
 
 	active   map[uintptr]*transfer
 	perHost  map[string]int
-	deferred []Entry // entries waiting for their host to have a free slot
+	deferred []*job // waiting for their host to have a free slot
+	retries  []*job // waiting for their backoff, sorted by due
 	in       <-chan Entry
 	inDone   bool
+
+	verifying int
+	verified  chan verifyResult
 
 	stats      Stats
 	doneBytes  int64
@@ -109,11 +151,12 @@ func Run(ctx context.Context, cfg Config, in <-chan Entry, obs Observer) (Stats,
 		cfg.Parallel = 1
 	}
 	e := &engine{
-		cfg:     cfg,
-		obs:     obs,
-		in:      in,
-		active:  make(map[uintptr]*transfer),
-		perHost: make(map[string]int),
+		cfg:      cfg,
+		obs:      obs,
+		in:       in,
+		active:   make(map[uintptr]*transfer),
+		perHost:  make(map[string]int),
+		verified: make(chan verifyResult, 16),
 	}
 	if err := e.init(); err != nil {
 		return Stats{}, err
@@ -139,7 +182,8 @@ func (e *engine) init() error {
 
 func (e *engine) close() {
 	for _, t := range e.active {
-		e.drop(t)
+		t.x.discard()
+		e.remove(t)
 	}
 	if e.tmpl != nil {
 		e.tmpl.Cleanup()
@@ -162,10 +206,11 @@ func (e *engine) configureTemplate() error {
 	h := e.tmpl
 	c := e.cfg
 	redir := redirectProtocols(c.Protocols)
-	set := []struct {
+	type opt struct {
 		opt int
 		val interface{}
-	}{
+	}
+	set := []opt{
 		{curl.OPT_NOSIGNAL, 1},
 		{curl.OPT_FOLLOWLOCATION, redir != ""},
 		{curl.OPT_MAXREDIRS, c.MaxRedirs},
@@ -173,47 +218,34 @@ func (e *engine) configureTemplate() error {
 		{curl.OPT_FAILONERROR, 0},
 	}
 	if redir != "" {
-		set = append(set, struct {
-			opt int
-			val interface{}
-		}{optRedirProtocolsStr, redir})
+		set = append(set, opt{optRedirProtocolsStr, redir})
+	}
+	if c.ConnectTimeout > 0 {
+		set = append(set, opt{optConnectTimeoutMS, int(c.ConnectTimeout.Milliseconds())})
+	}
+	if c.MaxTime > 0 {
+		set = append(set, opt{optTimeoutMS, int(c.MaxTime.Milliseconds())})
+	}
+	if c.StallTimeout > 0 {
+		// Less than one byte per second for the whole period is a stall.
+		secs := int((c.StallTimeout + time.Second - 1) / time.Second)
+		set = append(set, opt{optLowSpeedLimit, 1}, opt{optLowSpeedTime, secs})
+	}
+	if c.UserAgent != "" {
+		set = append(set, opt{curl.OPT_USERAGENT, c.UserAgent})
+	}
+	if c.Insecure {
+		set = append(set, opt{curl.OPT_SSL_VERIFYPEER, 0}, opt{curl.OPT_SSL_VERIFYHOST, 0})
+	}
+	if c.CACert != "" {
+		set = append(set, opt{curl.OPT_CAINFO, c.CACert})
+	}
+	if c.Proxy != "" {
+		set = append(set, opt{curl.OPT_PROXY, c.Proxy})
 	}
 	for _, s := range set {
 		if err := h.Setopt(s.opt, s.val); err != nil {
 			return fmt.Errorf("libcurl option %d: %w", s.opt, err)
-		}
-	}
-	if c.ConnectTimeout > 0 {
-		if err := h.Setopt(optConnectTimeoutMS, int(c.ConnectTimeout.Milliseconds())); err != nil {
-			return err
-		}
-	}
-	if c.MaxTime > 0 {
-		if err := h.Setopt(optTimeoutMS, int(c.MaxTime.Milliseconds())); err != nil {
-			return err
-		}
-	}
-	if c.UserAgent != "" {
-		if err := h.Setopt(curl.OPT_USERAGENT, c.UserAgent); err != nil {
-			return err
-		}
-	}
-	if c.Insecure {
-		if err := h.Setopt(curl.OPT_SSL_VERIFYPEER, 0); err != nil {
-			return err
-		}
-		if err := h.Setopt(curl.OPT_SSL_VERIFYHOST, 0); err != nil {
-			return err
-		}
-	}
-	if c.CACert != "" {
-		if err := h.Setopt(curl.OPT_CAINFO, c.CACert); err != nil {
-			return err
-		}
-	}
-	if c.Proxy != "" {
-		if err := h.Setopt(curl.OPT_PROXY, c.Proxy); err != nil {
-			return err
 		}
 	}
 	if len(c.Headers) > 0 {
@@ -242,8 +274,12 @@ func (e *engine) loop(ctx context.Context) {
 			e.stop("interrupted")
 			e.stats.Interrupted = true
 		}
+		e.collectVerified(false)
 		if e.stopReason != "" {
 			e.abortAll()
+			for e.verifying > 0 {
+				e.collectVerified(true)
+			}
 			return
 		}
 		e.fill(ctx)
@@ -251,19 +287,10 @@ func (e *engine) loop(ctx context.Context) {
 			continue
 		}
 		if len(e.active) == 0 {
-			if e.inDone && len(e.deferred) == 0 {
+			if e.inDone && len(e.deferred) == 0 && len(e.retries) == 0 && e.verifying == 0 {
 				return
 			}
-			// Nothing running: block until an entry arrives.
-			select {
-			case en, ok := <-e.in:
-				if !ok {
-					e.inDone = true
-				} else {
-					e.admit(en)
-				}
-			case <-ctx.Done():
-			}
+			e.idle(ctx)
 			continue
 		}
 		e.wait()
@@ -273,18 +300,54 @@ func (e *engine) loop(ctx context.Context) {
 			continue
 		}
 		e.drain()
+		e.recordMeta()
 		e.maybeProgress(false)
 	}
 }
 
-// fill starts transfers while slots are free, taking first from entries
-// that waited for a busy host, then from the input without blocking.
+// idle blocks while nothing runs: until an entry arrives, a retry is due,
+// a verification ends, or the context is cancelled.
+func (e *engine) idle(ctx context.Context) {
+	var in <-chan Entry
+	if !e.inDone && len(e.deferred) < e.deferLimit() {
+		in = e.in
+	}
+	var timer <-chan time.Time
+	if len(e.retries) > 0 {
+		t := time.NewTimer(time.Until(e.retries[0].due))
+		defer t.Stop()
+		timer = t.C
+	}
+	select {
+	case en, ok := <-in:
+		if !ok {
+			e.inDone = true
+		} else {
+			e.admit(en)
+		}
+	case <-timer:
+	case v := <-e.verified:
+		e.finishVerify(v)
+	case <-ctx.Done():
+	}
+}
+
+// fill starts transfers while slots are free: first retries whose backoff
+// is over, then entries that waited for a busy host, then new entries from
+// the input, without blocking.
 func (e *engine) fill(ctx context.Context) {
+	now := time.Now()
 	for len(e.active) < e.cfg.Parallel && e.stopReason == "" {
+		if i := e.dueRetry(now); i >= 0 {
+			j := e.retries[i]
+			e.retries = append(e.retries[:i], e.retries[i+1:]...)
+			e.attempt(j)
+			continue
+		}
 		if i := e.startableDeferred(); i >= 0 {
-			en := e.deferred[i]
+			j := e.deferred[i]
 			e.deferred = append(e.deferred[:i], e.deferred[i+1:]...)
-			e.start(en)
+			e.attempt(j)
 			continue
 		}
 		if e.inDone || len(e.deferred) >= e.deferLimit() || ctx.Err() != nil {
@@ -303,6 +366,18 @@ func (e *engine) fill(ctx context.Context) {
 	}
 }
 
+func (e *engine) dueRetry(now time.Time) int {
+	for i, j := range e.retries {
+		if j.due.After(now) {
+			return -1 // sorted: none later is due either
+		}
+		if e.hostFree(j.host) {
+			return i
+		}
+	}
+	return -1
+}
+
 func (e *engine) deferLimit() int {
 	if n := 4 * e.cfg.Parallel; n > 256 {
 		return n
@@ -311,8 +386,8 @@ func (e *engine) deferLimit() int {
 }
 
 func (e *engine) startableDeferred() int {
-	for i, en := range e.deferred {
-		if e.hostFree(hostKey(en.URL)) {
+	for i, j := range e.deferred {
+		if e.hostFree(j.host) {
 			return i
 		}
 	}
@@ -330,14 +405,6 @@ func (e *engine) admit(en Entry) {
 		e.result(Result{Source: en.Source, URL: en.URL, Status: StatusInvalid, Error: en.Invalid.Error()})
 		return
 	}
-	if e.cfg.PerHost > 0 && !e.hostFree(hostKey(en.URL)) {
-		e.deferred = append(e.deferred, en)
-		return
-	}
-	e.start(en)
-}
-
-func (e *engine) start(en Entry) {
 	if e.cfg.NoClobber {
 		if _, err := os.Lstat(en.Path); err == nil {
 			e.result(Result{Source: en.Source, URL: en.URL, Path: en.Path, Status: StatusSkipped,
@@ -345,10 +412,28 @@ func (e *engine) start(en Entry) {
 			return
 		}
 	}
-	begin := time.Now()
+	j := &job{entry: en, host: hostKey(en.URL), begin: time.Now()}
+	if e.cfg.Continue {
+		e.loadResume(j)
+	}
+	if !e.hostFree(j.host) {
+		e.deferred = append(e.deferred, j)
+		return
+	}
+	e.attempt(j)
+}
+
+// attempt starts one transfer of j.
+func (e *engine) attempt(j *job) {
+	en := j.entry
+	j.attempts++
+	if j.attempts > 1 {
+		e.stats.Retries++
+	}
 	fail := func(err error) {
-		e.result(Result{Source: en.Source, URL: en.URL, Path: en.Path, Status: StatusFailed,
-			Error: err.Error(), Duration: time.Since(begin)})
+		r := e.baseResult(j)
+		r.Status, r.Error = StatusFailed, err.Error()
+		e.result(r)
 	}
 	easy := e.tmpl.Duphandle()
 	if easy == nil || easy.GetHandle() == nil {
@@ -361,6 +446,12 @@ func (e *engine) start(en Entry) {
 		return
 	}
 	x, err := newCXfer(easy.GetHandle(), en.Path+PartSuffix, isHTTP(en.URL))
+	if err == nil && j.offset > 0 {
+		err = x.resume(j.offset, e.headers, j.validator)
+		if err != nil {
+			x.free()
+		}
+	}
 	if err != nil {
 		easy.Cleanup()
 		fail(err)
@@ -372,19 +463,25 @@ func (e *engine) start(en Entry) {
 		fail(fmt.Errorf("libcurl: %w", err))
 		return
 	}
-	t := &transfer{entry: en, easy: easy, x: x, host: hostKey(en.URL), start: begin}
+	t := &transfer{job: j, easy: easy, x: x, start: time.Now()}
 	e.active[uintptr(easy.GetHandle())] = t
-	e.perHost[t.host]++
+	e.perHost[j.host]++
 }
 
 // wait sleeps until a socket is ready or libcurl's next timeout, at most
-// maxWait. select(2) sees only descriptors below FD_SETSIZE, and
-// curl_multi_fdset silently leaves out the others, so whenever libcurl
-// holds such a socket the loop waits in curl_multi_poll instead.
+// maxWait, and no longer than the next retry's backoff. select(2) sees only
+// descriptors below FD_SETSIZE, and curl_multi_fdset silently leaves out
+// the others, so whenever libcurl holds such a socket the loop waits in
+// curl_multi_poll instead.
 func (e *engine) wait() {
 	tmo := maxWait
 	if ms, err := e.multi.Timeout(); err == nil && ms >= 0 && time.Duration(ms)*time.Millisecond < tmo {
 		tmo = time.Duration(ms) * time.Millisecond
+	}
+	if len(e.retries) > 0 && len(e.active) < e.cfg.Parallel {
+		if d := time.Until(e.retries[0].due); d < tmo {
+			tmo = max(d, 0)
+		}
 	}
 	if tmo == 0 {
 		return
@@ -400,20 +497,20 @@ func (e *engine) wait() {
 		return
 	}
 	e.stats.SelectWaits++
-	tv := unix.NsecToTimeval(tmo.Nanoseconds())
 	if maxfd < 0 {
 		// libcurl has nothing to wait on yet (resolving, backing off):
 		// sleep until its timeout, as its documentation asks.
 		time.Sleep(tmo)
 		return
 	}
+	tv := unix.NsecToTimeval(tmo.Nanoseconds())
 	// EINTR and friends just end the wait early; perform sorts it out.
 	_, _ = unix.Select(maxfd+1, (*unix.FdSet)(unsafe.Pointer(&r)), (*unix.FdSet)(unsafe.Pointer(&w)),
 		(*unix.FdSet)(unsafe.Pointer(&x)), &tv)
 }
 
-// drain turns every finished transfer into a result. A handle that fails at
-// once shows up here too, so none is lost.
+// drain handles every finished transfer. A handle that fails at once shows
+// up here too, so none is lost.
 func (e *engine) drain() {
 	for {
 		msg, _ := e.multi.Info_read()
@@ -433,62 +530,266 @@ func (e *engine) drain() {
 	}
 }
 
+// baseResult is the Result of j so far, without a status.
+func (e *engine) baseResult(j *job) Result {
+	r := j.last
+	r.Source, r.URL, r.Path = j.entry.Source, j.entry.URL, j.entry.Path
+	r.Bytes = j.received
+	r.Attempts = j.attempts
+	r.Duration = time.Since(j.begin)
+	return r
+}
+
+// outcome classifies a finished attempt.
+type outcome int
+
+const (
+	outOK        outcome = iota
+	outRetry             // transient: try again, resuming if possible
+	outRestart           // try again from the first byte (bad range, restart)
+	outFail              // final failure; NAME.part is removed
+	outFailKeep          // final failure; NAME.part is kept for -c
+	outCompleted         // a resume found the file already whole (416)
+)
+
 func (e *engine) complete(t *transfer, code int) {
-	en := t.entry
-	res := Result{Source: en.Source, URL: en.URL, Path: en.Path, CurlCode: code}
+	j := t.job
+	en := j.entry
+	x := t.x
+	res := Result{CurlCode: code}
 	if v, err := t.easy.Getinfo(curl.INFO_RESPONSE_CODE); err == nil {
 		res.HTTPCode, _ = v.(int)
 	}
 	if v, err := t.easy.Getinfo(curl.INFO_EFFECTIVE_URL); err == nil {
 		res.EffectiveURL, _ = v.(string)
 	}
+	got := x.bytes()
+	j.received += got
+	retryAfter := x.retryAfter()
+	validator := responseValidator(t.easy.GetHandle())
+	resumable := validator != "" && isHTTP(en.URL) && acceptsRanges(t.easy.GetHandle())
+	cdName := ""
+	if e.cfg.ContentDisposition && en.NamedByURL {
+		cdName = contentDispositionName(header(t.easy.GetHandle(), "Content-Disposition"))
+	}
 	httpOK := !isHTTP(en.URL) || (res.HTTPCode >= 200 && res.HTTPCode <= 299)
+
+	var out outcome
 	switch {
-	case t.x.state() == stateRejected || (code == 0 && !httpOK):
+	case x.state() == stateRangeBad:
+		res.Error = fmt.Sprintf("HTTP 206 answer does not start at byte %d", j.offset)
+		out = outRestart
+	case x.state() == stateRejected || (code == 0 && !httpOK):
 		res.CurlCode = 0 // the abort was ours: the HTTP status is the reason
 		res.Error = httpError(res.HTTPCode)
-	case t.x.state() == stateIOErr:
-		res.Error = t.x.ioError().Error()
-	case code != 0:
-		res.Error = e.curlMessage(t, code)
-	default:
-		if !t.x.finish() {
-			res.Error = t.x.ioError().Error()
-		} else if err := e.commit(en.Path); err != nil {
-			res.Error = err.Error()
-			if errors.Is(err, errExists) {
-				res.Status = StatusSkipped
+		switch {
+		case res.HTTPCode == http.StatusRequestedRangeNotSatisfiable && j.offset > 0:
+			if total := rangeTotal(header(t.easy.GetHandle(), "Content-Range")); total == j.offset {
+				out = outCompleted
+			} else {
+				out = outRestart
 			}
+		case transientHTTP(res.HTTPCode):
+			out = outRetry
+		default:
+			out = outFail
 		}
-	}
-	res.Bytes = t.x.bytes()
-	res.Duration = time.Since(t.start)
-	if res.Error == "" {
-		res.Status = StatusOK
-	} else {
-		if res.Status == "" {
-			res.Status = StatusFailed
+	case x.state() == stateIOErr:
+		res.Error = x.ioError().Error()
+		out = outFail
+	case code != 0:
+		res.Error = curlMessage(x, code)
+		out = outFail
+		if transientCurl(code) {
+			out = outRetry
 		}
-		t.x.discard()
+	default:
+		out = outOK
 	}
-	e.doneBytes += res.Bytes
-	e.remove(t)
-	e.result(res)
+	j.last = res
+
+	switch out {
+	case outRetry, outRestart:
+		// Keep what arrived when the next attempt can ask for the rest.
+		keep := out == outRetry && resumable && x.state() == stateWriting
+		if keep {
+			if !x.keep() {
+				res.Error = x.ioError().Error()
+				j.last = res
+				out = outFail
+				break
+			}
+			if x.restarted() {
+				j.offset = got
+			} else {
+				j.offset += got
+			}
+			if validator != j.validator {
+				j.validator, j.metaSet = validator, false
+			}
+		} else {
+			x.discard()
+			e.removeMeta(j)
+			j.offset, j.validator = 0, ""
+		}
+		if j.attempts > e.cfg.Retry || e.stopReason != "" {
+			res.Error = fmt.Sprintf("%s (gave up after %d attempts)", res.Error, j.attempts)
+			j.last = res
+			if keep && j.offset > 0 {
+				e.writeMeta(j)
+				out = outFailKeep
+			} else {
+				out = outFail
+			}
+			break
+		}
+		e.remove(t)
+		e.scheduleRetry(j, retryAfter)
+		return
+	}
+
+	switch out {
+	case outFail:
+		x.discard()
+		e.removeMeta(j)
+		e.remove(t)
+		e.fail(j)
+	case outFailKeep:
+		e.remove(t)
+		e.fail(j)
+	case outOK, outCompleted:
+		if out == outOK && !x.finish() {
+			j.last.Error = x.ioError().Error()
+			x.discard()
+			e.removeMeta(j)
+			e.remove(t)
+			e.fail(j)
+			return
+		}
+		e.remove(t)
+		e.finishFile(j, cdName)
+	}
 }
 
-var errExists = errors.New("target appeared during the transfer (--no-clobber)")
+func (e *engine) fail(j *job) {
+	r := e.baseResult(j)
+	r.Status = StatusFailed
+	e.result(r)
+}
+
+// scheduleRetry puts j back in line after its backoff: the delay doubles
+// from RetryDelay with jitter, is at least the server's Retry-After, and
+// never exceeds RetryMaxDelay. A waiting retry holds no slot.
+func (e *engine) scheduleRetry(j *job, retryAfter time.Duration) {
+	d := e.cfg.RetryDelay
+	for i := 1; i < j.attempts && d < e.cfg.RetryMaxDelay; i++ {
+		d *= 2
+	}
+	// Jitter in [d/2, d) spreads retries of many entries failing together.
+	if d > 0 {
+		d = d/2 + rand.N(d/2+1)
+	}
+	if retryAfter > d {
+		d = retryAfter
+	}
+	if e.cfg.RetryMaxDelay > 0 && d > e.cfg.RetryMaxDelay {
+		d = e.cfg.RetryMaxDelay
+	}
+	j.due = time.Now().Add(d)
+	i := sort.Search(len(e.retries), func(i int) bool { return e.retries[i].due.After(j.due) })
+	e.retries = append(e.retries, nil)
+	copy(e.retries[i+1:], e.retries[i:])
+	e.retries[i] = j
+}
+
+// finishFile takes a complete NAME.part to its final name: after checking
+// its checksums (off the loop's goroutine), under the server's name when
+// --content-disposition gave one.
+func (e *engine) finishFile(j *job, cdName string) {
+	target := j.entry.Path
+	if cdName != "" {
+		p := filepath.Join(filepath.Dir(target), cdName)
+		if p != target {
+			if e.cfg.Claim != nil {
+				if earlier, ok := e.cfg.Claim(p, j.entry.Source); !ok {
+					j.last.Error = fmt.Sprintf("server's file name %s is already the target of %s", p, earlier)
+					e.discardPart(j)
+					e.fail(j)
+					return
+				}
+			}
+			target = p
+		}
+	}
+	if len(j.entry.Checksums) > 0 {
+		e.verifying++
+		go verify(j, target, e.verified)
+		return
+	}
+	e.commitJob(j, target, nil)
+}
+
+func (e *engine) collectVerified(block bool) {
+	for e.verifying > 0 {
+		if block {
+			e.finishVerify(<-e.verified)
+			return
+		}
+		select {
+		case v := <-e.verified:
+			e.finishVerify(v)
+		default:
+			return
+		}
+	}
+}
+
+func (e *engine) finishVerify(v verifyResult) {
+	e.verifying--
+	if v.err != nil {
+		v.job.last.Error = v.err.Error()
+		e.discardPart(v.job)
+		e.fail(v.job)
+		return
+	}
+	e.commitJob(v.job, v.target, v.sums)
+}
+
+func (e *engine) commitJob(j *job, target string, sums map[string]string) {
+	r := e.baseResult(j)
+	r.Path = target
+	r.Verified = sums
+	if err := e.commit(j.entry.Path+PartSuffix, target); err != nil {
+		r.Error = err.Error()
+		r.Status = StatusFailed
+		if errors.Is(err, errExists) {
+			r.Status = StatusSkipped
+		}
+		e.discardPart(j)
+	} else {
+		r.Status = StatusOK
+		r.Error = ""
+		e.removeMeta(j)
+	}
+	e.result(r)
+}
+
+func (e *engine) discardPart(j *job) {
+	_ = os.Remove(j.entry.Path + PartSuffix)
+	e.removeMeta(j)
+}
+
+var errExists = errors.New("target exists (--no-clobber)")
 
 // commit moves NAME.part over NAME in one rename, so NAME never holds a
 // partial file. With --no-clobber the rename must not replace anything.
-func (e *engine) commit(path string) error {
-	part := path + PartSuffix
+func (e *engine) commit(part, path string) error {
 	if e.cfg.NoClobber {
 		err := unix.Renameat2(unix.AT_FDCWD, part, unix.AT_FDCWD, path, unix.RENAME_NOREPLACE)
 		if err == nil {
 			return nil
 		}
 		if errors.Is(err, unix.EEXIST) {
-			_ = os.Remove(part)
 			return errExists
 		}
 		if !errors.Is(err, unix.EINVAL) && !errors.Is(err, unix.ENOSYS) {
@@ -496,7 +797,6 @@ func (e *engine) commit(path string) error {
 		}
 		// The filesystem cannot refuse to replace: check, then rename.
 		if _, err := os.Lstat(path); err == nil {
-			_ = os.Remove(part)
 			return errExists
 		}
 	}
@@ -510,10 +810,10 @@ func (e *engine) commit(path string) error {
 	return nil
 }
 
-func (e *engine) curlMessage(t *transfer, code int) string {
+func curlMessage(x cxfer, code int) string {
 	// libcurl's error buffer says more than curl_easy_strerror (host, port,
 	// timings); fall back to the generic text when it is empty.
-	msg := strings.TrimSpace(t.x.errbuf())
+	msg := strings.TrimSpace(x.errbuf())
 	if msg == "" {
 		msg = curlStrerror(code)
 	}
@@ -537,18 +837,11 @@ func httpError(code int) string {
 func (e *engine) remove(t *transfer) {
 	_ = e.multi.RemoveHandle(t.easy)
 	delete(e.active, uintptr(t.easy.GetHandle()))
-	if e.perHost[t.host]--; e.perHost[t.host] <= 0 {
-		delete(e.perHost, t.host)
+	if e.perHost[t.job.host]--; e.perHost[t.job.host] <= 0 {
+		delete(e.perHost, t.job.host)
 	}
 	t.x.free()
 	t.easy.Cleanup()
-}
-
-// drop abandons a running transfer without a result (used on close only
-// after abortAll has reported every one).
-func (e *engine) drop(t *transfer) {
-	t.x.discard()
-	e.remove(t)
 }
 
 func (e *engine) stop(reason string) {
@@ -557,17 +850,50 @@ func (e *engine) stop(reason string) {
 	}
 }
 
-// abortAll ends every running transfer: its .part is removed and it is
-// reported failed with the reason the run stopped.
+// abortAll ends every running transfer and every waiting retry: each is
+// reported failed with the reason the run stopped, and keeps its NAME.part
+// (with what a resume needs) so that -c can continue it.
 func (e *engine) abortAll() {
 	for _, t := range e.active {
-		res := Result{Source: t.entry.Source, URL: t.entry.URL, Path: t.entry.Path, Status: StatusFailed,
-			Error: "aborted: " + e.stopReason, Bytes: t.x.bytes(), Duration: time.Since(t.start)}
-		t.x.discard()
-		e.doneBytes += res.Bytes
+		j := t.job
+		got := t.x.bytes()
+		j.received += got
+		kept := false
+		if t.x.state() == stateWriting && t.x.keep() {
+			if t.x.restarted() {
+				j.offset = got
+			} else {
+				j.offset += got
+			}
+			if v := responseValidator(t.easy.GetHandle()); v != j.validator {
+				j.validator, j.metaSet = v, false
+			}
+			kept = true
+		}
+		if !kept && j.offset == 0 {
+			t.x.discard()
+		}
 		e.remove(t)
-		e.result(res)
+		e.abortJob(j)
 	}
+	for _, j := range e.retries {
+		e.abortJob(j)
+	}
+	e.retries = nil
+}
+
+func (e *engine) abortJob(j *job) {
+	if j.offset > 0 {
+		e.writeMeta(j)
+	}
+	r := e.baseResult(j)
+	r.Status = StatusFailed
+	r.CurlCode = 0
+	r.Error = "aborted: " + e.stopReason
+	if j.offset > 0 {
+		r.Error += fmt.Sprintf(" (%d bytes kept in %s for -c)", j.offset, j.entry.Path+PartSuffix)
+	}
+	e.result(r)
 }
 
 func (e *engine) result(r Result) {
@@ -582,6 +908,7 @@ func (e *engine) result(r Result) {
 		e.stats.Failed++
 	}
 	e.stats.Bytes += r.Bytes
+	e.doneBytes += r.Bytes
 	e.obs.Result(r)
 	if e.cfg.FailFast && (r.Status == StatusFailed || r.Status == StatusInvalid) && e.stopReason == "" {
 		e.stop("--fail-fast after " + r.Source + " failed")
@@ -593,7 +920,10 @@ func (e *engine) result(r Result) {
 func (e *engine) progress() Progress {
 	b := e.doneBytes
 	for _, t := range e.active {
-		b += t.x.bytes()
+		b += t.job.received + t.x.bytes()
+	}
+	for _, j := range e.retries {
+		b += j.received
 	}
 	return Progress{Done: e.stats.Done(), Active: len(e.active), Bytes: b}
 }

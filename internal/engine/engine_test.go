@@ -341,10 +341,16 @@ func TestFailFastAbortsTheRest(t *testing.T) {
 	if len(rec.results) != 2 {
 		t.Errorf("%d results, want 2 (the rest never started)", len(rec.results))
 	}
-	noPartFiles(t, dir)
+	// The aborted transfer keeps what it received, for -c.
+	if fi, err := os.Stat(filepath.Join(dir, "a"+PartSuffix)); err != nil || fi.Size() != 10 {
+		t.Errorf("a.part: %v %v", fi, err)
+	}
+	if _, err := os.Lstat(filepath.Join(dir, "a")); err == nil {
+		t.Errorf("final file exists")
+	}
 }
 
-func TestCancelAbortsRunningAndRemovesPart(t *testing.T) {
+func TestCancelAbortsRunningAndKeepsPart(t *testing.T) {
 	s := newServer(t)
 	dir := t.TempDir()
 	ctx, cancel := context.WithCancel(context.Background())
@@ -359,7 +365,9 @@ func TestCancelAbortsRunningAndRemovesPart(t *testing.T) {
 	if !st.Interrupted || st.Failed != 1 {
 		t.Fatalf("%+v", st)
 	}
-	noPartFiles(t, dir)
+	if fi, err := os.Stat(filepath.Join(dir, "a"+PartSuffix)); err != nil || fi.Size() != 10 {
+		t.Errorf("a.part was not kept: %v %v", fi, err)
+	}
 	if _, err := os.Lstat(filepath.Join(dir, "a")); err == nil {
 		t.Errorf("final file exists")
 	}

@@ -17,6 +17,17 @@ type Entry struct {
 	// Invalid, when non-nil, makes the entry fail without any transfer;
 	// its message is reported as is.
 	Invalid error
+	// Checksums the finished file must match; all of them are verified.
+	Checksums []Checksum
+	// NamedByURL is set when Path's last element came from the URL, so a
+	// server's Content-Disposition may replace it (--content-disposition).
+	NamedByURL bool
+}
+
+// Checksum is an expected digest of a whole file.
+type Checksum struct {
+	Algo string // sha256, sha512, sha1 or md5
+	Hex  string // lowercase hex
 }
 
 // Status is the outcome of one entry.
@@ -39,8 +50,10 @@ type Result struct {
 	HTTPCode     int    // last response code, 0 when none was received
 	CurlCode     int    // libcurl CURLcode, 0 for none
 	Error        string // human-readable reason, empty when Status is ok
-	Bytes        int64  // body bytes received for this entry
+	Bytes        int64  // body bytes received for this entry, over all attempts
 	Duration     time.Duration
+	Attempts     int               // transfers tried; 0 when none was
+	Verified     map[string]string // algo -> hex of the checksums that matched
 }
 
 // Progress is a snapshot of the whole run, sent between perform calls.

@@ -2,7 +2,9 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <stdio.h>
 #include <stdlib.h>
+#include <strings.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -59,9 +61,11 @@ static int mkdir_parents(mg_xfer *x, const char *path) {
 	return 0;
 }
 
-static int open_output(mg_xfer *x) {
+// open_output opens the file at the first byte. When resuming, it keeps
+// the bytes before offset and writes after them; otherwise it starts empty.
+static int open_output(mg_xfer *x, int resume) {
 	// O_NOFOLLOW: a planted NAME.part symlink must not redirect the write.
-	int flags = O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW;
+	int flags = O_WRONLY | O_CREAT | O_CLOEXEC | O_NOFOLLOW | (resume ? 0 : O_TRUNC);
 	x->fd = open(x->path, flags, 0666);
 	if (x->fd < 0 && errno == ENOENT) {
 		if (mkdir_parents(x, x->path) != 0)
@@ -72,7 +76,32 @@ static int open_output(mg_xfer *x) {
 		set_err(x, MG_OP_OPEN, x->path);
 		return -1;
 	}
+	// Drop anything past offset (a prefix is all a resume may trust) and
+	// write from there.
+	if (resume && (ftruncate(x->fd, (off_t)x->offset) != 0 ||
+	               lseek(x->fd, (off_t)x->offset, SEEK_SET) < 0)) {
+		set_err(x, MG_OP_OPEN, x->path);
+		close(x->fd);
+		x->fd = -1;
+		return -1;
+	}
 	return 0;
+}
+
+// range_start parses the first byte position of "bytes START-END/TOTAL".
+static long long range_start(const char *v) {
+	if (!v)
+		return -1;
+	while (*v == ' ')
+		v++;
+	if (strncasecmp(v, "bytes", 5) != 0)
+		return -1;
+	v += 5;
+	while (*v == ' ')
+		v++;
+	if (*v < '0' || *v > '9')
+		return -1;
+	return strtoll(v, NULL, 10);
 }
 
 static int write_all(mg_xfer *x, const char *p, size_t n) {
@@ -102,6 +131,7 @@ static size_t mg_write(char *ptr, size_t size, size_t nmemb, void *ud) {
 	mg_xfer *x = ud;
 	size_t n = size * nmemb;
 	if (x->state == MG_FRESH) {
+		int resume = 0;
 		if (x->check_http) {
 			long code = 0;
 			curl_easy_getinfo(x->easy, CURLINFO_RESPONSE_CODE, &code);
@@ -110,8 +140,21 @@ static size_t mg_write(char *ptr, size_t size, size_t nmemb, void *ud) {
 				x->state = MG_REJECTED;
 				return 0; // aborts the transfer: the error body is never stored
 			}
+			if (code == 206) {
+				// Only a range that starts exactly where the file ends may
+				// be appended; anything else would splice wrong bytes.
+				if (x->offset <= 0 || range_start(mg_header(x->easy, "Content-Range")) != x->offset) {
+					x->state = MG_RANGE_BAD;
+					return 0;
+				}
+				resume = 1;
+			} else if (x->offset > 0) {
+				x->restarted = 1; // the server sent it all: start over
+			}
+		} else if (x->offset > 0) {
+			resume = 1; // FTP REST: libcurl fails the transfer if refused
 		}
-		if (open_output(x) != 0) {
+		if (open_output(x, resume) != 0) {
 			x->state = MG_IOERR;
 			return 0;
 		}
@@ -144,7 +187,7 @@ static size_t mg_write(char *ptr, size_t size, size_t nmemb, void *ud) {
 
 int mg_xfer_finish(mg_xfer *x) {
 	if (x->state == MG_FRESH) {
-		if (open_output(x) != 0) {
+		if (open_output(x, 0) != 0) {
 			x->state = MG_IOERR;
 			return -1;
 		}
@@ -163,13 +206,68 @@ int mg_xfer_finish(mg_xfer *x) {
 	return rc;
 }
 
+int mg_xfer_keep(mg_xfer *x) {
+	if (x->fd < 0)
+		return 0;
+	int rc = flush(x);
+	if (close(x->fd) != 0 && rc == 0) {
+		set_err(x, MG_OP_CLOSE, x->path);
+		rc = -1;
+	}
+	x->fd = -1;
+	return rc;
+}
+
+CURLcode mg_xfer_resume(mg_xfer *x, long long offset, struct curl_slist *shared, const char *ifrange) {
+	CURLcode rc;
+	char range[32];
+	x->offset = offset;
+	snprintf(range, sizeof range, "%lld-", offset);
+	if ((rc = curl_easy_setopt(x->easy, CURLOPT_RANGE, range)))
+		return rc;
+	if (!ifrange || !*ifrange)
+		return CURLE_OK;
+	struct curl_slist *l = NULL;
+	for (struct curl_slist *s = shared; s; s = s->next)
+		if (!(l = curl_slist_append(l, s->data)))
+			goto oom;
+	size_t n = strlen(ifrange) + sizeof "If-Range: ";
+	char *h = malloc(n);
+	if (!h)
+		goto oom;
+	snprintf(h, n, "If-Range: %s", ifrange);
+	struct curl_slist *l2 = curl_slist_append(l, h);
+	free(h);
+	if (!l2)
+		goto oom;
+	x->headers = l2;
+	return curl_easy_setopt(x->easy, CURLOPT_HTTPHEADER, x->headers);
+oom:
+	curl_slist_free_all(l);
+	return CURLE_OUT_OF_MEMORY;
+}
+
+const char *mg_header(CURL *easy, const char *name) {
+	struct curl_header *h;
+	if (curl_easy_header(easy, name, 0, CURLH_HEADER, -1, &h) != CURLHE_OK)
+		return NULL;
+	return h->value;
+}
+
+long long mg_retry_after(CURL *easy) {
+	curl_off_t s = -1;
+	if (curl_easy_getinfo(easy, CURLINFO_RETRY_AFTER, &s) != CURLE_OK || s <= 0)
+		return -1;
+	return (long long)s;
+}
+
 void mg_xfer_discard(mg_xfer *x) {
 	if (x->fd >= 0) {
 		close(x->fd);
 		x->fd = -1;
 	}
-	if (x->state == MG_WRITING || x->state == MG_IOERR)
-		unlink(x->path); // ENOENT when it was never created: harmless
+	// Also removes what earlier attempts kept; ENOENT when there is nothing.
+	unlink(x->path);
 }
 
 void mg_xfer_free(mg_xfer *x) {
@@ -178,6 +276,7 @@ void mg_xfer_free(mg_xfer *x) {
 	if (x->fd >= 0)
 		close(x->fd);
 	free(x->buf);
+	curl_slist_free_all(x->headers);
 	free(x->path);
 	free(x->errpath);
 	free(x);

@@ -14,6 +14,7 @@ enum {
 	MG_WRITING = 1,  // output open, body flowing
 	MG_REJECTED = 2, // the response status is not a success: body refused
 	MG_IOERR = 3,    // the output could not be created or written
+	MG_RANGE_BAD = 4, // a 206 answer that does not start where we resume
 };
 
 enum {
@@ -34,7 +35,10 @@ typedef struct mg_xfer {
 	int errop;           // MG_OP_* that failed
 	char *errpath;       // path the failed operation was about, owned
 	long code;           // response code seen at the first body byte
-	long long bytes;     // body bytes accepted
+	long long bytes;     // body bytes accepted in this attempt
+	long long offset;    // bytes already in the file, asked for with Range
+	int restarted;       // resuming, but the server sent the whole body (200)
+	struct curl_slist *headers; // this attempt's request headers, owned
 	char *buf;           // write coalescing buffer, allocated on first byte
 	size_t len, cap;
 	char errbuf[CURL_ERROR_SIZE];
@@ -46,6 +50,18 @@ mg_xfer *mg_xfer_new(CURL *easy, const char *path, int check_http);
 int mg_xfer_finish(mg_xfer *x);
 // mg_xfer_discard closes the output if open and removes the temporary file.
 void mg_xfer_discard(mg_xfer *x);
+// mg_xfer_keep flushes and closes the output but leaves it in place, for a
+// later attempt or run to resume. Returns 0, or -1 with err/errop set.
+int mg_xfer_keep(mg_xfer *x);
+// mg_xfer_resume makes this attempt ask for the bytes from offset on: a
+// Range request, validated by If-Range when ifrange is not empty, sending
+// the shared headers too.
+CURLcode mg_xfer_resume(mg_xfer *x, long long offset, struct curl_slist *shared, const char *ifrange);
+// mg_header returns the value of the last response's header name, or NULL.
+const char *mg_header(CURL *easy, const char *name);
+// mg_retry_after returns the Retry-After of the last response in seconds,
+// or -1 when there is none.
+long long mg_retry_after(CURL *easy);
 void mg_xfer_free(mg_xfer *x);
 
 // Options that carry C function pointers or C-owned data, which the Go

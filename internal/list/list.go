@@ -67,7 +67,11 @@ const MaxLine = 1 << 20
 // one-line change here; code that acts on a key looks it up in
 // Item.Options. It must not be modified while parsers run.
 var KnownOptions = map[string]bool{
-	"out": true,
+	"out":    true,
+	"sha256": true,
+	"sha512": true,
+	"sha1":   true,
+	"md5":    true,
 }
 
 // Item is one entry of a list.

@@ -117,7 +117,7 @@ func TestParser(t *testing.T) {
 		{"field without =", "http://a/1 foo\nhttp://a/2\n", []want{
 			{line: 1, errSub: `unknown text "foo": options are key=value; write spaces inside a URL as %20`},
 			{line: 2, url: "http://a/2"}}},
-		{"unknown key names known ones", "http://a/1 dir=x\n", []want{{line: 1, errSub: `unknown option "dir" (known keys: out)`}}},
+		{"unknown key names known ones", "http://a/1 dir=x\n", []want{{line: 1, errSub: `unknown option "dir" (known keys: md5, out, sha1, sha256, sha512)`}}},
 		{"empty key", "http://a/1 =x\n", []want{{line: 1, errSub: "has no key"}}},
 		{"empty value", "http://a/1 out=\n", []want{{line: 1, errSub: `option "out" has an empty value`}}},
 		{"duplicate key on URL line", "http://a/1 out=a out=b\n", []want{{line: 1, errSub: `option "out" given twice`}}},
@@ -230,7 +230,7 @@ func TestKnownListIsSorted(t *testing.T) {
 	KnownOptions["zz"] = true
 	KnownOptions["aa"] = true
 	defer func() { delete(KnownOptions, "zz"); delete(KnownOptions, "aa") }()
-	if got := knownList(); got != "aa, out, zz" {
+	if got := knownList(); got != "aa, md5, out, sha1, sha256, sha512, zz" {
 		t.Errorf("knownList = %q", got)
 	}
 	items := parseAll(t, "x", "http://a/1 aa=1\n  zz=2\n")

@@ -198,8 +198,17 @@ func Line(res engine.Result) string {
 		if res.HTTPCode != 0 {
 			code = strconv.Itoa(res.HTTPCode)
 		}
-		return fmt.Sprintf("%s -> %s  %s %s %s", head, field(res.Path),
+		line := fmt.Sprintf("%s -> %s  %s %s %s", head, field(res.Path),
 			FormatSize(res.Bytes), code, FormatDuration(res.Duration))
+		if res.Attempts > 1 {
+			line += fmt.Sprintf(" after %d attempts", res.Attempts)
+		}
+		for _, algo := range []string{"sha512", "sha256", "sha1", "md5"} {
+			if _, ok := res.Verified[algo]; ok {
+				line += " " + algo + " ok"
+			}
+		}
+		return line
 	case engine.StatusSkipped:
 		line := head + " -> " + field(res.Path)
 		if res.Error != "" {

@@ -233,16 +233,18 @@ func (r *Reporter) writeJSON(res engine.Result) {
 }
 
 type jsonResult struct {
-	Source       string        `json:"source"`
-	URL          string        `json:"url"`
-	EffectiveURL string        `json:"effective_url"`
-	Path         string        `json:"path"`
-	Status       engine.Status `json:"status"`
-	HTTPCode     int           `json:"http_code"`
-	CurlCode     int           `json:"curl_code"`
-	Error        string        `json:"error"`
-	Bytes        int64         `json:"bytes"`
-	DurationMS   int64         `json:"duration_ms"`
+	Source       string            `json:"source"`
+	URL          string            `json:"url"`
+	EffectiveURL string            `json:"effective_url"`
+	Path         string            `json:"path"`
+	Status       engine.Status     `json:"status"`
+	HTTPCode     int               `json:"http_code"`
+	CurlCode     int               `json:"curl_code"`
+	Error        string            `json:"error"`
+	Bytes        int64             `json:"bytes"`
+	DurationMS   int64             `json:"duration_ms"`
+	Attempts     int               `json:"attempts"`
+	Checksums    map[string]string `json:"checksums"`
 }
 
 // toJSON keeps values raw: encoding/json already escapes control characters
@@ -259,5 +261,16 @@ func toJSON(res engine.Result) jsonResult {
 		Error:        res.Error,
 		Bytes:        res.Bytes,
 		DurationMS:   res.Duration.Milliseconds(),
+		Attempts:     res.Attempts,
+		Checksums:    nonNil(res.Verified),
 	}
+}
+
+// nonNil keeps "checksums" an object in every line, so consumers need no
+// null check.
+func nonNil(m map[string]string) map[string]string {
+	if m == nil {
+		return map[string]string{}
+	}
+	return m
 }

@@ -184,7 +184,7 @@ func TestPeriodicProgressOnlyInPlainMode(t *testing.T) {
 
 func TestJSON(t *testing.T) {
 	wantKeys := []string{"source", "url", "effective_url", "path", "status",
-		"http_code", "curl_code", "error", "bytes", "duration_ms"}
+		"http_code", "curl_code", "error", "bytes", "duration_ms", "attempts", "checksums"}
 	for _, tc := range []struct {
 		name string
 		o    Options
@@ -242,7 +242,7 @@ func TestJSONValues(t *testing.T) {
 		Path: "out/a", Status: engine.StatusFailed, HTTPCode: 500, CurlCode: 22,
 		Error: "boom\n\x1b[31m", Bytes: 7, Duration: 1500 * time.Microsecond})
 	want := `{"source":"l:1","url":"https://h/a?x=1&y=<2>","effective_url":"https://h/b","path":"out/a",` +
-		`"status":"failed","http_code":500,"curl_code":22,"error":"boom\n\u001b[31m","bytes":7,"duration_ms":1}` + "\n"
+		`"status":"failed","http_code":500,"curl_code":22,"error":"boom\n\u001b[31m","bytes":7,"duration_ms":1,"attempts":0,"checksums":{}}` + "\n"
 	if out.String() != want {
 		t.Errorf("Out =\n%s\nwant\n%s", out.String(), want)
 	}

@@ -1,0 +1,157 @@
+package engine
+
+import (
+	"encoding/json"
+	"mime"
+	"os"
+	"path"
+	"strconv"
+	"strings"
+	"unsafe"
+
+	"github.com/multiget/multiget/internal/naming"
+)
+
+// Which failures are worth another attempt. Everything else — other 4xx,
+// TLS verification, bad URLs, disk errors, too many redirects — fails at
+// once, because trying again cannot change the answer.
+var transientCurlCodes = map[int]bool{
+	5:  true, // could not resolve proxy
+	6:  true, // could not resolve host (often a passing DNS failure)
+	7:  true, // could not connect
+	16: true, // HTTP/2 framing layer error
+	18: true, // partial file: fewer bytes than announced
+	28: true, // timeout, and stalls (--stall-timeout)
+	35: true, // TLS handshake broken off (a reset, not a verification failure)
+	52: true, // empty reply
+	55: true, // send failed
+	56: true, // receive failed (connection reset)
+	92: true, // HTTP/2 stream error
+	95: true, // HTTP/3 layer error
+}
+
+func transientCurl(code int) bool { return transientCurlCodes[code] }
+
+func transientHTTP(code int) bool {
+	switch code {
+	case 408, 429, 500, 502, 503, 504:
+		return true
+	}
+	return false
+}
+
+// responseValidator names the version of the resource just received, for
+// If-Range: a strong ETag, else Last-Modified (weak ETags cannot validate
+// a range).
+func responseValidator(easy unsafe.Pointer) string {
+	if et := strings.TrimSpace(header(easy, "ETag")); et != "" && !strings.HasPrefix(et, "W/") {
+		return et
+	}
+	return strings.TrimSpace(header(easy, "Last-Modified"))
+}
+
+func acceptsRanges(easy unsafe.Pointer) bool {
+	return strings.EqualFold(strings.TrimSpace(header(easy, "Accept-Ranges")), "bytes")
+}
+
+// rangeTotal parses the size out of "bytes */SIZE" (a 416 answer), -1 if none.
+func rangeTotal(v string) int64 {
+	_, total, ok := strings.Cut(v, "/")
+	if !ok {
+		return -1
+	}
+	n, err := strconv.ParseInt(strings.TrimSpace(total), 10, 64)
+	if err != nil {
+		return -1
+	}
+	return n
+}
+
+// contentDispositionName is the server's file name, reduced to one safe
+// name: only its last element counts (a path in it is never followed), and
+// that element is sanitised like a name from a URL. "" when there is none.
+func contentDispositionName(v string) string {
+	if v == "" {
+		return ""
+	}
+	_, params, err := mime.ParseMediaType(v)
+	if err != nil {
+		return ""
+	}
+	name := params["filename"] // mime decodes filename*= into filename
+	name = strings.ReplaceAll(name, "\\", "/")
+	name = path.Base(strings.TrimRight(name, "/"))
+	if name == "" || name == "." || name == ".." || name == "/" {
+		return ""
+	}
+	return naming.Sanitize(name)
+}
+
+// meta is what NAME.part.meta records: which resource the .part is a prefix
+// of, so a later run with -c resumes only the same version of it.
+type meta struct {
+	URL       string `json:"url"`
+	Validator string `json:"validator"`
+}
+
+func metaPath(j *job) string { return j.entry.Path + PartSuffix + MetaSuffix }
+
+// loadResume sets j to continue NAME.part when its .meta says it holds a
+// prefix of this URL with a validator to check it by. Otherwise the
+// download starts over (and the stale .part is replaced).
+func (e *engine) loadResume(j *job) {
+	fi, err := os.Lstat(j.entry.Path + PartSuffix)
+	if err != nil || !fi.Mode().IsRegular() || fi.Size() == 0 {
+		return
+	}
+	b, err := os.ReadFile(metaPath(j))
+	if err != nil {
+		return
+	}
+	var m meta
+	if json.Unmarshal(b, &m) != nil || m.URL != j.entry.URL || m.Validator == "" {
+		return
+	}
+	j.offset, j.validator, j.metaSet = fi.Size(), m.Validator, true
+}
+
+// writeMeta records j's validator beside its .part; best effort, since
+// without it a later -c simply starts over.
+func (e *engine) writeMeta(j *job) {
+	if j.metaSet || j.validator == "" {
+		return
+	}
+	b, _ := json.Marshal(meta{URL: j.entry.URL, Validator: j.validator})
+	if os.WriteFile(metaPath(j), b, 0o666) == nil {
+		j.metaSet = true
+	}
+}
+
+// removeMeta removes the .meta, also one an earlier run left beside a
+// .part this run replaced.
+func (e *engine) removeMeta(j *job) {
+	_ = os.Remove(metaPath(j))
+	j.metaSet = false
+}
+
+// recordMeta writes the .meta of transfers that have started writing and
+// whose response named a version, so that a crash or interrupt leaves a
+// resumable .part. Transfers that finish within one perform never get one.
+func (e *engine) recordMeta() {
+	for _, t := range e.active {
+		j := t.job
+		if t.metaDone || t.x.state() != stateWriting {
+			continue
+		}
+		t.metaDone = true
+		if !isHTTP(j.entry.URL) || !acceptsRanges(t.easy.GetHandle()) {
+			continue
+		}
+		if v := responseValidator(t.easy.GetHandle()); v != "" {
+			if v != j.validator {
+				j.validator, j.metaSet = v, false
+			}
+			e.writeMeta(j)
+		}
+	}
+}

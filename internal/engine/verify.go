@@ -1,0 +1,74 @@
+package engine
+
+import (
+	"crypto/md5"
+	"crypto/sha1"
+	"crypto/sha256"
+	"crypto/sha512"
+	"encoding/hex"
+	"fmt"
+	"hash"
+	"io"
+	"os"
+)
+
+// NewHash returns the hash for a checksum algorithm name, nil if unknown.
+func NewHash(algo string) hash.Hash {
+	switch algo {
+	case "sha256":
+		return sha256.New()
+	case "sha512":
+		return sha512.New()
+	case "sha1":
+		return sha1.New()
+	case "md5":
+		return md5.New()
+	}
+	return nil
+}
+
+type verifyResult struct {
+	job    *job
+	target string
+	sums   map[string]string // verified algo -> hex
+	err    error
+}
+
+// verify hashes the finished NAME.part in one read and compares every
+// expected checksum. It runs on its own goroutine so that hashing a large
+// file never stalls the transfers still running.
+func verify(j *job, target string, done chan<- verifyResult) {
+	res := verifyResult{job: j, target: target}
+	defer func() { done <- res }()
+	part := j.entry.Path + PartSuffix
+	f, err := os.Open(part)
+	if err != nil {
+		res.err = &DiskError{Op: "read back", Path: part, Err: err}
+		return
+	}
+	defer f.Close()
+	hs := make([]hash.Hash, len(j.entry.Checksums))
+	ws := make([]io.Writer, len(hs))
+	for i, c := range j.entry.Checksums {
+		hs[i] = NewHash(c.Algo)
+		if hs[i] == nil {
+			res.err = fmt.Errorf("unknown checksum algorithm %q", c.Algo)
+			return
+		}
+		ws[i] = hs[i]
+	}
+	if _, err := io.CopyBuffer(io.MultiWriter(ws...), f, make([]byte, 1<<20)); err != nil {
+		res.err = &DiskError{Op: "read back", Path: part, Err: err}
+		return
+	}
+	res.sums = make(map[string]string, len(hs))
+	for i, c := range j.entry.Checksums {
+		got := hex.EncodeToString(hs[i].Sum(nil))
+		if got != c.Hex {
+			res.sums = nil
+			res.err = fmt.Errorf("%s mismatch: got %s, want %s", c.Algo, got, c.Hex)
+			return
+		}
+		res.sums[c.Algo] = got
+	}
+}
