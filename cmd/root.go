@@ -143,8 +143,8 @@ EXIT STATUS
   0    every entry downloaded (or skipped by --no-clobber)
   1    at least one entry failed or was invalid
   2    usage error, or an input list that cannot be read
-  130  interrupted by SIGINT or SIGTERM (running transfers aborted, their
-       .part files removed)`
+  130  interrupted by SIGINT or SIGTERM (running transfers aborted; each
+       keeps its NAME.part for -c; a second signal exits at once)`
 
 const examples = `  # one-liner: fetch three files into ./dl
   multiget -d dl https://example.com/a.tgz https://example.com/b.tgz https://example.com/c.tgz
@@ -155,8 +155,11 @@ const examples = `  # one-liner: fetch three files into ./dl
   # pipeline: URLs from another program on stdin
   grep -o 'https://[^"]*\.pdf' page.html | multiget -i - -d pdfs
 
-  # CI job: machine-readable results, stop at the first failure
-  multiget -i artifacts.txt -d out --json --fail-fast --max-time 10m > results.jsonl`
+  # CI job: machine-readable results, checksums, patient retries, stop at the first failure
+  multiget -i artifacts.txt -d out --checksum-file SHA256SUMS --retry 5 --json --fail-fast > results.jsonl
+
+  # resume an interrupted batch: rerun the same command with -c
+  multiget -c -i urls.txt -d mirror`
 
 // NewRootCmd builds the command. runF, when non-nil, replaces the real run
 // so tests can inspect the parsed options.
