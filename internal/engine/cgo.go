@@ -37,13 +37,14 @@ func newCXfer(easy unsafe.Pointer, path string, checkHTTP bool) (cxfer, error) {
 	return cxfer{p}, nil
 }
 
-func (x cxfer) bytes() int64    { return int64(x.p.bytes) }
-func (x cxfer) state() int      { return int(x.p.state) }
-func (x cxfer) code() int       { return int(x.p.code) }
-func (x cxfer) errbuf() string  { return C.GoString(&x.p.errbuf[0]) }
-func (x cxfer) finish() bool    { return C.mg_xfer_finish(x.p) == 0 }
-func (x cxfer) keep() bool      { return C.mg_xfer_keep(x.p) == 0 }
-func (x cxfer) restarted() bool { return x.p.restarted != 0 }
+func (x cxfer) bytes() int64     { return int64(x.p.bytes) }
+func (x cxfer) state() int       { return int(x.p.state) }
+func (x cxfer) code() int        { return int(x.p.code) }
+func (x cxfer) errbuf() string   { return C.GoString(&x.p.errbuf[0]) }
+func (x cxfer) finish() bool     { return C.mg_xfer_finish(x.p) == 0 }
+func (x cxfer) keep() bool       { return C.mg_xfer_keep(x.p) == 0 }
+func (x cxfer) restarted() bool  { return x.p.restarted != 0 }
+func (x cxfer) preexisted() bool { return x.p.preexisted != 0 }
 
 // resume makes the attempt continue at offset, with If-Range: validator.
 func (x cxfer) resume(offset int64, shared slist, validator string) error {

@@ -107,9 +107,10 @@ type job struct {
 	offset    int64
 	validator string
 
-	due     time.Time // when a waiting retry may start
-	last    Result    // outcome of the latest attempt, for reporting
-	metaSet bool      // the .meta file describes the current .part
+	due      time.Time // when a waiting retry may start
+	last     Result    // outcome of the latest attempt, for reporting
+	metaSet  bool      // the .meta file describes the current .part
+	partSeen bool      // a .part existed before some attempt: a stale .meta may too
 }
 
 type transfer struct {
@@ -565,6 +566,7 @@ func (e *engine) complete(t *transfer, code int) {
 	}
 	got := x.bytes()
 	j.received += got
+	j.partSeen = j.partSeen || x.preexisted()
 	retryAfter := x.retryAfter()
 	validator := responseValidator(t.easy.GetHandle())
 	resumable := validator != "" && isHTTP(en.URL) && acceptsRanges(t.easy.GetHandle())
@@ -775,7 +777,7 @@ func (e *engine) commitJob(j *job, target string, sums map[string]string) {
 }
 
 func (e *engine) discardPart(j *job) {
-	_ = os.Remove(j.entry.Path + PartSuffix)
+	_ = unix.Unlink(j.entry.Path + PartSuffix)
 	e.removeMeta(j)
 }
 
@@ -800,11 +802,8 @@ func (e *engine) commit(part, path string) error {
 			return errExists
 		}
 	}
-	if err := os.Rename(part, path); err != nil {
-		var le *os.LinkError
-		if errors.As(err, &le) {
-			err = le.Err
-		}
+	// unix.Rename, not os.Rename: the latter stats the target first.
+	if err := unix.Rename(part, path); err != nil {
 		return &DiskError{Op: "rename to", Path: path, Err: err}
 	}
 	return nil

@@ -9,6 +9,8 @@ import (
 	"strings"
 	"unsafe"
 
+	"golang.org/x/sys/unix"
+
 	"github.com/multiget/multiget/internal/naming"
 )
 
@@ -112,7 +114,7 @@ func (e *engine) loadResume(j *job) {
 	if json.Unmarshal(b, &m) != nil || m.URL != j.entry.URL || m.Validator == "" {
 		return
 	}
-	j.offset, j.validator, j.metaSet = fi.Size(), m.Validator, true
+	j.offset, j.validator, j.metaSet, j.partSeen = fi.Size(), m.Validator, true, true
 }
 
 // writeMeta records j's validator beside its .part; best effort, since
@@ -130,7 +132,9 @@ func (e *engine) writeMeta(j *job) {
 // removeMeta removes the .meta, also one an earlier run left beside a
 // .part this run replaced.
 func (e *engine) removeMeta(j *job) {
-	_ = os.Remove(metaPath(j))
+	if j.metaSet || j.partSeen {
+		_ = unix.Unlink(metaPath(j))
+	}
 	j.metaSet = false
 }
 

@@ -65,13 +65,21 @@ static int mkdir_parents(mg_xfer *x, const char *path) {
 // the bytes before offset and writes after them; otherwise it starts empty.
 static int open_output(mg_xfer *x, int resume) {
 	// O_NOFOLLOW: a planted NAME.part symlink must not redirect the write.
-	int flags = O_WRONLY | O_CREAT | O_CLOEXEC | O_NOFOLLOW | (resume ? 0 : O_TRUNC);
+	int flags = O_WRONLY | O_CREAT | O_CLOEXEC | O_NOFOLLOW | (resume ? 0 : O_TRUNC | O_EXCL);
 	x->fd = open(x->path, flags, 0666);
 	if (x->fd < 0 && errno == ENOENT) {
 		if (mkdir_parents(x, x->path) != 0)
 			return -1;
 		x->fd = open(x->path, flags, 0666);
 	}
+	if (x->fd < 0 && errno == EEXIST) {
+		// A .part from an earlier run: replace it. Noting this spares Go
+		// from looking for a stale .meta beside every fresh file.
+		x->preexisted = 1;
+		x->fd = open(x->path, flags & ~O_EXCL, 0666);
+	}
+	if (resume)
+		x->preexisted = 1;
 	if (x->fd < 0) {
 		set_err(x, MG_OP_OPEN, x->path);
 		return -1;

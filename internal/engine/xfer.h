@@ -38,6 +38,7 @@ typedef struct mg_xfer {
 	long long bytes;     // body bytes accepted in this attempt
 	long long offset;    // bytes already in the file, asked for with Range
 	int restarted;       // resuming, but the server sent the whole body (200)
+	int preexisted;      // the output file existed before this attempt
 	struct curl_slist *headers; // this attempt's request headers, owned
 	char *buf;           // write coalescing buffer, allocated on first byte
 	size_t len, cap;
