@@ -613,26 +613,34 @@ func (e *engine) complete(t *transfer, code int) {
 	switch out {
 	case outRetry, outRestart:
 		// Keep what arrived when the next attempt can ask for the rest.
-		keep := out == outRetry && resumable && x.state() == stateWriting
-		if keep {
+		untouched := out == outRetry && (x.state() == stateFresh || x.state() == stateRejected) && j.offset > 0 && j.validator != ""
+		keep := untouched || (out == outRetry && resumable && x.state() == stateWriting)
+		switch {
+		case untouched:
+			// The attempt wrote nothing (a refused connection, a 503): the
+			// earlier attempts' prefix and validator still stand.
+		case keep:
 			if !x.keep() {
 				res.Error = x.ioError().Error()
 				j.last = res
 				out = outFail
-				break
-			}
-			if x.restarted() {
-				j.offset = got
 			} else {
-				j.offset += got
+				if x.restarted() {
+					j.offset = got
+				} else {
+					j.offset += got
+				}
+				if validator != j.validator {
+					j.validator, j.metaSet = validator, false
+				}
 			}
-			if validator != j.validator {
-				j.validator, j.metaSet = validator, false
-			}
-		} else {
+		default:
 			x.discard()
 			e.removeMeta(j)
 			j.offset, j.validator = 0, ""
+		}
+		if out == outFail {
+			break
 		}
 		if j.attempts > e.cfg.Retry || e.stopReason != "" {
 			res.Error = fmt.Sprintf("%s (gave up after %d attempts)", res.Error, j.attempts)
