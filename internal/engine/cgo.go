@@ -157,6 +157,4 @@ const (
 	optHTTPHeader        = C.CURLOPT_HTTPHEADER
 	optConnectTimeoutMS  = C.CURLOPT_CONNECTTIMEOUT_MS
 	optTimeoutMS         = C.CURLOPT_TIMEOUT_MS
-	optLowSpeedLimit     = C.CURLOPT_LOW_SPEED_LIMIT
-	optLowSpeedTime      = C.CURLOPT_LOW_SPEED_TIME
 )

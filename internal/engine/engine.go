@@ -107,10 +107,11 @@ type job struct {
 	offset    int64
 	validator string
 
-	due      time.Time // when a waiting retry may start
-	last     Result    // outcome of the latest attempt, for reporting
-	metaSet  bool      // the .meta file describes the current .part
-	partSeen bool      // a .part existed before some attempt: a stale .meta may too
+	due         time.Time // when a waiting retry may start
+	last        Result    // outcome of the latest attempt, for reporting
+	freeRestart bool      // a restart from byte 0 was granted outside the --retry budget
+	metaSet     bool      // the .meta file describes the current .part
+	partSeen    bool      // a .part existed before some attempt: a stale .meta may too
 }
 
 type transfer struct {
@@ -119,6 +120,13 @@ type transfer struct {
 	x        cxfer
 	start    time.Time
 	metaDone bool // recordMeta has looked at this attempt's response
+
+	// Stall detection: the byte count last seen and when it last moved.
+	// (libcurl's low-speed check averages over seconds, so it would fire
+	// several seconds late after data had been flowing.)
+	seenBytes int64
+	seenAt    time.Time
+	stalled   bool
 }
 
 type engine struct {
@@ -227,11 +235,6 @@ func (e *engine) configureTemplate() error {
 	if c.MaxTime > 0 {
 		set = append(set, opt{optTimeoutMS, int(c.MaxTime.Milliseconds())})
 	}
-	if c.StallTimeout > 0 {
-		// Less than one byte per second for the whole period is a stall.
-		secs := int((c.StallTimeout + time.Second - 1) / time.Second)
-		set = append(set, opt{optLowSpeedLimit, 1}, opt{optLowSpeedTime, secs})
-	}
 	if c.UserAgent != "" {
 		set = append(set, opt{curl.OPT_USERAGENT, c.UserAgent})
 	}
@@ -302,6 +305,7 @@ func (e *engine) loop(ctx context.Context) {
 		}
 		e.drain()
 		e.recordMeta()
+		e.checkStalls()
 		e.maybeProgress(false)
 	}
 }
@@ -464,7 +468,8 @@ func (e *engine) attempt(j *job) {
 		fail(fmt.Errorf("libcurl: %w", err))
 		return
 	}
-	t := &transfer{job: j, easy: easy, x: x, start: time.Now()}
+	now := time.Now()
+	t := &transfer{job: j, easy: easy, x: x, start: now, seenAt: now}
 	e.active[uintptr(easy.GetHandle())] = t
 	e.perHost[j.host]++
 }
@@ -599,6 +604,10 @@ func (e *engine) complete(t *transfer, code int) {
 	case x.state() == stateIOErr:
 		res.Error = x.ioError().Error()
 		out = outFail
+	case t.stalled:
+		res.CurlCode = 28
+		res.Error = fmt.Sprintf("stalled: nothing received for %s (--stall-timeout)", e.cfg.StallTimeout)
+		out = outRetry
 	case code != 0:
 		res.Error = curlMessage(x, code)
 		out = outFail
@@ -642,8 +651,17 @@ func (e *engine) complete(t *transfer, code int) {
 		if out == outFail {
 			break
 		}
-		if j.attempts > e.cfg.Retry || e.stopReason != "" {
-			res.Error = fmt.Sprintf("%s (gave up after %d attempts)", res.Error, j.attempts)
+		budget := j.attempts
+		if out == outRestart && !j.freeRestart {
+			// A resume that found the prefix unusable (the file changed or
+			// shrank) starts over once without spending a retry.
+			j.freeRestart = true
+		}
+		if j.freeRestart {
+			budget--
+		}
+		if budget > e.cfg.Retry || e.stopReason != "" {
+			res.Error = fmt.Sprintf("%s (gave up after %s)", res.Error, plural(j.attempts, "attempt"))
 			j.last = res
 			if keep && j.offset > 0 {
 				e.writeMeta(j)
@@ -964,4 +982,34 @@ func hostKey(raw string) string {
 		port = map[string]string{"http": "80", "https": "443", "ftp": "21", "ftps": "990"}[strings.ToLower(u.Scheme)]
 	}
 	return strings.ToLower(u.Scheme) + "://" + strings.ToLower(u.Hostname()) + ":" + port
+}
+
+func plural(n int, word string) string {
+	if n == 1 {
+		return "1 " + word
+	}
+	return fmt.Sprintf("%d %ss", n, word)
+}
+
+// checkStalls ends transfers that have received nothing for StallTimeout;
+// they are then retried like any timeout.
+func (e *engine) checkStalls() {
+	if e.cfg.StallTimeout <= 0 {
+		return
+	}
+	now := time.Now()
+	var stalled []*transfer
+	for _, t := range e.active {
+		if b := t.x.bytes(); b != t.seenBytes {
+			t.seenBytes, t.seenAt = b, now
+			continue
+		}
+		if now.Sub(t.seenAt) >= e.cfg.StallTimeout {
+			stalled = append(stalled, t)
+		}
+	}
+	for _, t := range stalled {
+		t.stalled = true
+		e.complete(t, 28)
+	}
 }

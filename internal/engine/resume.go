@@ -86,7 +86,13 @@ func contentDispositionName(v string) string {
 	if name == "" || name == "." || name == ".." || name == "/" {
 		return ""
 	}
-	return naming.Sanitize(name)
+	name = naming.Sanitize(name)
+	// A server must not name a file like multiget's own temporary files:
+	// a planted NAME.part with a NAME.part.meta could feed a later -c.
+	if strings.HasSuffix(name, PartSuffix) || strings.HasSuffix(name, PartSuffix+MetaSuffix) {
+		return ""
+	}
+	return name
 }
 
 // meta is what NAME.part.meta records: which resource the .part is a prefix

@@ -104,7 +104,7 @@ func (c *call) route() {
 		}
 	case "loop":
 		if _, ok := want(0); ok {
-			c.redirect(http.StatusFound, c.s.URL+c.r.URL.RequestURI())
+			c.redirect(http.StatusFound, "http://"+c.r.Host+c.r.URL.RequestURI()) // Host, not s.URL: set after Start, read here unlocked
 		}
 	case "redirect-file":
 		if _, ok := want(0); ok {
