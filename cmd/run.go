@@ -122,7 +122,7 @@ func run(ctx context.Context, ios *IOStreams, o *Options) error {
 	}
 
 	targets := naming.NewTargets()
-	entries := make(chan engine.Entry, 64)
+	entries := make(chan []engine.Entry, 4)
 	var readErr error
 	var produced int
 	readDone := make(chan struct{})
@@ -213,41 +213,64 @@ func progressMode(o *Options, ios *IOStreams) report.Mode {
 	return report.ModeNone
 }
 
+// batchSize bounds how many entries travel to the engine in one channel
+// operation.
+const batchSize = 128
+
 // produce turns the URL arguments and every list into entries, in order:
 // each is validated, named, and checked against the targets claimed before
-// it. It returns how many entries it sent and the first read error.
-func produce(ctx context.Context, o *Options, targets *naming.Targets, srcs []source, out chan<- engine.Entry) (int, error) {
+// it. Entries go out in batches, flushed when full or when reading on might
+// block (a slow pipe on stdin must not hold back the entries already read).
+// It returns how many entries it sent and the first read error.
+func produce(ctx context.Context, o *Options, targets *naming.Targets, srcs []source, out chan<- []engine.Entry) (int, error) {
 	n := 0
-	send := func(e engine.Entry) bool {
+	var batch []engine.Entry
+	flush := func() bool {
+		if len(batch) == 0 {
+			return true
+		}
 		select {
-		case out <- e:
-			n++
+		case out <- batch:
+			n += len(batch)
+			batch = make([]engine.Entry, 0, batchSize)
 			return true
 		case <-ctx.Done():
 			return false
 		}
 	}
+	add := func(e engine.Entry, more bool) bool {
+		batch = append(batch, e)
+		if len(batch) >= batchSize || !more {
+			return flush()
+		}
+		return true
+	}
 	for i, u := range o.URLs {
 		it := list.Item{Source: "arg:" + strconv.Itoa(i+1), Line: i + 1, URL: u}
-		if !send(resolve(o, targets, it)) {
+		if !add(resolve(o, targets, it), true) {
 			return n, nil
 		}
 	}
 	for _, s := range srcs {
 		p := list.NewParser(s.name, s.r)
 		for {
+			if !p.Buffered() && !flush() {
+				return n, nil
+			}
 			it, err := p.Next()
 			if err == io.EOF {
 				break
 			}
 			if err != nil {
+				flush()
 				return n, fmt.Errorf("cannot read list %s: %v", s.name, unwrapPath(err))
 			}
-			if !send(resolve(o, targets, it)) {
+			if !add(resolve(o, targets, it), true) {
 				return n, nil
 			}
 		}
 	}
+	flush()
 	return n, nil
 }
 

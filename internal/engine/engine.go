@@ -140,8 +140,10 @@ type engine struct {
 	perHost  map[string]int
 	deferred []*job // waiting for their host to have a free slot
 	retries  []*job // waiting for their backoff, sorted by due
-	in       <-chan Entry
+	in       <-chan []Entry
 	inDone   bool
+	batch    []Entry // the batch being taken from, from index bi on
+	bi       int
 
 	verifying int
 	verified  chan verifyResult
@@ -154,8 +156,10 @@ type engine struct {
 
 // Run downloads every entry received from in until it is closed, the
 // context is cancelled, or (with FailFast) an entry fails. Each entry taken
-// from in gets exactly one Result through obs.
-func Run(ctx context.Context, cfg Config, in <-chan Entry, obs Observer) (Stats, error) {
+// from in gets exactly one Result through obs. Entries come in batches:
+// a channel operation per entry would wake the producing goroutine (and
+// switch threads) once per entry, a measurable cost on lists of small files.
+func Run(ctx context.Context, cfg Config, in <-chan []Entry, obs Observer) (Stats, error) {
 	if cfg.Parallel < 1 {
 		cfg.Parallel = 1
 	}
@@ -221,6 +225,10 @@ func (e *engine) configureTemplate() error {
 	}
 	set := []opt{
 		{curl.OPT_NOSIGNAL, 1},
+		// A large receive buffer means few, large recv(2) calls on fast
+		// transfers (measured: 4 x 256 MiB on loopback 1.10 s at the 16 KiB
+		// default, 0.70 s at 512 KiB); libcurl allocates it per handle.
+		{curl.OPT_BUFFERSIZE, 512 << 10},
 		{curl.OPT_FOLLOWLOCATION, redir != ""},
 		{curl.OPT_MAXREDIRS, c.MaxRedirs},
 		{optProtocolsStr, strings.Join(c.Protocols, ",")},
@@ -291,7 +299,7 @@ func (e *engine) loop(ctx context.Context) {
 			continue
 		}
 		if len(e.active) == 0 {
-			if e.inDone && len(e.deferred) == 0 && len(e.retries) == 0 && e.verifying == 0 {
+			if e.inDone && e.bi >= len(e.batch) && len(e.deferred) == 0 && len(e.retries) == 0 && e.verifying == 0 {
 				return
 			}
 			e.idle(ctx)
@@ -313,8 +321,8 @@ func (e *engine) loop(ctx context.Context) {
 // idle blocks while nothing runs: until an entry arrives, a retry is due,
 // a verification ends, or the context is cancelled.
 func (e *engine) idle(ctx context.Context) {
-	var in <-chan Entry
-	if !e.inDone && len(e.deferred) < e.deferLimit() {
+	var in <-chan []Entry
+	if !e.inDone && len(e.deferred) < e.deferLimit() && e.bi >= len(e.batch) {
 		in = e.in
 	}
 	var timer <-chan time.Time
@@ -324,11 +332,11 @@ func (e *engine) idle(ctx context.Context) {
 		timer = t.C
 	}
 	select {
-	case en, ok := <-in:
+	case b, ok := <-in:
 		if !ok {
 			e.inDone = true
 		} else {
-			e.admit(en)
+			e.batch, e.bi = b, 0
 		}
 	case <-timer:
 	case v := <-e.verified:
@@ -355,16 +363,26 @@ func (e *engine) fill(ctx context.Context) {
 			e.attempt(j)
 			continue
 		}
-		if e.inDone || len(e.deferred) >= e.deferLimit() || ctx.Err() != nil {
+		if len(e.deferred) >= e.deferLimit() || ctx.Err() != nil {
+			return
+		}
+		if e.bi < len(e.batch) {
+			en := e.batch[e.bi]
+			e.batch[e.bi] = Entry{} // the batch's array must not pin finished entries
+			e.bi++
+			e.admit(en)
+			continue
+		}
+		if e.inDone {
 			return
 		}
 		select {
-		case en, ok := <-e.in:
+		case b, ok := <-e.in:
 			if !ok {
 				e.inDone = true
 				return
 			}
-			e.admit(en)
+			e.batch, e.bi = b, 0
 		default:
 			return
 		}

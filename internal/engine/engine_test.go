@@ -123,12 +123,13 @@ func run(t *testing.T, ctx context.Context, cfg Config, entries []Entry) (*recor
 	if cfg.ConnectTimeout == 0 {
 		cfg.ConnectTimeout = 10 * time.Second
 	}
-	ch := make(chan Entry)
+	ch := make(chan []Entry)
 	go func() {
 		defer close(ch)
-		for _, e := range entries {
+		// Batches of 3 exercise batch boundaries.
+		for i := 0; i < len(entries); i += 3 {
 			select {
-			case ch <- e:
+			case ch <- append([]Entry(nil), entries[i:min(i+3, len(entries))]...):
 			case <-ctx.Done():
 				return
 			}
@@ -361,8 +362,8 @@ func TestCancelAbortsRunningAndKeepsPart(t *testing.T) {
 	dir := t.TempDir()
 	ctx, cancel := context.WithCancel(context.Background())
 	obs := &cancelOnBytes{cancel: cancel}
-	ch := make(chan Entry, 1)
-	ch <- Entry{Source: "slow", URL: s.URL + "/slow/a", Path: filepath.Join(dir, "a")}
+	ch := make(chan []Entry, 1)
+	ch <- []Entry{{Source: "slow", URL: s.URL + "/slow/a", Path: filepath.Join(dir, "a")}}
 	close(ch)
 	st, err := Run(ctx, Config{Parallel: 1, Protocols: []string{"http"}}, ch, obs)
 	if err != nil {

@@ -12,6 +12,7 @@
 
 // Large enough that a fast transfer costs few write(2) calls, small enough
 // that -j transfers stay cheap; small bodies get a buffer of their own size.
+// (Measured on 4 x 256 MiB: 256 KiB beat 1 MiB and 4 MiB.)
 #define MG_BUFCAP (256 * 1024)
 
 static long high_sockets;

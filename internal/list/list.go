@@ -122,6 +122,10 @@ func NewParser(name string, r io.Reader) *Parser {
 	return &Parser{name: name, r: bufio.NewReaderSize(r, 64<<10)}
 }
 
+// Buffered reports whether the next call to Next can likely return without
+// reading the input again (and so without blocking on a pipe).
+func (p *Parser) Buffered() bool { return p.r.Buffered() > 0 || p.err != nil }
+
 // Next returns the next entry of the list. At the end of the list it
 // returns io.EOF. Any other error is a failure to read the input itself;
 // invalid entries are not errors, they come back with Item.Err set.
