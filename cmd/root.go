@@ -71,6 +71,9 @@ type Options struct {
 	ChecksumFiles      []string
 	ContentDisposition bool
 	MaxRedirs          int
+	Split              int
+	MinSplitSize       string
+	minSplitSize       int64
 
 	protocols []string   // Proto, parsed
 	headers   []string   // Headers with @FILE expanded
@@ -219,6 +222,8 @@ func NewRootCmd(io *IOStreams, runF func(context.Context, *Options) error) *cobr
 	f.StringArrayVar(&opts.ChecksumFiles, "checksum-file", nil, "verify files against `FILE` in sha256sum/sha512sum/sha1sum/md5sum format (repeatable)")
 	f.BoolVar(&opts.ContentDisposition, "content-disposition", false, "name files as the server's Content-Disposition says (sanitised)")
 	f.IntVar(&opts.MaxRedirs, "max-redirs", 10, "follow at most `N` redirects")
+	f.IntVar(&opts.Split, "split", 1, "fetch a large file as up to `N` byte ranges at once (when its server allows ranges)")
+	f.StringVar(&opts.MinSplitSize, "min-split-size", "20M", "split only files of at least `SIZE` (K, M, G suffixes)")
 	return c
 }
 
@@ -278,6 +283,14 @@ func (o *Options) validate() error {
 	if o.MaxRedirs < 0 {
 		return flagErrorf("--max-redirs cannot be negative")
 	}
+	if o.Split < 1 || o.Split > 64 {
+		return flagErrorf("--split must be between 1 and 64, got %d", o.Split)
+	}
+	n, err := parseSize(o.MinSplitSize)
+	if err != nil {
+		return flagErrorf("--min-split-size: %v", err)
+	}
+	o.minSplitSize = n
 	headers, err := expandHeaders(o.Headers)
 	if err != nil {
 		return err

@@ -158,6 +158,8 @@ func run(ctx context.Context, ios *IOStreams, o *Options) error {
 		Continue:           o.Continue,
 		ContentDisposition: o.ContentDisposition,
 		Claim:              targets.Claim,
+		Split:              o.Split,
+		MinSplitSize:       o.minSplitSize,
 	}
 	stats, runErr := engine.Run(ctx, cfg, entries, rep)
 	// The engine may stop early (interrupt, --fail-fast); release the

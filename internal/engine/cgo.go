@@ -37,20 +37,29 @@ func newCXfer(easy unsafe.Pointer, path string, checkHTTP bool) (cxfer, error) {
 	return cxfer{p}, nil
 }
 
-func (x cxfer) bytes() int64     { return int64(x.p.bytes) }
-func (x cxfer) state() int       { return int(x.p.state) }
-func (x cxfer) code() int        { return int(x.p.code) }
-func (x cxfer) errbuf() string   { return C.GoString(&x.p.errbuf[0]) }
-func (x cxfer) finish() bool     { return C.mg_xfer_finish(x.p) == 0 }
-func (x cxfer) keep() bool       { return C.mg_xfer_keep(x.p) == 0 }
-func (x cxfer) restarted() bool  { return x.p.restarted != 0 }
-func (x cxfer) preexisted() bool { return x.p.preexisted != 0 }
+func (x cxfer) bytes() int64        { return int64(x.p.bytes) }
+func (x cxfer) state() int          { return int(x.p.state) }
+func (x cxfer) code() int           { return int(x.p.code) }
+func (x cxfer) errbuf() string      { return C.GoString(&x.p.errbuf[0]) }
+func (x cxfer) finish() bool        { return C.mg_xfer_finish(x.p) == 0 }
+func (x cxfer) keep() bool          { return C.mg_xfer_keep(x.p) == 0 }
+func (x cxfer) setSegment()         { x.p.segment = 1 }
+func (x cxfer) setSplitMin(n int64) { x.p.split_min = C.longlong(n) }
+func (x cxfer) splittable() bool    { return x.p.splittable != 0 }
+func (x cxfer) total() int64        { return int64(x.p.total) }
+func (x cxfer) setLimit(end int64)  { x.p.limit = C.longlong(end) }
+func (x cxfer) limitHit() bool      { return x.p.limit_hit != 0 }
+func (x cxfer) flushed() int64      { return int64(x.p.wpos) }
+func (x cxfer) position() int64     { return int64(x.p.offset) + int64(x.p.bytes) }
+func (x cxfer) restarted() bool     { return x.p.restarted != 0 }
+func (x cxfer) preexisted() bool    { return x.p.preexisted != 0 }
 
-// resume makes the attempt continue at offset, with If-Range: validator.
-func (x cxfer) resume(offset int64, shared slist, validator string) error {
+// resume makes the attempt continue at offset (up to end, exclusive, when
+// end > offset), with If-Range: validator.
+func (x cxfer) resume(offset, end int64, shared slist, validator string) error {
 	cv := C.CString(validator)
 	defer C.free(unsafe.Pointer(cv))
-	if rc := C.mg_xfer_resume(x.p, C.longlong(offset), shared.p, cv); rc != C.CURLE_OK {
+	if rc := C.mg_xfer_resume(x.p, C.longlong(offset), C.longlong(end), shared.p, cv); rc != C.CURLE_OK {
 		return curlError(int(rc))
 	}
 	return nil

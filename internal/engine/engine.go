@@ -56,6 +56,11 @@ type Config struct {
 	// the URL; Claim (when set) guards the new path against duplicates.
 	ContentDisposition bool
 	Claim              func(path, source string) (earlier string, ok bool)
+
+	// Split fetches a file of at least MinSplitSize bytes as up to Split
+	// ranges at once, when its server allows ranges (see split.go).
+	Split        int
+	MinSplitSize int64
 }
 
 // Stats sums up a run.
@@ -112,6 +117,13 @@ type job struct {
 	freeRestart bool      // a restart from byte 0 was granted outside the --retry budget
 	metaSet     bool      // the .meta file describes the current .part
 	partSeen    bool      // a .part existed before some attempt: a stale .meta may too
+
+	// Split downloads (split.go).
+	segs    []*segment
+	segURL  string // where the ranges are fetched: the probe's effective URL
+	cdName  string // the probe's Content-Disposition name, when used
+	total   int64
+	noSplit bool // the split decision was made (or cannot be)
 }
 
 type transfer struct {
@@ -127,6 +139,8 @@ type transfer struct {
 	seenBytes int64
 	seenAt    time.Time
 	stalled   bool
+
+	seg *segment // the range this transfer fetches, for split downloads
 }
 
 type engine struct {
@@ -148,6 +162,9 @@ type engine struct {
 	verifying int
 	verified  chan verifyResult
 
+	plain     int               // running transfers that are not ranges of a split download
+	splitJobs map[*job]struct{} // split downloads in progress
+
 	stats      Stats
 	doneBytes  int64
 	stopReason string
@@ -164,12 +181,13 @@ func Run(ctx context.Context, cfg Config, in <-chan []Entry, obs Observer) (Stat
 		cfg.Parallel = 1
 	}
 	e := &engine{
-		cfg:      cfg,
-		obs:      obs,
-		in:       in,
-		active:   make(map[uintptr]*transfer),
-		perHost:  make(map[string]int),
-		verified: make(chan verifyResult, 16),
+		cfg:       cfg,
+		obs:       obs,
+		in:        in,
+		active:    make(map[uintptr]*transfer),
+		perHost:   make(map[string]int),
+		verified:  make(chan verifyResult, 16),
+		splitJobs: make(map[*job]struct{}),
 	}
 	if err := e.init(); err != nil {
 		return Stats{}, err
@@ -196,7 +214,7 @@ func (e *engine) init() error {
 func (e *engine) close() {
 	for _, t := range e.active {
 		t.x.discard()
-		e.remove(t)
+		e.removeTransfer(t)
 	}
 	if e.tmpl != nil {
 		e.tmpl.Cleanup()
@@ -299,7 +317,8 @@ func (e *engine) loop(ctx context.Context) {
 			continue
 		}
 		if len(e.active) == 0 {
-			if e.inDone && e.bi >= len(e.batch) && len(e.deferred) == 0 && len(e.retries) == 0 && e.verifying == 0 {
+			if e.inDone && e.bi >= len(e.batch) && len(e.deferred) == 0 && len(e.retries) == 0 &&
+				e.verifying == 0 && len(e.splitJobs) == 0 {
 				return
 			}
 			e.idle(ctx)
@@ -312,6 +331,7 @@ func (e *engine) loop(ctx context.Context) {
 			continue
 		}
 		e.drain()
+		e.checkSplits()
 		e.recordMeta()
 		e.checkStalls()
 		e.maybeProgress(false)
@@ -326,8 +346,12 @@ func (e *engine) idle(ctx context.Context) {
 		in = e.in
 	}
 	var timer <-chan time.Time
-	if len(e.retries) > 0 {
-		t := time.NewTimer(time.Until(e.retries[0].due))
+	next, ok := e.nextSegmentDue()
+	if len(e.retries) > 0 && (!ok || e.retries[0].due.Before(next)) {
+		next, ok = e.retries[0].due, true
+	}
+	if ok {
+		t := time.NewTimer(time.Until(next))
 		defer t.Stop()
 		timer = t.C
 	}
@@ -350,7 +374,8 @@ func (e *engine) idle(ctx context.Context) {
 // the input, without blocking.
 func (e *engine) fill(ctx context.Context) {
 	now := time.Now()
-	for len(e.active) < e.cfg.Parallel && e.stopReason == "" {
+	e.startDueSegments(now)
+	for e.slots() < e.cfg.Parallel && e.stopReason == "" {
 		if i := e.dueRetry(now); i >= 0 {
 			j := e.retries[i]
 			e.retries = append(e.retries[:i], e.retries[i+1:]...)
@@ -446,8 +471,17 @@ func (e *engine) admit(en Entry) {
 	e.attempt(j)
 }
 
-// attempt starts one transfer of j.
+// slots counts what -j limits: entries being transferred. A split download
+// is one entry however many ranges it runs.
+func (e *engine) slots() int { return e.plain + len(e.splitJobs) }
+
+// attempt starts one transfer of j (or, for a split download resumed from
+// its .meta, all its unfinished ranges).
 func (e *engine) attempt(j *job) {
+	if j.segs != nil {
+		e.startSplitJob(j)
+		return
+	}
 	en := j.entry
 	j.attempts++
 	if j.attempts > 1 {
@@ -470,10 +504,13 @@ func (e *engine) attempt(j *job) {
 	}
 	x, err := newCXfer(easy.GetHandle(), en.Path+PartSuffix, isHTTP(en.URL))
 	if err == nil && j.offset > 0 {
-		err = x.resume(j.offset, e.headers, j.validator)
+		err = x.resume(j.offset, -1, e.headers, j.validator)
 		if err != nil {
 			x.free()
 		}
+	}
+	if err == nil && e.cfg.Split > 1 && j.offset == 0 && !j.noSplit && isHTTP(en.URL) {
+		x.setSplitMin(max(e.cfg.MinSplitSize, 2*minSegment))
 	}
 	if err != nil {
 		easy.Cleanup()
@@ -490,6 +527,7 @@ func (e *engine) attempt(j *job) {
 	t := &transfer{job: j, easy: easy, x: x, start: now, seenAt: now}
 	e.active[uintptr(easy.GetHandle())] = t
 	e.perHost[j.host]++
+	e.plain++
 }
 
 // wait sleeps until a socket is ready or libcurl's next timeout, at most
@@ -502,7 +540,7 @@ func (e *engine) wait() {
 	if ms, err := e.multi.Timeout(); err == nil && ms >= 0 && time.Duration(ms)*time.Millisecond < tmo {
 		tmo = time.Duration(ms) * time.Millisecond
 	}
-	if len(e.retries) > 0 && len(e.active) < e.cfg.Parallel {
+	if len(e.retries) > 0 && e.slots() < e.cfg.Parallel {
 		if d := time.Until(e.retries[0].due); d < tmo {
 			tmo = max(d, 0)
 		}
@@ -577,6 +615,10 @@ const (
 )
 
 func (e *engine) complete(t *transfer, code int) {
+	if t.seg != nil {
+		e.completeSegment(t, code)
+		return
+	}
 	j := t.job
 	en := j.entry
 	x := t.x
@@ -689,7 +731,7 @@ func (e *engine) complete(t *transfer, code int) {
 			}
 			break
 		}
-		e.remove(t)
+		e.removeTransfer(t)
 		e.scheduleRetry(j, retryAfter)
 		return
 	}
@@ -698,21 +740,21 @@ func (e *engine) complete(t *transfer, code int) {
 	case outFail:
 		x.discard()
 		e.removeMeta(j)
-		e.remove(t)
+		e.removeTransfer(t)
 		e.fail(j)
 	case outFailKeep:
-		e.remove(t)
+		e.removeTransfer(t)
 		e.fail(j)
 	case outOK, outCompleted:
 		if out == outOK && !x.finish() {
 			j.last.Error = x.ioError().Error()
 			x.discard()
 			e.removeMeta(j)
-			e.remove(t)
+			e.removeTransfer(t)
 			e.fail(j)
 			return
 		}
-		e.remove(t)
+		e.removeTransfer(t)
 		e.finishFile(j, cdName)
 	}
 }
@@ -727,8 +769,17 @@ func (e *engine) fail(j *job) {
 // from RetryDelay with jitter, is at least the server's Retry-After, and
 // never exceeds RetryMaxDelay. A waiting retry holds no slot.
 func (e *engine) scheduleRetry(j *job, retryAfter time.Duration) {
+	j.due = time.Now().Add(e.backoff(j.attempts, retryAfter))
+	i := sort.Search(len(e.retries), func(i int) bool { return e.retries[i].due.After(j.due) })
+	e.retries = append(e.retries, nil)
+	copy(e.retries[i+1:], e.retries[i:])
+	e.retries[i] = j
+}
+
+// backoff is the wait before the attempt after attempts.
+func (e *engine) backoff(attempts int, retryAfter time.Duration) time.Duration {
 	d := e.cfg.RetryDelay
-	for i := 1; i < j.attempts && d < e.cfg.RetryMaxDelay; i++ {
+	for i := 1; i < attempts && d < e.cfg.RetryMaxDelay; i++ {
 		d *= 2
 	}
 	// Jitter in [d/2, d) spreads retries of many entries failing together.
@@ -741,11 +792,7 @@ func (e *engine) scheduleRetry(j *job, retryAfter time.Duration) {
 	if e.cfg.RetryMaxDelay > 0 && d > e.cfg.RetryMaxDelay {
 		d = e.cfg.RetryMaxDelay
 	}
-	j.due = time.Now().Add(d)
-	i := sort.Search(len(e.retries), func(i int) bool { return e.retries[i].due.After(j.due) })
-	e.retries = append(e.retries, nil)
-	copy(e.retries[i+1:], e.retries[i:])
-	e.retries[i] = j
+	return d
 }
 
 // finishFile takes a complete NAME.part to its final name: after checking
@@ -876,15 +923,24 @@ func httpError(code int) string {
 	return fmt.Sprintf("HTTP %d", code)
 }
 
-// remove takes a transfer out of the multi handle and frees it.
-func (e *engine) remove(t *transfer) {
+// removeTransfer takes a transfer out of the multi handle and frees it.
+// Ranges of a split download count neither as -j slots nor per host: the
+// entry does, through e.splitJobs.
+func (e *engine) removeTransfer(t *transfer) {
 	_ = e.multi.RemoveHandle(t.easy)
 	delete(e.active, uintptr(t.easy.GetHandle()))
-	if e.perHost[t.job.host]--; e.perHost[t.job.host] <= 0 {
-		delete(e.perHost, t.job.host)
+	if t.seg == nil {
+		e.plain--
+		e.releaseHost(t.job.host)
 	}
 	t.x.free()
 	t.easy.Cleanup()
+}
+
+func (e *engine) releaseHost(h string) {
+	if e.perHost[h]--; e.perHost[h] <= 0 {
+		delete(e.perHost, h)
+	}
 }
 
 func (e *engine) stop(reason string) {
@@ -897,6 +953,9 @@ func (e *engine) stop(reason string) {
 // reported failed with the reason the run stopped, and keeps its NAME.part
 // (with what a resume needs) so that -c can continue it.
 func (e *engine) abortAll() {
+	for j := range e.splitJobs {
+		e.abortSplit(j)
+	}
 	for _, t := range e.active {
 		j := t.job
 		got := t.x.bytes()
@@ -916,7 +975,7 @@ func (e *engine) abortAll() {
 		if !kept && j.offset == 0 {
 			t.x.discard()
 		}
-		e.remove(t)
+		e.removeTransfer(t)
 		e.abortJob(j)
 	}
 	for _, j := range e.retries {

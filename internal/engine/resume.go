@@ -100,6 +100,10 @@ func contentDispositionName(v string) string {
 type meta struct {
 	URL       string `json:"url"`
 	Validator string `json:"validator"`
+	// A split download records its ranges: [start, end, done] each, and
+	// the size they partition. Without them the .part is a prefix.
+	Size     int64      `json:"size,omitempty"`
+	Segments [][3]int64 `json:"segments,omitempty"`
 }
 
 func metaPath(j *job) string { return j.entry.Path + PartSuffix + MetaSuffix }
@@ -120,6 +124,12 @@ func (e *engine) loadResume(j *job) {
 	if json.Unmarshal(b, &m) != nil || m.URL != j.entry.URL || m.Validator == "" {
 		return
 	}
+	if len(m.Segments) > 0 {
+		if segs := restoreSegments(m.Segments, m.Size); segs != nil && splitPartOK(j.entry.Path+PartSuffix) {
+			j.segs, j.total, j.validator, j.metaSet, j.partSeen, j.noSplit = segs, m.Size, m.Validator, true, true, true
+		}
+		return
+	}
 	j.offset, j.validator, j.metaSet, j.partSeen = fi.Size(), m.Validator, true, true
 }
 
@@ -129,7 +139,11 @@ func (e *engine) writeMeta(j *job) {
 	if j.metaSet || j.validator == "" {
 		return
 	}
-	b, _ := json.Marshal(meta{URL: j.entry.URL, Validator: j.validator})
+	m := meta{URL: j.entry.URL, Validator: j.validator}
+	if j.segs != nil {
+		m.Size, m.Segments = j.total, segmentsMeta(j)
+	}
+	b, _ := json.Marshal(m)
 	if os.WriteFile(metaPath(j), b, 0o666) == nil {
 		j.metaSet = true
 	}
@@ -150,7 +164,7 @@ func (e *engine) removeMeta(j *job) {
 func (e *engine) recordMeta() {
 	for _, t := range e.active {
 		j := t.job
-		if t.metaDone || t.x.state() != stateWriting {
+		if t.metaDone || t.seg != nil || t.x.state() != stateWriting {
 			continue
 		}
 		t.metaDone = true

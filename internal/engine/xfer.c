@@ -28,6 +28,7 @@ mg_xfer *mg_xfer_new(CURL *easy, const char *path, int check_http) {
 	}
 	x->easy = easy;
 	x->fd = -1;
+	x->limit = -1;
 	x->check_http = check_http;
 	return x;
 }
@@ -66,7 +67,7 @@ static int mkdir_parents(mg_xfer *x, const char *path) {
 // the bytes before offset and writes after them; otherwise it starts empty.
 static int open_output(mg_xfer *x, int resume) {
 	// O_NOFOLLOW: a planted NAME.part symlink must not redirect the write.
-	int flags = O_WRONLY | O_CREAT | O_CLOEXEC | O_NOFOLLOW | (resume ? 0 : O_TRUNC | O_EXCL);
+	int flags = O_WRONLY | O_CREAT | O_CLOEXEC | O_NOFOLLOW | (resume || x->segment ? 0 : O_TRUNC | O_EXCL);
 	x->fd = open(x->path, flags, 0666);
 	if (x->fd < 0 && errno == ENOENT) {
 		if (mkdir_parents(x, x->path) != 0)
@@ -85,15 +86,16 @@ static int open_output(mg_xfer *x, int resume) {
 		set_err(x, MG_OP_OPEN, x->path);
 		return -1;
 	}
-	// Drop anything past offset (a prefix is all a resume may trust) and
-	// write from there.
-	if (resume && (ftruncate(x->fd, (off_t)x->offset) != 0 ||
-	               lseek(x->fd, (off_t)x->offset, SEEK_SET) < 0)) {
+	// Drop anything past offset (a prefix is all a resume may trust); a
+	// segment writes inside a file other segments share, and truncates
+	// nothing.
+	if (resume && !x->segment && ftruncate(x->fd, (off_t)x->offset) != 0) {
 		set_err(x, MG_OP_OPEN, x->path);
 		close(x->fd);
 		x->fd = -1;
 		return -1;
 	}
+	x->wpos = resume ? x->offset : 0;
 	return 0;
 }
 
@@ -113,9 +115,11 @@ static long long range_start(const char *v) {
 	return strtoll(v, NULL, 10);
 }
 
+// write_all writes at the file position wpos with pwrite, so segments of a
+// split download can share one file, each writing its own range.
 static int write_all(mg_xfer *x, const char *p, size_t n) {
 	while (n > 0) {
-		ssize_t w = write(x->fd, p, n);
+		ssize_t w = pwrite(x->fd, p, n, (off_t)x->wpos);
 		if (w < 0) {
 			if (errno == EINTR)
 				continue;
@@ -124,6 +128,7 @@ static int write_all(mg_xfer *x, const char *p, size_t n) {
 		}
 		p += w;
 		n -= (size_t)w;
+		x->wpos += w;
 	}
 	return 0;
 }
@@ -152,13 +157,28 @@ static size_t mg_write(char *ptr, size_t size, size_t nmemb, void *ud) {
 			if (code == 206) {
 				// Only a range that starts exactly where the file ends may
 				// be appended; anything else would splice wrong bytes.
-				if (x->offset <= 0 || range_start(mg_header(x->easy, "Content-Range")) != x->offset) {
+				if ((x->offset <= 0 && !x->segment) ||
+				    range_start(mg_header(x->easy, "Content-Range")) != x->offset) {
 					x->state = MG_RANGE_BAD;
 					return 0;
 				}
 				resume = 1;
+			} else if (x->segment) {
+				// A segment must get exactly its range: a 200 means the
+				// server ignored it (the file changed, If-Range failed).
+				x->state = MG_RANGE_BAD;
+				return 0;
 			} else if (x->offset > 0) {
 				x->restarted = 1; // the server sent it all: start over
+			}
+			if (code == 200 && x->offset == 0 && x->split_min > 0) {
+				curl_off_t len = -1;
+				curl_easy_getinfo(x->easy, CURLINFO_CONTENT_LENGTH_DOWNLOAD_T, &len);
+				const char *ar = mg_header(x->easy, "Accept-Ranges");
+				if (len >= x->split_min && ar && strncasecmp(ar, "bytes", 5) == 0) {
+					x->splittable = 1;
+					x->total = len;
+				}
 			}
 		} else if (x->offset > 0) {
 			resume = 1; // FTP REST: libcurl fails the transfer if refused
@@ -177,6 +197,13 @@ static size_t mg_write(char *ptr, size_t size, size_t nmemb, void *ud) {
 	} else if (x->state != MG_WRITING) {
 		return 0;
 	}
+	size_t take = n;
+	if (x->limit >= 0 && x->offset + x->bytes + (long long)n > x->limit) {
+		// The rest of the body belongs to another segment.
+		take = x->limit > x->offset + x->bytes ? (size_t)(x->limit - x->offset - x->bytes) : 0;
+		x->limit_hit = 1;
+	}
+	n = take;
 	if (x->len + n > x->cap && flush(x) != 0) {
 		x->state = MG_IOERR;
 		return 0;
@@ -191,7 +218,9 @@ static size_t mg_write(char *ptr, size_t size, size_t nmemb, void *ud) {
 		x->len += n;
 	}
 	x->bytes += (long long)n;
-	return n;
+	if (x->limit_hit)
+		return 0; // ends the transfer (CURLE_WRITE_ERROR), by design
+	return size * nmemb;
 }
 
 int mg_xfer_finish(mg_xfer *x) {
@@ -227,11 +256,16 @@ int mg_xfer_keep(mg_xfer *x) {
 	return rc;
 }
 
-CURLcode mg_xfer_resume(mg_xfer *x, long long offset, struct curl_slist *shared, const char *ifrange) {
+CURLcode mg_xfer_resume(mg_xfer *x, long long offset, long long end, struct curl_slist *shared, const char *ifrange) {
 	CURLcode rc;
-	char range[32];
+	char range[48];
 	x->offset = offset;
-	snprintf(range, sizeof range, "%lld-", offset);
+	if (end > offset) {
+		snprintf(range, sizeof range, "%lld-%lld", offset, end - 1);
+		x->limit = end;
+	} else {
+		snprintf(range, sizeof range, "%lld-", offset);
+	}
 	if ((rc = curl_easy_setopt(x->easy, CURLOPT_RANGE, range)))
 		return rc;
 	if (!ifrange || !*ifrange)

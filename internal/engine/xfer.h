@@ -39,6 +39,14 @@ typedef struct mg_xfer {
 	long long offset;    // bytes already in the file, asked for with Range
 	int restarted;       // resuming, but the server sent the whole body (200)
 	int preexisted;      // the output file existed before this attempt
+	long long wpos;      // file position of the next byte to write
+	// Split downloads: a segment writes [offset, limit) of a shared file.
+	int segment;         // this transfer is one range of a split download
+	long long limit;     // stop at this file position (-1: no limit)
+	int limit_hit;       // the limit was reached: the transfer ended itself
+	long long split_min; // >0: note when the response could be split
+	int splittable;      // 200 with Content-Length >= split_min and ranges
+	long long total;     // that Content-Length
 	struct curl_slist *headers; // this attempt's request headers, owned
 	char *buf;           // write coalescing buffer, allocated on first byte
 	size_t len, cap;
@@ -54,10 +62,10 @@ void mg_xfer_discard(mg_xfer *x);
 // mg_xfer_keep flushes and closes the output but leaves it in place, for a
 // later attempt or run to resume. Returns 0, or -1 with err/errop set.
 int mg_xfer_keep(mg_xfer *x);
-// mg_xfer_resume makes this attempt ask for the bytes from offset on: a
-// Range request, validated by If-Range when ifrange is not empty, sending
-// the shared headers too.
-CURLcode mg_xfer_resume(mg_xfer *x, long long offset, struct curl_slist *shared, const char *ifrange);
+// mg_xfer_resume makes this attempt ask for the bytes from offset on (up
+// to end, exclusive, when end > offset): a Range request, validated by
+// If-Range when ifrange is not empty, sending the shared headers too.
+CURLcode mg_xfer_resume(mg_xfer *x, long long offset, long long end, struct curl_slist *shared, const char *ifrange);
 // mg_header returns the value of the last response's header name, or NULL.
 const char *mg_header(CURL *easy, const char *name);
 // mg_retry_after returns the Retry-After of the last response in seconds,

@@ -197,6 +197,31 @@ func (c *call) route() {
 			e.bps = bps
 			c.serve(e, plain)
 		}
+	case "changing-throttle":
+		// /changing-throttle/BPS/SIZE/NAME: /changing/ at BPS per connection.
+		if a, ok := want(2); ok {
+			e := c.entity(a[1], c.hit)
+			e.bps = a[0]
+			c.serve(e, plain)
+		}
+	case "throttle-cut":
+		// /throttle-cut/BPS/AT/HIT/SIZE/NAME: like /throttle/, except that
+		// request number HIT of NAME is reset after AT bytes — with split
+		// downloads, HIT 2 is the first range after the probe.
+		if a, ok := want(4); ok {
+			bps, at, hit, size := a[0], a[1], a[2], a[3]
+			if bps == 0 {
+				c.bad("BPS must be positive")
+				return
+			}
+			e := c.entity(size, 0)
+			if c.hit == hit {
+				c.cut(e, int64(at), cutRST)
+				return
+			}
+			e.bps = bps
+			c.serve(e, plain)
+		}
 	case "echo":
 		if _, ok := want(0); ok {
 			c.echo()

@@ -1,0 +1,360 @@
+package engine
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"time"
+
+	curl "github.com/andelf/go-curl"
+)
+
+// A split download fetches one file as several byte ranges at once, each on
+// its own easy handle in the same multi handle, each writing its range of
+// the shared NAME.part with pwrite. It starts as an ordinary transfer (the
+// probe); once the probe's response shows a size of at least MinSplitSize,
+// byte ranges and a validator, the rest of the file is divided: the probe
+// keeps the range it is in, and new transfers take the others, each asking
+// for exactly its range with If-Range. A range that fails is retried alone,
+// from where it stopped. The entry holds one -j slot and gets one Result.
+
+// segment is one byte range [start, end) of a split download; done bytes
+// of it, from start, are on disk.
+type segment struct {
+	start, end int64
+	done       int64
+	t          *transfer // running transfer, nil when none
+	attempts   int
+	due        time.Time // when a failed segment may try again
+}
+
+func (s *segment) finished() bool { return s.start+s.done >= s.end }
+
+// minSegment keeps ranges from getting so small that a connection's set-up
+// costs more than the data it brings.
+const minSegment = 256 << 10
+
+// checkSplits looks for probes whose response allows a split.
+func (e *engine) checkSplits() {
+	if e.cfg.Split < 2 {
+		return
+	}
+	var probes []*transfer
+	for _, t := range e.active {
+		if t.seg == nil && t.job.segs == nil && !t.job.noSplit && t.x.splittable() && t.x.state() == stateWriting {
+			probes = append(probes, t)
+		}
+	}
+	for _, t := range probes {
+		e.split(t)
+	}
+}
+
+func (e *engine) split(t *transfer) {
+	j := t.job
+	j.noSplit = true // decided once, either way
+	h := t.easy.GetHandle()
+	validator := responseValidator(h)
+	if validator == "" {
+		return // without a validator, ranges could mix two versions
+	}
+	total := t.x.total()
+	pos := t.x.position()
+	n := int64(e.cfg.Split)
+	if rest := total - pos; rest/n < minSegment {
+		n = max(rest/minSegment, 1)
+	}
+	if n < 2 {
+		return
+	}
+	if v, err := t.easy.Getinfo(curl.INFO_EFFECTIVE_URL); err == nil {
+		j.segURL, _ = v.(string)
+	}
+	if e.cfg.ContentDisposition && j.entry.NamedByURL {
+		j.cdName = contentDispositionName(header(h, "Content-Disposition"))
+	}
+	j.validator, j.total, j.metaSet = validator, total, false
+	chunk := (total - pos) / n
+	cut := pos
+	for i := int64(0); i < n; i++ {
+		end := cut + chunk
+		if i == n-1 {
+			end = total
+		}
+		s := &segment{start: cut, end: end}
+		if i == 0 {
+			// The probe keeps the first range, from the file's start; its
+			// bytes so far are counted when it ends, like any range's.
+			s.start, s.t, s.attempts = 0, t, 1
+			t.seg = s
+			t.x.setLimit(end)
+		}
+		j.segs = append(j.segs, s)
+		cut = end
+	}
+	// The entry now holds its slot as a split download, not as the probe.
+	e.plain--
+	e.releaseHost(j.host)
+	e.splitJobs[j] = struct{}{}
+	e.writeMeta(j)
+	for _, s := range j.segs[1:] {
+		e.startSegment(j, s)
+	}
+}
+
+// startSplitJob resumes a split download from its .meta (-c): every range
+// not yet finished starts at once.
+func (e *engine) startSplitJob(j *job) {
+	e.splitJobs[j] = struct{}{}
+	for _, s := range j.segs {
+		if !s.finished() && s.t == nil {
+			e.startSegment(j, s)
+		}
+	}
+	if e.splitDone(j) {
+		e.finishSplit(j)
+	}
+}
+
+func (e *engine) startSegment(j *job, s *segment) {
+	s.attempts++
+	j.attempts++
+	url := j.segURL
+	if url == "" {
+		url = j.entry.URL
+	}
+	easy := e.tmpl.Duphandle()
+	if easy == nil || easy.GetHandle() == nil {
+		e.failSplit(j, errors.New("libcurl: cannot create an easy handle"), true)
+		return
+	}
+	if err := easy.Setopt(curl.OPT_URL, url); err != nil {
+		easy.Cleanup()
+		e.failSplit(j, fmt.Errorf("libcurl rejected the URL: %w", err), true)
+		return
+	}
+	x, err := newCXfer(easy.GetHandle(), j.entry.Path+PartSuffix, true)
+	if err == nil {
+		x.setSegment()
+		if err = x.resume(s.start+s.done, s.end, e.headers, j.validator); err != nil {
+			x.free()
+		}
+	}
+	if err == nil {
+		if err = e.multi.AddHandle(easy); err != nil {
+			x.free()
+		}
+	}
+	if err != nil {
+		easy.Cleanup()
+		e.failSplit(j, err, true)
+		return
+	}
+	now := time.Now()
+	t := &transfer{job: j, easy: easy, x: x, start: now, seenAt: now, seg: s}
+	s.t = t
+	e.active[uintptr(easy.GetHandle())] = t
+}
+
+// completeSegment handles the end of one range's transfer.
+func (e *engine) completeSegment(t *transfer, code int) {
+	j, s, x := t.job, t.seg, t.x
+	got := x.bytes()
+	j.received += got
+	httpCode := 0
+	if v, err := t.easy.Getinfo(curl.INFO_RESPONSE_CODE); err == nil {
+		httpCode, _ = v.(int)
+	}
+	state := x.state()
+	kept := state != stateWriting || x.keep()
+	if state == stateWriting && kept {
+		s.done += got
+	}
+	retryAfter := x.retryAfter()
+	var failure string
+	transient := false
+	switch {
+	case !kept || state == stateIOErr:
+		failure = x.ioError().Error()
+	case state == stateRangeBad:
+		// The server no longer honours the validated range: the file
+		// changed under us. Start the whole file over.
+		e.removeTransfer(t)
+		s.t = nil
+		e.restartSplit(j, fmt.Sprintf("range %d-%d refused (HTTP %d): the file changed", s.start+s.done, s.end-1, httpCode))
+		return
+	case state == stateRejected:
+		failure, transient = httpError(httpCode), transientHTTP(httpCode)
+	case t.stalled:
+		failure, transient = fmt.Sprintf("stalled: nothing received for %s (--stall-timeout)", e.cfg.StallTimeout), true
+	case code == 0 || (code == curlWriteError && x.limitHit()):
+		if !s.finished() {
+			failure, transient = fmt.Sprintf("range %d-%d ended early", s.start, s.end-1), true
+		}
+	default:
+		failure, transient = curlMessage(x, code), transientCurl(code)
+	}
+	e.removeTransfer(t)
+	s.t = nil
+	if failure == "" {
+		if e.splitDone(j) {
+			e.finishSplit(j)
+		}
+		return
+	}
+	if !transient || s.attempts > e.cfg.Retry {
+		if transient {
+			failure = fmt.Sprintf("%s (gave up after %s)", failure, plural(s.attempts, "attempt"))
+		}
+		j.last.HTTPCode, j.last.CurlCode = httpCode, code
+		e.failSplit(j, errors.New(failure), !transient)
+		return
+	}
+	s.due = time.Now().Add(e.backoff(s.attempts, retryAfter))
+	e.writeMeta(j)
+}
+
+const curlWriteError = 23
+
+func (e *engine) splitDone(j *job) bool {
+	for _, s := range j.segs {
+		if !s.finished() {
+			return false
+		}
+	}
+	return true
+}
+
+// startDueSegments restarts failed ranges whose backoff is over.
+func (e *engine) startDueSegments(now time.Time) {
+	for j := range e.splitJobs {
+		for _, s := range j.segs {
+			if s.t == nil && !s.finished() && !s.due.After(now) {
+				e.startSegment(j, s)
+			}
+		}
+	}
+}
+
+// nextSegmentDue is the earliest backoff end of a waiting range.
+func (e *engine) nextSegmentDue() (time.Time, bool) {
+	var next time.Time
+	found := false
+	for j := range e.splitJobs {
+		for _, s := range j.segs {
+			if s.t == nil && !s.finished() && (!found || s.due.Before(next)) {
+				next, found = s.due, true
+			}
+		}
+	}
+	return next, found
+}
+
+func (e *engine) finishSplit(j *job) {
+	delete(e.splitJobs, j)
+	j.last = Result{HTTPCode: 206, EffectiveURL: j.segURL}
+	e.finishFile(j, j.cdName)
+}
+
+// stopSegments ends every running range of j; with keep, what they wrote
+// stays on disk for a later -c.
+func (e *engine) stopSegments(j *job, keep bool) {
+	for _, s := range j.segs {
+		if t := s.t; t != nil {
+			got := t.x.bytes()
+			j.received += got
+			if keep && t.x.state() == stateWriting && t.x.keep() {
+				s.done += got
+			}
+			e.removeTransfer(t)
+			s.t = nil
+		}
+	}
+	delete(e.splitJobs, j)
+}
+
+// failSplit ends a split download as failed. Permanent failures remove the
+// file; a transient one that ran out of retries keeps it, with its ranges
+// recorded for -c.
+func (e *engine) failSplit(j *job, err error, permanent bool) {
+	e.stopSegments(j, !permanent)
+	j.last.Error = err.Error()
+	if permanent {
+		e.discardPart(j)
+	} else {
+		j.metaSet = false
+		e.writeMeta(j)
+	}
+	e.fail(j)
+}
+
+// restartSplit throws the partial file away and fetches the entry anew
+// (the resource changed between ranges), once without spending a retry.
+func (e *engine) restartSplit(j *job, reason string) {
+	e.stopSegments(j, false)
+	e.discardPart(j)
+	j.segs, j.segURL, j.validator, j.offset, j.total, j.noSplit = nil, "", "", 0, 0, false
+	j.last = Result{Error: reason}
+	budget := j.attempts
+	if !j.freeRestart {
+		j.freeRestart = true
+		budget = 0
+	}
+	if budget > e.cfg.Retry {
+		j.last.Error = fmt.Sprintf("%s (gave up after %s)", reason, plural(j.attempts, "attempt"))
+		e.fail(j)
+		return
+	}
+	e.scheduleRetry(j, 0)
+}
+
+// abortSplit records the ranges of an interrupted split download.
+func (e *engine) abortSplit(j *job) {
+	e.stopSegments(j, true)
+	j.metaSet = false
+	e.writeMeta(j)
+	r := e.baseResult(j)
+	r.Status = StatusFailed
+	r.Error = fmt.Sprintf("aborted: %s (ranges kept in %s for -c)", e.stopReason, j.entry.Path+PartSuffix)
+	e.result(r)
+}
+
+// segmentsMeta and restoreSegments convert ranges to and from the .meta.
+func segmentsMeta(j *job) [][3]int64 {
+	var out [][3]int64
+	for _, s := range j.segs {
+		done := s.done
+		if s.t != nil {
+			// Only what is flushed to the file counts after a crash.
+			done = s.t.x.flushed() - s.start
+			if s.t.x.state() != stateWriting {
+				done = s.done
+			}
+		}
+		out = append(out, [3]int64{s.start, s.end, done})
+	}
+	return out
+}
+
+func restoreSegments(m [][3]int64, size int64) []*segment {
+	var segs []*segment
+	var prev int64
+	for _, r := range m {
+		start, end, done := r[0], r[1], r[2]
+		if start != prev || end <= start || done < 0 || done > end-start {
+			return nil // not a partition of the file: start over
+		}
+		segs = append(segs, &segment{start: start, end: end, done: done})
+		prev = end
+	}
+	if len(segs) == 0 || prev != size {
+		return nil
+	}
+	return segs
+}
+
+// splitPartOK tells whether NAME.part can hold the recorded ranges.
+func splitPartOK(path string) bool {
+	fi, err := os.Lstat(path)
+	return err == nil && fi.Mode().IsRegular()
+}

@@ -1,0 +1,183 @@
+package engine
+
+import (
+	"bytes"
+	"context"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/multiget/multiget/internal/testserver"
+)
+
+func splitCfg(n int) Config {
+	c := retryCfg()
+	c.Split = n
+	c.MinSplitSize = 1
+	return c
+}
+
+// rangeStarts lists the first byte of each Range request NAME received.
+func rangeStarts(s *testserver.Server, name string) []int64 {
+	var out []int64
+	for _, r := range s.Requests(name) {
+		if v, ok := strings.CutPrefix(r.Range, "bytes="); ok {
+			n, _ := strconv.ParseInt(strings.SplitN(v, "-", 2)[0], 10, 64)
+			out = append(out, n)
+		}
+	}
+	return out
+}
+
+func TestSplitDownloadIsWholeAndUsesRanges(t *testing.T) {
+	s := faultServer(t)
+	dir := t.TempDir()
+	const size = 3 << 20
+	// 4 MB/s per connection: the probe is still running when the split
+	// is decided, so the file really is fetched as several ranges.
+	rec, _ := run(t, context.Background(), splitCfg(4), []Entry{
+		{Source: "a", URL: s.URLFor("/throttle/4000000/" + strconv.Itoa(size) + "/sp"), Path: filepath.Join(dir, "sp")},
+	})
+	r := rec.results[0]
+	if r.Status != StatusOK || r.Attempts != 4 || r.Bytes != size {
+		t.Fatalf("%+v", r)
+	}
+	if starts := rangeStarts(s, "sp"); len(starts) != 3 {
+		t.Errorf("range requests start at %v, want 3 ranges after the probe", starts)
+	}
+	for _, rq := range s.Requests("sp")[1:] {
+		if rq.IfRange != testserver.ETag("sp", size, 0) {
+			t.Errorf("range request without the validator: If-Range %q", rq.IfRange)
+		}
+	}
+	b, _ := os.ReadFile(filepath.Join(dir, "sp"))
+	if !bytes.Equal(b, testserver.Content("sp", size)) {
+		t.Errorf("file differs")
+	}
+	noPartFiles(t, dir)
+}
+
+func TestSplitRetriesAFailedRangeAlone(t *testing.T) {
+	s := faultServer(t)
+	dir := t.TempDir()
+	const size = 3 << 20
+	// Request 2 (the first range after the probe) is reset after 100000 bytes.
+	rec, _ := run(t, context.Background(), splitCfg(3), []Entry{
+		{Source: "a", URL: s.URLFor("/throttle-cut/4000000/100000/2/" + strconv.Itoa(size) + "/sc"), Path: filepath.Join(dir, "sc")},
+	})
+	r := rec.results[0]
+	if r.Status != StatusOK || r.Attempts != 4 {
+		t.Fatalf("%+v", r)
+	}
+	starts := rangeStarts(s, "sc")
+	if len(starts) != 3 || starts[2] != starts[0]+100000 {
+		t.Errorf("range starts %v: the retry must continue the cut range where it stopped", starts)
+	}
+	b, _ := os.ReadFile(filepath.Join(dir, "sc"))
+	if !bytes.Equal(b, testserver.Content("sc", size)) {
+		t.Errorf("file differs")
+	}
+}
+
+// A file that changes between ranges is never spliced: every range asks
+// with If-Range, the server answers 200 for the new version, and the entry
+// starts over; a file that keeps changing fails with nothing left behind.
+func TestSplitNeverSplicesVersions(t *testing.T) {
+	s := faultServer(t)
+	dir := t.TempDir()
+	cfg := splitCfg(4)
+	cfg.Retry = 1
+	rec, _ := run(t, context.Background(), cfg, []Entry{
+		{Source: "a", URL: s.URLFor("/changing-throttle/4000000/3000000/chs"), Path: filepath.Join(dir, "chs")},
+	})
+	r := rec.results[0]
+	if r.Status != StatusFailed || !strings.Contains(r.Error, "changed") {
+		t.Fatalf("%+v", r)
+	}
+	if _, err := os.Lstat(filepath.Join(dir, "chs")); err == nil {
+		t.Errorf("final file exists")
+	}
+	noPartFiles(t, dir)
+}
+
+// Small files, unknown sizes and servers without ranges are not split.
+func TestNoSplitWhenNotWorthIt(t *testing.T) {
+	s := faultServer(t)
+	dir := t.TempDir()
+	cfg := splitCfg(8)
+	cfg.MinSplitSize = 1 << 20
+	rec, _ := run(t, context.Background(), cfg, []Entry{
+		{Source: "small", URL: s.URLFor("/ok/100000/small"), Path: filepath.Join(dir, "small")},
+		{Source: "norange", URL: s.URLFor("/norange/3000000/nr"), Path: filepath.Join(dir, "nr")},
+	})
+	for _, r := range rec.results {
+		if r.Status != StatusOK || r.Attempts != 1 {
+			t.Errorf("%+v", r)
+		}
+	}
+	if n := len(rangeStarts(s, "small")) + len(rangeStarts(s, "nr")); n != 0 {
+		t.Errorf("%d range requests", n)
+	}
+}
+
+// An interrupted split download records its ranges; -c finishes exactly
+// the missing bytes and the file is whole.
+func TestSplitResumesWithContinue(t *testing.T) {
+	s := faultServer(t)
+	dir := t.TempDir()
+	const size = 4 << 20
+	url := s.URLFor("/throttle/2000000/" + strconv.Itoa(size) + "/sr")
+	path := filepath.Join(dir, "sr")
+	ctx, cancel := context.WithCancel(context.Background())
+	obs := &cancelAfter{limit: size / 4, cancel: cancel}
+	ch := make(chan []Entry, 1)
+	ch <- []Entry{{Source: "a", URL: url, Path: path}}
+	close(ch)
+	cfg := splitCfg(4)
+	cfg.Protocols = []string{"http"}
+	cfg.MaxRedirs = 10
+	st, err := Run(ctx, cfg, ch, obs)
+	if err != nil || !st.Interrupted {
+		t.Fatalf("%+v %v", st, err)
+	}
+	b, err := os.ReadFile(path + PartSuffix + MetaSuffix)
+	if err != nil || !strings.Contains(string(b), `"segments"`) {
+		t.Fatalf("meta %s %v", b, err)
+	}
+	before := len(s.Requests("sr"))
+	cfg.Continue = true
+	rec, _ := run(t, context.Background(), cfg, []Entry{{Source: "a", URL: url, Path: path}})
+	if r := rec.results[0]; r.Status != StatusOK || r.Bytes >= size {
+		t.Fatalf("resumed run: %+v (must fetch only what was missing)", r)
+	}
+	for _, rq := range s.Requests("sr")[before:] {
+		if rq.Range == "" || rq.IfRange == "" {
+			t.Errorf("resumed request without Range/If-Range: %+v", rq)
+		}
+	}
+	got, _ := os.ReadFile(path)
+	if !bytes.Equal(got, testserver.Content("sr", size)) {
+		t.Errorf("file differs")
+	}
+	noPartFiles(t, dir)
+}
+
+// cancelAfter cancels the run once limit body bytes have arrived.
+type cancelAfter struct {
+	recorder
+	limit  int64
+	cancel func()
+	once   bool
+}
+
+func (c *cancelAfter) Progress(p Progress) {
+	if p.Bytes >= c.limit && !c.once {
+		c.once = true
+		c.cancel()
+	}
+}
+
+var _ = time.Second
