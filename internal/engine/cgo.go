@@ -111,6 +111,17 @@ const (
 	stateRangeBad = C.MG_RANGE_BAD
 )
 
+func prepareEasy(easy unsafe.Pointer, url string, shared slist) error {
+	cu := C.CString(url)
+	defer C.free(unsafe.Pointer(cu))
+	if rc := C.mg_easy_prepare(easy, cu, shared.p); rc != C.CURLE_OK {
+		return curlError(int(rc))
+	}
+	return nil
+}
+
+func parkEasy(easy unsafe.Pointer) { C.mg_easy_park(easy) }
+
 func setCallbacks(easy unsafe.Pointer) error {
 	if rc := C.mg_setopt_callbacks(easy); rc != C.CURLE_OK {
 		return curlError(int(rc))

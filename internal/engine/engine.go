@@ -162,6 +162,7 @@ type engine struct {
 	verifying int
 	verified  chan verifyResult
 
+	pool      []*curl.CURL      // easy handles kept for reuse
 	plain     int               // running transfers that are not ranges of a split download
 	splitJobs map[*job]struct{} // split downloads in progress
 
@@ -215,6 +216,9 @@ func (e *engine) close() {
 	for _, t := range e.active {
 		t.x.discard()
 		e.removeTransfer(t)
+	}
+	for _, h := range e.pool {
+		h.Cleanup()
 	}
 	if e.tmpl != nil {
 		e.tmpl.Cleanup()
@@ -492,35 +496,24 @@ func (e *engine) attempt(j *job) {
 		r.Status, r.Error = StatusFailed, err.Error()
 		e.result(r)
 	}
-	easy := e.tmpl.Duphandle()
-	if easy == nil || easy.GetHandle() == nil {
-		fail(errors.New("libcurl: cannot create an easy handle"))
-		return
-	}
-	if err := easy.Setopt(curl.OPT_URL, en.URL); err != nil {
-		easy.Cleanup()
-		fail(fmt.Errorf("libcurl rejected the URL: %w", err))
-		return
-	}
-	x, err := newCXfer(easy.GetHandle(), en.Path+PartSuffix, isHTTP(en.URL))
+	easy, x, err := e.newTransfer(en.URL, en.Path, isHTTP(en.URL))
 	if err == nil && j.offset > 0 {
 		err = x.resume(j.offset, -1, e.headers, j.validator)
-		if err != nil {
-			x.free()
-		}
 	}
 	if err == nil && e.cfg.Split > 1 && j.offset == 0 && !j.noSplit && isHTTP(en.URL) {
 		x.setSplitMin(max(e.cfg.MinSplitSize, 2*minSegment))
 	}
-	if err != nil {
-		easy.Cleanup()
-		fail(err)
-		return
+	if err == nil {
+		if err = e.multi.AddHandle(easy); err != nil {
+			err = fmt.Errorf("libcurl: %w", err)
+		}
 	}
-	if err := e.multi.AddHandle(easy); err != nil {
-		x.free()
-		easy.Cleanup()
-		fail(fmt.Errorf("libcurl: %w", err))
+	if err != nil {
+		if easy != nil {
+			x.free()
+			e.parkEasy(easy)
+		}
+		fail(err)
 		return
 	}
 	now := time.Now()
@@ -934,7 +927,41 @@ func (e *engine) removeTransfer(t *transfer) {
 		e.releaseHost(t.job.host)
 	}
 	t.x.free()
-	t.easy.Cleanup()
+	e.parkEasy(t.easy)
+}
+
+// newTransfer readies an easy handle for url, writing to path+".part": a
+// handle kept from a finished transfer when there is one (reuse spares
+// libcurl's per-handle allocations, its receive buffer among them), else a
+// duplicate of the template.
+func (e *engine) newTransfer(url, path string, checkHTTP bool) (*curl.CURL, cxfer, error) {
+	var easy *curl.CURL
+	if n := len(e.pool); n > 0 {
+		easy, e.pool = e.pool[n-1], e.pool[:n-1]
+	} else if easy = e.tmpl.Duphandle(); easy == nil || easy.GetHandle() == nil {
+		return nil, cxfer{}, errors.New("libcurl: cannot create an easy handle")
+	}
+	if err := prepareEasy(easy.GetHandle(), url, e.headers); err != nil {
+		e.parkEasy(easy)
+		return nil, cxfer{}, fmt.Errorf("libcurl rejected the URL: %w", err)
+	}
+	x, err := newCXfer(easy.GetHandle(), path+PartSuffix, checkHTTP)
+	if err != nil {
+		e.parkEasy(easy)
+		return nil, cxfer{}, err
+	}
+	return easy, x, nil
+}
+
+// parkEasy keeps a handle for the next transfer, up to what can run at
+// once; the rest are freed.
+func (e *engine) parkEasy(easy *curl.CURL) {
+	if len(e.pool) < e.cfg.Parallel*max(e.cfg.Split, 1) {
+		parkEasy(easy.GetHandle())
+		e.pool = append(e.pool, easy)
+		return
+	}
+	easy.Cleanup()
 }
 
 func (e *engine) releaseHost(h string) {

@@ -123,30 +123,21 @@ func (e *engine) startSegment(j *job, s *segment) {
 	if url == "" {
 		url = j.entry.URL
 	}
-	easy := e.tmpl.Duphandle()
-	if easy == nil || easy.GetHandle() == nil {
-		e.failSplit(j, errors.New("libcurl: cannot create an easy handle"), true)
-		return
-	}
-	if err := easy.Setopt(curl.OPT_URL, url); err != nil {
-		easy.Cleanup()
-		e.failSplit(j, fmt.Errorf("libcurl rejected the URL: %w", err), true)
-		return
-	}
-	x, err := newCXfer(easy.GetHandle(), j.entry.Path+PartSuffix, true)
+	easy, x, err := e.newTransfer(url, j.entry.Path, true)
 	if err == nil {
 		x.setSegment()
-		if err = x.resume(s.start+s.done, s.end, e.headers, j.validator); err != nil {
-			x.free()
-		}
+		err = x.resume(s.start+s.done, s.end, e.headers, j.validator)
 	}
 	if err == nil {
 		if err = e.multi.AddHandle(easy); err != nil {
-			x.free()
+			err = fmt.Errorf("libcurl: %w", err)
 		}
 	}
 	if err != nil {
-		easy.Cleanup()
+		if easy != nil {
+			x.free()
+			e.parkEasy(easy)
+		}
 		e.failSplit(j, err, true)
 		return
 	}

@@ -379,3 +379,19 @@ CURLMcode mg_multi_poll(CURLM *multi, int timeout_ms, int *numfds) {
 }
 
 CURLMcode mg_multi_wakeup(CURLM *multi) { return curl_multi_wakeup(multi); }
+
+CURLcode mg_easy_prepare(CURL *easy, const char *url, struct curl_slist *shared) {
+	CURLcode rc;
+	if ((rc = curl_easy_setopt(easy, CURLOPT_URL, url)))
+		return rc;
+	// A reused handle may carry the last attempt's Range and headers.
+	if ((rc = curl_easy_setopt(easy, CURLOPT_RANGE, NULL)))
+		return rc;
+	return curl_easy_setopt(easy, CURLOPT_HTTPHEADER, shared);
+}
+
+void mg_easy_park(CURL *easy) {
+	curl_easy_setopt(easy, CURLOPT_WRITEDATA, NULL);
+	curl_easy_setopt(easy, CURLOPT_ERRORBUFFER, NULL);
+	curl_easy_setopt(easy, CURLOPT_HTTPHEADER, NULL);
+}
