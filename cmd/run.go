@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"sync/atomic"
 	"time"
 
@@ -20,8 +21,22 @@ import (
 	"github.com/multiget/multiget/internal/sums"
 )
 
+// versionText is what --version prints: enough for a bug report to say
+// which libcurl, TLS library, protocols and features were at work.
 func versionText() string {
-	return "multiget " + version() + "\n" + curl.Version() + "\n"
+	lib := engine.Lib()
+	var b strings.Builder
+	fmt.Fprintf(&b, "multiget %s\n", version())
+	fmt.Fprintf(&b, "%s\n", curl.Version())
+	fmt.Fprintf(&b, "libcurl: %s\n", lib.Version)
+	tls := lib.SSL
+	if tls == "" {
+		tls = "none"
+	}
+	fmt.Fprintf(&b, "TLS: %s\n", tls)
+	fmt.Fprintf(&b, "Protocols: %s\n", strings.Join(lib.Protocols, " "))
+	fmt.Fprintf(&b, "Features: %s\n", strings.Join(lib.Features, " "))
+	return b.String()
 }
 
 // source is one list to read: an opened file, stdin, or the URL arguments.
