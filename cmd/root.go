@@ -197,6 +197,13 @@ func NewRootCmd(io *IOStreams, runF func(context.Context, *Options) error) *cobr
 		Version:       version(),
 		SilenceUsage:  true,
 		SilenceErrors: true,
+		// Every positional argument is a URL. Without this, cobra would
+		// call any argument of a root that has subcommands an unknown
+		// command; subcommand names are matched only exactly, and no URL
+		// (it has "://") can be one.
+		Args: cobra.ArbitraryArgs,
+		// The completion command is ours (see completion.go).
+		CompletionOptions: cobra.CompletionOptions{DisableDefaultCmd: true},
 		RunE: func(c *cobra.Command, args []string) error {
 			opts.URLs = args
 			opts.progressSet = c.Flags().Changed("progress")
@@ -214,6 +221,7 @@ func NewRootCmd(io *IOStreams, runF func(context.Context, *Options) error) *cobr
 	c.SetErr(io.ErrOut)
 	c.SetVersionTemplate(versionText())
 	c.SetFlagErrorFunc(func(c *cobra.Command, err error) error { return &FlagError{Err: err} })
+	c.AddCommand(newCompletionCmd(io))
 
 	f := c.Flags()
 	f.SortFlags = false
@@ -243,6 +251,13 @@ func NewRootCmd(io *IOStreams, runF func(context.Context, *Options) error) *cobr
 	f.StringArrayVar(&opts.ChecksumFiles, "checksum-file", nil, "verify files against `FILE` in sha256sum/sha512sum/sha1sum/md5sum format (repeatable)")
 	f.BoolVar(&opts.ContentDisposition, "content-disposition", false, "name files as the server's Content-Disposition says (sanitised)")
 	f.IntVar(&opts.MaxRedirs, "max-redirs", 10, "follow at most `N` redirects")
+	// Positional arguments are URLs: offering file names for them would
+	// only mislead.
+	c.ValidArgsFunction = cobra.NoFileCompletions
+	_ = c.RegisterFlagCompletionFunc("progress", cobra.FixedCompletions(
+		[]string{"auto", "bar", "plain", "none"}, cobra.ShellCompDirectiveNoFileComp))
+	_ = c.RegisterFlagCompletionFunc("proto", cobra.FixedCompletions(
+		knownProtocols, cobra.ShellCompDirectiveNoFileComp))
 	return c
 }
 
