@@ -6,6 +6,8 @@ package cmd_test
 
 import (
 	"bytes"
+	"compress/gzip"
+	"encoding/json"
 	"encoding/pem"
 	"fmt"
 	"io"
@@ -150,6 +152,38 @@ func newTestServer(root string) *testServer {
 	mux.HandleFunc("/proto/", func(w http.ResponseWriter, r *http.Request) {
 		fmt.Fprintln(w, r.Proto)
 	})
+	// /gzip/SIZE/NAME serves content(NAME, SIZE) gzip-encoded, and only to
+	// a client that asked for gzip (406 otherwise), so a download that
+	// matches content() proves the request asked and the body was decoded.
+	mux.HandleFunc("/gzip/", func(w http.ResponseWriter, r *http.Request) {
+		if !strings.Contains(r.Header.Get("Accept-Encoding"), "gzip") {
+			http.Error(w, "ask for gzip", http.StatusNotAcceptable)
+			return
+		}
+		size, name, _ := strings.Cut(strings.TrimPrefix(r.URL.Path, "/gzip/"), "/")
+		sz, err := strconv.Atoi(size)
+		if err != nil {
+			http.Error(w, "bad size", http.StatusBadRequest)
+			return
+		}
+		var b bytes.Buffer
+		zw := gzip.NewWriter(&b)
+		_, _ = zw.Write(content(name, sz))
+		_ = zw.Close()
+		w.Header().Set("Content-Encoding", "gzip")
+		w.Header().Set("Content-Length", strconv.Itoa(b.Len()))
+		_, _ = w.Write(b.Bytes())
+	})
+	// /auth/NAME answers only requests with Basic credentials
+	// mg:s3cret (401 otherwise), as a netrc-protected download would.
+	mux.HandleFunc("/auth/", func(w http.ResponseWriter, r *http.Request) {
+		if u, p, ok := r.BasicAuth(); !ok || u != "mg" || p != "s3cret" {
+			w.Header().Set("WWW-Authenticate", `Basic realm="mg"`)
+			http.Error(w, "who are you", http.StatusUnauthorized)
+			return
+		}
+		fmt.Fprintf(w, "secret %s\n", strings.TrimPrefix(r.URL.Path, "/auth/"))
+	})
 	// /redirect-to?u=URL redirects to any URL as given (file://, ftp://,
 	// another server), unchecked.
 	mux.HandleFunc("/redirect-to", func(w http.ResponseWriter, r *http.Request) {
@@ -228,6 +262,7 @@ func TestScripts(t *testing.T) {
 			"hits":        cmdHits,
 			"nopart":      cmdNoPart,
 			"envsubst":    cmdEnvsubst,
+			"jsonrange":   cmdJSONRange,
 		},
 	})
 }
@@ -323,5 +358,30 @@ func cmdEnvsubst(ts *testscript.TestScript, neg bool, args []string) {
 	for _, f := range args {
 		b := ts.ReadFile(f)
 		ts.Check(os.WriteFile(ts.MkAbs(f), []byte(os.Expand(b, ts.Getenv)), 0o644))
+	}
+}
+
+// jsonrange KEY MIN MAX: every JSON line of the last command's stdout has
+// a number KEY with MIN <= KEY <= MAX (for timings: rate limits).
+func cmdJSONRange(ts *testscript.TestScript, neg bool, args []string) {
+	if len(args) != 3 {
+		ts.Fatalf("usage: jsonrange KEY MIN MAX")
+	}
+	lo, err := strconv.ParseFloat(args[1], 64)
+	ts.Check(err)
+	hi, err := strconv.ParseFloat(args[2], 64)
+	ts.Check(err)
+	n := 0
+	for _, l := range strings.Split(strings.TrimSpace(ts.ReadFile("stdout")), "\n") {
+		var m map[string]any
+		ts.Check(json.Unmarshal([]byte(l), &m))
+		v, ok := m[args[0]].(float64)
+		if !ok || v < lo || v > hi {
+			ts.Fatalf("%s = %v in %s, want %v..%v", args[0], m[args[0]], l, lo, hi)
+		}
+		n++
+	}
+	if n == 0 {
+		ts.Fatalf("no JSON lines on stdout")
 	}
 }

@@ -96,7 +96,16 @@ type Options struct {
 	ContentDisposition bool
 	MaxRedirs          int
 
+	Netrc      bool
+	NetrcFile  string
+	NoProxy    string
+	Compressed bool
+	LimitRate  string
+	TotalRate  string
+
 	protocols []string   // Proto, parsed
+	limitRate int64      // LimitRate in bytes/s
+	totalRate int64      // TotalRate in bytes/s
 	headers   []string   // Headers with @FILE expanded
 	sums      *sums.File // every --checksum-file, merged
 }
@@ -251,6 +260,12 @@ func NewRootCmd(io *IOStreams, runF func(context.Context, *Options) error) *cobr
 	f.StringArrayVar(&opts.ChecksumFiles, "checksum-file", nil, "verify files against `FILE` in sha256sum/sha512sum/sha1sum/md5sum format (repeatable)")
 	f.BoolVar(&opts.ContentDisposition, "content-disposition", false, "name files as the server's Content-Disposition says (sanitised)")
 	f.IntVar(&opts.MaxRedirs, "max-redirs", 10, "follow at most `N` redirects")
+	f.StringVar(&opts.LimitRate, "limit-rate", "", "cap each transfer at `RATE` bytes/s (500K, 2M; K/M/G = 1024 multiples)")
+	f.StringVar(&opts.TotalRate, "total-rate", "", "cap all transfers together at `RATE` bytes/s, shared equally")
+	f.BoolVar(&opts.Netrc, "netrc", false, "use credentials from ~/.netrc for hosts it names")
+	f.StringVar(&opts.NetrcFile, "netrc-file", "", "use credentials from netrc `FILE` (implies --netrc)")
+	f.StringVar(&opts.NoProxy, "noproxy", "", "comma-separated `HOSTS` reached without a proxy (overrides NO_PROXY; * = all)")
+	f.BoolVar(&opts.Compressed, "compressed", false, "ask for compressed responses and save them decoded (no resume)")
 	// Positional arguments are URLs: offering file names for them would
 	// only mislead.
 	c.ValidArgsFunction = cobra.NoFileCompletions
@@ -327,6 +342,21 @@ func (o *Options) validate() error {
 		if !ok || strings.TrimSpace(name) == "" || strings.ContainsAny(name, " \t\r\n") || strings.ContainsAny(h, "\r\n") {
 			return flagErrorf("--header %q: write it as \"Name: value\"", h)
 		}
+	}
+	var err2 error
+	if o.limitRate, err2 = parseRate("--limit-rate", o.LimitRate); err2 != nil {
+		return err2
+	}
+	if o.totalRate, err2 = parseRate("--total-rate", o.TotalRate); err2 != nil {
+		return err2
+	}
+	if o.NetrcFile != "" {
+		if _, err := os.Stat(o.NetrcFile); err != nil {
+			return flagErrorf("--netrc-file: %v", err)
+		}
+	}
+	if o.Compressed && o.Continue {
+		return flagErrorf("-c cannot be combined with --compressed: a byte range of a compressed body is not a range of the saved, decoded file")
 	}
 	if o.CACert != "" {
 		if _, err := os.Stat(o.CACert); err != nil {

@@ -173,6 +173,13 @@ func run(ctx context.Context, ios *IOStreams, o *Options) error {
 		Continue:           o.Continue,
 		ContentDisposition: o.ContentDisposition,
 		Claim:              targets.Claim,
+
+		Netrc:      o.Netrc,
+		NetrcFile:  o.NetrcFile,
+		NoProxy:    o.NoProxy,
+		Compressed: o.Compressed,
+		LimitRate:  o.limitRate,
+		TotalRate:  o.totalRate,
 	}
 	stats, runErr := engine.Run(ctx, cfg, entries, rep)
 	// The engine may stop early (interrupt, --fail-fast); release the

@@ -56,6 +56,14 @@ type Config struct {
 	// the URL; Claim (when set) guards the new path against duplicates.
 	ContentDisposition bool
 	Claim              func(path, source string) (earlier string, ok bool)
+
+	// Network options (options.go, rate.go).
+	Netrc      bool   // use ~/.netrc credentials (CURL_NETRC_OPTIONAL)
+	NetrcFile  string // use this netrc file instead
+	NoProxy    string // hosts reached without the proxy, overriding NO_PROXY
+	Compressed bool   // ask for every encoding libcurl decodes; no resume
+	LimitRate  int64  // bytes/s per transfer, 0 = no cap
+	TotalRate  int64  // bytes/s across all transfers, 0 = no cap
 }
 
 // Stats sums up a run.
@@ -150,6 +158,7 @@ type engine struct {
 	doneBytes  int64
 	stopReason string
 	lastProg   time.Time
+	rate       rateState
 }
 
 // Run downloads every entry received from in until it is closed, the
@@ -252,6 +261,9 @@ func (e *engine) configureTemplate() error {
 			return fmt.Errorf("libcurl option %d: %w", s.opt, err)
 		}
 	}
+	if err := e.configureNetwork(h); err != nil {
+		return err
+	}
 	if len(c.Headers) > 0 {
 		if err := e.headers.set(h.GetHandle(), optHTTPHeader); err != nil {
 			return err
@@ -297,6 +309,7 @@ func (e *engine) loop(ctx context.Context) {
 			e.idle(ctx)
 			continue
 		}
+		e.shareRates()
 		e.wait()
 		if _, err := e.multi.Perform(); err != nil {
 			// A multi-level error leaves no transfer trustworthy.
@@ -574,7 +587,8 @@ func (e *engine) complete(t *transfer, code int) {
 	j.partSeen = j.partSeen || x.preexisted()
 	retryAfter := x.retryAfter()
 	validator := responseValidator(t.easy.GetHandle())
-	resumable := validator != "" && isHTTP(en.URL) && acceptsRanges(t.easy.GetHandle())
+	// A range of an encoded body is no range of the decoded file.
+	resumable := validator != "" && isHTTP(en.URL) && acceptsRanges(t.easy.GetHandle()) && !e.cfg.Compressed
 	cdName := ""
 	if e.cfg.ContentDisposition && en.NamedByURL {
 		cdName = contentDispositionName(header(t.easy.GetHandle(), "Content-Disposition"))
