@@ -19,6 +19,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strconv"
 	"strings"
 	"sync"
@@ -263,6 +264,8 @@ func TestScripts(t *testing.T) {
 			"nopart":      cmdNoPart,
 			"envsubst":    cmdEnvsubst,
 			"jsonrange":   cmdJSONRange,
+			"countall":    cmdCountAll,
+			"samefiles":   cmdSameFiles,
 		},
 	})
 }
@@ -383,5 +386,61 @@ func cmdJSONRange(ts *testscript.TestScript, neg bool, args []string) {
 	}
 	if n == 0 {
 		ts.Fatalf("no JSON lines on stdout")
+	}
+}
+
+// countall REGEXP N FILE...: the lines matching REGEXP in all FILEs
+// together number exactly N (shards together report each entry once).
+func cmdCountAll(ts *testscript.TestScript, neg bool, args []string) {
+	if len(args) < 3 {
+		ts.Fatalf("usage: countall REGEXP N FILE...")
+	}
+	re, err := regexp.Compile(args[0])
+	ts.Check(err)
+	want, err := strconv.Atoi(args[1])
+	ts.Check(err)
+	got := 0
+	for _, f := range args[2:] {
+		for _, l := range strings.Split(ts.ReadFile(f), "\n") {
+			if re.MatchString(l) {
+				got++
+			}
+		}
+	}
+	if got != want {
+		ts.Fatalf("%d lines match %s in %v, want %d", got, args[0], args[2:], want)
+	}
+}
+
+// samefiles DIR1 DIR2: both trees hold the same relative file paths with
+// the same contents.
+func cmdSameFiles(ts *testscript.TestScript, neg bool, args []string) {
+	if len(args) != 2 {
+		ts.Fatalf("usage: samefiles DIR1 DIR2")
+	}
+	read := func(dir string) map[string]string {
+		m := map[string]string{}
+		root := ts.MkAbs(dir)
+		ts.Check(filepath.Walk(root, func(p string, info os.FileInfo, err error) error {
+			if err != nil || info.IsDir() {
+				return err
+			}
+			b, err := os.ReadFile(p)
+			rel, _ := filepath.Rel(root, p)
+			m[rel] = string(b)
+			return err
+		}))
+		return m
+	}
+	a, b := read(args[0]), read(args[1])
+	for k, v := range a {
+		if w, ok := b[k]; !ok || w != v {
+			ts.Fatalf("%s: in %s, missing or different in %s", k, args[0], args[1])
+		}
+	}
+	for k := range b {
+		if _, ok := a[k]; !ok {
+			ts.Fatalf("%s: in %s, not in %s", k, args[1], args[0])
+		}
 	}
 }

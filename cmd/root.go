@@ -103,6 +103,14 @@ type Options struct {
 	LimitRate  string
 	TotalRate  string
 
+	Shard        string
+	ShardFromEnv bool
+	DryRun       bool
+
+	getenv func(string) string // the environment (IOStreams.Getenv)
+	shardK int                 // this process's shard, 1-based; 0 = no sharding
+	shardN int
+
 	protocols []string   // Proto, parsed
 	limitRate int64      // LimitRate in bytes/s
 	totalRate int64      // TotalRate in bytes/s
@@ -197,7 +205,7 @@ const examples = `  # one-liner: fetch three files into ./dl
 // NewRootCmd builds the command. runF, when non-nil, replaces the real run
 // so tests can inspect the parsed options.
 func NewRootCmd(io *IOStreams, runF func(context.Context, *Options) error) *cobra.Command {
-	opts := &Options{}
+	opts := &Options{getenv: io.Getenv}
 	c := &cobra.Command{
 		Use:           "multiget [flags] [URL...]",
 		Short:         "Download many URLs in parallel, every file whole, every failure named",
@@ -266,6 +274,9 @@ func NewRootCmd(io *IOStreams, runF func(context.Context, *Options) error) *cobr
 	f.StringVar(&opts.NetrcFile, "netrc-file", "", "use credentials from netrc `FILE` (implies --netrc)")
 	f.StringVar(&opts.NoProxy, "noproxy", "", "comma-separated `HOSTS` reached without a proxy (overrides NO_PROXY; * = all)")
 	f.BoolVar(&opts.Compressed, "compressed", false, "ask for compressed responses and save them decoded (no resume)")
+	f.StringVar(&opts.Shard, "shard", "", "take only shard `K/N` of the entries (by a hash of each target; N processes split a list)")
+	f.BoolVar(&opts.ShardFromEnv, "shard-from-env", false, "--shard from JOB_COMPLETION_INDEX (0-based) and MULTIGET_SHARD_COUNT (Kubernetes Indexed Job)")
+	f.BoolVar(&opts.DryRun, "dry-run", false, "read and check the lists, print each entry's target; no request is made (exit 1 if any is invalid)")
 	// Positional arguments are URLs: offering file names for them would
 	// only mislead.
 	c.ValidArgsFunction = cobra.NoFileCompletions
@@ -353,6 +364,22 @@ func (o *Options) validate() error {
 	if o.NetrcFile != "" {
 		if _, err := os.Stat(o.NetrcFile); err != nil {
 			return flagErrorf("--netrc-file: %v", err)
+		}
+	}
+	switch {
+	case o.Shard != "" && o.ShardFromEnv:
+		return flagErrorf("give --shard or --shard-from-env, not both")
+	case o.Shard != "":
+		if o.shardK, o.shardN, err2 = parseShard(o.Shard); err2 != nil {
+			return err2
+		}
+	case o.ShardFromEnv:
+		getenv := o.getenv
+		if getenv == nil {
+			getenv = os.Getenv
+		}
+		if o.shardK, o.shardN, err2 = shardFromEnv(getenv); err2 != nil {
+			return err2
 		}
 	}
 	if o.Compressed && o.Continue {
