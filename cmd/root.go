@@ -103,6 +103,7 @@ type Options struct {
 	LimitRate  string
 	TotalRate  string
 
+	Config       string
 	Shard        string
 	ShardFromEnv bool
 	DryRun       bool
@@ -223,6 +224,11 @@ func NewRootCmd(io *IOStreams, runF func(context.Context, *Options) error) *cobr
 		CompletionOptions: cobra.CompletionOptions{DisableDefaultCmd: true},
 		RunE: func(c *cobra.Command, args []string) error {
 			opts.URLs = args
+			if p := configPath(opts); p != "" {
+				if err := applyConfig(c, p); err != nil {
+					return err
+				}
+			}
 			opts.progressSet = c.Flags().Changed("progress")
 			if err := opts.validate(); err != nil {
 				return err
@@ -274,6 +280,7 @@ func NewRootCmd(io *IOStreams, runF func(context.Context, *Options) error) *cobr
 	f.StringVar(&opts.NetrcFile, "netrc-file", "", "use credentials from netrc `FILE` (implies --netrc)")
 	f.StringVar(&opts.NoProxy, "noproxy", "", "comma-separated `HOSTS` reached without a proxy (overrides NO_PROXY; * = all)")
 	f.BoolVar(&opts.Compressed, "compressed", false, "ask for compressed responses and save them decoded (no resume)")
+	f.StringVar(&opts.Config, "config", "", "read flags from `FILE` (name = value lines; default $MULTIGET_CONFIG); command-line flags win")
 	f.StringVar(&opts.Shard, "shard", "", "take only shard `K/N` of the entries (by a hash of each target; N processes split a list)")
 	f.BoolVar(&opts.ShardFromEnv, "shard-from-env", false, "--shard from JOB_COMPLETION_INDEX (0-based) and MULTIGET_SHARD_COUNT (Kubernetes Indexed Job)")
 	f.BoolVar(&opts.DryRun, "dry-run", false, "read and check the lists, print each entry's target; no request is made (exit 1 if any is invalid)")
