@@ -181,6 +181,29 @@ RETRIES, RESUME, INTEGRITY
   NAME.part (and NAME.part.meta); -c resumes them in a later run. Checksums
   are verified before NAME appears; a mismatch leaves no file.
 
+CONFIG FILE
+  --config FILE (or $MULTIGET_CONFIG) holds flags as "name = value" lines
+  with the long flag names (# comments; a repeatable flag once per line; a
+  bool flag alone means true). Flags on the command line win. An unknown
+  name or bad value is a usage error naming FILE:LINE.
+
+SHARDING AND CI
+  --shard K/N takes only the entries whose target path hashes (FNV-64) to
+  shard K of N: N jobs split one list with no coordinator, each entry in
+  exactly one shard whatever the list's order; other shards' entries get
+  no result. --shard-from-env reads JOB_COMPLETION_INDEX (0-based, set in a
+  Kubernetes Indexed Job) and MULTIGET_SHARD_COUNT. --dry-run checks the
+  lists and prints each target without any request (exit 1 if any entry
+  is invalid). With GITHUB_ACTIONS=true failures are also printed on
+  stderr as ::error:: annotations. Colour only on a terminal, never with
+  NO_COLOR.
+
+NETWORK
+  Without -x, libcurl reads http_proxy, https_proxy, ALL_PROXY and NO_PROXY
+  (--noproxy overrides NO_PROXY). --compressed saves decoded bodies, and
+  checksums apply to the decoded file; it cannot resume. --total-rate gives
+  each running transfer an equal share of RATE.
+
 EXIT STATUS
   0    every entry downloaded (or skipped by --no-clobber)
   1    at least one entry failed or was invalid
