@@ -6,6 +6,8 @@ package cmd_test
 
 import (
 	"bytes"
+	"compress/gzip"
+	"encoding/json"
 	"encoding/pem"
 	"fmt"
 	"io"
@@ -17,6 +19,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strconv"
 	"strings"
 	"sync"
@@ -150,6 +153,38 @@ func newTestServer(root string) *testServer {
 	mux.HandleFunc("/proto/", func(w http.ResponseWriter, r *http.Request) {
 		fmt.Fprintln(w, r.Proto)
 	})
+	// /gzip/SIZE/NAME serves content(NAME, SIZE) gzip-encoded, and only to
+	// a client that asked for gzip (406 otherwise), so a download that
+	// matches content() proves the request asked and the body was decoded.
+	mux.HandleFunc("/gzip/", func(w http.ResponseWriter, r *http.Request) {
+		if !strings.Contains(r.Header.Get("Accept-Encoding"), "gzip") {
+			http.Error(w, "ask for gzip", http.StatusNotAcceptable)
+			return
+		}
+		size, name, _ := strings.Cut(strings.TrimPrefix(r.URL.Path, "/gzip/"), "/")
+		sz, err := strconv.Atoi(size)
+		if err != nil {
+			http.Error(w, "bad size", http.StatusBadRequest)
+			return
+		}
+		var b bytes.Buffer
+		zw := gzip.NewWriter(&b)
+		_, _ = zw.Write(content(name, sz))
+		_ = zw.Close()
+		w.Header().Set("Content-Encoding", "gzip")
+		w.Header().Set("Content-Length", strconv.Itoa(b.Len()))
+		_, _ = w.Write(b.Bytes())
+	})
+	// /auth/NAME answers only requests with Basic credentials
+	// mg:s3cret (401 otherwise), as a netrc-protected download would.
+	mux.HandleFunc("/auth/", func(w http.ResponseWriter, r *http.Request) {
+		if u, p, ok := r.BasicAuth(); !ok || u != "mg" || p != "s3cret" {
+			w.Header().Set("WWW-Authenticate", `Basic realm="mg"`)
+			http.Error(w, "who are you", http.StatusUnauthorized)
+			return
+		}
+		fmt.Fprintf(w, "secret %s\n", strings.TrimPrefix(r.URL.Path, "/auth/"))
+	})
 	// /redirect-to?u=URL redirects to any URL as given (file://, ftp://,
 	// another server), unchecked.
 	mux.HandleFunc("/redirect-to", func(w http.ResponseWriter, r *http.Request) {
@@ -228,6 +263,9 @@ func TestScripts(t *testing.T) {
 			"hits":        cmdHits,
 			"nopart":      cmdNoPart,
 			"envsubst":    cmdEnvsubst,
+			"jsonrange":   cmdJSONRange,
+			"countall":    cmdCountAll,
+			"samefiles":   cmdSameFiles,
 		},
 	})
 }
@@ -323,5 +361,86 @@ func cmdEnvsubst(ts *testscript.TestScript, neg bool, args []string) {
 	for _, f := range args {
 		b := ts.ReadFile(f)
 		ts.Check(os.WriteFile(ts.MkAbs(f), []byte(os.Expand(b, ts.Getenv)), 0o644))
+	}
+}
+
+// jsonrange KEY MIN MAX: every JSON line of the last command's stdout has
+// a number KEY with MIN <= KEY <= MAX (for timings: rate limits).
+func cmdJSONRange(ts *testscript.TestScript, neg bool, args []string) {
+	if len(args) != 3 {
+		ts.Fatalf("usage: jsonrange KEY MIN MAX")
+	}
+	lo, err := strconv.ParseFloat(args[1], 64)
+	ts.Check(err)
+	hi, err := strconv.ParseFloat(args[2], 64)
+	ts.Check(err)
+	n := 0
+	for _, l := range strings.Split(strings.TrimSpace(ts.ReadFile("stdout")), "\n") {
+		var m map[string]any
+		ts.Check(json.Unmarshal([]byte(l), &m))
+		v, ok := m[args[0]].(float64)
+		if !ok || v < lo || v > hi {
+			ts.Fatalf("%s = %v in %s, want %v..%v", args[0], m[args[0]], l, lo, hi)
+		}
+		n++
+	}
+	if n == 0 {
+		ts.Fatalf("no JSON lines on stdout")
+	}
+}
+
+// countall REGEXP N FILE...: the lines matching REGEXP in all FILEs
+// together number exactly N (shards together report each entry once).
+func cmdCountAll(ts *testscript.TestScript, neg bool, args []string) {
+	if len(args) < 3 {
+		ts.Fatalf("usage: countall REGEXP N FILE...")
+	}
+	re, err := regexp.Compile(args[0])
+	ts.Check(err)
+	want, err := strconv.Atoi(args[1])
+	ts.Check(err)
+	got := 0
+	for _, f := range args[2:] {
+		for _, l := range strings.Split(ts.ReadFile(f), "\n") {
+			if re.MatchString(l) {
+				got++
+			}
+		}
+	}
+	if got != want {
+		ts.Fatalf("%d lines match %s in %v, want %d", got, args[0], args[2:], want)
+	}
+}
+
+// samefiles DIR1 DIR2: both trees hold the same relative file paths with
+// the same contents.
+func cmdSameFiles(ts *testscript.TestScript, neg bool, args []string) {
+	if len(args) != 2 {
+		ts.Fatalf("usage: samefiles DIR1 DIR2")
+	}
+	read := func(dir string) map[string]string {
+		m := map[string]string{}
+		root := ts.MkAbs(dir)
+		ts.Check(filepath.Walk(root, func(p string, info os.FileInfo, err error) error {
+			if err != nil || info.IsDir() {
+				return err
+			}
+			b, err := os.ReadFile(p)
+			rel, _ := filepath.Rel(root, p)
+			m[rel] = string(b)
+			return err
+		}))
+		return m
+	}
+	a, b := read(args[0]), read(args[1])
+	for k, v := range a {
+		if w, ok := b[k]; !ok || w != v {
+			ts.Fatalf("%s: in %s, missing or different in %s", k, args[0], args[1])
+		}
+	}
+	for k := range b {
+		if _, ok := a[k]; !ok {
+			ts.Fatalf("%s: in %s, not in %s", k, args[1], args[0])
+		}
 	}
 }

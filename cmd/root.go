@@ -34,10 +34,34 @@ func version() string {
 	if Version != "" {
 		return Version
 	}
-	if bi, ok := debug.ReadBuildInfo(); ok && bi.Main.Version != "" && bi.Main.Version != "(devel)" {
+	bi, ok := debug.ReadBuildInfo()
+	if !ok {
+		return "dev"
+	}
+	if bi.Main.Version != "" && bi.Main.Version != "(devel)" {
 		return bi.Main.Version
 	}
-	return "dev"
+	// A plain "go build" in a checkout still records the commit; it tells
+	// a bug report more than "dev" alone.
+	rev, dirty := "", false
+	for _, s := range bi.Settings {
+		switch s.Key {
+		case "vcs.revision":
+			rev = s.Value
+		case "vcs.modified":
+			dirty = s.Value == "true"
+		}
+	}
+	if len(rev) > 12 {
+		rev = rev[:12]
+	}
+	if rev == "" {
+		return "dev"
+	}
+	if dirty {
+		rev += "-dirty"
+	}
+	return "dev-" + rev
 }
 
 // Options is everything the command line says.
@@ -75,7 +99,25 @@ type Options struct {
 	MinSplitSize       string
 	minSplitSize       int64
 
+	Netrc      bool
+	NetrcFile  string
+	NoProxy    string
+	Compressed bool
+	LimitRate  string
+	TotalRate  string
+
+	Config       string
+	Shard        string
+	ShardFromEnv bool
+	DryRun       bool
+
+	getenv func(string) string // the environment (IOStreams.Getenv)
+	shardK int                 // this process's shard, 1-based; 0 = no sharding
+	shardN int
+
 	protocols []string   // Proto, parsed
+	limitRate int64      // LimitRate in bytes/s
+	totalRate int64      // TotalRate in bytes/s
 	headers   []string   // Headers with @FILE expanded
 	sums      *sums.File // every --checksum-file, merged
 }
@@ -142,6 +184,29 @@ RETRIES, RESUME, INTEGRITY
   NAME.part (and NAME.part.meta); -c resumes them in a later run. Checksums
   are verified before NAME appears; a mismatch leaves no file.
 
+CONFIG FILE
+  --config FILE (or $MULTIGET_CONFIG) holds flags as "name = value" lines
+  with the long flag names (# comments; a repeatable flag once per line; a
+  bool flag alone means true). Flags on the command line win. An unknown
+  name or bad value is a usage error naming FILE:LINE.
+
+SHARDING AND CI
+  --shard K/N takes only the entries whose target path hashes (FNV-64) to
+  shard K of N: N jobs split one list with no coordinator, each entry in
+  exactly one shard whatever the list's order; other shards' entries get
+  no result. --shard-from-env reads JOB_COMPLETION_INDEX (0-based, set in a
+  Kubernetes Indexed Job) and MULTIGET_SHARD_COUNT. --dry-run checks the
+  lists and prints each target without any request (exit 1 if any entry
+  is invalid). With GITHUB_ACTIONS=true failures are also printed on
+  stderr as ::error:: annotations. Colour only on a terminal, never with
+  NO_COLOR.
+
+NETWORK
+  Without -x, libcurl reads http_proxy, https_proxy, ALL_PROXY and NO_PROXY
+  (--noproxy overrides NO_PROXY). --compressed saves decoded bodies, and
+  checksums apply to the decoded file; it cannot resume. --total-rate gives
+  each running transfer an equal share of RATE.
+
 EXIT STATUS
   0    every entry downloaded (or skipped by --no-clobber)
   1    at least one entry failed or was invalid
@@ -167,7 +232,7 @@ const examples = `  # one-liner: fetch three files into ./dl
 // NewRootCmd builds the command. runF, when non-nil, replaces the real run
 // so tests can inspect the parsed options.
 func NewRootCmd(io *IOStreams, runF func(context.Context, *Options) error) *cobra.Command {
-	opts := &Options{}
+	opts := &Options{getenv: io.Getenv}
 	c := &cobra.Command{
 		Use:           "multiget [flags] [URL...]",
 		Short:         "Download many URLs in parallel, every file whole, every failure named",
@@ -176,8 +241,20 @@ func NewRootCmd(io *IOStreams, runF func(context.Context, *Options) error) *cobr
 		Version:       version(),
 		SilenceUsage:  true,
 		SilenceErrors: true,
+		// Every positional argument is a URL. Without this, cobra would
+		// call any argument of a root that has subcommands an unknown
+		// command; subcommand names are matched only exactly, and no URL
+		// (it has "://") can be one.
+		Args: cobra.ArbitraryArgs,
+		// The completion command is ours (see completion.go).
+		CompletionOptions: cobra.CompletionOptions{DisableDefaultCmd: true},
 		RunE: func(c *cobra.Command, args []string) error {
 			opts.URLs = args
+			if p := configPath(opts); p != "" {
+				if err := applyConfig(c, p); err != nil {
+					return err
+				}
+			}
 			opts.progressSet = c.Flags().Changed("progress")
 			if err := opts.validate(); err != nil {
 				return err
@@ -193,6 +270,7 @@ func NewRootCmd(io *IOStreams, runF func(context.Context, *Options) error) *cobr
 	c.SetErr(io.ErrOut)
 	c.SetVersionTemplate(versionText())
 	c.SetFlagErrorFunc(func(c *cobra.Command, err error) error { return &FlagError{Err: err} })
+	c.AddCommand(newCompletionCmd(io))
 
 	f := c.Flags()
 	f.SortFlags = false
@@ -224,6 +302,23 @@ func NewRootCmd(io *IOStreams, runF func(context.Context, *Options) error) *cobr
 	f.IntVar(&opts.MaxRedirs, "max-redirs", 10, "follow at most `N` redirects")
 	f.IntVar(&opts.Split, "split", 1, "fetch a large file as up to `N` byte ranges at once (when its server allows ranges)")
 	f.StringVar(&opts.MinSplitSize, "min-split-size", "20M", "split only files of at least `SIZE` (K, M, G suffixes)")
+	f.StringVar(&opts.LimitRate, "limit-rate", "", "cap each transfer at `RATE` bytes/s (500K, 2M; K/M/G = 1024 multiples)")
+	f.StringVar(&opts.TotalRate, "total-rate", "", "cap all transfers together at `RATE` bytes/s, shared equally")
+	f.BoolVar(&opts.Netrc, "netrc", false, "use credentials from ~/.netrc for hosts it names")
+	f.StringVar(&opts.NetrcFile, "netrc-file", "", "use credentials from netrc `FILE` (implies --netrc)")
+	f.StringVar(&opts.NoProxy, "noproxy", "", "comma-separated `HOSTS` reached without a proxy (overrides NO_PROXY; * = all)")
+	f.BoolVar(&opts.Compressed, "compressed", false, "ask for compressed responses and save them decoded (no resume)")
+	f.StringVar(&opts.Config, "config", "", "read flags from `FILE` (name = value lines; default $MULTIGET_CONFIG); command-line flags win")
+	f.StringVar(&opts.Shard, "shard", "", "take only shard `K/N` of the entries (by a hash of each target; N processes split a list)")
+	f.BoolVar(&opts.ShardFromEnv, "shard-from-env", false, "--shard from JOB_COMPLETION_INDEX (0-based) and MULTIGET_SHARD_COUNT (Kubernetes Indexed Job)")
+	f.BoolVar(&opts.DryRun, "dry-run", false, "read and check the lists, print each entry's target; no request is made (exit 1 if any is invalid)")
+	// Positional arguments are URLs: offering file names for them would
+	// only mislead.
+	c.ValidArgsFunction = cobra.NoFileCompletions
+	_ = c.RegisterFlagCompletionFunc("progress", cobra.FixedCompletions(
+		[]string{"auto", "bar", "plain", "none"}, cobra.ShellCompDirectiveNoFileComp))
+	_ = c.RegisterFlagCompletionFunc("proto", cobra.FixedCompletions(
+		knownProtocols, cobra.ShellCompDirectiveNoFileComp))
 	return c
 }
 
@@ -301,6 +396,37 @@ func (o *Options) validate() error {
 		if !ok || strings.TrimSpace(name) == "" || strings.ContainsAny(name, " \t\r\n") || strings.ContainsAny(h, "\r\n") {
 			return flagErrorf("--header %q: write it as \"Name: value\"", h)
 		}
+	}
+	var err2 error
+	if o.limitRate, err2 = parseRate("--limit-rate", o.LimitRate); err2 != nil {
+		return err2
+	}
+	if o.totalRate, err2 = parseRate("--total-rate", o.TotalRate); err2 != nil {
+		return err2
+	}
+	if o.NetrcFile != "" {
+		if _, err := os.Stat(o.NetrcFile); err != nil {
+			return flagErrorf("--netrc-file: %v", err)
+		}
+	}
+	switch {
+	case o.Shard != "" && o.ShardFromEnv:
+		return flagErrorf("give --shard or --shard-from-env, not both")
+	case o.Shard != "":
+		if o.shardK, o.shardN, err2 = parseShard(o.Shard); err2 != nil {
+			return err2
+		}
+	case o.ShardFromEnv:
+		getenv := o.getenv
+		if getenv == nil {
+			getenv = os.Getenv
+		}
+		if o.shardK, o.shardN, err2 = shardFromEnv(getenv); err2 != nil {
+			return err2
+		}
+	}
+	if o.Compressed && o.Continue {
+		return flagErrorf("-c cannot be combined with --compressed: a byte range of a compressed body is not a range of the saved, decoded file")
 	}
 	if o.CACert != "" {
 		if _, err := os.Stat(o.CACert); err != nil {

@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"sync/atomic"
 	"time"
 
@@ -20,8 +21,22 @@ import (
 	"github.com/multiget/multiget/internal/sums"
 )
 
+// versionText is what --version prints: enough for a bug report to say
+// which libcurl, TLS library, protocols and features were at work.
 func versionText() string {
-	return "multiget " + version() + "\n" + curl.Version() + "\n"
+	lib := engine.Lib()
+	var b strings.Builder
+	fmt.Fprintf(&b, "multiget %s\n", version())
+	fmt.Fprintf(&b, "%s\n", curl.Version())
+	fmt.Fprintf(&b, "libcurl: %s\n", lib.Version)
+	tls := lib.SSL
+	if tls == "" {
+		tls = "none"
+	}
+	fmt.Fprintf(&b, "TLS: %s\n", tls)
+	fmt.Fprintf(&b, "Protocols: %s\n", strings.Join(lib.Protocols, " "))
+	fmt.Fprintf(&b, "Features: %s\n", strings.Join(lib.Features, " "))
+	return b.String()
 }
 
 // source is one list to read: an opened file, stdin, or the URL arguments.
@@ -67,6 +82,14 @@ func openInputs(o *Options, stdin io.Reader) ([]source, error) {
 	return srcs, nil
 }
 
+// mkdirUnlessDry creates --dir, except in a dry run, which touches nothing.
+func mkdirUnlessDry(o *Options) error {
+	if o.DryRun {
+		return nil
+	}
+	return os.MkdirAll(o.Dir, 0o777)
+}
+
 func run(ctx context.Context, ios *IOStreams, o *Options) error {
 	start := time.Now()
 	srcs, err := openInputs(o, ios.In)
@@ -80,7 +103,7 @@ func run(ctx context.Context, ios *IOStreams, o *Options) error {
 			}
 		}
 	}()
-	if err := os.MkdirAll(o.Dir, 0o777); err != nil {
+	if err := mkdirUnlessDry(o); err != nil {
 		return &InputError{Err: fmt.Errorf("cannot create --dir %s: %v", o.Dir, unwrapPath(err))}
 	}
 
@@ -92,12 +115,15 @@ func run(ctx context.Context, ios *IOStreams, o *Options) error {
 		Quiet: o.Quiet,
 		Color: ios.Color(),
 		Width: ios.TermWidth,
+		// GitHub Actions sets GITHUB_ACTIONS=true in every step.
+		GitHub: ios.Getenv != nil && ios.Getenv("GITHUB_ACTIONS") == "true",
 	})
 
 	// With no stdin among the lists, their entries can be counted ahead of
 	// the download so the bar has a total from the start.
 	var total atomic.Int64 // entries in all lists, once known; 0 before
-	countable := true
+	// A shard's share is known only once its entries are resolved.
+	countable := o.shardN <= 1
 	for _, s := range srcs {
 		countable = countable && s.name != "-"
 	}
@@ -160,8 +186,21 @@ func run(ctx context.Context, ios *IOStreams, o *Options) error {
 		Claim:              targets.Claim,
 		Split:              o.Split,
 		MinSplitSize:       o.minSplitSize,
+
+		Netrc:      o.Netrc,
+		NetrcFile:  o.NetrcFile,
+		NoProxy:    o.NoProxy,
+		Compressed: o.Compressed,
+		LimitRate:  o.limitRate,
+		TotalRate:  o.totalRate,
 	}
-	stats, runErr := engine.Run(ctx, cfg, entries, rep)
+	var stats engine.Stats
+	var runErr error
+	if o.DryRun {
+		stats = plan(ctx, entries, rep)
+	} else {
+		stats, runErr = engine.Run(ctx, cfg, entries, rep)
+	}
 	// The engine may stop early (interrupt, --fail-fast); release the
 	// reader, which is blocked on a full channel or on stdin.
 	go func() {
@@ -177,6 +216,7 @@ func run(ctx context.Context, ios *IOStreams, o *Options) error {
 		Bytes: stats.Bytes, Elapsed: time.Since(start),
 		Interrupted: interrupted, FailFast: stats.FailFast,
 		NotStarted: -1,
+		DryRun:     o.DryRun,
 	}
 	if interrupted || stats.FailFast {
 		if t := int(total.Load()); t > 0 {
@@ -249,7 +289,7 @@ func produce(ctx context.Context, o *Options, targets *naming.Targets, srcs []so
 	}
 	for i, u := range o.URLs {
 		it := list.Item{Source: "arg:" + strconv.Itoa(i+1), Line: i + 1, URL: u}
-		if !add(resolve(o, targets, it), true) {
+		if e, mine := resolve(o, targets, it); mine && !add(e, true) {
 			return n, nil
 		}
 	}
@@ -267,7 +307,7 @@ func produce(ctx context.Context, o *Options, targets *naming.Targets, srcs []so
 				flush()
 				return n, fmt.Errorf("cannot read list %s: %v", s.name, unwrapPath(err))
 			}
-			if !add(resolve(o, targets, it), true) {
+			if e, mine := resolve(o, targets, it); mine && !add(e, true) {
 				return n, nil
 			}
 		}
@@ -278,38 +318,43 @@ func produce(ctx context.Context, o *Options, targets *naming.Targets, srcs []so
 
 // resolve makes an engine entry of a list item: checks its URL against
 // --proto, derives its output path, and refuses a path claimed earlier.
-func resolve(o *Options, targets *naming.Targets, it list.Item) engine.Entry {
-	e := engine.Entry{Source: it.Source, URL: it.URL}
+// mine is false for an entry of another --shard, which gets no result here.
+func resolve(o *Options, targets *naming.Targets, it list.Item) (e engine.Entry, mine bool) {
+	e = engine.Entry{Source: it.Source, URL: it.URL}
+	invalid := func(err error) (engine.Entry, bool) {
+		e.Invalid = err
+		return e, inShard(invalidKey(it), o.shardK, o.shardN)
+	}
 	if it.Err != nil {
-		e.Invalid = it.Err
-		return e
+		return invalid(it.Err)
 	}
 	u, err := naming.ParseURL(it.URL, o.protocols)
 	if err != nil {
-		e.Invalid = err
-		return e
+		return invalid(err)
 	}
 	var rel string
 	if out, ok := it.Options["out"]; ok {
 		if rel, err = naming.CleanOut(out); err != nil {
-			e.Invalid = err
-			return e
+			return invalid(err)
 		}
 	} else {
 		rel = naming.FromURL(u, o.Tree)
 		e.NamedByURL = true
 	}
+	if !inShard(targetKey(rel), o.shardK, o.shardN) {
+		return e, false
+	}
 	if e.Checksums, err = checksums(o, it, rel); err != nil {
 		e.Invalid = err
-		return e
+		return e, true
 	}
 	path := filepath.Join(o.Dir, rel)
 	if earlier, ok := targets.Claim(path, it.Source); !ok {
 		e.Invalid = fmt.Errorf("%s is already the target of %s: give one of them out=OTHER/NAME", path, earlier)
-		return e
+		return e, true
 	}
 	e.Path = path
-	return e
+	return e, true
 }
 
 func unwrapPath(err error) error {

@@ -42,7 +42,17 @@ build_binary() {
 		return 0
 	fi
 	local version
-	version="$(git -C "$ROOT" describe --tags --always --dirty 2>/dev/null || echo dev)"
+	version="$(build_version)"
 	mkdir -p "$ROOT/.build"
 	(cd "$ROOT" && go build -trimpath -ldflags "-X github.com/multiget/multiget/cmd.Version=$version" -o "$bin" .)
+}
+
+# build_version: the version stamped into builds: VERSION if set, else git's
+# description of the checkout.
+build_version() {
+	if [ -n "${VERSION:-}" ]; then
+		echo "$VERSION"
+		return
+	fi
+	git -C "$ROOT" describe --tags --always --dirty 2>/dev/null || echo dev
 }

@@ -38,6 +38,9 @@ const (
 	StatusFailed  Status = "failed"
 	StatusSkipped Status = "skipped"
 	StatusInvalid Status = "invalid"
+	// StatusPlanned is a valid entry of a --dry-run: it would be
+	// downloaded. The engine itself never reports it.
+	StatusPlanned Status = "planned"
 )
 
 // Result is what the engine reports for one entry, exactly once.

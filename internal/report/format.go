@@ -161,6 +161,8 @@ func tag(st engine.Status) string {
 		return "skipped"
 	case engine.StatusInvalid:
 		return "INVALID"
+	case engine.StatusPlanned:
+		return "planned"
 	}
 	return field(string(st))
 }
@@ -168,7 +170,7 @@ func tag(st engine.Status) string {
 // isBad reports results the user must notice. Unknown statuses count as
 // bad so that an engine bug is never silently filed under success.
 func isBad(st engine.Status) bool {
-	return st != engine.StatusOK && st != engine.StatusSkipped
+	return st != engine.StatusOK && st != engine.StatusSkipped && st != engine.StatusPlanned
 }
 
 // reason is the failure text, with a fallback so the line never ends in
@@ -217,6 +219,8 @@ func Line(res engine.Result) string {
 		return line
 	case engine.StatusInvalid:
 		return head + ": " + reason(res)
+	case engine.StatusPlanned:
+		return head + " -> " + field(res.Path)
 	}
 	if res.Path != "" {
 		head += " -> " + Sanitize(res.Path)
@@ -287,6 +291,10 @@ func summaryLines(s Summary, color bool) []string {
 	failed := fmt.Sprintf("%d failed", s.Failed)
 	if color && s.Failed > 0 {
 		failed = ansiRed + failed + ansiReset
+	}
+	if s.DryRun {
+		// Nothing was transferred: no bytes, no speed.
+		return []string{fmt.Sprintf("multiget: dry run: %d planned, %d invalid", s.OK, s.Invalid)}
 	}
 	first := fmt.Sprintf("multiget: %d ok, %s, %d skipped, %d invalid · %s in %s",
 		s.OK, failed, s.Skipped, s.Invalid, FormatSize(s.Bytes), FormatDuration(s.Elapsed))

@@ -31,13 +31,17 @@ const (
 
 // Options configures a Reporter.
 type Options struct {
-	Out, Err io.Writer        // stdout, stderr; nil discards
-	Mode     Mode             // progress display; ModeBar draws on Err
-	JSON     bool             // one JSON object per entry on Out, nothing else on Out
-	Quiet    bool             // only failures and the summary
-	Color    bool             // colour allowed (used only by ModeBar)
-	Width    int              // terminal width for the bar, 0 = 80
-	Now      func() time.Time // clock; nil = time.Now
+	Out, Err io.Writer // stdout, stderr; nil discards
+	Mode     Mode      // progress display; ModeBar draws on Err
+	JSON     bool      // one JSON object per entry on Out, nothing else on Out
+	Quiet    bool      // only failures and the summary
+	Color    bool      // colour allowed (used only by ModeBar)
+	Width    int       // terminal width for the bar, 0 = 80
+	// GitHub adds a GitHub Actions ::error:: annotation on Err for each
+	// failed or invalid entry (stderr keeps --json stdout clean, and the
+	// runner reads workflow commands from both).
+	GitHub bool
+	Now    func() time.Time // clock; nil = time.Now
 }
 
 // Summary is the outcome of a whole run, printed by Finish.
@@ -48,6 +52,7 @@ type Summary struct {
 	Interrupted                  bool
 	NotStarted                   int
 	FailFast                     bool
+	DryRun                       bool // OK counts planned entries
 }
 
 const (
@@ -174,6 +179,9 @@ func (r *Reporter) Result(res engine.Result) {
 		}
 		return
 	}
+	if bad && r.o.GitHub {
+		defer r.annotate(res)
+	}
 	line := Line(res)
 	switch {
 	case r.o.Mode == ModeBar:
@@ -208,6 +216,16 @@ func (r *Reporter) Finish(s Summary) {
 	for _, l := range summaryLines(s, r.o.Mode == ModeBar && r.o.Color) {
 		r.write(r.o.Err, l+"\n")
 	}
+}
+
+// annotate writes res as a workflow command, above the bar if one is
+// drawn. Callers hold r.mu.
+func (r *Reporter) annotate(res engine.Result) {
+	if r.bar != nil {
+		r.aboveBar(Annotation(res))
+		return
+	}
+	r.write(r.o.Err, Annotation(res)+"\n")
 }
 
 func (r *Reporter) write(w io.Writer, s string) {
