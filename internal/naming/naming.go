@@ -36,10 +36,9 @@
 package naming
 
 import (
-	"crypto/sha256"
 	"errors"
 	"fmt"
-	"math"
+	"hash/maphash"
 	"net/url"
 	"path/filepath"
 	"strconv"
@@ -245,30 +244,35 @@ func CleanOut(out string) (string, error) {
 	return p, nil
 }
 
-// Targets detects two entries that would write the same path. It keeps a
-// 128-bit hash of each path rather than the path, and a compact form of
-// the claimant's source, so a million-entry list costs tens of megabytes
-// at most. Hash collisions (a false duplicate) are negligible at 128 bits.
+// Targets detects two entries that would write the same path. Lists can
+// be millions of lines long and arrive as a stream, so it keeps, per path,
+// only a fingerprint of a 64-bit hash (seeded per process: a list cannot be
+// crafted to collide) in a table outside the Go heap, about 10 bytes a
+// path, and the claimants' sources as runs of consecutive lines. A false
+// duplicate needs two paths of a list to share 44 fingerprint bits in one
+// probe sequence: for a million-line list, about one chance in 10^5.
 // A Targets is safe for concurrent use.
 type Targets struct {
-	mu     sync.Mutex
-	claims map[[16]byte]sourceRef
-	names  []string
-	ids    map[string]uint32
+	mu    sync.Mutex
+	tab   shardedTable
+	src   sourceRuns
+	seed  maphash.Seed
+	names []string
+	ids   map[string]uint32
 }
 
-// sourceRef is a source "NAME:LINE" as an index into Targets.names plus
-// the line number; line wholeName means names[name] is the whole source.
-type sourceRef struct {
-	name uint32
-	line uint32
-}
-
-const wholeName = math.MaxUint32
+// A source is a name (an index into Targets.names) and a line number;
+// refNoLine means the name is the whole source. Sources beyond maxNames
+// names, or beyond the millionth claim, are remembered as unknown: the
+// duplicate is still refused, but named only as "an earlier entry".
+const (
+	refNoLine = 1<<32 - 1
+	maxNames  = 1 << 16
+)
 
 // NewTargets returns an empty Targets.
 func NewTargets() *Targets {
-	return &Targets{claims: make(map[[16]byte]sourceRef), ids: make(map[string]uint32)}
+	return &Targets{seed: maphash.MakeSeed(), ids: make(map[string]uint32)}
 }
 
 // Claim records that source writes path. If path, or its temporary twin
@@ -276,50 +280,57 @@ func NewTargets() *Targets {
 // before, Claim records nothing and returns the earlier source and false.
 func (t *Targets) Claim(path, source string) (earlier string, ok bool) {
 	p := filepath.Clean(path)
-	key := hashPath(p)
-	var twin [16]byte
+	key := maphash.String(t.seed, p)
+	var twin uint64
 	if base, cut := strings.CutSuffix(p, ".part"); cut {
-		twin = hashPath(base)
+		twin = maphash.String(t.seed, base)
 	} else {
-		twin = hashPath(p + ".part")
+		twin = maphash.String(t.seed, p+".part")
 	}
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	for _, k := range [...][16]byte{key, twin} {
-		if ref, found := t.claims[k]; found {
-			return t.source(ref), false
+	for _, k := range [...]uint64{key, twin} {
+		if idx, found := t.tab.get(k); found {
+			return t.source(idx), false
 		}
 	}
-	t.claims[key] = t.ref(source)
+	idx := uint32(refIndexUnknown)
+	if name, line, ok := t.split(source); ok && t.src.n < refIndexUnknown {
+		idx = t.src.add(name, line)
+	}
+	t.tab.put(key, idx)
 	return "", true
 }
 
-func hashPath(p string) [16]byte {
-	sum := sha256.Sum256([]byte(p))
-	return [16]byte(sum[:16])
-}
-
-func (t *Targets) ref(source string) sourceRef {
-	name, line := source, uint32(wholeName)
+// split interns the name part of a source "NAME:LINE".
+func (t *Targets) split(source string) (name, line uint32, ok bool) {
+	n, l := source, uint64(refNoLine)
 	if i := strings.LastIndexByte(source, ':'); i >= 0 {
-		n, err := strconv.ParseUint(source[i+1:], 10, 32)
+		v, err := strconv.ParseUint(source[i+1:], 10, 32)
 		// Only a canonical number round-trips; "x:007" stays whole.
-		if err == nil && n != wholeName && strconv.FormatUint(n, 10) == source[i+1:] {
-			name, line = source[:i], uint32(n)
+		if err == nil && v < refNoLine && strconv.FormatUint(v, 10) == source[i+1:] {
+			n, l = source[:i], v
 		}
 	}
-	id, ok := t.ids[name]
-	if !ok {
+	id, known := t.ids[n]
+	if !known {
+		if len(t.names) >= maxNames {
+			return 0, 0, false
+		}
 		id = uint32(len(t.names))
-		t.names = append(t.names, name)
-		t.ids[name] = id
+		t.names = append(t.names, n)
+		t.ids[n] = id
 	}
-	return sourceRef{name: id, line: line}
+	return id, uint32(l), true
 }
 
-func (t *Targets) source(r sourceRef) string {
-	if r.line == wholeName {
-		return t.names[r.name]
+func (t *Targets) source(idx uint32) string {
+	if idx >= refIndexUnknown || idx >= t.src.n {
+		return "an earlier entry"
 	}
-	return t.names[r.name] + ":" + strconv.FormatUint(uint64(r.line), 10)
+	name, line := t.src.lookup(idx)
+	if line == refNoLine {
+		return t.names[name]
+	}
+	return t.names[name] + ":" + strconv.FormatUint(uint64(line), 10)
 }
