@@ -1,0 +1,420 @@
+package main
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"time"
+)
+
+type bench struct {
+	cfg  *config
+	log  io.Writer
+	sz   sizes
+	have map[string]string
+	env  []string
+
+	split    bool
+	versions []string
+	started  time.Time
+}
+
+type result struct {
+	status   string  // "ok", "FAILED" or "TIMEOUT"
+	wall     float64 // seconds, monotonic clock around the run
+	timeWall float64 // seconds, /usr/bin/time %e
+	rssKB    int64   // /usr/bin/time %M
+	why      string
+}
+
+func (b *bench) logf(format string, args ...any) {
+	fmt.Fprintf(b.log, "bench: "+format+"\n", args...)
+}
+
+func (b *bench) main(stdout io.Writer) error {
+	b.started = time.Now()
+	b.sz = sizesFor(b.cfg.quick)
+	b.have = findTools(b.cfg)
+	if _, err := os.Stat("/usr/bin/time"); err != nil {
+		return errors.New("/usr/bin/time is missing (Debian package time)")
+	}
+	help, _ := exec.Command(b.cfg.multiget, "--help").CombinedOutput()
+	b.split = bytes.Contains(help, []byte("--split"))
+	b.versions = b.toolVersions()
+	for _, t := range toolNames {
+		if b.have[t] == "" && b.cfg.wantTool(t) {
+			b.logf("%s is not installed: skipped", t)
+		}
+	}
+
+	home := filepath.Join(b.cfg.work, "home")
+	lists := filepath.Join(b.cfg.work, "lists")
+	outs := filepath.Join(b.cfg.work, "out")
+	for _, d := range []string{home, lists, outs, filepath.Join(b.cfg.work, "logs")} {
+		if err := os.MkdirAll(d, 0o755); err != nil {
+			return err
+		}
+	}
+	b.env = toolEnv(home)
+
+	b.logf("writing the corpus under %s", b.cfg.www)
+	t0 := time.Now()
+	if err := writeCorpus(b.cfg.www, b.sz, b.cfg.workloads); err != nil {
+		return fmt.Errorf("corpus: %w", err)
+	}
+	bl := &builder{cfg: b.cfg, sz: b.sz, lists: lists, outs: outs, split: b.split, have: b.have}
+	ws, err := bl.build()
+	if err != nil {
+		return fmt.Errorf("lists: %w", err)
+	}
+	b.logf("corpus and lists ready in %.1f s", time.Since(t0).Seconds())
+
+	for _, w := range ws {
+		b.runWorkload(w)
+	}
+
+	table := b.render(ws)
+	fmt.Fprint(stdout, table)
+	if b.cfg.out != "" {
+		if err := os.WriteFile(b.cfg.out, []byte(table), 0o644); err != nil {
+			return err
+		}
+		b.logf("table written to %s", b.cfg.out)
+	}
+	b.logf("done in %s", time.Since(b.started).Round(time.Second))
+	return nil
+}
+
+// runWorkload runs one warm-up per tool, then the timed runs, the tools
+// interleaved (A B C A B C ...) so drift hits all of them alike.
+func (b *bench) runWorkload(w *workload) {
+	b.logf("workload %d: %s", w.id, w.title)
+	active := func() []*job {
+		var js []*job
+		for _, j := range w.jobs {
+			if j.skip == "" {
+				js = append(js, j)
+			}
+		}
+		return js
+	}
+	for _, j := range active() {
+		j.warm = b.runOnce(w, j)
+		b.report(w, j, "warm-up", j.warm)
+		if j.warm.status == "TIMEOUT" {
+			j.skip = fmt.Sprintf("warm-up TIMEOUT (> %s): not timed", b.limit(j))
+		}
+	}
+	for i := 1; i <= b.cfg.runs; i++ {
+		for _, j := range active() {
+			r := b.runOnce(w, j)
+			j.runs = append(j.runs, r)
+			b.report(w, j, fmt.Sprintf("run %d/%d", i, b.cfg.runs), r)
+		}
+	}
+}
+
+func (b *bench) report(w *workload, j *job, what string, r result) {
+	if r.status == "ok" {
+		b.logf("  w%d %-8s %-28s %8.3f s (%%e %.2f) %7.1f MiB", w.id, what, j.name(), r.wall, r.timeWall, float64(r.rssKB)/1024)
+		return
+	}
+	b.logf("  w%d %-8s %-28s %s: %s", w.id, what, j.name(), r.status, r.why)
+}
+
+func (b *bench) limit(j *job) time.Duration {
+	d := b.cfg.timeout
+	if l := time.Duration(j.limit * float64(time.Second)); l > d {
+		d = l
+	}
+	return d
+}
+
+// runOnce runs the job once under /usr/bin/time in a fresh output dir,
+// checks its files, and clears the dir again.
+func (b *bench) runOnce(w *workload, j *job) result {
+	if err := os.RemoveAll(j.outDir); err != nil {
+		return result{status: "FAILED", why: err.Error()}
+	}
+	if err := os.MkdirAll(j.outDir, 0o755); err != nil {
+		return result{status: "FAILED", why: err.Error()}
+	}
+	defer os.RemoveAll(j.outDir)
+
+	timeFile := filepath.Join(b.cfg.work, "time.out")
+	logFile := filepath.Join(b.cfg.work, "logs", filepath.Base(j.outDir)+".log")
+	os.Remove(timeFile)
+	logf, err := os.Create(logFile)
+	if err != nil {
+		return result{status: "FAILED", why: err.Error()}
+	}
+	defer logf.Close()
+
+	cmd := exec.Command("/usr/bin/time", append([]string{"-f", "%e %M", "-o", timeFile}, j.argv...)...)
+	cmd.Env = b.env
+	cmd.Dir = filepath.Join(b.cfg.work, "home")
+	cmd.Stdout, cmd.Stderr = logf, logf
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	if j.stdin != "" {
+		in, err := os.Open(j.stdin)
+		if err != nil {
+			return result{status: "FAILED", why: err.Error()}
+		}
+		defer in.Close()
+		cmd.Stdin = in
+	}
+	start := time.Now()
+	if err := cmd.Start(); err != nil {
+		return result{status: "FAILED", why: err.Error()}
+	}
+	pid := cmd.Process.Pid
+	runningGroup.Store(int64(pid))
+	limit := b.limit(j)
+	var expired atomic.Bool
+	timer := time.AfterFunc(limit, func() {
+		expired.Store(true)
+		_ = syscall.Kill(-pid, syscall.SIGKILL)
+	})
+	waitErr := cmd.Wait()
+	elapsed := time.Since(start).Seconds()
+	timer.Stop()
+	runningGroup.Store(0)
+	// Kill anything the tool left running in its group.
+	_ = syscall.Kill(-pid, syscall.SIGKILL)
+	if expired.Load() {
+		return result{status: "TIMEOUT", why: fmt.Sprintf("killed after %s", limit)}
+	}
+
+	r := result{status: "ok"}
+	tb, err := os.ReadFile(timeFile)
+	if err == nil {
+		r.timeWall, r.rssKB, err = parseTime(tb)
+	}
+	// %e has a 10 ms resolution, too coarse for the small workloads: the
+	// wall time is measured here around /usr/bin/time (which adds one
+	// fork+exec, well under a millisecond); %e is kept as a cross-check.
+	r.wall = elapsed
+	if waitErr != nil {
+		code := -1
+		var ee *exec.ExitError
+		if errors.As(waitErr, &ee) {
+			code = ee.ExitCode()
+		}
+		return result{status: "FAILED", wall: r.wall, rssKB: r.rssKB,
+			why: fmt.Sprintf("exit status %d: %s", code, lastLines(logFile, 3))}
+	}
+	if err != nil {
+		return result{status: "FAILED", why: "no /usr/bin/time output: " + err.Error()}
+	}
+	expect := w.expect
+	if j.expect != nil {
+		expect = j.expect
+	}
+	if err := verify(b.cfg.www, j.outDir, expect); err != nil {
+		r.status, r.why = "FAILED", err.Error()
+	}
+	return r
+}
+
+// parseTime reads "%e %M" from the last line /usr/bin/time wrote (an
+// earlier line may say "Command exited with non-zero status N").
+func parseTime(b []byte) (wall float64, rssKB int64, err error) {
+	lines := strings.Split(strings.TrimSpace(string(b)), "\n")
+	f := strings.Fields(lines[len(lines)-1])
+	if len(f) != 2 {
+		return 0, 0, fmt.Errorf("unexpected /usr/bin/time output %q", string(b))
+	}
+	if wall, err = strconv.ParseFloat(f[0], 64); err != nil {
+		return 0, 0, err
+	}
+	rssKB, err = strconv.ParseInt(f[1], 10, 64)
+	return wall, rssKB, err
+}
+
+func lastLines(path string, n int) string {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return "(no output)"
+	}
+	lines := strings.Split(strings.TrimSpace(string(b)), "\n")
+	if len(lines) > n {
+		lines = lines[len(lines)-n:]
+	}
+	s := strings.Join(lines, " | ")
+	if s == "" {
+		return "(no output)"
+	}
+	if len(s) > 300 {
+		s = s[:300] + "..."
+	}
+	return s
+}
+
+// verify checks that outDir holds exactly the expected files and that each
+// is byte for byte the corpus file it came from.
+func verify(www, outDir string, expect []pair) error {
+	const workers = 4
+	var (
+		mu       sync.Mutex
+		bad      int
+		firstBad string
+		wg       sync.WaitGroup
+	)
+	ch := make(chan pair, 256)
+	for i := 0; i < workers; i++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for p := range ch {
+				if err := sameFile(filepath.Join(outDir, p.out), filepath.Join(www, p.src)); err != nil {
+					mu.Lock()
+					if bad == 0 {
+						firstBad = err.Error()
+					}
+					bad++
+					mu.Unlock()
+				}
+			}
+		}()
+	}
+	for _, p := range expect {
+		ch <- p
+	}
+	close(ch)
+	wg.Wait()
+	if bad > 0 {
+		return fmt.Errorf("%d of %d files wrong, e.g. %s", bad, len(expect), firstBad)
+	}
+	n, extra := 0, ""
+	err := filepath.WalkDir(outDir, func(path string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		if !d.IsDir() {
+			n++
+			if extra == "" {
+				extra, _ = filepath.Rel(outDir, path)
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	if n != len(expect) {
+		return fmt.Errorf("%d files in the output dir, want %d (e.g. %s)", n, len(expect), extra)
+	}
+	return nil
+}
+
+func sameFile(got, want string) error {
+	g, err := os.Open(got)
+	if err != nil {
+		if errors.Is(err, fs.ErrNotExist) {
+			return fmt.Errorf("%s missing", filepath.Base(got))
+		}
+		return err
+	}
+	defer g.Close()
+	w, err := os.Open(want)
+	if err != nil {
+		return err
+	}
+	defer w.Close()
+	gi, err := g.Stat()
+	if err != nil {
+		return err
+	}
+	wi, err := w.Stat()
+	if err != nil {
+		return err
+	}
+	if !gi.Mode().IsRegular() {
+		return fmt.Errorf("%s is not a regular file", filepath.Base(got))
+	}
+	if gi.Size() != wi.Size() {
+		return fmt.Errorf("%s has %d bytes, want %d", filepath.Base(got), gi.Size(), wi.Size())
+	}
+	bufG, bufW := make([]byte, 256*kib), make([]byte, 256*kib)
+	for off := int64(0); ; {
+		ng, errG := io.ReadFull(g, bufG)
+		nw, errW := io.ReadFull(w, bufW)
+		if ng != nw || !bytes.Equal(bufG[:ng], bufW[:nw]) {
+			return fmt.Errorf("%s differs from the corpus near byte %d", filepath.Base(got), off)
+		}
+		off += int64(ng)
+		endG := errG == io.EOF || errors.Is(errG, io.ErrUnexpectedEOF)
+		endW := errW == io.EOF || errors.Is(errW, io.ErrUnexpectedEOF)
+		if endG && endW {
+			return nil
+		}
+		if errG != nil && !endG {
+			return errG
+		}
+		if errW != nil && !endW {
+			return errW
+		}
+		if endG != endW {
+			return fmt.Errorf("%s differs in length from the corpus", filepath.Base(got))
+		}
+	}
+}
+
+// toolEnv is the tools' environment: a private empty HOME (no user config
+// files), no proxy variables (traffic must stay on 127.0.0.1), C locale.
+func toolEnv(home string) []string {
+	var env []string
+	for _, kv := range os.Environ() {
+		k, _, _ := strings.Cut(kv, "=")
+		lk := strings.ToLower(k)
+		if strings.HasSuffix(lk, "_proxy") || lk == "home" || lk == "curl_home" || lk == "wgetrc" ||
+			lk == "xdg_config_home" || lk == "lang" || strings.HasPrefix(lk, "lc_") {
+			continue
+		}
+		env = append(env, kv)
+	}
+	return append(env, "HOME="+home, "LANG=C", "no_proxy=*", "NO_PROXY=*")
+}
+
+func (b *bench) toolVersions() []string {
+	var vs []string
+	for _, t := range toolNames {
+		p := b.have[t]
+		if p == "" {
+			vs = append(vs, t+" (not installed)")
+			continue
+		}
+		out, _ := exec.Command(p, "--version").CombinedOutput()
+		lines := strings.Split(strings.TrimSpace(string(out)), "\n")
+		v := strings.Replace(strings.TrimSpace(lines[0]), " version ", " ", 1)
+		if i := strings.Index(v, " - "); i > 0 {
+			v = v[:i]
+		}
+		if i := strings.Index(v, " ("); i > 0 && t != "multiget" {
+			v = v[:i]
+		}
+		if t == "multiget" && len(lines) > 1 {
+			lib := strings.Fields(lines[1])
+			if len(lib) > 0 {
+				v += " (" + lib[0] + ")"
+			}
+		}
+		vs = append(vs, v)
+	}
+	out, _ := exec.Command("nginx", "-v").CombinedOutput()
+	v := strings.TrimSpace(string(out))
+	if i := strings.LastIndex(v, ": "); i >= 0 {
+		v = v[i+2:]
+	}
+	return append(vs, "server "+v)
+}
