@@ -474,7 +474,10 @@ func (e *engine) admit(en Entry) {
 			return
 		}
 	}
-	j := &job{entry: en, host: hostKey(en.URL), begin: time.Now()}
+	j := &job{entry: en, begin: time.Now()}
+	if e.cfg.PerHost > 0 {
+		j.host = hostKey(en.URL)
+	}
 	if e.cfg.Continue {
 		e.loadResume(j)
 	}
@@ -636,10 +639,6 @@ func (e *engine) complete(t *transfer, code int) {
 	got := x.bytes()
 	j.received += got
 	j.partSeen = j.partSeen || x.preexisted()
-	retryAfter := x.retryAfter()
-	validator := responseValidator(t.easy.GetHandle())
-	// A range of an encoded body is no range of the decoded file.
-	resumable := validator != "" && isHTTP(en.URL) && acceptsRanges(t.easy.GetHandle()) && !e.cfg.Compressed
 	cdName := ""
 	if e.cfg.ContentDisposition && en.NamedByURL {
 		cdName = contentDispositionName(header(t.easy.GetHandle(), "Content-Disposition"))
@@ -686,6 +685,11 @@ func (e *engine) complete(t *transfer, code int) {
 
 	switch out {
 	case outRetry, outRestart:
+		// Response headers are read only here: a success needs none of them.
+		retryAfter := x.retryAfter()
+		validator := responseValidator(t.easy.GetHandle())
+		// A range of an encoded body is no range of the decoded file.
+		resumable := validator != "" && isHTTP(en.URL) && acceptsRanges(t.easy.GetHandle()) && !e.cfg.Compressed
 		// Keep what arrived when the next attempt can ask for the rest.
 		untouched := out == outRetry && (x.state() == stateFresh || x.state() == stateRejected) && j.offset > 0 && j.validator != ""
 		keep := untouched || (out == outRetry && resumable && x.state() == stateWriting)
@@ -1083,8 +1087,11 @@ func (e *engine) maybeProgress(force bool) {
 }
 
 func isHTTP(raw string) bool {
-	l := strings.ToLower(raw)
-	return strings.HasPrefix(l, "http://") || strings.HasPrefix(l, "https://")
+	return hasPrefixFold(raw, "http://") || hasPrefixFold(raw, "https://")
+}
+
+func hasPrefixFold(s, prefix string) bool {
+	return len(s) >= len(prefix) && strings.EqualFold(s[:len(prefix)], prefix)
 }
 
 // hostKey groups transfers for --per-host: scheme, host and port.
