@@ -29,7 +29,8 @@ func parseSize(s string) (int64, error) {
 		}
 	}
 	n, err := strconv.ParseFloat(t, 64)
-	if err != nil || n < 0 || n*float64(mult) > 1<<62 {
+	// Plain decimals only: no exponents, hex, Inf or NaN.
+	if err != nil || n < 0 || n*float64(mult) > 1<<62 || strings.ContainsAny(t, "eExXpPnN") {
 		return 0, fmt.Errorf("%q is not a size: write e.g. 500K, 20M or 1G", s)
 	}
 	return int64(n * float64(mult)), nil

@@ -30,3 +30,31 @@ func TestParseSize(t *testing.T) {
 		})
 	}
 }
+
+func TestParseRate(t *testing.T) {
+	cases := []struct {
+		in   string
+		want int64
+		ok   bool
+	}{
+		{"", 0, true},
+		{"0", 0, true},
+		{"500K", 500 << 10, true},
+		{"2M/s", 2 << 20, true},
+		{"2MiB", 2 << 20, true},
+		{"100000", 100000, true},
+		{"0.5", 0, false},
+		{"fast", 0, false},
+		{"1e3", 0, false},
+		{"-5K", 0, false},
+		{"9999999G", 0, false},
+	}
+	for _, c := range cases {
+		t.Run(c.in, func(t *testing.T) {
+			got, err := parseRate("--limit-rate", c.in)
+			if (err == nil) != c.ok || got != c.want {
+				t.Fatalf("parseRate(%q) = %d, %v", c.in, got, err)
+			}
+		})
+	}
+}

@@ -509,30 +509,22 @@ func (e *engine) attempt(j *job) {
 		r.Status, r.Error = StatusFailed, err.Error()
 		e.result(r)
 	}
-	easy, x, err := e.newTransfer(en.URL, en.Path, isHTTP(en.URL))
-	if err == nil && j.offset > 0 {
-		err = x.resume(j.offset, -1, e.headers, j.validator)
-	}
-	// A compressed body has no byte ranges that map onto the saved file.
-	if err == nil && e.cfg.Split > 1 && !e.cfg.Compressed && j.offset == 0 && !j.noSplit && isHTTP(en.URL) {
-		x.setSplitMin(max(e.cfg.MinSplitSize, 2*minSegment))
-	}
-	if err == nil {
-		if err = e.multi.AddHandle(easy); err != nil {
-			err = fmt.Errorf("libcurl: %w", err)
+	_, err := e.startTransfer(j, nil, en.URL, isHTTP(en.URL), func(x cxfer) error {
+		if j.offset > 0 {
+			if err := x.resume(j.offset, -1, e.headers, j.validator); err != nil {
+				return err
+			}
 		}
-	}
+		// A compressed body has no byte ranges that map onto the saved file.
+		if e.cfg.Split > 1 && !e.cfg.Compressed && j.offset == 0 && !j.noSplit && isHTTP(en.URL) {
+			x.setSplitMin(max(e.cfg.MinSplitSize, 2*minSegment))
+		}
+		return nil
+	})
 	if err != nil {
-		if easy != nil {
-			x.free()
-			e.parkEasy(easy)
-		}
 		fail(err)
 		return
 	}
-	now := time.Now()
-	t := &transfer{job: j, easy: easy, x: x, start: now, seenAt: now}
-	e.active[uintptr(easy.GetHandle())] = t
 	e.perHost[j.host]++
 	e.plain++
 }
@@ -967,6 +959,30 @@ func (e *engine) newTransfer(url, path string, checkHTTP bool) (*curl.CURL, cxfe
 		return nil, cxfer{}, err
 	}
 	return easy, x, nil
+}
+
+// startTransfer readies a handle for url, lets setup adjust the transfer,
+// adds it to the multi handle and registers it; seg is its range for a
+// split download, nil otherwise.
+func (e *engine) startTransfer(j *job, seg *segment, url string, checkHTTP bool, setup func(cxfer) error) (*transfer, error) {
+	easy, x, err := e.newTransfer(url, j.entry.Path, checkHTTP)
+	if err != nil {
+		return nil, err
+	}
+	if err = setup(x); err == nil {
+		if err = e.multi.AddHandle(easy); err != nil {
+			err = fmt.Errorf("libcurl: %w", err)
+		}
+	}
+	if err != nil {
+		x.free()
+		e.parkEasy(easy)
+		return nil, err
+	}
+	now := time.Now()
+	t := &transfer{job: j, easy: easy, x: x, start: now, seenAt: now, seg: seg}
+	e.active[uintptr(easy.GetHandle())] = t
+	return t, nil
 }
 
 // parkEasy keeps a handle for the next transfer, up to what can run at

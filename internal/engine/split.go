@@ -123,28 +123,15 @@ func (e *engine) startSegment(j *job, s *segment) {
 	if url == "" {
 		url = j.entry.URL
 	}
-	easy, x, err := e.newTransfer(url, j.entry.Path, true)
-	if err == nil {
+	t, err := e.startTransfer(j, s, url, true, func(x cxfer) error {
 		x.setSegment()
-		err = x.resume(s.start+s.done, s.end, e.headers, j.validator)
-	}
-	if err == nil {
-		if err = e.multi.AddHandle(easy); err != nil {
-			err = fmt.Errorf("libcurl: %w", err)
-		}
-	}
+		return x.resume(s.start+s.done, s.end, e.headers, j.validator)
+	})
 	if err != nil {
-		if easy != nil {
-			x.free()
-			e.parkEasy(easy)
-		}
 		e.failSplit(j, err, true)
 		return
 	}
-	now := time.Now()
-	t := &transfer{job: j, easy: easy, x: x, start: now, seenAt: now, seg: s}
 	s.t = t
-	e.active[uintptr(easy.GetHandle())] = t
 }
 
 // completeSegment handles the end of one range's transfer.

@@ -73,16 +73,22 @@ func (f *File) Merge(g *File) *File {
 	}
 	for name, list := range g.byName {
 		for _, s := range list {
-			f.byName[name] = appendSum(f.byName[name], s)
-		}
-		b := path.Base(name)
-		if prev, seen := f.byBase[b]; !seen {
-			f.byBase[b] = name
-		} else if prev != name {
-			f.byBase[b] = ""
+			f.add(name, s)
 		}
 	}
 	return f
+}
+
+// add lists s for name, replacing an earlier digest of the same algorithm,
+// and notes name under its base name (or that the base name is ambiguous).
+func (f *File) add(name string, s Sum) {
+	f.byName[name] = appendSum(f.byName[name], s)
+	b := path.Base(name)
+	if prev, seen := f.byBase[b]; !seen {
+		f.byBase[b] = name
+	} else if prev != name {
+		f.byBase[b] = ""
+	}
 }
 
 // Len is the number of listed names.
@@ -109,14 +115,7 @@ func Parse(name string, r io.Reader) (*File, error) {
 		if err != nil {
 			return nil, fmt.Errorf("%s:%d: %v", name, line, err)
 		}
-		file = path.Clean(file)
-		f.byName[file] = appendSum(f.byName[file], sum)
-		b := path.Base(file)
-		if prev, seen := f.byBase[b]; !seen {
-			f.byBase[b] = file
-		} else if prev != file {
-			f.byBase[b] = ""
-		}
+		f.add(path.Clean(file), sum)
 	}
 	if err := sc.Err(); err != nil {
 		return nil, fmt.Errorf("%s: %v", name, err)
