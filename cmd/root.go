@@ -166,8 +166,9 @@ FILES
   segment, percent-decoded ("index.html" if empty); with --tree it is
   HOST/PATH. Names never leave --dir: "/" and "\" inside a decoded segment
   become "_", control characters become "_", and out= values that are
-  absolute or contain ".." are refused. Two entries writing one path: the
-  later is invalid and names the earlier.
+  absolute or contain ".." are refused. Two entries writing one path, or a
+  file where another entry needs a directory: the later is invalid and
+  names the earlier.
 
 OUTPUT
   On a terminal: a progress bar on stderr with one line per finished entry

@@ -183,7 +183,7 @@ func run(ctx context.Context, ios *IOStreams, o *Options) error {
 		RetryMaxDelay:      o.RetryMaxDelay,
 		Continue:           o.Continue,
 		ContentDisposition: o.ContentDisposition,
-		Claim:              targets.Claim,
+		Claim:              targets.ClaimTarget,
 		Split:              o.Split,
 		MinSplitSize:       o.minSplitSize,
 
@@ -349,8 +349,8 @@ func resolve(o *Options, targets *naming.Targets, it list.Item) (e engine.Entry,
 		return e, true
 	}
 	path := filepath.Join(o.Dir, rel)
-	if earlier, ok := targets.Claim(path, it.Source); !ok {
-		e.Invalid = fmt.Errorf("%s is already the target of %s: give one of them out=OTHER/NAME", path, earlier)
+	if err := targets.ClaimTarget(path, it.Source); err != nil {
+		e.Invalid = fmt.Errorf("%v: give one of them out=OTHER/NAME", err)
 		return e, true
 	}
 	e.Path = path

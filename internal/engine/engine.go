@@ -55,7 +55,7 @@ type Config struct {
 	// ContentDisposition lets a server's filename replace a name taken from
 	// the URL; Claim (when set) guards the new path against duplicates.
 	ContentDisposition bool
-	Claim              func(path, source string) (earlier string, ok bool)
+	Claim              func(path, source string) error
 
 	// Split fetches a file of at least MinSplitSize bytes as up to Split
 	// ranges at once, when its server allows ranges (see split.go).
@@ -805,8 +805,8 @@ func (e *engine) finishFile(j *job, cdName string) {
 		p := filepath.Join(filepath.Dir(target), cdName)
 		if p != target {
 			if e.cfg.Claim != nil {
-				if earlier, ok := e.cfg.Claim(p, j.entry.Source); !ok {
-					j.last.Error = fmt.Sprintf("server's file name %s is already the target of %s", p, earlier)
+				if err := e.cfg.Claim(p, j.entry.Source); err != nil {
+					j.last.Error = fmt.Sprintf("server's file name: %v", err)
 					e.discardPart(j)
 					e.fail(j)
 					return

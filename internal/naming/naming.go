@@ -278,7 +278,65 @@ func NewTargets() *Targets {
 // Claim records that source writes path. If path, or its temporary twin
 // (path+".part", or path without ".part" when it ends so), was claimed
 // before, Claim records nothing and returns the earlier source and false.
+// It is ClaimTarget for callers that only care about equal paths.
 func (t *Targets) Claim(path, source string) (earlier string, ok bool) {
+	if c := t.claim(path, source); c != nil {
+		return c.Earlier, false
+	}
+	return "", true
+}
+
+// ClaimTarget records that source writes path, or returns a *Conflict when
+// an earlier entry writes the same path (or its .part twin), writes a file
+// where path needs a directory, or needs path itself as a directory.
+func (t *Targets) ClaimTarget(path, source string) error {
+	if c := t.claim(path, source); c != nil {
+		return c
+	}
+	return nil
+}
+
+// Conflict is a target that an earlier entry's target rules out.
+type Conflict struct {
+	Path    string // the refused target
+	Earlier string // the earlier entry's source
+	Dir     string // for ConflictInsideFile: the earlier entry's file
+	Kind    ConflictKind
+}
+
+// ConflictKind says how two targets collide.
+type ConflictKind int
+
+const (
+	ConflictSame       ConflictKind = iota // the same file
+	ConflictIsDir                          // the path is a directory of the earlier target
+	ConflictInsideFile                     // a parent of the path is the earlier target
+)
+
+func (c *Conflict) Error() string {
+	switch c.Kind {
+	case ConflictIsDir:
+		return fmt.Sprintf("%s is a directory holding the target of %s", c.Path, c.Earlier)
+	case ConflictInsideFile:
+		return fmt.Sprintf("%s would lie inside %s, the target of %s", c.Path, c.Dir, c.Earlier)
+	}
+	return fmt.Sprintf("%s is already the target of %s", c.Path, c.Earlier)
+}
+
+// Directories are recorded in the same table under their own hash domain,
+// once each, so a file and a directory of the same name are caught before
+// either is downloaded; a flat list costs one directory slot in all.
+const dirDomain = "\x00dir\x00"
+
+func (t *Targets) dirKey(d string) uint64 {
+	var h maphash.Hash
+	h.SetSeed(t.seed)
+	h.WriteString(dirDomain)
+	h.WriteString(d)
+	return h.Sum64()
+}
+
+func (t *Targets) claim(path, source string) *Conflict {
 	p := filepath.Clean(path)
 	key := maphash.String(t.seed, p)
 	var twin uint64
@@ -291,15 +349,34 @@ func (t *Targets) Claim(path, source string) (earlier string, ok bool) {
 	defer t.mu.Unlock()
 	for _, k := range [...]uint64{key, twin} {
 		if idx, found := t.tab.get(k); found {
-			return t.source(idx), false
+			return &Conflict{Path: path, Earlier: t.source(idx), Kind: ConflictSame}
 		}
+	}
+	if idx, found := t.tab.get(t.dirKey(p)); found {
+		return &Conflict{Path: path, Earlier: t.source(idx), Kind: ConflictIsDir}
+	}
+	// The parents this path needs as directories, up to the first one
+	// already recorded (whose own parents were checked when it was).
+	var newDirs []uint64
+	for d := filepath.Dir(p); d != "." && d != "/" && d != p; d = filepath.Dir(d) {
+		dk := t.dirKey(d)
+		if _, found := t.tab.get(dk); found {
+			break
+		}
+		if idx, found := t.tab.get(maphash.String(t.seed, d)); found {
+			return &Conflict{Path: path, Earlier: t.source(idx), Dir: d, Kind: ConflictInsideFile}
+		}
+		newDirs = append(newDirs, dk)
 	}
 	idx := uint32(refIndexUnknown)
 	if name, line, ok := t.split(source); ok && t.src.n < refIndexUnknown {
 		idx = t.src.add(name, line)
 	}
 	t.tab.put(key, idx)
-	return "", true
+	for _, dk := range newDirs {
+		t.tab.put(dk, idx)
+	}
+	return nil
 }
 
 // split interns the name part of a source "NAME:LINE".

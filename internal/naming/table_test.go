@@ -60,3 +60,36 @@ func TestTargetsTooManyNames(t *testing.T) {
 		t.Errorf("earlier = %q", earlier)
 	}
 }
+
+func TestTargetsFileAndDirectoryClash(t *testing.T) {
+	cases := []struct {
+		name   string
+		first  string
+		second string
+		want   string
+	}{
+		{"file where a directory is needed", "out/d/f", "out/d", "out/d is a directory holding the target of l:1"},
+		{"deeper directory", "out/a/b/c", "out/a", "out/a is a directory holding the target of l:1"},
+		{"path inside a file", "out/e", "out/e/g", "out/e/g would lie inside out/e, the target of l:1"},
+		{"deep path inside a file", "out/e", "out/e/g/h", "out/e/g/h would lie inside out/e, the target of l:1"},
+		{"siblings are fine", "out/d/f", "out/d/g", ""},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			tg := NewTargets()
+			if err := tg.ClaimTarget(c.first, "l:1"); err != nil {
+				t.Fatal(err)
+			}
+			err := tg.ClaimTarget(c.second, "l:2")
+			if c.want == "" {
+				if err != nil {
+					t.Fatalf("refused: %v", err)
+				}
+				return
+			}
+			if err == nil || err.Error() != c.want {
+				t.Fatalf("err = %v, want %q", err, c.want)
+			}
+		})
+	}
+}
