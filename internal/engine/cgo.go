@@ -111,10 +111,14 @@ const (
 	stateRangeBad = C.MG_RANGE_BAD
 )
 
-func prepareEasy(easy unsafe.Pointer, url string, shared slist) error {
+func prepareEasy(easy unsafe.Pointer, url string, shared slist, pipeWait bool) error {
 	cu := C.CString(url)
 	defer C.free(unsafe.Pointer(cu))
-	if rc := C.mg_easy_prepare(easy, cu, shared.p); rc != C.CURLE_OK {
+	pw := C.int(0)
+	if pipeWait {
+		pw = 1
+	}
+	if rc := C.mg_easy_prepare(easy, cu, shared.p, pw); rc != C.CURLE_OK {
 		return curlError(int(rc))
 	}
 	return nil

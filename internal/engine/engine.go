@@ -942,14 +942,14 @@ func (e *engine) removeTransfer(t *transfer) {
 // handle kept from a finished transfer when there is one (reuse spares
 // libcurl's per-handle allocations, its receive buffer among them), else a
 // duplicate of the template.
-func (e *engine) newTransfer(url, path string, checkHTTP bool) (*curl.CURL, cxfer, error) {
+func (e *engine) newTransfer(url, path string, checkHTTP, pipeWait bool) (*curl.CURL, cxfer, error) {
 	var easy *curl.CURL
 	if n := len(e.pool); n > 0 {
 		easy, e.pool = e.pool[n-1], e.pool[:n-1]
 	} else if easy = e.tmpl.Duphandle(); easy == nil || easy.GetHandle() == nil {
 		return nil, cxfer{}, errors.New("libcurl: cannot create an easy handle")
 	}
-	if err := prepareEasy(easy.GetHandle(), url, e.headers); err != nil {
+	if err := prepareEasy(easy.GetHandle(), url, e.headers, pipeWait); err != nil {
 		e.parkEasy(easy)
 		return nil, cxfer{}, fmt.Errorf("libcurl rejected the URL: %w", err)
 	}
@@ -965,7 +965,16 @@ func (e *engine) newTransfer(url, path string, checkHTTP bool) (*curl.CURL, cxfe
 // adds it to the multi handle and registers it; seg is its range for a
 // split download, nil otherwise.
 func (e *engine) startTransfer(j *job, seg *segment, url string, checkHTTP bool, setup func(cxfer) error) (*transfer, error) {
-	easy, x, err := e.newTransfer(url, j.entry.Path, checkHTTP)
+	// https: wait for a connection being set up to the host rather than
+	// open (and TLS-handshake) another, and share it when it turns out to
+	// speak HTTP/2 (ALPN settles that at the handshake). Measured, 2000 x
+	// 8 KiB over h2 at -j 16: median of 7 runs 0.174 s without, 0.147 s
+	// with. Not for http://, where a stalled HTTP/1.1 response would hold
+	// back every transfer waiting to learn whether its connection
+	// multiplexes; not for the ranges of a split download, which are there
+	// to get connections of their own.
+	pipeWait := seg == nil && hasPrefixFold(url, "https://")
+	easy, x, err := e.newTransfer(url, j.entry.Path, checkHTTP, pipeWait)
 	if err != nil {
 		return nil, err
 	}

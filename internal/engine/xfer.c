@@ -380,9 +380,11 @@ CURLMcode mg_multi_poll(CURLM *multi, int timeout_ms, int *numfds) {
 
 CURLMcode mg_multi_wakeup(CURLM *multi) { return curl_multi_wakeup(multi); }
 
-CURLcode mg_easy_prepare(CURL *easy, const char *url, struct curl_slist *shared) {
+CURLcode mg_easy_prepare(CURL *easy, const char *url, struct curl_slist *shared, int pipewait) {
 	CURLcode rc;
 	if ((rc = curl_easy_setopt(easy, CURLOPT_URL, url)))
+		return rc;
+	if ((rc = curl_easy_setopt(easy, CURLOPT_PIPEWAIT, (long)pipewait)))
 		return rc;
 	// A reused handle may carry the last attempt's Range and headers.
 	if ((rc = curl_easy_setopt(easy, CURLOPT_RANGE, NULL)))
