@@ -41,9 +41,7 @@ func mountTmpfs(t *testing.T, dir, size string) {
 // and its path, leaving nothing, while a small entry of the same run is ok.
 func TestDiskFull(t *testing.T) {
 	t.Parallel()
-	s := startServer()
-	defer s.Close()
-	defer s.Release()
+	s := startServer(t)
 	dir := t.TempDir()
 	out := filepath.Join(dir, "out")
 	mountTmpfs(t, out, "1m")
@@ -88,9 +86,7 @@ func TestDiskFull(t *testing.T) {
 // EROFS: every entry fails naming the read-only filesystem and its path.
 func TestDiskReadOnly(t *testing.T) {
 	t.Parallel()
-	s := startServer()
-	defer s.Close()
-	defer s.Release()
+	s := startServer(t)
 	dir := t.TempDir()
 	out := filepath.Join(dir, "out")
 	mountTmpfs(t, out, "1m")
@@ -126,9 +122,7 @@ func TestDiskReadOnly(t *testing.T) {
 // and the reason; the file in the way is untouched; others are ok.
 func TestDiskPathComponentIsFile(t *testing.T) {
 	t.Parallel()
-	s := startServer()
-	defer s.Close()
-	defer s.Release()
+	s := startServer(t)
 	dir := t.TempDir()
 	out := filepath.Join(dir, "out")
 	if err := os.MkdirAll(out, 0o777); err != nil {

@@ -265,15 +265,12 @@ func (p *recProxy) get(name string) []stamp {
 	return out
 }
 
-// startServer starts a testserver. testserver.New sets s.URL after the
-// server is already accepting, and the /loop/ handler reads s.URL: the race
-// detector flags that (the happens-before through the exec'd client and
-// the kernel is invisible to it). Taking the server's mutex once here,
-// after New has returned, orders that write before every handler, which
-// takes the same mutex before reading s.URL.
-func startServer() *testserver.Server {
+// startServer starts a fault-injection server for one test; cleanups run
+// last-first, so waiting handlers are released before the server closes.
+func startServer(t *testing.T) *testserver.Server {
 	s := testserver.New()
-	_ = s.Hits("")
+	t.Cleanup(s.Close)
+	t.Cleanup(s.Release)
 	return s
 }
 
@@ -281,9 +278,7 @@ func startServer() *testserver.Server {
 // ones fail at once; a transient status that never ends exhausts --retry.
 func TestRetryHTTPStatus(t *testing.T) {
 	t.Parallel()
-	s := startServer()
-	defer s.Close()
-	defer s.Release() // runs first: no handler can still be waiting at Close
+	s := startServer(t)
 	const size = 50000
 	for _, code := range []int{503, 500, 502, 504, 408, 429} {
 		t.Run(fmt.Sprintf("transient_%d", code), func(t *testing.T) {
@@ -355,9 +350,7 @@ func TestRetryHTTPStatus(t *testing.T) {
 // asked), and capped by --retry-max-delay.
 func TestRetryAfter(t *testing.T) {
 	t.Parallel()
-	s := startServer()
-	defer s.Close()
-	defer s.Release()
+	s := startServer(t)
 	p := newRecProxy(s.URL, nil)
 	defer p.Close()
 	const size = 30000
@@ -415,9 +408,7 @@ func TestResumeAfterCut(t *testing.T) {
 	for _, route := range []string{"rst", "short", "chunked-trunc"} {
 		t.Run(route, func(t *testing.T) {
 			t.Parallel()
-			s := startServer()
-			defer s.Close()
-			defer s.Release()
+			s := startServer(t)
 			dir := t.TempDir()
 			name := "cut-" + route
 			r := mg(t, dir, "-d", "out", "--json", "--retry-delay", "10ms",
@@ -427,15 +418,9 @@ func TestResumeAfterCut(t *testing.T) {
 			if res.Bytes != size {
 				t.Errorf("bytes %d over both attempts, want %d (each byte fetched once)", res.Bytes, size)
 			}
-			reqs := s.Requests(name)
-			if len(reqs) != 2 {
-				t.Fatalf("server got %d requests, want 2", len(reqs))
-			}
+			reqs := wantRetriedFrom(t, s, name, at)
 			if reqs[0].Range != "" {
 				t.Errorf("first request had Range %q", reqs[0].Range)
-			}
-			if want := fmt.Sprintf("bytes=%d-", at); reqs[1].Range != want {
-				t.Errorf("retry Range %q, want %q", reqs[1].Range, want)
 			}
 			if want := testserver.ETag(name, size, 0); reqs[1].IfRange != want {
 				t.Errorf("retry If-Range %q, want the ETag %q", reqs[1].IfRange, want)
@@ -450,22 +435,14 @@ func TestResumeAfterCut(t *testing.T) {
 // retried from where it stopped.
 func TestStallTimeout(t *testing.T) {
 	t.Parallel()
-	s := startServer()
-	defer s.Close()
-	defer s.Release()
+	s := startServer(t)
 	const size, at = 500000, 100000
 	dir := t.TempDir()
 	name := "stall"
 	r := mgTimeout(t, 40*time.Second, dir, "-d", "out", "--json", "--stall-timeout", "1s", "--retry-delay", "10ms",
 		s.URLFor(fmt.Sprintf("/stall/%d/1/%d/%s", at, size, name)))
 	wantOK(t, r, single(t, r), 2)
-	reqs := s.Requests(name)
-	if len(reqs) != 2 {
-		t.Fatalf("server got %d requests, want 2", len(reqs))
-	}
-	if want := fmt.Sprintf("bytes=%d-", at); reqs[1].Range != want {
-		t.Errorf("retry Range %q, want %q", reqs[1].Range, want)
-	}
+	wantRetriedFrom(t, s, name, at)
 	wantFile(t, filepath.Join(dir, "out", name), testserver.Content(name, size))
 	noLeftovers(t, dir)
 }
@@ -474,22 +451,14 @@ func TestStallTimeout(t *testing.T) {
 // new version whole, and the result is exactly that version, not a splice.
 func TestResumeChangedFile(t *testing.T) {
 	t.Parallel()
-	s := startServer()
-	defer s.Close()
-	defer s.Release()
+	s := startServer(t)
 	const size, at = 800000, 300000
 	dir := t.TempDir()
 	name := "changing"
 	r := mg(t, dir, "-d", "out", "--json", "--retry-delay", "10ms",
 		s.URLFor(fmt.Sprintf("/changing-rst/%d/%d/%s", at, size, name)))
 	wantOK(t, r, single(t, r), 2)
-	reqs := s.Requests(name)
-	if len(reqs) != 2 {
-		t.Fatalf("server got %d requests, want 2", len(reqs))
-	}
-	if want := fmt.Sprintf("bytes=%d-", at); reqs[1].Range != want {
-		t.Errorf("retry Range %q, want %q", reqs[1].Range, want)
-	}
+	reqs := wantRetriedFrom(t, s, name, at)
 	if want := testserver.ETag(name, size, 1); reqs[1].IfRange != want {
 		t.Errorf("retry If-Range %q, want version 1's ETag %q", reqs[1].IfRange, want)
 	}
@@ -502,9 +471,7 @@ func TestResumeChangedFile(t *testing.T) {
 // nothing is written.
 func TestRedirectFailures(t *testing.T) {
 	t.Parallel()
-	s := startServer()
-	defer s.Close()
-	defer s.Release()
+	s := startServer(t)
 	t.Run("loop", func(t *testing.T) {
 		dir := t.TempDir()
 		r := mg(t, dir, "-d", "out", "--json", "--max-redirs", "3", "--retry-delay", "10ms", s.URLFor("/loop/lp"))
@@ -542,9 +509,7 @@ func TestRedirectFailures(t *testing.T) {
 // "_", long names are shortened; without the flag the URL names the file.
 func TestContentDisposition(t *testing.T) {
 	t.Parallel()
-	s := startServer()
-	defer s.Close()
-	defer s.Release()
+	s := startServer(t)
 	root := t.TempDir()
 	// A deep --dir, so that a followed "../../x" would land inside root
 	// where the walk below sees it.
@@ -611,12 +576,8 @@ func TestContentDisposition(t *testing.T) {
 // credentials are not sent to another host a redirect leads to.
 func TestCredentials(t *testing.T) {
 	t.Parallel()
-	s := startServer()
-	defer s.Close()
-	defer s.Release()
-	s2 := startServer()
-	defer s2.Close()
-	defer s2.Release()
+	s := startServer(t)
+	s2 := startServer(t)
 	const size = 2000
 	dir := t.TempDir()
 	if err := os.WriteFile(filepath.Join(dir, "hdrs.txt"), []byte("# token\nAuthorization: Bearer T0k3n\n"), 0o600); err != nil {
@@ -702,9 +663,7 @@ func sha512hex(b []byte) string { h := sha512.Sum512(b); return hex.EncodeToStri
 // reported as such.
 func TestChecksums(t *testing.T) {
 	t.Parallel()
-	s := startServer()
-	defer s.Close()
-	defer s.Release()
+	s := startServer(t)
 	const size = 70000
 	dir := t.TempDir()
 	write := func(name, text string) {
@@ -796,9 +755,7 @@ func TestChecksums(t *testing.T) {
 // final name when no retry is left.
 func TestTruncatedNeverOK(t *testing.T) {
 	t.Parallel()
-	s := startServer()
-	defer s.Close()
-	defer s.Release()
+	s := startServer(t)
 	const size, at = 400000, 100000
 	for _, route := range []string{"short", "chunked-trunc"} {
 		t.Run(route, func(t *testing.T) {
@@ -844,9 +801,7 @@ func TestMixedListProperty(t *testing.T) {
 	for seed := uint64(1); seed <= 5; seed++ {
 		t.Run(fmt.Sprintf("seed%d", seed), func(t *testing.T) {
 			t.Parallel()
-			s := startServer()
-			defer s.Close()
-			defer s.Release()
+			s := startServer(t)
 			dir := t.TempDir()
 			rng := rand.New(rand.NewPCG(seed, 0x6d756c7469676574))
 			type want struct {
@@ -910,9 +865,7 @@ func TestMixedListProperty(t *testing.T) {
 // values and unreadable files are usage errors (exit 2).
 func TestReliabilityFlagErrors(t *testing.T) {
 	t.Parallel()
-	s := startServer()
-	defer s.Close()
-	defer s.Release()
+	s := startServer(t)
 	dir := t.TempDir()
 	u := s.URLFor("/ok/100/fe")
 	for _, c := range []struct {
@@ -935,4 +888,18 @@ func TestReliabilityFlagErrors(t *testing.T) {
 		t.Errorf("server got %d requests despite usage errors", n)
 	}
 	wantAbsent(t, filepath.Join(dir, "out"))
+}
+
+// wantRetriedFrom checks that NAME got exactly two requests, the second
+// asking for the bytes from at on, and returns them.
+func wantRetriedFrom(t *testing.T, s *testserver.Server, name string, at int) []testserver.RequestInfo {
+	t.Helper()
+	reqs := s.Requests(name)
+	if len(reqs) != 2 {
+		t.Fatalf("server got %d requests, want 2", len(reqs))
+	}
+	if want := fmt.Sprintf("bytes=%d-", at); reqs[1].Range != want {
+		t.Errorf("retry Range %q, want %q", reqs[1].Range, want)
+	}
+	return reqs
 }

@@ -42,9 +42,7 @@ func readMeta(t *testing.T, path string) partMeta {
 // the file alone — the stale .part prefix is not kept in front of it.
 func TestContinueServerIgnoresRange(t *testing.T) {
 	t.Parallel()
-	s := startServer()
-	defer s.Close()
-	defer s.Release()
+	s := startServer(t)
 	const size, kept = 300000, 5000
 	dir := t.TempDir()
 	name := "norange"
@@ -79,9 +77,7 @@ func TestContinueServerIgnoresRange(t *testing.T) {
 // only and completes the file.
 func TestContinueAfterExhaustedRetries(t *testing.T) {
 	t.Parallel()
-	s := startServer()
-	defer s.Close()
-	defer s.Release()
+	s := startServer(t)
 	const size, at = 1000000, 300000
 	dir := t.TempDir()
 	name := "exhaust"
@@ -177,9 +173,7 @@ func waitExit(t *testing.T, done <-chan struct{}, what string, stderr *bytes.Buf
 // with -c continues from exactly the kept size and completes the file.
 func TestInterruptThenContinue(t *testing.T) {
 	t.Parallel()
-	s := startServer()
-	defer s.Close()
-	defer s.Release()
+	s := startServer(t)
 	const size = 8000000
 	dir := t.TempDir()
 	name := "sigc"
@@ -235,9 +229,7 @@ func TestInterruptThenContinue(t *testing.T) {
 // through the first one's orderly shutdown); no final file appears.
 func TestDoubleInterrupt(t *testing.T) {
 	t.Parallel()
-	s := startServer()
-	defer s.Close()
-	defer s.Release()
+	s := startServer(t)
 	dir := t.TempDir()
 	name := "sig2"
 	var so, se bytes.Buffer
@@ -274,9 +266,7 @@ func seedPart(t *testing.T, out, name string, data []byte, m *partMeta) {
 // otherwise the download starts over and the result is never a splice.
 func TestContinueTrust(t *testing.T) {
 	t.Parallel()
-	s := startServer()
-	defer s.Close()
-	defer s.Release()
+	s := startServer(t)
 	const size, kept = 200000, 70000
 	junk := bytes.Repeat([]byte{'J'}, kept)
 	cases := []struct {
@@ -346,9 +336,7 @@ func TestContinueTrust(t *testing.T) {
 // --retry 0 the entry must still be downloaded whole.
 func TestContinueStalePartRetry0(t *testing.T) {
 	t.Parallel()
-	s := startServer()
-	defer s.Close()
-	defer s.Release()
+	s := startServer(t)
 	const size = 20000
 	dir := t.TempDir()
 	out := filepath.Join(dir, "out")
@@ -369,9 +357,7 @@ func TestContinueStalePartRetry0(t *testing.T) {
 // attempt are kept with their .meta, and -c continues from there.
 func TestInterruptDuringBackoff(t *testing.T) {
 	t.Parallel()
-	s := startServer()
-	defer s.Close()
-	defer s.Release()
+	s := startServer(t)
 	const size, at = 600000, 200000
 	dir := t.TempDir()
 	name := "backoff"
@@ -422,9 +408,7 @@ func TestInterruptDuringBackoff(t *testing.T) {
 // mismatch, and neither the file nor the bad .part survives.
 func TestContinueChecksumCoversPrefix(t *testing.T) {
 	t.Parallel()
-	s := startServer()
-	defer s.Close()
-	defer s.Release()
+	s := startServer(t)
 	const size, kept = 100000, 30000
 	dir := t.TempDir()
 	out := filepath.Join(dir, "out")

@@ -22,7 +22,7 @@ import (
 // Exit codes; the help text and the README list the same table.
 const (
 	ExitOK          = 0   // every entry ok or skipped
-	ExitFailed      = 1   // at least one entry failed or was invalid
+	ExitFailed      = 1   // an entry failed or was invalid, or results could not be written
 	ExitUsage       = 2   // bad flags, or an input list that cannot be read
 	ExitInterrupted = 130 // SIGINT or SIGTERM
 )
@@ -210,7 +210,8 @@ NETWORK
 
 EXIT STATUS
   0    every entry downloaded (or skipped by --no-clobber)
-  1    at least one entry failed or was invalid
+  1    at least one entry failed or was invalid, or the results could
+       not be written (a full disk under > results.jsonl)
   2    usage error, or an input list that cannot be read
   130  interrupted by SIGINT or SIGTERM (running transfers aborted; each
        keeps its NAME.part for -c; a second signal exits at once)`

@@ -234,6 +234,11 @@ func run(ctx context.Context, ios *IOStreams, o *Options) error {
 		return &exitError{code: ExitUsage}
 	case stats.Failed > 0 || stats.Invalid > 0:
 		return &exitError{code: ExitFailed}
+	case rep.WriteErr() != nil:
+		// Results that could not be written (a full disk under
+		// results.jsonl, a closed pipe) make the run a failure: a CI job
+		// must not take a missing result file for success.
+		return fmt.Errorf("cannot write the results: %v", rep.WriteErr())
 	}
 	return nil
 }

@@ -14,9 +14,7 @@ import (
 // file byte for byte, counted as one entry.
 func TestSplitEndToEnd(t *testing.T) {
 	t.Parallel()
-	s := startServer()
-	defer s.Close()
-	defer s.Release()
+	s := startServer(t)
 	const size = 3 << 20
 	dir := t.TempDir()
 	u := s.URLFor(fmt.Sprintf("/throttle/4000000/%d/big", size))

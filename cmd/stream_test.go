@@ -7,6 +7,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -18,9 +19,7 @@ import (
 // run ends when stdin closes.
 func TestStdinIsAStream(t *testing.T) {
 	t.Parallel()
-	s := startServer()
-	defer s.Close()
-	defer s.Release()
+	s := startServer(t)
 	dir := t.TempDir()
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
@@ -54,4 +53,29 @@ func TestStdinIsAStream(t *testing.T) {
 	}
 	wantFile(t, first, testserver.Content("first", 1000))
 	wantFile(t, filepath.Join(dir, "out", "second"), testserver.Content("second", 2000))
+}
+
+// Results that cannot be written (stdout on a full disk) fail the run even
+// though every download succeeded: a CI job must not trust a missing file.
+func TestUnwritableResultsFailTheRun(t *testing.T) {
+	t.Parallel()
+	full, err := os.OpenFile("/dev/full", os.O_WRONLY, 0)
+	if err != nil {
+		t.Skipf("no /dev/full here: %v", err)
+	}
+	defer full.Close()
+	s := startServer(t)
+	dir := t.TempDir()
+	cmd := exec.Command(filepath.Join(binDir, "multiget"), "--json", "-d", "out", s.URLFor("/ok/100/a"))
+	cmd.Dir = dir
+	var se bytes.Buffer
+	cmd.Stdout, cmd.Stderr = full, &se
+	_ = cmd.Run()
+	if code := cmd.ProcessState.ExitCode(); code != 1 {
+		t.Errorf("exit %d, want 1; stderr:\n%s", code, se.String())
+	}
+	if !strings.Contains(se.String(), "multiget: error: cannot write the results: ") {
+		t.Errorf("stderr does not name the write failure:\n%s", se.String())
+	}
+	wantFile(t, filepath.Join(dir, "out", "a"), testserver.Content("a", 100))
 }

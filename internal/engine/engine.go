@@ -77,7 +77,6 @@ type Stats struct {
 	Bytes                        int64
 	Interrupted                  bool // the context was cancelled
 	FailFast                     bool // stopped by the first failure
-	Retries                      int  // attempts beyond the first
 	// Waits counts how the loop slept: through select(2) on curl_multi_fdset,
 	// or through curl_multi_poll when a socket was >= FD_SETSIZE.
 	SelectWaits, PollWaits int
@@ -501,9 +500,6 @@ func (e *engine) attempt(j *job) {
 	}
 	en := j.entry
 	j.attempts++
-	if j.attempts > 1 {
-		e.stats.Retries++
-	}
 	fail := func(err error) {
 		r := e.baseResult(j)
 		r.Status, r.Error = StatusFailed, err.Error()

@@ -91,9 +91,6 @@ func (f *File) add(name string, s Sum) {
 	}
 }
 
-// Len is the number of listed names.
-func (f *File) Len() int { return len(f.byName) }
-
 // Parse reads a checksum file. The algorithm of a GNU-style line is told
 // by the digest's length. Blank lines and # comments are skipped; any other
 // line that is not a checksum line is an error naming name:LINE.
