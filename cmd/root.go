@@ -270,7 +270,10 @@ func NewRootCmd(io *IOStreams, runF func(context.Context, *Options) error) *cobr
 	c.SetIn(io.In)
 	c.SetOut(io.Out)
 	c.SetErr(io.ErrOut)
-	c.SetVersionTemplate(versionText())
+	// Built only when --version is asked for: curl_version() initialises
+	// libcurl's LDAP and SASL libraries, which costs every run milliseconds.
+	cobra.AddTemplateFunc("multigetVersion", versionText)
+	c.SetVersionTemplate("{{multigetVersion}}")
 	c.SetFlagErrorFunc(func(c *cobra.Command, err error) error { return &FlagError{Err: err} })
 	c.AddCommand(newCompletionCmd(io))
 

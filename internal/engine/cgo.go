@@ -10,6 +10,7 @@ import "C"
 
 import (
 	"errors"
+	"sync"
 	"syscall"
 	"time"
 	"unsafe"
@@ -182,3 +183,8 @@ const (
 	optConnectTimeoutMS  = C.CURLOPT_CONNECTTIMEOUT_MS
 	optTimeoutMS         = C.CURLOPT_TIMEOUT_MS
 )
+
+var tuneMallocOnce sync.Once
+
+// tuneMalloc applies mg_tune_malloc once per process.
+func tuneMalloc() { tuneMallocOnce.Do(func() { C.mg_tune_malloc() }) }

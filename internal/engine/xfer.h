@@ -96,4 +96,8 @@ long mg_high_sockets(void);
 CURLMcode mg_multi_poll(CURLM *multi, int timeout_ms, int *numfds);
 CURLMcode mg_multi_wakeup(CURLM *multi);
 
+// Keeps glibc from handing libcurl's per-transfer receive buffer back to
+// the kernel after every transfer (see xfer.c).
+void mg_tune_malloc(void);
+
 #endif
