@@ -107,10 +107,11 @@ func run(ctx context.Context, ios *IOStreams, o *Options) error {
 		return &InputError{Err: fmt.Errorf("cannot create --dir %s: %v", o.Dir, unwrapPath(err))}
 	}
 
+	mode := progressMode(o, ios)
 	rep := report.New(report.Options{
 		Out:   ios.Out,
 		Err:   ios.ErrOut,
-		Mode:  progressMode(o, ios),
+		Mode:  mode,
 		JSON:  o.JSON,
 		Quiet: o.Quiet,
 		Color: ios.Color(),
@@ -120,31 +121,25 @@ func run(ctx context.Context, ios *IOStreams, o *Options) error {
 	})
 
 	// With no stdin among the lists, their entries can be counted ahead of
-	// the download so the bar has a total from the start.
+	// the download so the bar has a total from the start. A shard's share
+	// is known only once its entries are resolved.
 	var total atomic.Int64 // entries in all lists, once known; 0 before
-	// A shard's share is known only once its entries are resolved.
 	countable := o.shardN <= 1
 	for _, s := range srcs {
 		countable = countable && s.name != "-"
 	}
-	if countable {
-		go func() {
-			n := len(o.URLs)
-			for _, s := range srcs {
-				f, err := os.Open(s.name)
-				if err != nil {
-					return
-				}
-				c, err := list.Count(f)
-				f.Close()
-				if err != nil {
-					return
-				}
-				n += c
-			}
+	count := func() {
+		if n, ok := countEntries(o, srcs); ok {
 			total.Store(int64(n))
 			rep.SetTotal(n)
-		}()
+		}
+	}
+	// Only the bar and plain progress lines show the total as they go;
+	// otherwise the lists are read a second time only if the run stops
+	// early, for the summary's count of entries not started.
+	countAhead := countable && (mode == report.ModeBar || mode == report.ModePlain && !o.Quiet)
+	if countAhead {
+		go count()
 	}
 
 	targets := naming.NewTargets()
@@ -156,7 +151,7 @@ func run(ctx context.Context, ios *IOStreams, o *Options) error {
 		defer close(readDone)
 		defer close(entries)
 		produced, readErr = produce(ctx, o, targets, srcs, entries)
-		if readErr == nil && !countable && ctx.Err() == nil {
+		if readErr == nil && !countAhead && ctx.Err() == nil {
 			total.Store(int64(produced))
 			rep.SetTotal(produced)
 		}
@@ -219,6 +214,9 @@ func run(ctx context.Context, ios *IOStreams, o *Options) error {
 		DryRun:     o.DryRun,
 	}
 	if interrupted || stats.FailFast {
+		if countable && !countAhead {
+			count()
+		}
 		if t := int(total.Load()); t > 0 {
 			sum.NotStarted = t - stats.Done()
 		}
@@ -394,4 +392,23 @@ func checksums(o *Options, it list.Item, rel string) ([]engine.Checksum, error) 
 		}
 	}
 	return out, nil
+}
+
+// countEntries counts the entries of the URL arguments and every list, or
+// reports false when a list cannot be read.
+func countEntries(o *Options, srcs []source) (int, bool) {
+	n := len(o.URLs)
+	for _, s := range srcs {
+		f, err := os.Open(s.name)
+		if err != nil {
+			return 0, false
+		}
+		c, err := list.Count(f)
+		f.Close()
+		if err != nil {
+			return 0, false
+		}
+		n += c
+	}
+	return n, true
 }
