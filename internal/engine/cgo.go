@@ -188,3 +188,22 @@ var tuneMallocOnce sync.Once
 
 // tuneMalloc applies mg_tune_malloc once per process.
 func tuneMalloc() { tuneMallocOnce.Do(func() { C.mg_tune_malloc() }) }
+
+// renameAt renames from to to, relative to the output directory the C side
+// keeps open (see xfer.c); with noreplace, an existing to is an EEXIST.
+func renameAt(from, to string, noreplace bool) error {
+	cf, ct := C.CString(from), C.CString(to)
+	defer C.free(unsafe.Pointer(cf))
+	defer C.free(unsafe.Pointer(ct))
+	nr := C.int(0)
+	if noreplace {
+		nr = 1
+	}
+	if e := C.mg_rename(cf, ct, nr); e != 0 {
+		return syscall.Errno(e)
+	}
+	return nil
+}
+
+// forgetDir closes the output directory the C side keeps open.
+func forgetDir() { C.mg_dir_forget() }

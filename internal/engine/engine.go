@@ -212,6 +212,7 @@ func Run(ctx context.Context, cfg Config, in <-chan []Entry, obs Observer) (Stat
 		return Stats{}, err
 	}
 	defer e.close()
+	defer forgetDir()
 	e.loop(ctx)
 	e.obs.Progress(e.progress())
 	return e.stats, nil
@@ -899,7 +900,7 @@ var errExists = errors.New("target exists (--no-clobber)")
 // partial file. With --no-clobber the rename must not replace anything.
 func (e *engine) commit(part, path string) error {
 	if e.cfg.NoClobber {
-		err := unix.Renameat2(unix.AT_FDCWD, part, unix.AT_FDCWD, path, unix.RENAME_NOREPLACE)
+		err := renameAt(part, path, true)
 		if err == nil {
 			return nil
 		}
@@ -914,8 +915,7 @@ func (e *engine) commit(part, path string) error {
 			return errExists
 		}
 	}
-	// unix.Rename, not os.Rename: the latter stats the target first.
-	if err := unix.Rename(part, path); err != nil {
+	if err := renameAt(part, path, false); err != nil {
 		return &DiskError{Op: "rename to", Path: path, Err: err}
 	}
 	return nil

@@ -442,3 +442,39 @@ func TestSelectPathWhenDescriptorsAreLow(t *testing.T) {
 		t.Fatalf("%+v", st)
 	}
 }
+
+// Files are created and renamed relative to a cached descriptor of their
+// directory: entries that alternate between directories (nested, missing
+// until the first file, or given relative to the working directory) must
+// each land in their own.
+func TestOutputDirectoriesAlternate(t *testing.T) {
+	s := newServer(t)
+	dir := t.TempDir()
+	t.Chdir(dir)
+	paths := []string{
+		filepath.Join(dir, "a", "x1"),
+		filepath.Join(dir, "b", "c", "x2"),
+		filepath.Join(dir, "a", "x3"),
+		"x4",
+		filepath.Join("rel", "x5"),
+		filepath.Join(dir, "b", "c", "x6"),
+		filepath.Join(dir, "x7"),
+		filepath.Join("rel", "x8"),
+	}
+	var entries []Entry
+	for i, p := range paths {
+		name := fmt.Sprintf("n%d", i)
+		entries = append(entries, Entry{Source: name, URL: s.URL + "/size/" + strconv.Itoa(100+i) + "/" + name, Path: p})
+	}
+	// One at a time, so consecutive files really do change directory.
+	_, st := run(t, context.Background(), Config{Parallel: 1}, entries)
+	if st.OK != len(paths) {
+		t.Fatalf("%+v", st)
+	}
+	for i, p := range paths {
+		if b, err := os.ReadFile(p); err != nil || !bytes.Equal(b, body(fmt.Sprintf("n%d", i), 100+i)) {
+			t.Errorf("%s: %v, %d bytes", p, err, len(b))
+		}
+	}
+	noPartFiles(t, dir)
+}

