@@ -478,3 +478,48 @@ func TestOutputDirectoriesAlternate(t *testing.T) {
 	}
 	noPartFiles(t, dir)
 }
+
+// resultSignal is an Observer that signals each result.
+type resultSignal struct {
+	recorder
+	got chan Result
+}
+
+func (r *resultSignal) Result(res Result) {
+	r.recorder.Result(res)
+	r.got <- res
+}
+
+// An output directory removed (and so recreated) between two entries: the
+// second entry must not write into the removed directory's cached
+// descriptor, where its file would be lost.
+func TestOutputDirectoryRemovedBetweenEntries(t *testing.T) {
+	s := newServer(t)
+	dir := filepath.Join(t.TempDir(), "out")
+	in := make(chan []Entry)
+	obs := &resultSignal{got: make(chan Result, 4)}
+	cfg := Config{Parallel: 1, Protocols: []string{"http"}, MaxRedirs: 1, ConnectTimeout: 10 * time.Second}
+	done := make(chan error, 1)
+	go func() {
+		_, err := Run(context.Background(), cfg, in, obs)
+		done <- err
+	}()
+	in <- []Entry{{Source: "one", URL: s.URL + "/size/10/one", Path: filepath.Join(dir, "one")}}
+	if r := <-obs.got; r.Status != StatusOK {
+		t.Fatalf("first entry: %+v", r)
+	}
+	if err := os.RemoveAll(dir); err != nil {
+		t.Fatal(err)
+	}
+	in <- []Entry{{Source: "two", URL: s.URL + "/size/20/two", Path: filepath.Join(dir, "two")}}
+	if r := <-obs.got; r.Status != StatusOK {
+		t.Fatalf("second entry: %+v", r)
+	}
+	close(in)
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	if b, err := os.ReadFile(filepath.Join(dir, "two")); err != nil || !bytes.Equal(b, body("two", 20)) {
+		t.Errorf("second file: %v, %d bytes", err, len(b))
+	}
+}

@@ -163,6 +163,8 @@ static int open_output(mg_xfer *x, int resume) {
 	if (x->fd < 0 && errno == ENOENT) {
 		if (mkdir_parents(x, x->path) != 0)
 			return -1;
+		// The cached directory may be one that was removed since.
+		mg_dir_forget();
 		x->fd = open_at(x->path, flags);
 	}
 	if (x->fd < 0 && errno == EEXIST) {
