@@ -112,14 +112,17 @@ const (
 	stateRangeBad = C.MG_RANGE_BAD
 )
 
-func prepareEasy(easy unsafe.Pointer, url string, shared slist, pipeWait bool) error {
+func prepareEasy(easy unsafe.Pointer, url string, shared slist, pipeWait, h1 bool) error {
 	cu := C.CString(url)
 	defer C.free(unsafe.Pointer(cu))
-	pw := C.int(0)
+	pw, v1 := C.int(0), C.int(0)
 	if pipeWait {
 		pw = 1
 	}
-	if rc := C.mg_easy_prepare(easy, cu, shared.p, pw); rc != C.CURLE_OK {
+	if h1 {
+		v1 = 1
+	}
+	if rc := C.mg_easy_prepare(easy, cu, shared.p, pw, v1); rc != C.CURLE_OK {
 		return curlError(int(rc))
 	}
 	return nil

@@ -962,14 +962,14 @@ func (e *engine) removeTransfer(t *transfer) {
 // handle kept from a finished transfer when there is one (reuse spares
 // libcurl's per-handle allocations, its receive buffer among them), else a
 // duplicate of the template.
-func (e *engine) newTransfer(url, path string, checkHTTP, pipeWait bool) (*curl.CURL, cxfer, error) {
+func (e *engine) newTransfer(url, path string, checkHTTP, pipeWait, h1 bool) (*curl.CURL, cxfer, error) {
 	var easy *curl.CURL
 	if n := len(e.pool); n > 0 {
 		easy, e.pool = e.pool[n-1], e.pool[:n-1]
 	} else if easy = e.tmpl.Duphandle(); easy == nil || easy.GetHandle() == nil {
 		return nil, cxfer{}, errors.New("libcurl: cannot create an easy handle")
 	}
-	if err := prepareEasy(easy.GetHandle(), url, e.headers, pipeWait); err != nil {
+	if err := prepareEasy(easy.GetHandle(), url, e.headers, pipeWait, h1); err != nil {
 		e.parkEasy(easy)
 		return nil, cxfer{}, fmt.Errorf("libcurl rejected the URL: %w", err)
 	}
@@ -992,9 +992,12 @@ func (e *engine) startTransfer(j *job, seg *segment, url string, checkHTTP bool,
 	// with. Not for http://, where a stalled HTTP/1.1 response would hold
 	// back every transfer waiting to learn whether its connection
 	// multiplexes; not for the ranges of a split download, which are there
-	// to get connections of their own.
+	// to get connections of their own. For that, ranges also speak
+	// HTTP/1.1: over HTTP/2, libcurl would put them all on the one
+	// connection to the host as streams, and a server that limits each
+	// connection would then serve the whole file at one connection's rate.
 	pipeWait := seg == nil && hasPrefixFold(url, "https://")
-	easy, x, err := e.newTransfer(url, j.entry.Path, checkHTTP, pipeWait)
+	easy, x, err := e.newTransfer(url, j.entry.Path, checkHTTP, pipeWait, seg != nil)
 	if err != nil {
 		return nil, err
 	}

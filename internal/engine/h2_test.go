@@ -1,30 +1,27 @@
 package engine
 
 import (
+	"bytes"
 	"context"
 	"encoding/pem"
 	"fmt"
+	"io"
 	"net"
 	"net/http"
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"sync"
 	"sync/atomic"
 	"testing"
+	"time"
 )
 
-// Over HTTPS with HTTP/2, transfers started together wait for the first
-// connection and share it as streams instead of each opening (and
-// handshaking) a connection of its own.
-func TestHTTP2SharesOneConnection(t *testing.T) {
-	var conns atomic.Int64
-	srv := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if r.ProtoMajor != 2 {
-			http.Error(w, "want HTTP/2", http.StatusHTTPVersionNotSupported)
-			return
-		}
-		_, _ = w.Write(body(r.URL.Path, 5000))
-	}))
+// h2Server starts an HTTPS server that speaks HTTP/2, counting its
+// connections, and writes its certificate to a CA file in dir.
+func h2Server(t *testing.T, dir string, h http.Handler) (srv *httptest.Server, ca string, conns *atomic.Int64) {
+	conns = new(atomic.Int64)
+	srv = httptest.NewUnstartedServer(h)
 	srv.EnableHTTP2 = true
 	srv.Config.ConnState = func(_ net.Conn, s http.ConnState) {
 		if s == http.StateNew {
@@ -32,12 +29,26 @@ func TestHTTP2SharesOneConnection(t *testing.T) {
 		}
 	}
 	srv.StartTLS()
-	defer srv.Close()
-	dir := t.TempDir()
-	ca := filepath.Join(dir, "ca.pem")
+	t.Cleanup(srv.Close)
+	ca = filepath.Join(dir, "ca.pem")
 	if err := os.WriteFile(ca, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: srv.Certificate().Raw}), 0o644); err != nil {
 		t.Fatal(err)
 	}
+	return srv, ca, conns
+}
+
+// Over HTTPS with HTTP/2, transfers started together wait for the first
+// connection and share it as streams instead of each opening (and
+// handshaking) a connection of its own.
+func TestHTTP2SharesOneConnection(t *testing.T) {
+	dir := t.TempDir()
+	srv, ca, conns := h2Server(t, dir, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.ProtoMajor != 2 {
+			http.Error(w, "want HTTP/2", http.StatusHTTPVersionNotSupported)
+			return
+		}
+		_, _ = w.Write(body(r.URL.Path, 5000))
+	}))
 	var entries []Entry
 	for i := 0; i < 24; i++ {
 		entries = append(entries, Entry{Source: fmt.Sprint(i), URL: fmt.Sprintf("%s/f%d", srv.URL, i),
@@ -49,5 +60,53 @@ func TestHTTP2SharesOneConnection(t *testing.T) {
 	}
 	if n := conns.Load(); n != 1 {
 		t.Errorf("%d connections for %d transfers at -j 8 over HTTP/2, want 1", n, len(entries))
+	}
+}
+
+// slowReader hands out its content 16 KiB per millisecond.
+type slowReader struct{ *bytes.Reader }
+
+func (s slowReader) Read(p []byte) (int, error) {
+	time.Sleep(time.Millisecond)
+	return s.Reader.Read(p[:min(len(p), 16<<10)])
+}
+
+// The ranges of a split download from an HTTP/2 server get connections of
+// their own, as HTTP/1.1, rather than becoming streams on the connection
+// the first range already uses (where a server that limits each connection
+// would serve the whole file at one connection's rate).
+func TestSplitOverHTTP2UsesConnectionsOfItsOwn(t *testing.T) {
+	dir := t.TempDir()
+	const size = 3 << 20
+	content := body("big", size)
+	var mu sync.Mutex
+	protos := map[string]int{} // "HTTP/1.1 ranged", "HTTP/2.0 whole"...
+	srv, ca, conns := h2Server(t, dir, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		kind := "whole"
+		if r.Header.Get("Range") != "" {
+			kind = "ranged"
+		}
+		mu.Lock()
+		protos[r.Proto+" "+kind]++
+		mu.Unlock()
+		w.Header().Set("ETag", `"v1"`)
+		http.ServeContent(w, r, "big", time.Time{}, io.ReadSeeker(slowReader{bytes.NewReader(content)}))
+	}))
+	cfg := splitCfg(4)
+	cfg.CACert, cfg.Protocols = ca, []string{"https"}
+	rec, _ := run(t, context.Background(), cfg, []Entry{{Source: "a", URL: srv.URL + "/big", Path: filepath.Join(dir, "big")}})
+	if r := rec.results[0]; r.Status != StatusOK || r.Attempts != 4 {
+		t.Fatalf("%+v", r)
+	}
+	if b, _ := os.ReadFile(filepath.Join(dir, "big")); !bytes.Equal(b, content) {
+		t.Errorf("file differs")
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if protos["HTTP/2.0 whole"] != 1 || protos["HTTP/1.1 ranged"] != 3 {
+		t.Errorf("requests by protocol: %v; want the first over HTTP/2 and 3 ranges over HTTP/1.1", protos)
+	}
+	if n := conns.Load(); n != 4 {
+		t.Errorf("%d connections for 4 ranges, want 4", n)
 	}
 }

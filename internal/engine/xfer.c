@@ -488,11 +488,14 @@ void mg_tune_malloc(void) {
 #endif
 }
 
-CURLcode mg_easy_prepare(CURL *easy, const char *url, struct curl_slist *shared, int pipewait) {
+CURLcode mg_easy_prepare(CURL *easy, const char *url, struct curl_slist *shared, int pipewait, int h1) {
 	CURLcode rc;
 	if ((rc = curl_easy_setopt(easy, CURLOPT_URL, url)))
 		return rc;
 	if ((rc = curl_easy_setopt(easy, CURLOPT_PIPEWAIT, (long)pipewait)))
+		return rc;
+	// NONE: libcurl's own default (HTTP/2 over TLS where it has HTTP/2).
+	if ((rc = curl_easy_setopt(easy, CURLOPT_HTTP_VERSION, h1 ? (long)CURL_HTTP_VERSION_1_1 : (long)CURL_HTTP_VERSION_NONE)))
 		return rc;
 	// A reused handle may carry the last attempt's Range and headers.
 	if ((rc = curl_easy_setopt(easy, CURLOPT_RANGE, NULL)))

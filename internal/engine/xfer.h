@@ -75,8 +75,10 @@ void mg_xfer_free(mg_xfer *x);
 
 // mg_easy_prepare points a fresh or reused handle at url, with no Range
 // and the shared headers (which may be NULL), waiting for a multiplexed
-// connection when pipewait is set. The URL is copied by libcurl.
-CURLcode mg_easy_prepare(CURL *easy, const char *url, struct curl_slist *shared, int pipewait);
+// connection when pipewait is set, and speaking HTTP/1.1 only when h1 is
+// set (so that it gets a connection of its own). The URL is copied by
+// libcurl.
+CURLcode mg_easy_prepare(CURL *easy, const char *url, struct curl_slist *shared, int pipewait, int h1);
 // mg_easy_park drops a finished transfer's pointers from a handle kept for
 // reuse, so nothing can reach freed memory through it.
 void mg_easy_park(CURL *easy);
