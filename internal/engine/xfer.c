@@ -92,17 +92,19 @@ static int open_at(const char *path, int flags) {
 }
 
 int mg_rename(const char *from, const char *to, int noreplace) {
-	int dfd, tfd;
-	// from and to share their directory (NAME.part beside NAME), but check.
+	int dfd;
 	const char *fb = at_dir(from, &dfd);
-	const char *tb = to + (fb - from);
-	tfd = dfd;
-	if (fb - from != tb - to || strncmp(from, to, (size_t)(fb - from)) != 0 || strchr(tb, '/')) {
-		tfd = dfd = AT_FDCWD;
+	// from and to share their directory (NAME.part beside NAME), but check:
+	// to must have the same directory part and no other slash after it.
+	size_t off = (size_t)(fb - from);
+	const char *tb = to;
+	if (dfd != AT_FDCWD && strlen(to) > off && strncmp(from, to, off) == 0 && !strchr(to + off, '/')) {
+		tb = to + off;
+	} else {
+		dfd = AT_FDCWD;
 		fb = from;
-		tb = to;
 	}
-	int rc = noreplace ? renameat2(dfd, fb, tfd, tb, RENAME_NOREPLACE) : renameat(dfd, fb, tfd, tb);
+	int rc = noreplace ? renameat2(dfd, fb, dfd, tb, RENAME_NOREPLACE) : renameat(dfd, fb, dfd, tb);
 	int e = rc == 0 ? 0 : errno;
 	at_done();
 	return e;
