@@ -60,10 +60,7 @@ func TestDiskFull(t *testing.T) {
 	})
 	defer p.Close()
 	list := fmt.Sprintf("%s/ok/%d/big\n%s/ok/%d/small\n", p.URL, big, p.URL, small)
-	if err := os.WriteFile(filepath.Join(dir, "list.txt"), []byte(list), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	r := mg(t, dir, "-d", "out", "--json", "-j", "2", "--retry-delay", "10ms", "-i", "list.txt")
+	r := mgList(t, dir, list, "-d", "out", "--json", "-j", "2", "--retry-delay", "10ms")
 	m := bySource(t, r)
 	if len(m) != 2 || r.code != 1 {
 		t.Fatalf("want 2 results and exit 1\n%s", r)
@@ -95,10 +92,7 @@ func TestDiskReadOnly(t *testing.T) {
 	}
 	// The second entry needs a directory created first (mkdir fails).
 	list := s.URLFor("/ok/1000/ro1") + "\n" + s.URLFor("/ok/2000/ro2") + " out=sub/ro2\n"
-	if err := os.WriteFile(filepath.Join(dir, "list.txt"), []byte(list), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	r := mg(t, dir, "-d", "out", "--json", "--retry-delay", "10ms", "-i", "list.txt")
+	r := mgList(t, dir, list, "-d", "out", "--json", "--retry-delay", "10ms")
 	m := bySource(t, r)
 	if len(m) != 2 || r.code != 1 {
 		t.Fatalf("want 2 results and exit 1\n%s", r)
@@ -132,10 +126,7 @@ func TestDiskPathComponentIsFile(t *testing.T) {
 		t.Fatal(err)
 	}
 	list := s.URLFor("/ok/1000/pc1") + " out=file/x\n" + s.URLFor("/ok/1000/pc2") + "\n"
-	if err := os.WriteFile(filepath.Join(dir, "list.txt"), []byte(list), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	r := mg(t, dir, "-d", "out", "--json", "--retry-delay", "10ms", "-i", "list.txt")
+	r := mgList(t, dir, list, "-d", "out", "--json", "--retry-delay", "10ms")
 	m := bySource(t, r)
 	if len(m) != 2 || r.code != 1 {
 		t.Fatalf("want 2 results and exit 1\n%s", r)

@@ -70,6 +70,15 @@ func mg(t *testing.T, dir string, args ...string) mgRun {
 	return mgTimeout(t, 30*time.Second, dir, args...)
 }
 
+// mgList writes list to dir/list.txt and runs the binary on it with args.
+func mgList(t *testing.T, dir, list string, args ...string) mgRun {
+	t.Helper()
+	if err := os.WriteFile(filepath.Join(dir, "list.txt"), []byte(list), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return mg(t, dir, append(args, "-i", "list.txt")...)
+}
+
 // mgTimeout runs the built binary in dir; a run that outlives timeout is
 // killed and fails the test (a wrong implementation must fail, not hang).
 func mgTimeout(t *testing.T, timeout time.Duration, dir string, args ...string) mgRun {
@@ -825,10 +834,7 @@ func TestMixedListProperty(t *testing.T) {
 				}
 				wants[fmt.Sprintf("list.txt:%d", i)] = want{k, name, size}
 			}
-			if err := os.WriteFile(filepath.Join(dir, "list.txt"), []byte(list.String()), 0o644); err != nil {
-				t.Fatal(err)
-			}
-			r := mg(t, dir, "-d", "out", "-i", "list.txt", "-j", "4", "--json", "--retry", "1", "--retry-delay", "5ms")
+			r := mgList(t, dir, list.String(), "-d", "out", "-j", "4", "--json", "--retry", "1", "--retry-delay", "5ms")
 			got := bySource(t, r)
 			if len(r.results) != 30 {
 				t.Fatalf("%d results for 30 entries\n%s", len(r.results), r)

@@ -214,8 +214,8 @@ func run(ctx context.Context, ios *IOStreams, o *Options) error {
 		DryRun:     o.DryRun,
 	}
 	if interrupted || stats.FailFast {
-		if countable && !countAhead {
-			count()
+		if countable && !countAhead && total.Load() == 0 {
+			count() // the lists were neither counted ahead nor read to the end
 		}
 		if t := int(total.Load()); t > 0 {
 			sum.NotStarted = t - stats.Done()
