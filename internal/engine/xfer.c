@@ -241,6 +241,8 @@ static size_t mg_write(char *ptr, size_t size, size_t nmemb, void *ud) {
 	size_t n = size * nmemb;
 	if (x->state == MG_FRESH) {
 		int resume = 0;
+		curl_off_t cl = -1;
+		curl_easy_getinfo(x->easy, CURLINFO_CONTENT_LENGTH_DOWNLOAD_T, &cl);
 		if (x->check_http) {
 			long code = 0;
 			curl_easy_getinfo(x->easy, CURLINFO_RESPONSE_CODE, &code);
@@ -266,13 +268,11 @@ static size_t mg_write(char *ptr, size_t size, size_t nmemb, void *ud) {
 			} else if (x->offset > 0) {
 				x->restarted = 1; // the server sent it all: start over
 			}
-			if (code == 200 && x->offset == 0 && x->split_min > 0) {
-				curl_off_t len = -1;
-				curl_easy_getinfo(x->easy, CURLINFO_CONTENT_LENGTH_DOWNLOAD_T, &len);
+			if (code == 200 && x->offset == 0 && x->split_min > 0 && cl >= x->split_min) {
 				const char *ar = mg_header(x->easy, "Accept-Ranges");
-				if (len >= x->split_min && ar && strncasecmp(ar, "bytes", 5) == 0) {
+				if (ar && strncasecmp(ar, "bytes", 5) == 0) {
 					x->splittable = 1;
-					x->total = len;
+					x->total = cl;
 				}
 			}
 		} else if (x->offset > 0) {
@@ -282,8 +282,6 @@ static size_t mg_write(char *ptr, size_t size, size_t nmemb, void *ud) {
 			x->state = MG_IOERR;
 			return 0;
 		}
-		curl_off_t cl = -1;
-		curl_easy_getinfo(x->easy, CURLINFO_CONTENT_LENGTH_DOWNLOAD_T, &cl);
 		x->cap = (cl > 0 && cl < MG_BUFCAP) ? (size_t)cl : MG_BUFCAP;
 		x->buf = malloc(x->cap);
 		if (!x->buf)
