@@ -50,7 +50,7 @@ func (x cxfer) splittable() bool    { return x.p.splittable != 0 }
 func (x cxfer) total() int64        { return int64(x.p.total) }
 func (x cxfer) setLimit(end int64)  { x.p.limit = C.longlong(end) }
 func (x cxfer) limitHit() bool      { return x.p.limit_hit != 0 }
-func (x cxfer) flushed() int64      { return int64(x.p.wpos) }
+func (x cxfer) flushed() int64      { return int64(C.mg_xfer_flushed(x.p)) }
 func (x cxfer) position() int64     { return int64(x.p.offset) + int64(x.p.bytes) }
 func (x cxfer) restarted() bool     { return x.p.restarted != 0 }
 func (x cxfer) preexisted() bool    { return x.p.preexisted != 0 }
@@ -161,6 +161,20 @@ func (l slist) set(easy unsafe.Pointer, opt int) error {
 func (l slist) free() { C.mg_slist_free(l.p) }
 
 func highSockets() int { return int(C.mg_high_sockets()) }
+
+// asyncTransfers counts the transfers whose body went through a writer
+// thread since the process started (tests check the path was taken).
+func asyncTransfers() int64 { return int64(C.mg_async_transfers()) }
+
+// holdWriters makes the writer threads wait before each buffer until it is
+// called with false (tests meet queued buffers this way).
+func holdWriters(on bool) {
+	v := C.int(0)
+	if on {
+		v = 1
+	}
+	C.mg_writers_hold(v)
+}
 
 func multiPoll(multi unsafe.Pointer, timeoutMS int) error {
 	var n C.int

@@ -7,6 +7,7 @@
 #include <fcntl.h>
 #include <malloc.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <strings.h>
@@ -236,6 +237,258 @@ static int flush(mg_xfer *x) {
 	return rc;
 }
 
+// Background writers. A body larger than one buffer hands its full buffers
+// to a writer thread, which writes them with pwrite at their file position
+// while the loop goes on receiving. Each transfer sticks to one writer, so
+// its buffers are written in order and wpos only ever grows. A transfer
+// holds up to MG_WBUFS buffers, allocated as it needs them, and all
+// transfers together about MG_WBUF_BUDGET; when none is free the loop waits
+// for one to come back (the file system is then the bottleneck anyway).
+//
+// Why: copying into freshly allocated page-cache pages is the dearest part
+// of a large download, and on the loop thread it capped every transfer at
+// one core, shared with receiving. Measured on 4 x 256 MiB to tmpfs on 2
+// cores: 756-1425 ms on the loop thread alone, 621-847 ms with writers.
+#define MG_WBUFS 16
+#define MG_WBUF_BUDGET 64
+#define MG_WRITERS_MAX 4
+
+typedef struct mg_wjob {
+	struct mg_wjob *next; // (pool) queue link
+	mg_xfer *x;
+	char *data;           // MG_BUFCAP bytes, allocated on first use
+	long long off;        // file position of data[0]
+	size_t len;
+	int busy;             // (pool) queued or being written
+} mg_wjob;
+
+typedef struct {
+	pthread_cond_t cv; // work for this writer
+	mg_wjob *head, *tail;
+	int idle;
+} mg_wqueue;
+
+static struct {
+	pthread_once_t once;
+	pthread_mutex_t mu;
+	pthread_cond_t back; // a buffer came back to a waiting transfer
+	mg_wqueue q[MG_WRITERS_MAX];
+	int n;    // writer threads running (0: write on the loop thread)
+	int next; // round-robin assignment
+	int bufs; // buffers held by transfers that write through the pool
+} pool = {PTHREAD_ONCE_INIT, PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER};
+
+static long async_transfers; // for tests: how many went to a writer
+
+long mg_async_transfers(void) { return __atomic_load_n(&async_transfers, __ATOMIC_RELAXED); }
+
+// For tests: writers hold each buffer until released, so that the loop
+// meets buffers still queued.
+static int writers_held;
+static pthread_cond_t held_cv = PTHREAD_COND_INITIALIZER;
+
+void mg_writers_hold(int on) {
+	pthread_mutex_lock(&pool.mu);
+	writers_held = on;
+	if (!on)
+		pthread_cond_broadcast(&held_cv);
+	pthread_mutex_unlock(&pool.mu);
+}
+
+static void *writer_main(void *arg) {
+	mg_wqueue *q = arg;
+	pthread_mutex_lock(&pool.mu);
+	for (;;) {
+		while (!q->head) {
+			q->idle = 1;
+			pthread_cond_wait(&q->cv, &pool.mu);
+			q->idle = 0;
+		}
+		mg_wjob *j = q->head;
+		q->head = j->next;
+		if (!q->head)
+			q->tail = NULL;
+		while (writers_held)
+			pthread_cond_wait(&held_cv, &pool.mu);
+		mg_xfer *x = j->x;
+		int skip = x->wfail; // after a failure, nothing more is written
+		pthread_mutex_unlock(&pool.mu);
+		int e = 0;
+		const char *p = j->data;
+		size_t n = j->len;
+		off_t off = (off_t)j->off;
+		while (!skip && n > 0) {
+			ssize_t w = pwrite(x->fd, p, n, off);
+			if (w < 0) {
+				if (errno == EINTR)
+					continue;
+				e = errno;
+				break;
+			}
+			p += w;
+			n -= (size_t)w;
+			off += w;
+		}
+		pthread_mutex_lock(&pool.mu);
+		if (e && !x->wfail) {
+			errno = e;
+			set_err(x, MG_OP_WRITE, x->path);
+			__atomic_store_n(&x->wfail, 1, __ATOMIC_RELEASE);
+		} else if (!skip && !e) {
+			__atomic_store_n(&x->wpos, j->off + (long long)j->len, __ATOMIC_RELEASE);
+		}
+		j->busy = 0;
+		x->inflight--;
+		if (x->waiting)
+			pthread_cond_broadcast(&pool.back);
+	}
+	return NULL;
+}
+
+static void pool_start(void) {
+	long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+	int want = cpus < 1 ? 1 : cpus > MG_WRITERS_MAX ? MG_WRITERS_MAX : (int)cpus;
+	// Writers take no signals: the Go runtime's threads handle them.
+	sigset_t all, old;
+	sigfillset(&all);
+	pthread_sigmask(SIG_SETMASK, &all, &old);
+	pthread_attr_t attr;
+	pthread_attr_init(&attr);
+	pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+	pthread_attr_setstacksize(&attr, 64 * 1024);
+	int n = 0;
+	for (; n < want; n++) {
+		pthread_cond_init(&pool.q[n].cv, NULL);
+		pthread_t t;
+		if (pthread_create(&t, &attr, writer_main, &pool.q[n]) != 0)
+			break;
+	}
+	pthread_attr_destroy(&attr);
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	pthread_mutex_lock(&pool.mu);
+	pool.n = n;
+	pthread_mutex_unlock(&pool.mu);
+}
+
+// go_async moves a transfer whose buffer is full to a writer, keeping that
+// buffer as its first. Returns 0, or -1 when no writer can be had.
+static int go_async(mg_xfer *x) {
+	pthread_once(&pool.once, pool_start);
+	mg_wjob *jobs = calloc(MG_WBUFS, sizeof *jobs);
+	if (!jobs)
+		return -1;
+	pthread_mutex_lock(&pool.mu);
+	if (pool.n == 0) {
+		pthread_mutex_unlock(&pool.mu);
+		free(jobs);
+		return -1;
+	}
+	x->writer = pool.next++ % pool.n;
+	pool.bufs++;
+	pthread_mutex_unlock(&pool.mu);
+	__atomic_add_fetch(&async_transfers, 1, __ATOMIC_RELAXED);
+	for (int i = 0; i < MG_WBUFS; i++)
+		jobs[i].x = x;
+	jobs[0].data = x->buf;
+	x->jobs = jobs;
+	x->qpos = x->wpos;
+	return 0;
+}
+
+// hand_over queues the full buffer x->buf and makes a free one current.
+static int hand_over(mg_xfer *x) {
+	mg_wjob *cur = NULL, *next = NULL;
+	pthread_mutex_lock(&pool.mu);
+	for (int i = 0; i < MG_WBUFS && !cur; i++)
+		if (x->jobs[i].data == x->buf)
+			cur = &x->jobs[i];
+	cur->off = x->qpos;
+	cur->len = x->len;
+	cur->busy = 1;
+	cur->next = NULL;
+	x->qpos += (long long)x->len;
+	x->len = 0;
+	x->inflight++;
+	mg_wqueue *q = &pool.q[x->writer];
+	if (q->tail)
+		q->tail->next = cur;
+	else
+		q->head = cur;
+	q->tail = cur;
+	if (q->idle)
+		pthread_cond_signal(&q->cv);
+	for (;;) {
+		mg_wjob *unallocated = NULL;
+		for (int i = 0; i < MG_WBUFS && !next; i++) {
+			if (x->jobs[i].busy)
+				continue;
+			if (x->jobs[i].data)
+				next = &x->jobs[i];
+			else if (!unallocated)
+				unallocated = &x->jobs[i];
+		}
+		if (next)
+			break;
+		if (unallocated && pool.bufs < MG_WBUF_BUDGET) {
+			pool.bufs++;
+			next = unallocated;
+			break;
+		}
+		x->waiting = 1;
+		pthread_cond_wait(&pool.back, &pool.mu);
+		x->waiting = 0;
+	}
+	pthread_mutex_unlock(&pool.mu);
+	if (!next->data && !(next->data = malloc(MG_BUFCAP))) {
+		pthread_mutex_lock(&pool.mu);
+		pool.bufs--;
+		pthread_mutex_unlock(&pool.mu);
+		x->buf = NULL;
+		x->cap = 0;
+		errno = ENOMEM;
+		set_err(x, MG_OP_WRITE, x->path);
+		return -1;
+	}
+	x->buf = next->data;
+	return 0;
+}
+
+// drain waits until the writer has written every queued buffer of x.
+// Returns -1 when one of them failed (err is set), else 0; afterwards the
+// loop thread owns x again and writes at wpos itself.
+static int drain(mg_xfer *x) {
+	if (!x->jobs)
+		return 0;
+	pthread_mutex_lock(&pool.mu);
+	while (x->inflight > 0) {
+		x->waiting = 1;
+		pthread_cond_wait(&pool.back, &pool.mu);
+	}
+	x->waiting = 0;
+	int failed = x->wfail;
+	pthread_mutex_unlock(&pool.mu);
+	return failed ? -1 : 0;
+}
+
+// submit writes out the full buffer: through a writer when the body is
+// larger than one buffer, else right here.
+static int submit(mg_xfer *x) {
+	if (!x->jobs && (x->cap < MG_BUFCAP || go_async(x) != 0))
+		return flush(x);
+	return hand_over(x);
+}
+
+// finish_writes drains the writer and writes what is still buffered.
+static int finish_writes(mg_xfer *x) {
+	if (drain(x) != 0) {
+		x->len = 0;
+		return -1;
+	}
+	return flush(x);
+}
+
+long long mg_xfer_flushed(mg_xfer *x) { return __atomic_load_n(&x->wpos, __ATOMIC_ACQUIRE); }
+
 static size_t mg_write(char *ptr, size_t size, size_t nmemb, void *ud) {
 	mg_xfer *x = ud;
 	size_t n = size * nmemb;
@@ -289,6 +542,9 @@ static size_t mg_write(char *ptr, size_t size, size_t nmemb, void *ud) {
 		x->state = MG_WRITING;
 	} else if (x->state != MG_WRITING) {
 		return 0;
+	} else if (__atomic_load_n(&x->wfail, __ATOMIC_ACQUIRE)) {
+		x->state = MG_IOERR; // a writer failed; err says why
+		return 0;
 	}
 	size_t take = n;
 	if (x->limit >= 0 && x->offset + x->bytes + (long long)n > x->limit) {
@@ -297,18 +553,29 @@ static size_t mg_write(char *ptr, size_t size, size_t nmemb, void *ud) {
 		x->limit_hit = 1;
 	}
 	n = take;
-	if (x->len + n > x->cap && flush(x) != 0) {
-		x->state = MG_IOERR;
-		return 0;
-	}
-	if (n >= x->cap) {
-		if (write_all(x, ptr, n) != 0) {
+	const char *p = ptr;
+	size_t left = n;
+	if (!x->jobs && left >= x->cap) {
+		// A chunk as large as the buffer (or no buffer): nothing to gain
+		// from copying it.
+		if (flush(x) != 0 || write_all(x, p, left) != 0) {
 			x->state = MG_IOERR;
 			return 0;
 		}
-	} else {
-		memcpy(x->buf + x->len, ptr, n);
-		x->len += n;
+		left = 0;
+	}
+	while (left > 0) {
+		if (x->len == x->cap && submit(x) != 0) {
+			x->state = MG_IOERR;
+			return 0;
+		}
+		size_t k = x->cap - x->len;
+		if (k > left)
+			k = left;
+		memcpy(x->buf + x->len, p, k);
+		x->len += k;
+		p += k;
+		left -= k;
 	}
 	x->bytes += (long long)n;
 	if (x->limit_hit)
@@ -324,9 +591,11 @@ int mg_xfer_finish(mg_xfer *x) {
 		}
 		x->state = MG_WRITING;
 	}
-	if (x->state != MG_WRITING)
+	if (x->state != MG_WRITING) {
+		drain(x);
 		return -1;
-	int rc = flush(x);
+	}
+	int rc = finish_writes(x);
 	if (close(x->fd) != 0 && rc == 0) {
 		set_err(x, MG_OP_CLOSE, x->path);
 		rc = -1;
@@ -340,7 +609,7 @@ int mg_xfer_finish(mg_xfer *x) {
 int mg_xfer_keep(mg_xfer *x) {
 	if (x->fd < 0)
 		return 0;
-	int rc = flush(x);
+	int rc = finish_writes(x);
 	if (close(x->fd) != 0 && rc == 0) {
 		set_err(x, MG_OP_CLOSE, x->path);
 		rc = -1;
@@ -398,6 +667,7 @@ long long mg_retry_after(CURL *easy) {
 }
 
 void mg_xfer_discard(mg_xfer *x) {
+	drain(x);
 	if (x->fd >= 0) {
 		close(x->fd);
 		x->fd = -1;
@@ -409,9 +679,22 @@ void mg_xfer_discard(mg_xfer *x) {
 void mg_xfer_free(mg_xfer *x) {
 	if (!x)
 		return;
+	drain(x);
 	if (x->fd >= 0)
 		close(x->fd);
-	free(x->buf);
+	if (x->jobs) {
+		int held = 0;
+		for (int i = 0; i < MG_WBUFS; i++) {
+			held += x->jobs[i].data != NULL;
+			free(x->jobs[i].data);
+		}
+		free(x->jobs);
+		pthread_mutex_lock(&pool.mu);
+		pool.bufs -= held;
+		pthread_mutex_unlock(&pool.mu);
+	} else {
+		free(x->buf);
+	}
 	curl_slist_free_all(x->headers);
 	free(x->path);
 	free(x->errpath);

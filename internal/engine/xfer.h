@@ -50,6 +50,14 @@ typedef struct mg_xfer {
 	struct curl_slist *headers; // this attempt's request headers, owned
 	char *buf;           // write coalescing buffer, allocated on first byte
 	size_t len, cap;
+	// Background writes (large bodies; see xfer.c). Fields marked (pool)
+	// are shared with a writer thread under the pool mutex.
+	struct mg_wjob *jobs; // MG_WBUFS buffers once writes go to a writer
+	int writer;           // index of that writer thread
+	long long qpos;       // file position of the next buffer handed over
+	int inflight;         // (pool) buffers queued or being written
+	int waiting;          // (pool) the loop waits for one to come back
+	int wfail;            // (pool) a background write failed: err is set
 	char errbuf[CURL_ERROR_SIZE];
 } mg_xfer;
 
@@ -72,6 +80,15 @@ const char *mg_header(CURL *easy, const char *name);
 // or -1 when there is none.
 long long mg_retry_after(CURL *easy);
 void mg_xfer_free(mg_xfer *x);
+// mg_xfer_flushed returns the file position up to which every byte of this
+// attempt is written to the file (not merely buffered or queued).
+long long mg_xfer_flushed(mg_xfer *x);
+// mg_async_transfers counts the transfers whose writes went to a writer
+// thread (for tests).
+long mg_async_transfers(void);
+// mg_writers_hold makes writer threads wait before each buffer while on is
+// set (for tests).
+void mg_writers_hold(int on);
 
 // mg_easy_prepare points a fresh or reused handle at url, with no Range
 // and the shared headers (which may be NULL), waiting for a multiplexed

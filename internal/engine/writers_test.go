@@ -1,0 +1,165 @@
+package engine
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+)
+
+// bodyServer serves /cl/N/NAME with a Content-Length, /chunked/N/NAME
+// without one (chunked, flushed every 64 KiB), and /hold/N/NAME: N bytes of
+// a body announced twice as long, then nothing until the client goes away.
+func bodyServer(t *testing.T) *httptest.Server {
+	t.Helper()
+	parse := func(r *http.Request, prefix string) (int, string) {
+		parts := strings.SplitN(strings.TrimPrefix(r.URL.Path, prefix), "/", 2)
+		n, _ := strconv.Atoi(parts[0])
+		return n, parts[1]
+	}
+	mux := http.NewServeMux()
+	mux.HandleFunc("/cl/", func(w http.ResponseWriter, r *http.Request) {
+		n, name := parse(r, "/cl/")
+		w.Header().Set("Content-Length", strconv.Itoa(n))
+		_, _ = w.Write(body(name, n))
+	})
+	mux.HandleFunc("/chunked/", func(w http.ResponseWriter, r *http.Request) {
+		n, name := parse(r, "/chunked/")
+		b := body(name, n)
+		for len(b) > 0 {
+			k := min(len(b), 64<<10)
+			_, _ = w.Write(b[:k])
+			w.(http.Flusher).Flush()
+			b = b[k:]
+		}
+	})
+	mux.HandleFunc("/hold/", func(w http.ResponseWriter, r *http.Request) {
+		n, name := parse(r, "/hold/")
+		w.Header().Set("Content-Length", strconv.Itoa(2*n))
+		w.Header().Set("ETag", `"hold-`+name+`"`)
+		w.Header().Set("Accept-Ranges", "bytes")
+		_, _ = w.Write(body(name, n))
+		w.(http.Flusher).Flush()
+		<-r.Context().Done()
+	})
+	s := httptest.NewServer(mux)
+	t.Cleanup(s.Close)
+	return s
+}
+
+// Bodies larger than one write buffer are written by writer threads while
+// the loop receives. Sizes around the buffer size and far beyond the
+// buffers one transfer may hold, with and without a Content-Length, must
+// arrive byte for byte, and the large ones must have taken that path.
+func TestLargeBodiesGoThroughWriters(t *testing.T) {
+	s := bodyServer(t)
+	dir := t.TempDir()
+	const buf = 256 << 10 // MG_BUFCAP in xfer.c
+	cases := []struct {
+		route string
+		size  int
+		async bool
+	}{
+		{"cl", buf - 1, false},
+		{"cl", buf, false}, // fills the buffer exactly: written at the end
+		{"cl", buf + 1, true},
+		{"cl", 5<<20 + 123, true},
+		{"cl", 23 << 20, true}, // more than the 16 buffers a transfer holds
+		{"chunked", 3<<20 + 7, true},
+		{"chunked", 1000, false},
+	}
+	var entries []Entry
+	wantAsync := 0
+	for i, c := range cases {
+		name := fmt.Sprintf("w%d", i)
+		entries = append(entries, Entry{
+			Source: name,
+			URL:    fmt.Sprintf("%s/%s/%d/%s", s.URL, c.route, c.size, name),
+			Path:   filepath.Join(dir, name),
+		})
+		if c.async {
+			wantAsync++
+		}
+	}
+	before := asyncTransfers()
+	rec, st := run(t, context.Background(), Config{Parallel: len(entries)}, entries)
+	if st.OK != len(entries) {
+		t.Fatalf("ok=%d, want %d: %+v", st.OK, len(entries), rec.results)
+	}
+	if got := asyncTransfers() - before; got < int64(wantAsync) {
+		t.Errorf("%d transfers went through a writer thread, want at least %d", got, wantAsync)
+	}
+	for i, c := range cases {
+		got, err := os.ReadFile(entries[i].Path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !bytes.Equal(got, body(entries[i].Source, c.size)) {
+			t.Errorf("%s (%s, %d bytes): content differs, got %d bytes", entries[i].Source, c.route, c.size, len(got))
+		}
+	}
+	noPartFiles(t, dir)
+}
+
+// An interrupted transfer keeps NAME.part with every byte it accepted: the
+// writer's queue is drained before the file is closed, and the bytes
+// counted for the resume are the bytes in the file. The writers are held
+// until a while after the interrupt, so the engine meets queued buffers.
+func TestInterruptKeepsEveryQueuedByte(t *testing.T) {
+	s := bodyServer(t)
+	dir := t.TempDir()
+	const n = 3<<20 + 5
+	ctx, cancel := context.WithCancel(context.Background())
+	holdWriters(true)
+	t.Cleanup(func() { holdWriters(false) })
+	obs := &cancelAtBytes{at: n, cancel: func() {
+		cancel()
+		time.AfterFunc(100*time.Millisecond, func() { holdWriters(false) })
+	}}
+	ch := make(chan []Entry, 1)
+	ch <- []Entry{{Source: "hold", URL: s.URL + fmt.Sprintf("/hold/%d/h", n), Path: filepath.Join(dir, "h")}}
+	close(ch)
+	before := asyncTransfers()
+	st, err := Run(ctx, Config{Parallel: 1, Protocols: []string{"http"}}, ch, obs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !st.Interrupted || st.Failed != 1 {
+		t.Fatalf("%+v", st)
+	}
+	if asyncTransfers() == before {
+		t.Errorf("the transfer did not go through a writer thread")
+	}
+	got, err := os.ReadFile(filepath.Join(dir, "h"+PartSuffix))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(got, body("h", n)) {
+		t.Errorf("h.part holds %d bytes (or wrong ones), want the %d that arrived", len(got), n)
+	}
+	if _, err := os.Lstat(filepath.Join(dir, "h")); err == nil {
+		t.Errorf("final file exists")
+	}
+}
+
+// cancelAtBytes cancels the run once at bytes of body have arrived.
+type cancelAtBytes struct {
+	recorder
+	at     int64
+	cancel func()
+	done   bool
+}
+
+func (c *cancelAtBytes) Progress(p Progress) {
+	if p.Bytes >= c.at && !c.done {
+		c.done = true
+		c.cancel()
+	}
+}
