@@ -55,9 +55,9 @@ func body(name string, n int) []byte {
 	return b
 }
 
-// server serves /size/N/NAME with N bytes, /status/CODE, /empty,
-// /redirect/NAME -> /size/100/NAME, /noloc (302 without Location), and counts
-// requests in flight.
+// server serves /size/N/NAME with N bytes, /chunked/ and /hold/ (below),
+// /status/CODE, /empty, /redirect/NAME -> /size/100/NAME, /noloc (302
+// without Location), /slow/, and counts requests in flight.
 type server struct {
 	*httptest.Server
 	inflight, maxInflight atomic.Int64
@@ -93,6 +93,37 @@ func newServer(t *testing.T) *server {
 	mux.HandleFunc("/noloc", func(w http.ResponseWriter, r *http.Request) {
 		w.WriteHeader(http.StatusFound)
 		_, _ = w.Write([]byte("moved somewhere"))
+	})
+	sizeName := func(r *http.Request, prefix string) (int, string) {
+		parts := strings.SplitN(strings.TrimPrefix(r.URL.Path, prefix), "/", 2)
+		n, _ := strconv.Atoi(parts[0])
+		return n, parts[1]
+	}
+	// /chunked/N/NAME: the body of /size/N/NAME without a Content-Length,
+	// flushed every 64 KiB.
+	mux.HandleFunc("/chunked/", func(w http.ResponseWriter, r *http.Request) {
+		n, name := sizeName(r, "/chunked/")
+		b := body(name, n)
+		for len(b) > 0 {
+			k := min(len(b), 64<<10)
+			_, _ = w.Write(b[:k])
+			w.(http.Flusher).Flush()
+			b = b[k:]
+		}
+	})
+	// /hold/N/NAME: N bytes of a body announced twice as long, then nothing
+	// until the test ends or the client goes away.
+	mux.HandleFunc("/hold/", func(w http.ResponseWriter, r *http.Request) {
+		n, name := sizeName(r, "/hold/")
+		w.Header().Set("Content-Length", strconv.Itoa(2*n))
+		w.Header().Set("ETag", `"hold-`+name+`"`)
+		w.Header().Set("Accept-Ranges", "bytes")
+		_, _ = w.Write(body(name, n))
+		w.(http.Flusher).Flush()
+		select {
+		case <-s.hold:
+		case <-r.Context().Done():
+		}
 	})
 	mux.HandleFunc("/slow/", func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Length", "1000")

@@ -4,62 +4,18 @@ import (
 	"bytes"
 	"context"
 	"fmt"
-	"net/http"
-	"net/http/httptest"
 	"os"
 	"path/filepath"
-	"strconv"
-	"strings"
 	"testing"
 	"time"
 )
-
-// bodyServer serves /cl/N/NAME with a Content-Length, /chunked/N/NAME
-// without one (chunked, flushed every 64 KiB), and /hold/N/NAME: N bytes of
-// a body announced twice as long, then nothing until the client goes away.
-func bodyServer(t *testing.T) *httptest.Server {
-	t.Helper()
-	parse := func(r *http.Request, prefix string) (int, string) {
-		parts := strings.SplitN(strings.TrimPrefix(r.URL.Path, prefix), "/", 2)
-		n, _ := strconv.Atoi(parts[0])
-		return n, parts[1]
-	}
-	mux := http.NewServeMux()
-	mux.HandleFunc("/cl/", func(w http.ResponseWriter, r *http.Request) {
-		n, name := parse(r, "/cl/")
-		w.Header().Set("Content-Length", strconv.Itoa(n))
-		_, _ = w.Write(body(name, n))
-	})
-	mux.HandleFunc("/chunked/", func(w http.ResponseWriter, r *http.Request) {
-		n, name := parse(r, "/chunked/")
-		b := body(name, n)
-		for len(b) > 0 {
-			k := min(len(b), 64<<10)
-			_, _ = w.Write(b[:k])
-			w.(http.Flusher).Flush()
-			b = b[k:]
-		}
-	})
-	mux.HandleFunc("/hold/", func(w http.ResponseWriter, r *http.Request) {
-		n, name := parse(r, "/hold/")
-		w.Header().Set("Content-Length", strconv.Itoa(2*n))
-		w.Header().Set("ETag", `"hold-`+name+`"`)
-		w.Header().Set("Accept-Ranges", "bytes")
-		_, _ = w.Write(body(name, n))
-		w.(http.Flusher).Flush()
-		<-r.Context().Done()
-	})
-	s := httptest.NewServer(mux)
-	t.Cleanup(s.Close)
-	return s
-}
 
 // Bodies larger than one write buffer are written by writer threads while
 // the loop receives. Sizes around the buffer size and far beyond the
 // buffers one transfer may hold, with and without a Content-Length, must
 // arrive byte for byte, and the large ones must have taken that path.
 func TestLargeBodiesGoThroughWriters(t *testing.T) {
-	s := bodyServer(t)
+	s := newServer(t)
 	dir := t.TempDir()
 	const buf = 256 << 10 // MG_BUFCAP in xfer.c
 	cases := []struct {
@@ -67,11 +23,11 @@ func TestLargeBodiesGoThroughWriters(t *testing.T) {
 		size  int
 		async bool
 	}{
-		{"cl", buf - 1, false},
-		{"cl", buf, false}, // fills the buffer exactly: written at the end
-		{"cl", buf + 1, true},
-		{"cl", 5<<20 + 123, true},
-		{"cl", 23 << 20, true}, // more than the 8 buffers a transfer holds
+		{"size", buf - 1, false},
+		{"size", buf, false}, // fills the buffer exactly: written at the end
+		{"size", buf + 1, true},
+		{"size", 5<<20 + 123, true},
+		{"size", 23 << 20, true}, // more than the 8 buffers a transfer holds
 		{"chunked", 3<<20 + 7, true},
 		{"chunked", 1000, false},
 	}
@@ -113,13 +69,13 @@ func TestLargeBodiesGoThroughWriters(t *testing.T) {
 // counted for the resume are the bytes in the file. The writers are held
 // until a while after the interrupt, so the engine meets queued buffers.
 func TestInterruptKeepsEveryQueuedByte(t *testing.T) {
-	s := bodyServer(t)
+	s := newServer(t)
 	dir := t.TempDir()
 	const n = 1<<20 + 5 // less than the 8 buffers a transfer may hold: held writers would stall the loop
 	ctx, cancel := context.WithCancel(context.Background())
 	holdWriters(true)
 	t.Cleanup(func() { holdWriters(false) })
-	obs := &cancelAtBytes{at: n, cancel: func() {
+	obs := &cancelAfter{limit: n, cancel: func() {
 		cancel()
 		time.AfterFunc(100*time.Millisecond, func() { holdWriters(false) })
 	}}
@@ -146,20 +102,5 @@ func TestInterruptKeepsEveryQueuedByte(t *testing.T) {
 	}
 	if _, err := os.Lstat(filepath.Join(dir, "h")); err == nil {
 		t.Errorf("final file exists")
-	}
-}
-
-// cancelAtBytes cancels the run once at bytes of body have arrived.
-type cancelAtBytes struct {
-	recorder
-	at     int64
-	cancel func()
-	done   bool
-}
-
-func (c *cancelAtBytes) Progress(p Progress) {
-	if p.Bytes >= c.at && !c.done {
-		c.done = true
-		c.cancel()
 	}
 }
