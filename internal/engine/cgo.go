@@ -130,6 +130,30 @@ func prepareEasy(easy unsafe.Pointer, url string, shared slist, pipeWait, h1 boo
 
 func parkEasy(easy unsafe.Pointer) { C.mg_easy_park(easy) }
 
+// tlsShare is the engine's share handle for TLS sessions (nil when libcurl
+// cannot share them: every handle then keeps its own, as before).
+type tlsShare struct{ p unsafe.Pointer }
+
+func newTLSShare() tlsShare { return tlsShare{C.mg_share_new()} }
+
+// attach makes easy use the shared sessions. curl_easy_duphandle does not
+// copy CURLOPT_SHARE, so every new handle needs it.
+func (s tlsShare) attach(easy unsafe.Pointer) error {
+	if s.p == nil {
+		return nil
+	}
+	if rc := C.mg_setopt_share(easy, s.p); rc != C.CURLE_OK {
+		return curlError(int(rc))
+	}
+	return nil
+}
+
+func (s tlsShare) free() {
+	if s.p != nil {
+		C.mg_share_free(s.p)
+	}
+}
+
 func setCallbacks(easy unsafe.Pointer) error {
 	if rc := C.mg_setopt_callbacks(easy); rc != C.CURLE_OK {
 		return curlError(int(rc))

@@ -157,6 +157,7 @@ type engine struct {
 	multi   *curl.CURLM
 	tmpl    *curl.CURL
 	headers slist
+	tls     tlsShare // TLS sessions shared by all handles
 
 	active   map[uintptr]*transfer
 	perHost  map[string]int
@@ -228,6 +229,7 @@ func (e *engine) init() error {
 		return errors.New("libcurl: cannot create an easy handle")
 	}
 	e.headers = newSlist(e.cfg.Headers)
+	e.tls = newTLSShare()
 	return e.configureTemplate()
 }
 
@@ -246,6 +248,7 @@ func (e *engine) close() {
 		e.multi.Cleanup()
 	}
 	e.headers.free()
+	e.tls.free() // after every handle that used it
 }
 
 // multiPtr reads the CURLM* out of the binding's handle, whose only field
@@ -968,6 +971,9 @@ func (e *engine) newTransfer(url, path string, checkHTTP, pipeWait, h1 bool) (*c
 		easy, e.pool = e.pool[n-1], e.pool[:n-1]
 	} else if easy = e.tmpl.Duphandle(); easy == nil || easy.GetHandle() == nil {
 		return nil, cxfer{}, errors.New("libcurl: cannot create an easy handle")
+	} else if err := e.tls.attach(easy.GetHandle()); err != nil {
+		easy.Cleanup()
+		return nil, cxfer{}, fmt.Errorf("libcurl: sharing TLS sessions: %w", err)
 	}
 	if err := prepareEasy(easy.GetHandle(), url, e.headers, pipeWait, h1); err != nil {
 		e.parkEasy(easy)

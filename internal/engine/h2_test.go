@@ -20,9 +20,14 @@ import (
 // h2Server starts an HTTPS server that speaks HTTP/2, counting its
 // connections, and writes its certificate to a CA file in dir.
 func h2Server(t *testing.T, dir string, h http.Handler) (srv *httptest.Server, ca string, conns *atomic.Int64) {
+	return tlsServer(t, dir, h, true)
+}
+
+// tlsServer is h2Server with HTTP/2 on or off.
+func tlsServer(t *testing.T, dir string, h http.Handler, h2 bool) (srv *httptest.Server, ca string, conns *atomic.Int64) {
 	conns = new(atomic.Int64)
 	srv = httptest.NewUnstartedServer(h)
-	srv.EnableHTTP2 = true
+	srv.EnableHTTP2 = h2
 	srv.Config.ConnState = func(_ net.Conn, s http.ConnState) {
 		if s == http.StateNew {
 			conns.Add(1)
@@ -108,5 +113,45 @@ func TestSplitOverHTTP2UsesConnectionsOfItsOwn(t *testing.T) {
 	}
 	if n := conns.Load(); n != 4 {
 		t.Errorf("%d connections for 4 ranges, want 4", n)
+	}
+}
+
+// Handles share TLS sessions: the ranges of a split download, each a new
+// handle opening a connection of its own to a host the first range has
+// already talked to, resume that session instead of a full handshake.
+func TestTLSSessionsAreShared(t *testing.T) {
+	dir := t.TempDir()
+	const size = 3 << 20
+	content := body("big", size)
+	var mu sync.Mutex
+	resumed := map[string]bool{} // by connection (client address)
+	srv, ca, conns := tlsServer(t, dir, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		if _, seen := resumed[r.RemoteAddr]; !seen {
+			resumed[r.RemoteAddr] = r.TLS.DidResume
+		}
+		mu.Unlock()
+		w.Header().Set("ETag", `"v1"`)
+		http.ServeContent(w, r, "big", time.Time{}, io.ReadSeeker(slowReader{bytes.NewReader(content)}))
+	}), false)
+	cfg := splitCfg(4)
+	cfg.CACert, cfg.Protocols = ca, []string{"https"}
+	rec, _ := run(t, context.Background(), cfg, []Entry{{Source: "a", URL: srv.URL + "/big", Path: filepath.Join(dir, "big")}})
+	if r := rec.results[0]; r.Status != StatusOK || r.Attempts != 4 {
+		t.Fatalf("%+v", r)
+	}
+	if b, _ := os.ReadFile(filepath.Join(dir, "big")); !bytes.Equal(b, content) {
+		t.Errorf("file differs")
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	n := 0
+	for _, r := range resumed {
+		if r {
+			n++
+		}
+	}
+	if conns.Load() != 4 || n != 3 {
+		t.Errorf("%d connections, %d of them resumed a TLS session; want 4, and the 3 ranges resumed", conns.Load(), n)
 	}
 }

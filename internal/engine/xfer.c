@@ -788,6 +788,19 @@ CURLcode mg_easy_prepare(CURL *easy, const char *url, struct curl_slist *shared,
 	return curl_easy_setopt(easy, CURLOPT_HTTPHEADER, shared);
 }
 
+CURLSH *mg_share_new(void) {
+	CURLSH *sh = curl_share_init();
+	if (sh && curl_share_setopt(sh, CURLSHOPT_SHARE, CURL_LOCK_DATA_SSL_SESSION) != CURLSHE_OK) {
+		curl_share_cleanup(sh);
+		return NULL;
+	}
+	return sh;
+}
+
+CURLcode mg_setopt_share(CURL *easy, CURLSH *sh) { return curl_easy_setopt(easy, CURLOPT_SHARE, sh); }
+
+void mg_share_free(CURLSH *sh) { curl_share_cleanup(sh); }
+
 void mg_easy_park(CURL *easy) {
 	curl_easy_setopt(easy, CURLOPT_WRITEDATA, NULL);
 	curl_easy_setopt(easy, CURLOPT_ERRORBUFFER, NULL);

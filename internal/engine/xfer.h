@@ -100,6 +100,15 @@ CURLcode mg_easy_prepare(CURL *easy, const char *url, struct curl_slist *shared,
 // reuse, so nothing can reach freed memory through it.
 void mg_easy_park(CURL *easy);
 
+// TLS sessions shared by every handle of an engine: a connection that a
+// handle opens to a host another handle has talked to resumes that
+// session instead of a full handshake. No lock callbacks: one thread uses
+// all the handles. mg_share_new returns NULL when libcurl cannot share
+// them; mg_share_free must come after the last handle's cleanup.
+CURLSH *mg_share_new(void);
+CURLcode mg_setopt_share(CURL *easy, CURLSH *sh);
+void mg_share_free(CURLSH *sh);
+
 // Options that carry C function pointers or C-owned data, which the Go
 // binding cannot set.
 CURLcode mg_setopt_callbacks(CURL *easy);
