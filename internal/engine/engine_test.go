@@ -57,11 +57,11 @@ func body(name string, n int) []byte {
 
 // server serves /size/N/NAME with N bytes, /chunked/ and /hold/ (below),
 // /status/CODE, /empty, /redirect/NAME -> /size/100/NAME, /noloc (302
-// without Location), /slow/, and counts requests in flight.
+// without Location), and counts requests in flight.
 type server struct {
 	*httptest.Server
 	inflight, maxInflight atomic.Int64
-	hold                  chan struct{} // /slow/ waits on it until the test ends
+	hold                  chan struct{} // /hold/ waits on it until the test ends
 }
 
 func newServer(t *testing.T) *server {
@@ -119,15 +119,6 @@ func newServer(t *testing.T) *server {
 		w.Header().Set("ETag", `"hold-`+name+`"`)
 		w.Header().Set("Accept-Ranges", "bytes")
 		_, _ = w.Write(body(name, n))
-		w.(http.Flusher).Flush()
-		select {
-		case <-s.hold:
-		case <-r.Context().Done():
-		}
-	})
-	mux.HandleFunc("/slow/", func(w http.ResponseWriter, r *http.Request) {
-		w.Header().Set("Content-Length", "1000")
-		_, _ = w.Write(make([]byte, 10))
 		w.(http.Flusher).Flush()
 		select {
 		case <-s.hold:
@@ -356,7 +347,7 @@ func TestFailFastAbortsTheRest(t *testing.T) {
 	s := newServer(t)
 	dir := t.TempDir()
 	entries := []Entry{
-		{Source: "slow", URL: s.URL + "/slow/a", Path: filepath.Join(dir, "a")},
+		{Source: "slow", URL: s.URL + "/hold/10/a", Path: filepath.Join(dir, "a")},
 		{Source: "bad", URL: s.URL + "/status/404", Path: filepath.Join(dir, "b")},
 	}
 	for i := 0; i < 50; i++ {
@@ -392,9 +383,9 @@ func TestCancelAbortsRunningAndKeepsPart(t *testing.T) {
 	s := newServer(t)
 	dir := t.TempDir()
 	ctx, cancel := context.WithCancel(context.Background())
-	obs := &cancelOnBytes{cancel: cancel}
+	obs := &cancelAfter{limit: 1, cancel: cancel}
 	ch := make(chan []Entry, 1)
-	ch <- []Entry{{Source: "slow", URL: s.URL + "/slow/a", Path: filepath.Join(dir, "a")}}
+	ch <- []Entry{{Source: "slow", URL: s.URL + "/hold/10/a", Path: filepath.Join(dir, "a")}}
 	close(ch)
 	st, err := Run(ctx, Config{Parallel: 1, Protocols: []string{"http"}}, ch, obs)
 	if err != nil {
@@ -408,19 +399,6 @@ func TestCancelAbortsRunningAndKeepsPart(t *testing.T) {
 	}
 	if _, err := os.Lstat(filepath.Join(dir, "a")); err == nil {
 		t.Errorf("final file exists")
-	}
-}
-
-// cancelOnBytes cancels the run once some body bytes have arrived, so the
-// .part file exists when the abort happens.
-type cancelOnBytes struct {
-	recorder
-	cancel func()
-}
-
-func (c *cancelOnBytes) Progress(p Progress) {
-	if p.Bytes > 0 {
-		c.cancel()
 	}
 }
 

@@ -76,6 +76,26 @@ func (s slowReader) Read(p []byte) (int, error) {
 	return s.Reader.Read(p[:min(len(p), 16<<10)])
 }
 
+// serveBig serves content as "big", slowly, with an ETag and ranges.
+func serveBig(w http.ResponseWriter, r *http.Request, content []byte) {
+	w.Header().Set("ETag", `"v1"`)
+	http.ServeContent(w, r, "big", time.Time{}, io.ReadSeeker(slowReader{bytes.NewReader(content)}))
+}
+
+// splitBig downloads base/big over HTTPS as 4 ranges and checks the file.
+func splitBig(t *testing.T, dir, base, ca string, content []byte) {
+	t.Helper()
+	cfg := splitCfg(4)
+	cfg.CACert, cfg.Protocols = ca, []string{"https"}
+	rec, _ := run(t, context.Background(), cfg, []Entry{{Source: "a", URL: base + "/big", Path: filepath.Join(dir, "big")}})
+	if r := rec.results[0]; r.Status != StatusOK || r.Attempts != 4 {
+		t.Fatalf("%+v", r)
+	}
+	if b, _ := os.ReadFile(filepath.Join(dir, "big")); !bytes.Equal(b, content) {
+		t.Errorf("file differs")
+	}
+}
+
 // The ranges of a split download from an HTTP/2 server get connections of
 // their own, as HTTP/1.1, rather than becoming streams on the connection
 // the first range already uses (where a server that limits each connection
@@ -94,18 +114,9 @@ func TestSplitOverHTTP2UsesConnectionsOfItsOwn(t *testing.T) {
 		mu.Lock()
 		protos[r.Proto+" "+kind]++
 		mu.Unlock()
-		w.Header().Set("ETag", `"v1"`)
-		http.ServeContent(w, r, "big", time.Time{}, io.ReadSeeker(slowReader{bytes.NewReader(content)}))
+		serveBig(w, r, content)
 	}))
-	cfg := splitCfg(4)
-	cfg.CACert, cfg.Protocols = ca, []string{"https"}
-	rec, _ := run(t, context.Background(), cfg, []Entry{{Source: "a", URL: srv.URL + "/big", Path: filepath.Join(dir, "big")}})
-	if r := rec.results[0]; r.Status != StatusOK || r.Attempts != 4 {
-		t.Fatalf("%+v", r)
-	}
-	if b, _ := os.ReadFile(filepath.Join(dir, "big")); !bytes.Equal(b, content) {
-		t.Errorf("file differs")
-	}
+	splitBig(t, dir, srv.URL, ca, content)
 	mu.Lock()
 	defer mu.Unlock()
 	if protos["HTTP/2.0 whole"] != 1 || protos["HTTP/1.1 ranged"] != 3 {
@@ -131,18 +142,9 @@ func TestTLSSessionsAreShared(t *testing.T) {
 			resumed[r.RemoteAddr] = r.TLS.DidResume
 		}
 		mu.Unlock()
-		w.Header().Set("ETag", `"v1"`)
-		http.ServeContent(w, r, "big", time.Time{}, io.ReadSeeker(slowReader{bytes.NewReader(content)}))
+		serveBig(w, r, content)
 	}), false)
-	cfg := splitCfg(4)
-	cfg.CACert, cfg.Protocols = ca, []string{"https"}
-	rec, _ := run(t, context.Background(), cfg, []Entry{{Source: "a", URL: srv.URL + "/big", Path: filepath.Join(dir, "big")}})
-	if r := rec.results[0]; r.Status != StatusOK || r.Attempts != 4 {
-		t.Fatalf("%+v", r)
-	}
-	if b, _ := os.ReadFile(filepath.Join(dir, "big")); !bytes.Equal(b, content) {
-		t.Errorf("file differs")
-	}
+	splitBig(t, dir, srv.URL, ca, content)
 	mu.Lock()
 	defer mu.Unlock()
 	n := 0
