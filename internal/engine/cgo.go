@@ -20,14 +20,14 @@ import (
 // goroutine, between calls into libcurl, so the counters need no locking.
 type cxfer struct{ p *C.mg_xfer }
 
-func newCXfer(easy unsafe.Pointer, path string, checkHTTP bool) (cxfer, error) {
+func newCXfer(easy unsafe.Pointer, path string, checkHTTP bool, z pauser) (cxfer, error) {
 	cp := C.CString(path)
 	defer C.free(unsafe.Pointer(cp))
 	chk := C.int(0)
 	if checkHTTP {
 		chk = 1
 	}
-	p := C.mg_xfer_new(easy, cp, chk)
+	p := C.mg_xfer_new(easy, cp, chk, z.p)
 	if p == nil {
 		return cxfer{}, errors.New("out of memory")
 	}
@@ -39,6 +39,7 @@ func newCXfer(easy unsafe.Pointer, path string, checkHTTP bool) (cxfer, error) {
 }
 
 func (x cxfer) bytes() int64        { return int64(x.p.bytes) }
+func (x cxfer) paused() bool        { return C.mg_xfer_paused(x.p) != 0 }
 func (x cxfer) state() int          { return int(x.p.state) }
 func (x cxfer) code() int           { return int(x.p.code) }
 func (x cxfer) errbuf() string      { return C.GoString(&x.p.errbuf[0]) }
@@ -200,9 +201,32 @@ func holdWriters(on bool) {
 	C.mg_writers_hold(v)
 }
 
-func multiPoll(multi unsafe.Pointer, timeoutMS int) error {
+// pauses counts the transfers paused for want of a free buffer since the
+// process started (tests check the path was taken).
+func pauses() int64 { return int64(C.mg_pauses()) }
+
+// pauser holds an engine's transfers paused for want of a free write
+// buffer (see xfer.c). A nil pauser never pauses: those transfers wait.
+type pauser struct{ p *C.mg_pauser }
+
+func newPauser() pauser { return pauser{C.mg_pauser_new()} }
+
+// fd is readable when a paused transfer may go on; the loop waits on it
+// with libcurl's sockets. -1 for a nil pauser.
+func (z pauser) fd() int { return int(C.mg_pauser_fd(z.p)) }
+
+// unpause resumes the paused transfers that have buffers again and
+// returns how many.
+func (z pauser) unpause() int { return int(C.mg_unpause(z.p)) }
+
+// free comes after every transfer that used z.
+func (z pauser) free() { C.mg_pauser_free(z.p) }
+
+// multiPoll waits in curl_multi_poll on libcurl's sockets and extraFD
+// (none when negative).
+func multiPoll(multi unsafe.Pointer, extraFD, timeoutMS int) error {
 	var n C.int
-	if rc := C.mg_multi_poll(multi, C.int(timeoutMS), &n); rc != C.CURLM_OK {
+	if rc := C.mg_multi_poll(multi, C.int(extraFD), C.int(timeoutMS), &n); rc != C.CURLM_OK {
 		return errors.New(C.GoString(C.curl_multi_strerror(rc)))
 	}
 	return nil

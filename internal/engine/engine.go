@@ -158,6 +158,7 @@ type engine struct {
 	tmpl    *curl.CURL
 	headers slist
 	tls     tlsShare // TLS sessions shared by all handles
+	pz      pauser   // transfers paused for want of a write buffer
 
 	active   map[uintptr]*transfer
 	perHost  map[string]int
@@ -230,6 +231,7 @@ func (e *engine) init() error {
 	}
 	e.headers = newSlist(e.cfg.Headers)
 	e.tls = newTLSShare()
+	e.pz = newPauser()
 	return e.configureTemplate()
 }
 
@@ -249,6 +251,7 @@ func (e *engine) close() {
 	}
 	e.headers.free()
 	e.tls.free() // after every handle that used it
+	e.pz.free()  // after every transfer
 }
 
 // multiPtr reads the CURLM* out of the binding's handle, whose only field
@@ -352,7 +355,9 @@ func (e *engine) loop(ctx context.Context) {
 		}
 		e.shareRates()
 		e.yield()
-		e.wait()
+		if e.pz.unpause() == 0 {
+			e.wait()
+		}
 		if _, err := e.multi.Perform(); err != nil {
 			// A multi-level error leaves no transfer trustworthy.
 			e.stop("libcurl: " + err.Error())
@@ -573,7 +578,7 @@ func (e *engine) wait() {
 	}
 	if highSockets() > 0 {
 		e.stats.PollWaits++
-		_ = multiPoll(e.multiPtr(), int(tmo.Milliseconds()))
+		_ = multiPoll(e.multiPtr(), e.pz.fd(), int(tmo.Milliseconds()))
 		return
 	}
 	var r, w, x syscall.FdSet
@@ -582,6 +587,11 @@ func (e *engine) wait() {
 		return
 	}
 	e.stats.SelectWaits++
+	if wfd := e.pz.fd(); wfd >= 0 && wfd < syscall.FD_SETSIZE {
+		// A paused transfer's writer wakes the loop through it.
+		(*unix.FdSet)(unsafe.Pointer(&r)).Set(wfd)
+		maxfd = max(maxfd, wfd)
+	}
 	if maxfd < 0 {
 		// libcurl has nothing to wait on yet (resolving, backing off):
 		// sleep until its timeout, as its documentation asks.
@@ -979,7 +989,7 @@ func (e *engine) newTransfer(url, path string, checkHTTP, pipeWait, h1 bool) (*c
 		e.parkEasy(easy)
 		return nil, cxfer{}, fmt.Errorf("libcurl rejected the URL: %w", err)
 	}
-	x, err := newCXfer(easy.GetHandle(), path+PartSuffix, checkHTTP)
+	x, err := newCXfer(easy.GetHandle(), path+PartSuffix, checkHTTP, e.pz)
 	if err != nil {
 		e.parkEasy(easy)
 		return nil, cxfer{}, err
@@ -1177,7 +1187,8 @@ func (e *engine) checkStalls() {
 	now := time.Now()
 	var stalled []*transfer
 	for _, t := range e.active {
-		if b := t.x.bytes(); b != t.seenBytes {
+		if b := t.x.bytes(); b != t.seenBytes || t.x.paused() {
+			// Paused: waiting for our own writes, not for the server.
 			t.seenBytes, t.seenAt = b, now
 			continue
 		}

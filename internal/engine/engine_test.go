@@ -55,17 +55,22 @@ func body(name string, n int) []byte {
 	return b
 }
 
-// server serves /size/N/NAME with N bytes, /chunked/ and /hold/ (below),
+// server serves /size/N/NAME with N bytes, /chunked/, /hold/ and /gate/ (below),
 // /status/CODE, /empty, /redirect/NAME -> /size/100/NAME, /noloc (302
 // without Location), and counts requests in flight.
 type server struct {
 	*httptest.Server
 	inflight, maxInflight atomic.Int64
 	hold                  chan struct{} // /hold/ waits on it until the test ends
+	gate                  chan struct{} // /gate/ waits on it until openGate
+	gateOnce              sync.Once
 }
 
+// openGate lets the /gate/ requests through, now and later.
+func (s *server) openGate() { s.gateOnce.Do(func() { close(s.gate) }) }
+
 func newServer(t *testing.T) *server {
-	s := &server{hold: make(chan struct{})}
+	s := &server{hold: make(chan struct{}), gate: make(chan struct{})}
 	mux := http.NewServeMux()
 	mux.HandleFunc("/size/", func(w http.ResponseWriter, r *http.Request) {
 		n := s.inflight.Add(1)
@@ -125,8 +130,20 @@ func newServer(t *testing.T) *server {
 		case <-r.Context().Done():
 		}
 	})
+	// /gate/N/NAME: /size/N/NAME once the test opens the gate.
+	mux.HandleFunc("/gate/", func(w http.ResponseWriter, r *http.Request) {
+		n, name := sizeName(r, "/gate/")
+		select {
+		case <-s.gate:
+		case <-r.Context().Done():
+			return
+		}
+		w.Header().Set("Content-Length", strconv.Itoa(n))
+		_, _ = w.Write(body(name, n))
+	})
 	s.Server = httptest.NewServer(mux)
 	t.Cleanup(s.Close)
+	t.Cleanup(s.openGate)
 	t.Cleanup(func() { close(s.hold) }) // cleanups run last-first: release handlers, then Close
 	return s
 }

@@ -12,6 +12,8 @@
 #include <stdlib.h>
 #include <strings.h>
 #include <string.h>
+#include <stdint.h>
+#include <sys/eventfd.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -111,7 +113,7 @@ int mg_rename(const char *from, const char *to, int noreplace) {
 	return e;
 }
 
-mg_xfer *mg_xfer_new(CURL *easy, const char *path, int check_http) {
+mg_xfer *mg_xfer_new(CURL *easy, const char *path, int check_http, mg_pauser *pauser) {
 	mg_xfer *x = calloc(1, sizeof *x);
 	if (!x)
 		return NULL;
@@ -124,6 +126,7 @@ mg_xfer *mg_xfer_new(CURL *easy, const char *path, int check_http) {
 	x->fd = -1;
 	x->limit = -1;
 	x->check_http = check_http;
+	x->pauser = pauser;
 	return x;
 }
 
@@ -242,8 +245,9 @@ static int flush(mg_xfer *x) {
 // while the loop goes on receiving. Each transfer sticks to one writer, so
 // its buffers are written in order and wpos only ever grows. A transfer
 // holds up to MG_WBUFS buffers, allocated as it needs them, and all
-// transfers together about MG_WBUF_BUDGET; when none is free the loop waits
-// for one to come back (the file system is then the bottleneck anyway).
+// transfers together about MG_WBUF_BUDGET. When none is free, an HTTP/1.x
+// transfer is paused (below) and the loop goes on with the others; any
+// other transfer makes the loop wait for one to come back.
 //
 // Why: copying into freshly allocated page-cache pages is the dearest part
 // of a large download, and on the loop thread it capped every transfer at
@@ -297,6 +301,140 @@ void mg_writers_hold(int on) {
 	pthread_mutex_unlock(&pool.mu);
 }
 
+// Pausing. A transfer over HTTP/1.x that has no room for the next chunk
+// (its buffers are all with the writer) is paused with
+// CURL_WRITEFUNC_PAUSE instead of making the loop wait, so the loop goes on
+// with the other transfers. Its writer wakes the loop through the engine's
+// eventfd once half of the transfer's buffers are back (all, when it holds
+// one), and the loop unpauses it in mg_unpause. HTTP/2 streams and other
+// protocols still wait.
+static void queue_locked(mg_xfer *x);
+
+struct mg_pauser {
+	int fd;        // eventfd, readable when a paused transfer may go on
+	int pending;   // (pool) fd holds a wake-up not yet read
+	mg_xfer *head; // paused transfers (loop thread)
+};
+
+static long pauses; // for tests: how many times a transfer was paused
+
+long mg_pauses(void) { return __atomic_load_n(&pauses, __ATOMIC_RELAXED); }
+
+mg_pauser *mg_pauser_new(void) {
+	mg_pauser *p = calloc(1, sizeof *p);
+	if (!p)
+		return NULL;
+	p->fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+	if (p->fd < 0) {
+		free(p);
+		return NULL;
+	}
+	return p;
+}
+
+// mg_pauser_free comes after every transfer that used p has been freed.
+void mg_pauser_free(mg_pauser *p) {
+	if (!p)
+		return;
+	close(p->fd);
+	free(p);
+}
+
+int mg_pauser_fd(mg_pauser *p) { return p ? p->fd : -1; }
+
+// ready_locked: x, paused, has enough buffers back to go on.
+static int ready_locked(mg_xfer *x) {
+	int held = 0;
+	for (int i = 0; i < MG_WBUFS; i++)
+		held += x->jobs[i].data != NULL;
+	return x->inflight * 2 <= held;
+}
+
+// kick_locked wakes the loop for x when x may go on; called by writers.
+static void kick_locked(mg_xfer *x) {
+	if (!x->paused || x->kicked || !ready_locked(x))
+		return;
+	x->kicked = 1;
+	mg_pauser *p = x->pauser;
+	if (p->pending)
+		return;
+	__atomic_store_n(&p->pending, 1, __ATOMIC_RELEASE);
+	uint64_t one = 1;
+	while (write(p->fd, &one, sizeof one) < 0 && errno == EINTR) {
+	}
+}
+
+// pause_locked queues what x has buffered, so that a buffer comes back,
+// and puts x on the paused list.
+static void pause_locked(mg_xfer *x) {
+	if (x->buf && x->len > 0)
+		queue_locked(x);
+	x->paused = 1;
+	x->kicked = 0;
+	x->pnext = x->pauser->head;
+	x->pauser->head = x;
+	__atomic_add_fetch(&pauses, 1, __ATOMIC_RELAXED);
+}
+
+// unlink_paused takes x off the paused list: it is finished or dropped,
+// and must not be unpaused any more.
+static void unlink_paused(mg_xfer *x) {
+	if (!x->paused)
+		return;
+	for (mg_xfer **pp = &x->pauser->head; *pp; pp = &(*pp)->pnext) {
+		if (*pp == x) {
+			*pp = x->pnext;
+			break;
+		}
+	}
+	x->pnext = NULL;
+	pthread_mutex_lock(&pool.mu);
+	x->paused = 0;
+	x->kicked = 0;
+	pthread_mutex_unlock(&pool.mu);
+}
+
+int mg_unpause(mg_pauser *p) {
+	if (!p)
+		return 0;
+	if (__atomic_load_n(&p->pending, __ATOMIC_ACQUIRE)) {
+		pthread_mutex_lock(&pool.mu);
+		uint64_t v;
+		while (read(p->fd, &v, sizeof v) < 0 && errno == EINTR) {
+		}
+		__atomic_store_n(&p->pending, 0, __ATOMIC_RELAXED);
+		pthread_mutex_unlock(&pool.mu);
+	}
+	mg_xfer *list = p->head;
+	p->head = NULL;
+	int n = 0;
+	while (list) {
+		mg_xfer *x = list;
+		list = x->pnext;
+		x->pnext = NULL;
+		pthread_mutex_lock(&pool.mu);
+		int ready = ready_locked(x);
+		if (ready) {
+			x->paused = 0;
+			x->kicked = 0;
+		}
+		pthread_mutex_unlock(&pool.mu);
+		if (!ready) {
+			x->pnext = p->head;
+			p->head = x;
+			continue;
+		}
+		n++;
+		// Hands over what libcurl kept, through mg_write, which may pause
+		// x again. A failure there (the writer failed meanwhile) leaves
+		// x->state at MG_IOERR, which the end of the transfer reports.
+		curl_easy_pause(x->easy, CURLPAUSE_CONT);
+	}
+	return n;
+}
+
+int mg_xfer_paused(mg_xfer *x) { return x->paused; }
+
 static void *writer_main(void *arg) {
 	mg_wqueue *q = arg;
 	pthread_mutex_lock(&pool.mu);
@@ -343,6 +481,7 @@ static void *writer_main(void *arg) {
 		x->inflight--;
 		if (x->waiting)
 			pthread_cond_broadcast(&pool.back);
+		kick_locked(x);
 	}
 	return NULL;
 }
@@ -394,13 +533,17 @@ static int go_async(mg_xfer *x) {
 	jobs[0].data = x->buf;
 	x->jobs = jobs;
 	x->qpos = x->wpos;
+	long v = 0;
+	x->pausable = x->pauser && x->check_http &&
+	              curl_easy_getinfo(x->easy, CURLINFO_HTTP_VERSION, &v) == CURLE_OK &&
+	              (v == CURL_HTTP_VERSION_1_0 || v == CURL_HTTP_VERSION_1_1);
 	return 0;
 }
 
-// hand_over queues the full buffer x->buf and makes a free one current.
-static int hand_over(mg_xfer *x) {
-	mg_wjob *cur = NULL, *next = NULL;
-	pthread_mutex_lock(&pool.mu);
+// queue_locked hands the current buffer (x->buf, x->len bytes) to x's
+// writer; x then has no current buffer until acquire. pool.mu is held.
+static void queue_locked(mg_xfer *x) {
+	mg_wjob *cur = NULL;
 	for (int i = 0; i < MG_WBUFS && !cur; i++)
 		if (x->jobs[i].data == x->buf)
 			cur = &x->jobs[i];
@@ -410,6 +553,7 @@ static int hand_over(mg_xfer *x) {
 	cur->next = NULL;
 	x->qpos += (long long)x->len;
 	x->len = 0;
+	x->buf = NULL;
 	x->inflight++;
 	mg_wqueue *q = &pool.q[x->writer];
 	if (q->tail)
@@ -419,6 +563,33 @@ static int hand_over(mg_xfer *x) {
 	q->tail = cur;
 	if (q->idle)
 		pthread_cond_signal(&q->cv);
+}
+
+// room_locked is how many bytes x can take without waiting: what is left in
+// its current buffer, its free buffers, and the ones it may still allocate.
+static size_t room_locked(mg_xfer *x) {
+	size_t r = x->buf ? x->cap - x->len : 0;
+	int unallocated = 0;
+	for (int i = 0; i < MG_WBUFS; i++) {
+		mg_wjob *j = &x->jobs[i];
+		if (!j->data)
+			unallocated++;
+		else if (!j->busy && j->data != x->buf)
+			r += MG_BUFCAP;
+	}
+	int afford = MG_WBUF_BUDGET - pool.bufs;
+	if (afford > unallocated)
+		afford = unallocated;
+	if (afford > 0)
+		r += (size_t)afford * MG_BUFCAP;
+	return r;
+}
+
+// acquire makes a free buffer current, waiting for one to come back when
+// there is none (never for a transfer that pauses instead).
+static int acquire(mg_xfer *x) {
+	mg_wjob *next = NULL;
+	pthread_mutex_lock(&pool.mu);
 	for (;;) {
 		mg_wjob *unallocated = NULL;
 		for (int i = 0; i < MG_WBUFS && !next; i++) {
@@ -445,15 +616,15 @@ static int hand_over(mg_xfer *x) {
 		pthread_mutex_lock(&pool.mu);
 		pool.bufs--;
 		pthread_mutex_unlock(&pool.mu);
-		x->buf = NULL;
-		x->cap = 0;
 		errno = ENOMEM;
 		set_err(x, MG_OP_WRITE, x->path);
 		return -1;
 	}
 	x->buf = next->data;
+	x->len = 0;
 	return 0;
 }
+
 
 // drain waits until the writer has written every queued buffer of x.
 // Returns -1 when one of them failed (err is set), else 0; afterwards the
@@ -477,7 +648,10 @@ static int drain(mg_xfer *x) {
 static int submit(mg_xfer *x) {
 	if (!x->jobs && (x->cap < MG_BUFCAP || go_async(x) != 0))
 		return flush(x);
-	return hand_over(x);
+	pthread_mutex_lock(&pool.mu);
+	queue_locked(x);
+	pthread_mutex_unlock(&pool.mu);
+	return 0;
 }
 
 // finish_writes drains the writer and writes what is still buffered.
@@ -566,11 +740,27 @@ static size_t mg_write(char *ptr, size_t size, size_t nmemb, void *ud) {
 		}
 		left = 0;
 	}
+	if (x->jobs && x->pausable) {
+		pthread_mutex_lock(&pool.mu);
+		if (room_locked(x) < left) {
+			pause_locked(x);
+			pthread_mutex_unlock(&pool.mu);
+			return CURL_WRITEFUNC_PAUSE;
+		}
+		pthread_mutex_unlock(&pool.mu);
+	}
 	while (left > 0) {
-		if (x->len == x->cap && submit(x) != 0) {
+		if (!x->buf && x->jobs) {
+			if (acquire(x) != 0) {
+				x->state = MG_IOERR;
+				return 0;
+			}
+		} else if (x->len == x->cap && submit(x) != 0) {
 			x->state = MG_IOERR;
 			return 0;
 		}
+		if (!x->buf)
+			continue;
 		size_t k = x->cap - x->len;
 		if (k > left)
 			k = left;
@@ -578,6 +768,12 @@ static size_t mg_write(char *ptr, size_t size, size_t nmemb, void *ud) {
 		x->len += k;
 		p += k;
 		left -= k;
+		if (x->jobs && x->len == x->cap) {
+			// Full: to the writer at once, not at the next chunk.
+			pthread_mutex_lock(&pool.mu);
+			queue_locked(x);
+			pthread_mutex_unlock(&pool.mu);
+		}
 	}
 	x->bytes += (long long)n;
 	if (x->limit_hit)
@@ -586,6 +782,7 @@ static size_t mg_write(char *ptr, size_t size, size_t nmemb, void *ud) {
 }
 
 int mg_xfer_finish(mg_xfer *x) {
+	unlink_paused(x);
 	if (x->state == MG_FRESH) {
 		if (open_output(x, 0) != 0) {
 			x->state = MG_IOERR;
@@ -609,6 +806,7 @@ int mg_xfer_finish(mg_xfer *x) {
 }
 
 int mg_xfer_keep(mg_xfer *x) {
+	unlink_paused(x);
 	if (x->fd < 0)
 		return 0;
 	int rc = finish_writes(x);
@@ -669,6 +867,7 @@ long long mg_retry_after(CURL *easy) {
 }
 
 void mg_xfer_discard(mg_xfer *x) {
+	unlink_paused(x);
 	drain(x);
 	if (x->fd >= 0) {
 		close(x->fd);
@@ -681,6 +880,7 @@ void mg_xfer_discard(mg_xfer *x) {
 void mg_xfer_free(mg_xfer *x) {
 	if (!x)
 		return;
+	unlink_paused(x);
 	drain(x);
 	if (x->fd >= 0)
 		close(x->fd);
@@ -752,8 +952,9 @@ struct curl_slist *mg_slist_append(struct curl_slist *list, const char *s) {
 
 void mg_slist_free(struct curl_slist *list) { curl_slist_free_all(list); }
 
-CURLMcode mg_multi_poll(CURLM *multi, int timeout_ms, int *numfds) {
-	return curl_multi_poll(multi, NULL, 0, timeout_ms, numfds);
+CURLMcode mg_multi_poll(CURLM *multi, int extra_fd, int timeout_ms, int *numfds) {
+	struct curl_waitfd w = {.fd = extra_fd, .events = CURL_WAIT_POLLIN};
+	return curl_multi_poll(multi, extra_fd >= 0 ? &w : NULL, extra_fd >= 0 ? 1 : 0, timeout_ms, numfds);
 }
 
 CURLMcode mg_multi_wakeup(CURLM *multi) { return curl_multi_wakeup(multi); }

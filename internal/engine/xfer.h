@@ -25,6 +25,8 @@ enum {
 	MG_OP_CLOSE = 4,
 };
 
+typedef struct mg_pauser mg_pauser;
+
 typedef struct mg_xfer {
 	CURL *easy;
 	char *path;          // temporary output path (NAME.part), owned
@@ -58,10 +60,15 @@ typedef struct mg_xfer {
 	int inflight;         // (pool) buffers queued or being written
 	int waiting;          // (pool) the loop waits for one to come back
 	int wfail;            // (pool) a background write failed: err is set
+	int pausable;         // pause instead of waiting for a buffer (HTTP/1.x)
+	int paused;           // (pool) paused until buffers come back
+	int kicked;           // (pool) the writer has woken the loop for it
+	mg_pauser *pauser;    // the engine's, or NULL: never pause
+	struct mg_xfer *pnext; // paused list (loop thread)
 	char errbuf[CURL_ERROR_SIZE];
 } mg_xfer;
 
-mg_xfer *mg_xfer_new(CURL *easy, const char *path, int check_http);
+mg_xfer *mg_xfer_new(CURL *easy, const char *path, int check_http, mg_pauser *pauser);
 // mg_xfer_finish flushes and closes the output, creating an empty file when
 // the body was empty. Returns 0, or -1 with err/errop set.
 int mg_xfer_finish(mg_xfer *x);
@@ -89,6 +96,19 @@ long mg_async_transfers(void);
 // mg_writers_hold makes writer threads wait before each buffer while on is
 // set (for tests).
 void mg_writers_hold(int on);
+
+// An engine's pauser: the transfers paused for want of a free buffer, and
+// the descriptor the loop also waits on, readable when one of them may go
+// on. mg_unpause resumes those that may and returns how many it resumed;
+// loop thread only.
+mg_pauser *mg_pauser_new(void);
+void mg_pauser_free(mg_pauser *p);
+int mg_pauser_fd(mg_pauser *p);
+int mg_unpause(mg_pauser *p);
+int mg_xfer_paused(mg_xfer *x);
+
+// For tests: how many times a transfer was paused since the process started.
+long mg_pauses(void);
 
 // mg_easy_prepare points a fresh or reused handle at url, with no Range
 // and the shared headers (which may be NULL), waiting for a multiplexed
@@ -121,7 +141,7 @@ void mg_slist_free(struct curl_slist *list);
 // curl_multi_fdset cannot report.
 long mg_high_sockets(void);
 // Waits on the multi handle with curl_multi_poll (no FD_SETSIZE limit).
-CURLMcode mg_multi_poll(CURLM *multi, int timeout_ms, int *numfds);
+CURLMcode mg_multi_poll(CURLM *multi, int extra_fd, int timeout_ms, int *numfds);
 CURLMcode mg_multi_wakeup(CURLM *multi);
 
 // mg_rename renames from to to (RENAME_NOREPLACE with noreplace) relative
