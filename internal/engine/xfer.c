@@ -740,7 +740,8 @@ static size_t mg_write(char *ptr, size_t size, size_t nmemb, void *ud) {
 		}
 		left = 0;
 	}
-	if (x->jobs && x->pausable) {
+	if (x->jobs && x->pausable && !(x->buf && x->cap - x->len >= left)) {
+		// Only a chunk that crosses into another buffer needs the lock.
 		pthread_mutex_lock(&pool.mu);
 		if (room_locked(x) < left) {
 			pause_locked(x);
