@@ -24,7 +24,7 @@ func TestSplitEndToEnd(t *testing.T) {
 		t.Fatalf("%s", r)
 	}
 	res := bySource(t, r)
-	if got := res["arg:1"]; got.Status != "ok" || got.Attempts != 4 || got.Bytes != size {
+	if got := res["arg:1"]; got.Status != "ok" || got.Attempts != 5 || got.Bytes != size {
 		t.Errorf("split entry: %+v", got)
 	}
 	if got := res["arg:2"]; got.Status != "ok" || got.Attempts != 1 {

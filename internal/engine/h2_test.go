@@ -88,7 +88,7 @@ func splitBig(t *testing.T, dir, base, ca string, content []byte) {
 	cfg := splitCfg(4)
 	cfg.CACert, cfg.Protocols = ca, []string{"https"}
 	rec, _ := run(t, context.Background(), cfg, []Entry{{Source: "a", URL: base + "/big", Path: filepath.Join(dir, "big")}})
-	if r := rec.results[0]; r.Status != StatusOK || r.Attempts != 4 {
+	if r := rec.results[0]; r.Status != StatusOK || r.Attempts != 5 {
 		t.Fatalf("%+v", r)
 	}
 	if b, _ := os.ReadFile(filepath.Join(dir, "big")); !bytes.Equal(b, content) {
@@ -98,7 +98,7 @@ func splitBig(t *testing.T, dir, base, ca string, content []byte) {
 
 // The ranges of a split download from an HTTP/2 server get connections of
 // their own, as HTTP/1.1, rather than becoming streams on the connection
-// the first range already uses (where a server that limits each connection
+// the first request already uses (where a server that limits each connection
 // would serve the whole file at one connection's rate).
 func TestSplitOverHTTP2UsesConnectionsOfItsOwn(t *testing.T) {
 	dir := t.TempDir()
@@ -119,11 +119,11 @@ func TestSplitOverHTTP2UsesConnectionsOfItsOwn(t *testing.T) {
 	splitBig(t, dir, srv.URL, ca, content)
 	mu.Lock()
 	defer mu.Unlock()
-	if protos["HTTP/2.0 whole"] != 1 || protos["HTTP/1.1 ranged"] != 3 {
-		t.Errorf("requests by protocol: %v; want the first over HTTP/2 and 3 ranges over HTTP/1.1", protos)
+	if protos["HTTP/2.0 whole"] != 1 || protos["HTTP/1.1 ranged"] != 4 {
+		t.Errorf("requests by protocol: %v; want the first over HTTP/2 and 4 ranges over HTTP/1.1", protos)
 	}
-	if n := conns.Load(); n != 4 {
-		t.Errorf("%d connections for 4 ranges, want 4", n)
+	if n := conns.Load(); n != 5 {
+		t.Errorf("%d connections for the first request and 4 ranges, want 5", n)
 	}
 }
 
@@ -153,7 +153,7 @@ func TestTLSSessionsAreShared(t *testing.T) {
 			n++
 		}
 	}
-	if conns.Load() != 4 || n != 3 {
-		t.Errorf("%d connections, %d of them resumed a TLS session; want 4, and the 3 ranges resumed", conns.Load(), n)
+	if conns.Load() != 5 || n != 4 {
+		t.Errorf("%d connections, %d of them resumed a TLS session; want 5, and the 4 ranges resumed", conns.Load(), n)
 	}
 }

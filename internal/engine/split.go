@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"slices"
 	"time"
 
 	curl "github.com/andelf/go-curl"
@@ -14,9 +15,10 @@ import (
 // the shared NAME.part with pwrite. It starts as an ordinary transfer (the
 // probe); once the probe's response shows a size of at least MinSplitSize,
 // byte ranges and a validator, the rest of the file is divided: the probe
-// keeps the range it is in, and new transfers take the others, each asking
-// for exactly its range with If-Range. A range that fails is retried alone,
-// from where it stopped. The entry holds one -j slot and gets one Result.
+// stops where it is, and new transfers take the ranges, each asking for
+// exactly its range with If-Range. A range that fails is retried alone,
+// from where it stopped, and one that lags is cut in two when another
+// finishes (rebalance). The entry holds one -j slot and gets one Result.
 
 // segment is one byte range [start, end) of a split download; done bytes
 // of it, from start, are on disk.
@@ -26,6 +28,7 @@ type segment struct {
 	t          *transfer // running transfer, nil when none
 	attempts   int
 	due        time.Time // when a failed segment may try again
+	probe      bool      // the bytes the first transfer got before the split
 }
 
 func (s *segment) finished() bool { return s.start+s.done >= s.end }
@@ -74,22 +77,23 @@ func (e *engine) split(t *transfer) {
 		j.cdName = contentDispositionName(header(h, "Content-Disposition"))
 	}
 	j.validator, j.total, j.metaSet = validator, total, false
+	// The probe stops where it is, and n new transfers take the rest as
+	// ranges. Keeping the probe on for a range of its own saves a
+	// connection but made it the last to finish against nginx's limit_rate:
+	// a full response is paced in bursts of sendfile_max_chunk counted
+	// from the headers, so its range rarely ends on a burst, while a range
+	// response does, and every range gets a burst at once.
+	probe := &segment{start: 0, end: pos, t: t, attempts: 1, probe: true}
+	t.seg = probe
+	t.x.setLimit(pos)
+	j.segs = append(j.segs, probe)
 	chunk := (total - pos) / n
-	cut := pos
-	for i := int64(0); i < n; i++ {
+	for cut, i := pos, int64(0); i < n; i++ {
 		end := cut + chunk
 		if i == n-1 {
 			end = total
 		}
-		s := &segment{start: cut, end: end}
-		if i == 0 {
-			// The probe keeps the first range, from the file's start; its
-			// bytes so far are counted when it ends, like any range's.
-			s.start, s.t, s.attempts = 0, t, 1
-			t.seg = s
-			t.x.setLimit(end)
-		}
-		j.segs = append(j.segs, s)
+		j.segs = append(j.segs, &segment{start: cut, end: end})
 		cut = end
 	}
 	// The entry now holds its slot as a split download, not as the probe.
@@ -149,6 +153,12 @@ func (e *engine) completeSegment(t *transfer, code int) {
 		s.done += got
 	}
 	retryAfter := x.retryAfter()
+	var ttfb time.Duration // what this range took to get its first byte
+	if v, err := t.easy.Getinfo(curl.INFO_STARTTRANSFER_TIME); err == nil {
+		if f, ok := v.(float64); ok {
+			ttfb = time.Duration(f * float64(time.Second))
+		}
+	}
 	var failure string
 	transient := false
 	switch {
@@ -177,6 +187,9 @@ func (e *engine) completeSegment(t *transfer, code int) {
 	if failure == "" {
 		if e.splitDone(j) {
 			e.finishSplit(j)
+		} else if !s.probe {
+			// (The probe ends as the ranges start: nothing to judge yet.)
+			e.rebalance(j, ttfb)
 		}
 		return
 	}
@@ -193,6 +206,49 @@ func (e *engine) completeSegment(t *transfer, code int) {
 }
 
 const curlWriteError = 23
+
+// stealMin is the least a running range must have left for rebalance to
+// split it: each half then brings at least 512 KiB.
+const stealMin = 1 << 20
+
+// rebalance puts the connection a finished range gave up to work: the
+// running range with the most left is cut in two, it stops at the middle
+// and a new range takes the second half. That is worth it only when the
+// range would still need longer than twice what a new connection took to
+// get its first byte (ttfb, measured on the range that just finished); so
+// on loopback a range lagging by a few megabytes is split, and on a
+// long-distance link the same range is left to finish.
+func (e *engine) rebalance(j *job, ttfb time.Duration) {
+	var slow *segment
+	at, left := 0, int64(0)
+	for i, s := range j.segs {
+		if s.t == nil || s.t.x.state() != stateWriting {
+			continue
+		}
+		if l := s.end - s.t.x.position(); l > left {
+			slow, at, left = s, i, l
+		}
+	}
+	if slow == nil || left < stealMin {
+		return
+	}
+	got, took := slow.t.x.bytes(), time.Since(slow.t.start)
+	if got <= 0 || took <= 0 {
+		return
+	}
+	need := time.Duration(float64(left) / float64(got) * float64(took))
+	if need < 2*ttfb {
+		return
+	}
+	mid := slow.end - left/2
+	tail := &segment{start: mid, end: slow.end}
+	slow.end = mid
+	slow.t.x.setLimit(mid)
+	j.segs = slices.Insert(j.segs, at+1, tail)
+	j.metaSet = false
+	e.writeMeta(j) // the new partition, for -c after a crash
+	e.startSegment(j, tail)
+}
 
 func (e *engine) splitDone(j *job) bool {
 	for _, s := range j.segs {

@@ -42,11 +42,11 @@ func TestSplitDownloadIsWholeAndUsesRanges(t *testing.T) {
 		{Source: "a", URL: s.URLFor("/throttle/4000000/" + strconv.Itoa(size) + "/sp"), Path: filepath.Join(dir, "sp")},
 	})
 	r := rec.results[0]
-	if r.Status != StatusOK || r.Attempts != 4 || r.Bytes != size {
+	if r.Status != StatusOK || r.Attempts != 5 || r.Bytes != size {
 		t.Fatalf("%+v", r)
 	}
-	if starts := rangeStarts(s, "sp"); len(starts) != 3 {
-		t.Errorf("range requests start at %v, want 3 ranges after the probe", starts)
+	if starts := rangeStarts(s, "sp"); len(starts) != 4 {
+		t.Errorf("range requests start at %v, want 4 ranges after the probe", starts)
 	}
 	for _, rq := range s.Requests("sp")[1:] {
 		if rq.IfRange != testserver.ETag("sp", size, 0) {
@@ -69,17 +69,59 @@ func TestSplitRetriesAFailedRangeAlone(t *testing.T) {
 		{Source: "a", URL: s.URLFor("/throttle-cut/4000000/100000/2/" + strconv.Itoa(size) + "/sc"), Path: filepath.Join(dir, "sc")},
 	})
 	r := rec.results[0]
-	if r.Status != StatusOK || r.Attempts != 4 {
+	if r.Status != StatusOK || r.Attempts != 5 {
 		t.Fatalf("%+v", r)
 	}
 	starts := rangeStarts(s, "sc")
-	if len(starts) != 3 || starts[2] != starts[0]+100000 {
+	if len(starts) != 4 || starts[3] != starts[0]+100000 {
 		t.Errorf("range starts %v: the retry must continue the cut range where it stopped", starts)
 	}
 	b, _ := os.ReadFile(filepath.Join(dir, "sc"))
 	if !bytes.Equal(b, testserver.Content("sc", size)) {
 		t.Errorf("file differs")
 	}
+}
+
+// A range far behind the others is cut in two when another finishes. The
+// first range (request 2, after the probe) is served at 1 MB/s and every
+// other request at full speed, so the connections that finish take over
+// halves of what it has left, again and again; at its pace that range
+// alone would take 4 s.
+func TestSplitRebalancesASlowRange(t *testing.T) {
+	s := faultServer(t)
+	dir := t.TempDir()
+	const size = 8 << 20
+	rec, _ := run(t, context.Background(), splitCfg(2), []Entry{
+		{Source: "a", URL: s.URLFor("/throttle-hit/1000000/2/" + strconv.Itoa(size) + "/rb"), Path: filepath.Join(dir, "rb")},
+	})
+	r := rec.results[0]
+	if r.Status != StatusOK || r.Bytes != size {
+		t.Fatalf("%+v", r)
+	}
+	starts := rangeStarts(s, "rb")
+	if len(starts) < 2 {
+		t.Fatalf("range starts %v, want the 2 ranges at least", starts)
+	}
+	// The slow range is the first range request to arrive; the other one
+	// begins where it ends, or it runs to the end of the file.
+	slow, end := starts[0], int64(size)
+	if starts[1] > slow {
+		end = starts[1]
+	}
+	cut := 0
+	for _, st := range starts[2:] {
+		if st > slow && st < end {
+			cut++
+		}
+	}
+	if cut == 0 {
+		t.Errorf("range starts %v: none cuts the slow first range", starts)
+	}
+	b, _ := os.ReadFile(filepath.Join(dir, "rb"))
+	if !bytes.Equal(b, testserver.Content("rb", size)) {
+		t.Errorf("file differs")
+	}
+	noPartFiles(t, dir)
 }
 
 // A file that changes between ranges is never spliced: every range asks

@@ -222,6 +222,22 @@ func (c *call) route() {
 			e.bps = bps
 			c.serve(e, plain)
 		}
+	case "throttle-hit":
+		// /throttle-hit/BPS/HIT/SIZE/NAME: request number HIT of NAME at
+		// BPS, every other one at full speed — with split downloads, HIT 1
+		// is the probe.
+		if a, ok := want(3); ok {
+			bps, hit, size := a[0], a[1], a[2]
+			if bps == 0 {
+				c.bad("BPS must be positive")
+				return
+			}
+			e := c.entity(size, 0)
+			if c.hit == hit {
+				e.bps = bps
+			}
+			c.serve(e, plain)
+		}
 	case "echo":
 		if _, ok := want(0); ok {
 			c.echo()

@@ -126,6 +126,9 @@ type Server struct {
 //	/changing-rst/AT/SIZE/NAME     as /changing/, but hit 1 is cut like
 //	                               /rst/ after AT bytes.
 //	/throttle/BPS/SIZE/NAME        the file at about BPS bytes/s.
+//	/throttle-hit/BPS/HIT/SIZE/NAME
+//	                               hit HIT at about BPS bytes/s, the others
+//	                               at full speed.
 //	/echo/NAME                     200 text/plain, one "Key: value" line per
 //	                               request header value, sorted, Host included.
 //
