@@ -497,6 +497,19 @@ func TestThrottle(t *testing.T) {
 	wantRange(t, get(t, c, s.URLFor("throttle/100000/20000/th"), "Range", "bytes=19000-"), Content("th", 20000), 19000, 20000)
 }
 
+// /throttle-hit/ paces only the hit it names; the others get the same file.
+func TestThrottleHit(t *testing.T) {
+	s, c := newServer(t), client(t)
+	u := s.URLFor("throttle-hit/40000/2/20000/tk")
+	wantFile(t, get(t, c, u), "tk", 20000)
+	start := time.Now()
+	wantRange(t, get(t, c, u, "Range", "bytes=1000-"), Content("tk", 20000), 1000, 20000)
+	if d := time.Since(start); d < 300*time.Millisecond {
+		t.Fatalf("hit 2, 19000 bytes at 40000 B/s, took %v", d)
+	}
+	wantFile(t, get(t, c, u), "tk", 20000)
+}
+
 func TestEcho(t *testing.T) {
 	s, c := newServer(t), client(t)
 	r := get(t, c, s.URLFor("echo/ec"), "X-B", "2", "X-A", "1", "Cookie", "c=d")
