@@ -32,16 +32,35 @@ func rangeStarts(s *testserver.Server, name string) []int64 {
 	return out
 }
 
+// splitOne downloads route/SIZE/NAME from s as a split download of up to
+// n ranges, into a fresh directory; it returns the result and the file's
+// path.
+func splitOne(t *testing.T, s *testserver.Server, n int, route string, size int, name string) (Result, string) {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), name)
+	rec, _ := run(t, context.Background(), splitCfg(n), []Entry{
+		{Source: "a", URL: s.URLFor(route + strconv.Itoa(size) + "/" + name), Path: path},
+	})
+	return rec.results[0], path
+}
+
+// wantWhole checks that path holds testserver's NAME of size bytes and no
+// .part is left beside it.
+func wantWhole(t *testing.T, path, name string, size int) {
+	t.Helper()
+	b, _ := os.ReadFile(path)
+	if !bytes.Equal(b, testserver.Content(name, size)) {
+		t.Errorf("%s differs", name)
+	}
+	noPartFiles(t, filepath.Dir(path))
+}
+
 func TestSplitDownloadIsWholeAndUsesRanges(t *testing.T) {
 	s := faultServer(t)
-	dir := t.TempDir()
 	const size = 3 << 20
 	// 4 MB/s per connection: the probe is still running when the split
 	// is decided, so the file really is fetched as several ranges.
-	rec, _ := run(t, context.Background(), splitCfg(4), []Entry{
-		{Source: "a", URL: s.URLFor("/throttle/4000000/" + strconv.Itoa(size) + "/sp"), Path: filepath.Join(dir, "sp")},
-	})
-	r := rec.results[0]
+	r, path := splitOne(t, s, 4, "/throttle/4000000/", size, "sp")
 	if r.Status != StatusOK || r.Attempts != 5 || r.Bytes != size {
 		t.Fatalf("%+v", r)
 	}
@@ -53,22 +72,14 @@ func TestSplitDownloadIsWholeAndUsesRanges(t *testing.T) {
 			t.Errorf("range request without the validator: If-Range %q", rq.IfRange)
 		}
 	}
-	b, _ := os.ReadFile(filepath.Join(dir, "sp"))
-	if !bytes.Equal(b, testserver.Content("sp", size)) {
-		t.Errorf("file differs")
-	}
-	noPartFiles(t, dir)
+	wantWhole(t, path, "sp", size)
 }
 
 func TestSplitRetriesAFailedRangeAlone(t *testing.T) {
 	s := faultServer(t)
-	dir := t.TempDir()
 	const size = 3 << 20
 	// Request 2 (the first range after the probe) is reset after 100000 bytes.
-	rec, _ := run(t, context.Background(), splitCfg(3), []Entry{
-		{Source: "a", URL: s.URLFor("/throttle-cut/4000000/100000/2/" + strconv.Itoa(size) + "/sc"), Path: filepath.Join(dir, "sc")},
-	})
-	r := rec.results[0]
+	r, path := splitOne(t, s, 3, "/throttle-cut/4000000/100000/2/", size, "sc")
 	if r.Status != StatusOK || r.Attempts != 5 {
 		t.Fatalf("%+v", r)
 	}
@@ -76,10 +87,7 @@ func TestSplitRetriesAFailedRangeAlone(t *testing.T) {
 	if len(starts) != 4 || starts[3] != starts[0]+100000 {
 		t.Errorf("range starts %v: the retry must continue the cut range where it stopped", starts)
 	}
-	b, _ := os.ReadFile(filepath.Join(dir, "sc"))
-	if !bytes.Equal(b, testserver.Content("sc", size)) {
-		t.Errorf("file differs")
-	}
+	wantWhole(t, path, "sc", size)
 }
 
 // A range far behind the others is cut in two when another finishes. The
@@ -89,12 +97,8 @@ func TestSplitRetriesAFailedRangeAlone(t *testing.T) {
 // alone would take 4 s.
 func TestSplitRebalancesASlowRange(t *testing.T) {
 	s := faultServer(t)
-	dir := t.TempDir()
 	const size = 8 << 20
-	rec, _ := run(t, context.Background(), splitCfg(2), []Entry{
-		{Source: "a", URL: s.URLFor("/throttle-hit/1000000/2/" + strconv.Itoa(size) + "/rb"), Path: filepath.Join(dir, "rb")},
-	})
-	r := rec.results[0]
+	r, path := splitOne(t, s, 2, "/throttle-hit/1000000/2/", size, "rb")
 	if r.Status != StatusOK || r.Bytes != size {
 		t.Fatalf("%+v", r)
 	}
@@ -117,11 +121,7 @@ func TestSplitRebalancesASlowRange(t *testing.T) {
 	if cut == 0 {
 		t.Errorf("range starts %v: none cuts the slow first range", starts)
 	}
-	b, _ := os.ReadFile(filepath.Join(dir, "rb"))
-	if !bytes.Equal(b, testserver.Content("rb", size)) {
-		t.Errorf("file differs")
-	}
-	noPartFiles(t, dir)
+	wantWhole(t, path, "rb", size)
 }
 
 // A file that changes between ranges is never spliced: every range asks
