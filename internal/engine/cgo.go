@@ -39,7 +39,7 @@ func newCXfer(easy unsafe.Pointer, path string, checkHTTP bool, z pauser) (cxfer
 }
 
 func (x cxfer) bytes() int64        { return int64(x.p.bytes) }
-func (x cxfer) paused() bool        { return C.mg_xfer_paused(x.p) != 0 }
+func (x cxfer) paused() bool        { return x.p.paused != 0 } // set and cleared on the loop thread
 func (x cxfer) state() int          { return int(x.p.state) }
 func (x cxfer) code() int           { return int(x.p.code) }
 func (x cxfer) errbuf() string      { return C.GoString(&x.p.errbuf[0]) }

@@ -355,6 +355,7 @@ func (e *engine) loop(ctx context.Context) {
 		}
 		e.shareRates()
 		e.yield()
+		// A transfer just unpaused has data for perform already: no wait.
 		if e.pz.unpause() == 0 {
 			e.wait()
 		}

@@ -433,8 +433,6 @@ int mg_unpause(mg_pauser *p) {
 	return n;
 }
 
-int mg_xfer_paused(mg_xfer *x) { return x->paused; }
-
 static void *writer_main(void *arg) {
 	mg_wqueue *q = arg;
 	pthread_mutex_lock(&pool.mu);
@@ -751,17 +749,13 @@ static size_t mg_write(char *ptr, size_t size, size_t nmemb, void *ud) {
 		pthread_mutex_unlock(&pool.mu);
 	}
 	while (left > 0) {
-		if (!x->buf && x->jobs) {
-			if (acquire(x) != 0) {
-				x->state = MG_IOERR;
-				return 0;
-			}
-		} else if (x->len == x->cap && submit(x) != 0) {
+		// A full buffer (only ever of a transfer without a writer yet) is
+		// written here or goes to a writer; a transfer with a writer then
+		// takes a free buffer, which a pausable one was just seen to have.
+		if ((x->len == x->cap && submit(x) != 0) || (!x->buf && acquire(x) != 0)) {
 			x->state = MG_IOERR;
 			return 0;
 		}
-		if (!x->buf)
-			continue;
 		size_t k = x->cap - x->len;
 		if (k > left)
 			k = left;

@@ -105,7 +105,6 @@ mg_pauser *mg_pauser_new(void);
 void mg_pauser_free(mg_pauser *p);
 int mg_pauser_fd(mg_pauser *p);
 int mg_unpause(mg_pauser *p);
-int mg_xfer_paused(mg_xfer *x);
 
 // For tests: how many times a transfer was paused since the process started.
 long mg_pauses(void);
