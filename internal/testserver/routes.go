@@ -48,6 +48,17 @@ func (c *call) route() {
 		return v, true
 	}
 
+	// wantBPS is want for routes whose first argument is a rate, which
+	// must be positive.
+	wantBPS := func(n int) ([]int, bool) {
+		v, ok := want(n)
+		if ok && v[0] == 0 {
+			c.bad("BPS must be positive")
+			return nil, false
+		}
+		return v, ok
+	}
+
 	switch kind {
 	case "ok":
 		if a, ok := want(1); ok {
@@ -187,12 +198,8 @@ func (c *call) route() {
 			c.serve(e, plain)
 		}
 	case "throttle":
-		if a, ok := want(2); ok {
+		if a, ok := wantBPS(2); ok {
 			bps, size := a[0], a[1]
-			if bps == 0 {
-				c.bad("BPS must be positive")
-				return
-			}
 			e := c.entity(size, 0)
 			e.bps = bps
 			c.serve(e, plain)
@@ -208,12 +215,8 @@ func (c *call) route() {
 		// /throttle-cut/BPS/AT/HIT/SIZE/NAME: like /throttle/, except that
 		// request number HIT of NAME is reset after AT bytes — with split
 		// downloads, HIT 2 is the first range after the probe.
-		if a, ok := want(4); ok {
+		if a, ok := wantBPS(4); ok {
 			bps, at, hit, size := a[0], a[1], a[2], a[3]
-			if bps == 0 {
-				c.bad("BPS must be positive")
-				return
-			}
 			e := c.entity(size, 0)
 			if c.hit == hit {
 				c.cut(e, int64(at), cutRST)
@@ -226,12 +229,8 @@ func (c *call) route() {
 		// /throttle-hit/BPS/HIT/SIZE/NAME: request number HIT of NAME at
 		// BPS, every other one at full speed — with split downloads, HIT 1
 		// is the probe.
-		if a, ok := want(3); ok {
+		if a, ok := wantBPS(3); ok {
 			bps, hit, size := a[0], a[1], a[2]
-			if bps == 0 {
-				c.bad("BPS must be positive")
-				return
-			}
 			e := c.entity(size, 0)
 			if c.hit == hit {
 				e.bps = bps
