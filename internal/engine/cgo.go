@@ -201,6 +201,20 @@ func holdWriters(on bool) {
 	C.mg_writers_hold(v)
 }
 
+// splicedBytes counts the body bytes spliced from a socket to a file
+// since the process started (tests check the path was taken).
+func splicedBytes() int64 { return int64(C.mg_spliced_bytes()) }
+
+// enableSplice turns spliced receive on or off for transfers that start
+// afterwards (tests compare both paths).
+func enableSplice(on bool) {
+	v := C.int(0)
+	if on {
+		v = 1
+	}
+	C.mg_splice_enable(v)
+}
+
 // pauses counts the transfers paused for want of a free buffer since the
 // process started (tests check the path was taken).
 func pauses() int64 { return int64(C.mg_pauses()) }

@@ -115,7 +115,7 @@ func TestInterruptKeepsEveryQueuedByte(t *testing.T) {
 func TestPausedTransferLetsOthersFinish(t *testing.T) {
 	s := newServer(t)
 	dir := t.TempDir()
-	const big = 6 << 20 // more than the 8 buffers of 256 KiB a transfer holds
+	const big = 16 << 20 // more than a transfer may queue: 2 MiB in buffers, 4 MiB spliced
 	holdWriters(true)
 	t.Cleanup(func() { holdWriters(false) })
 	before := pauses()
@@ -204,7 +204,7 @@ func (r *releaseAfter) Result(res Result) {
 func TestPausedTransferIsNotStalled(t *testing.T) {
 	s := newServer(t)
 	dir := t.TempDir()
-	const big = 6 << 20
+	const big = 16 << 20 // more than a transfer may queue
 	holdWriters(true)
 	t.Cleanup(func() { holdWriters(false) })
 	before := pauses()
@@ -240,7 +240,7 @@ func TestPausedTransferIsNotStalled(t *testing.T) {
 func TestInterruptWhilePaused(t *testing.T) {
 	s := newServer(t)
 	dir := t.TempDir()
-	const n = 6 << 20 // more than the 8 buffers of 256 KiB a transfer holds
+	const n = 16 << 20 // more than a transfer may queue
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	holdWriters(true)

@@ -15,6 +15,7 @@
 #include <stdint.h>
 #include <sys/eventfd.h>
 #include <sys/socket.h>
+#include <sys/types.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -127,6 +128,7 @@ mg_xfer *mg_xfer_new(CURL *easy, const char *path, int check_http, mg_pauser *pa
 	x->limit = -1;
 	x->check_http = check_http;
 	x->pauser = pauser;
+	x->sock = -1;
 	return x;
 }
 
@@ -258,10 +260,16 @@ static int flush(mg_xfer *x) {
 #define MG_WBUFS 8
 #define MG_WBUF_BUDGET 32
 #define MG_WRITERS_MAX 4
+#define MG_SJOBS 16            // spliced pieces queued per transfer
+#define MG_SBYTES (4 << 20)    // and their bytes at most
+#define MG_SPLICE_MIN (64 << 10) // less room than this: the buffered path
+#define MG_PIPES 64            // pipes in all, for spliced pieces
+#define MG_PIPE_SIZE (512 << 10) // libcurl reads at most this much at once
 
 typedef struct mg_wjob {
 	struct mg_wjob *next; // (pool) queue link
 	mg_xfer *x;
+	int pipe;             // a spliced piece: its pipe (index), else -1
 	char *data;           // MG_BUFCAP bytes, allocated on first use
 	long long off;        // file position of data[0]
 	size_t len;
@@ -273,6 +281,12 @@ typedef struct {
 	mg_wjob *head, *tail;
 	int idle;
 } mg_wqueue;
+
+static int write_piece(mg_xfer *x, mg_wjob *j);
+static void pipe_release_locked(int i, int dirty);
+static void direct_start(mg_xfer *x);
+static void direct_stop(mg_xfer *x);
+static void direct_forget(int s);
 
 static struct {
 	pthread_once_t once;
@@ -347,7 +361,7 @@ static int ready_locked(mg_xfer *x) {
 	int held = 0;
 	for (int i = 0; i < MG_WBUFS; i++)
 		held += x->jobs[i].data != NULL;
-	return x->inflight * 2 <= held;
+	return (x->inflight - x->sinflight) * 2 <= held;
 }
 
 // kick_locked wakes the loop for x when x may go on; called by writers.
@@ -455,6 +469,10 @@ static void *writer_main(void *arg) {
 		const char *p = j->data;
 		size_t n = j->len;
 		off_t off = (off_t)j->off;
+		if (j->pipe >= 0) {
+			e = skip ? 0 : write_piece(x, j);
+			n = 0;
+		}
 		while (!skip && n > 0) {
 			ssize_t w = pwrite(x->fd, p, n, off);
 			if (w < 0) {
@@ -474,6 +492,12 @@ static void *writer_main(void *arg) {
 			__atomic_store_n(&x->wfail, 1, __ATOMIC_RELEASE);
 		} else if (!skip && !e) {
 			__atomic_store_n(&x->wpos, j->off + (long long)j->len, __ATOMIC_RELEASE);
+		}
+		if (j->pipe >= 0) {
+			pipe_release_locked(j->pipe, skip || e);
+			j->pipe = -1;
+			x->sinflight--;
+			x->squeued -= (long long)j->len;
 		}
 		j->busy = 0;
 		x->inflight--;
@@ -509,11 +533,277 @@ static void pool_start(void) {
 	pthread_mutex_unlock(&pool.mu);
 }
 
+// Spliced receive. Moving the bytes is the dearest part of a large
+// download: the kernel copies them from the socket into libcurl's buffer,
+// mg_write copies them into ours, and the kernel copies them once more
+// into the file, the first two on the loop thread. For an HTTP/1.x body
+// over plain TCP, libcurl reads straight from the socket with recv(2) and
+// passes the bytes on untouched (no chunked framing, no decoding), so its
+// recv is answered here: splice(2) moves the bytes from the socket into a
+// pipe (the kernel hands over page references, no copy), the count goes
+// back to libcurl as if received, and the transfer's writer splices the
+// piece from the pipe into the file at its position. One copy instead of
+// three, and none on the loop thread. Measured on 4 x 256 MiB to tmpfs on
+// 2 cores: median 0.72 s before, 0.50 s with 16 pieces per transfer (0.52
+// with 8, 0.60 with 4).
+//
+// It takes part only where it cannot change a byte:
+//   - a transfer registers once its body goes to a writer: HTTP/1.x, a
+//     Content-Length, no Transfer-Encoding or Content-Encoding;
+//   - it learns libcurl's socket and buffer from one plain recv whose bytes
+//     its next chunk is seen to come from; over TLS (to the server or to a
+//     proxy) they never are, as OpenSSL reads into its own buffer and
+//     decrypts into libcurl's, so the transfer never splices;
+//   - a recv is spliced only on that socket, into that buffer, never past
+//     the body's end or the segment's limit (so a reused connection's next
+//     response is never touched), and never while libcurl holds bytes of a
+//     pause (they go to the file first);
+//   - a transfer unregisters when it ends, fails, hits its limit, or when
+//     libcurl closes its socket (mg_closesocket), before the descriptor
+//     number can be reused.
+// Anything else, or no free pipe, is a plain recv: the buffered path
+// above, which pauses when the writer falls behind. Only libcurl, on the
+// loop thread, calls recv in this process (the Go runtime makes its own
+// system calls), so the registry is written and read on that thread.
+#define MG_DIRECT_MAX 64
+static mg_xfer *direct_reg[MG_DIRECT_MAX];
+static int direct_n;
+static int splice_off;
+static long long spliced_bytes; // for tests
+
+long long mg_spliced_bytes(void) { return __atomic_load_n(&spliced_bytes, __ATOMIC_RELAXED); }
+void mg_splice_enable(int on) { __atomic_store_n(&splice_off, !on, __ATOMIC_RELAXED); }
+
+// The last plain recv on this thread while a transfer is learning.
+static __thread int last_fd = -1;
+static __thread char *last_buf;
+static __thread size_t last_n;
+
+// Pipes, shared by all transfers, opened as first needed; a piece holds
+// one from the splice into it until its writer has emptied it, so the two
+// never contend for it. (pool)
+static struct {
+	int fd[2];
+	unsigned char open, busy;
+} pipes[MG_PIPES];
+
+// pipe_take_locked returns a free, empty pipe, or -1.
+static int pipe_take_locked(void) {
+	for (int i = 0; i < MG_PIPES; i++) {
+		if (pipes[i].busy)
+			continue;
+		if (!pipes[i].open) {
+			if (pipe2(pipes[i].fd, O_CLOEXEC) != 0)
+				return -1;
+			// Best effort: a smaller pipe only moves less per call.
+			fcntl(pipes[i].fd[1], F_SETPIPE_SZ, MG_PIPE_SIZE);
+			pipes[i].open = 1;
+		}
+		pipes[i].busy = 1;
+		return i;
+	}
+	return -1;
+}
+
+// pipe_release_locked frees pipe i; one that may not be empty is closed.
+static void pipe_release_locked(int i, int dirty) {
+	if (dirty && pipes[i].open) {
+		close(pipes[i].fd[0]);
+		close(pipes[i].fd[1]);
+		pipes[i].open = 0;
+	}
+	pipes[i].busy = 0;
+}
+
+// write_piece moves a spliced piece from its pipe into the file. Returns 0
+// or an errno value.
+static int write_piece(mg_xfer *x, mg_wjob *j) {
+	int in = pipes[j->pipe].fd[0];
+	loff_t off = j->off;
+	size_t n = j->len;
+	while (n > 0) {
+		ssize_t w = splice(in, NULL, x->fd, &off, n, SPLICE_F_MOVE);
+		if (w > 0) {
+			n -= (size_t)w;
+			continue;
+		}
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w == 0)
+			return EIO; // cannot happen: the pipe holds the whole piece
+		if (errno != EINVAL && errno != ENOSYS)
+			return errno;
+		// A file system that takes no splice: read and write instead.
+		char *b = malloc(64 << 10);
+		if (!b)
+			return ENOMEM;
+		int e = 0;
+		while (n > 0 && !e) {
+			ssize_t r = read(in, b, n < (64 << 10) ? n : (64 << 10));
+			if (r <= 0) {
+				e = r < 0 && errno == EINTR ? 0 : r < 0 ? errno : EIO;
+				continue;
+			}
+			for (ssize_t d = 0; d < r && !e;) {
+				ssize_t k = pwrite(x->fd, b + d, (size_t)(r - d), off);
+				if (k < 0)
+					e = errno == EINTR ? 0 : errno;
+				else
+					d += k, off += k;
+			}
+			n -= (size_t)r;
+		}
+		free(b);
+		return e;
+	}
+	return 0;
+}
+
+static void direct_start(mg_xfer *x) {
+	if (x->direct != 0)
+		return;
+	x->direct = -1;
+	if (__atomic_load_n(&splice_off, __ATOMIC_RELAXED))
+		return;
+	curl_off_t cl = -1;
+	if (curl_easy_getinfo(x->easy, CURLINFO_CONTENT_LENGTH_DOWNLOAD_T, &cl) != CURLE_OK || cl <= 0)
+		return;
+	if (mg_header(x->easy, "Transfer-Encoding") || mg_header(x->easy, "Content-Encoding"))
+		return;
+	for (int i = 0; i < MG_DIRECT_MAX; i++) {
+		if (!direct_reg[i]) {
+			x->body = cl;
+			x->sock = -1;
+			x->direct = 1;
+			direct_reg[i] = x;
+			direct_n++;
+			return;
+		}
+	}
+}
+
+// direct_stop unregisters x for good (this attempt). Its pieces still
+// queued keep their pipes until written.
+static void direct_stop(mg_xfer *x) {
+	if (x->direct > 0) {
+		for (int i = 0; i < MG_DIRECT_MAX; i++) {
+			if (direct_reg[i] == x) {
+				direct_reg[i] = NULL;
+				direct_n--;
+			}
+		}
+	}
+	x->direct = -1;
+	x->sock = -1;
+}
+
+// direct_forget: libcurl is closing socket s.
+static void direct_forget(int s) {
+	if (last_fd == s)
+		last_fd = -1;
+	for (int i = 0; i < MG_DIRECT_MAX && direct_n > 0; i++)
+		if (direct_reg[i] && direct_reg[i]->sock == s)
+			direct_stop(direct_reg[i]);
+}
+
+// direct_recv answers libcurl's recv on x's socket into x's buffer by
+// splicing, or returns -2: do a plain recv.
+static ssize_t direct_recv(mg_xfer *x, size_t len) {
+	if (x->paused || x->spliced > 0)
+		return -2;
+	long long left = x->body - x->bytes;
+	if (x->limit >= 0 && x->limit - x->offset - x->bytes < left)
+		left = x->limit - x->offset - x->bytes;
+	if (left <= 0)
+		return -2;
+	if ((long long)len > left)
+		len = (size_t)left;
+	mg_wjob *j = NULL;
+	int pi = -1;
+	pthread_mutex_lock(&pool.mu);
+	// Bounded like the buffers: a writer that falls behind makes this
+	// transfer take the buffered path, which pauses it.
+	if (x->squeued + (long long)len > MG_SBYTES)
+		len = x->squeued < MG_SBYTES ? (size_t)(MG_SBYTES - x->squeued) : 0;
+	for (int i = MG_WBUFS; i < MG_WBUFS + MG_SJOBS && !j && len >= MG_SPLICE_MIN; i++)
+		if (!x->jobs[i].busy)
+			j = &x->jobs[i];
+	if (j)
+		pi = pipe_take_locked();
+	if (pi >= 0 && x->buf && x->len > 0)
+		queue_locked(x); // what is buffered comes first in the file
+	pthread_mutex_unlock(&pool.mu);
+	if (pi < 0)
+		return -2;
+	ssize_t n = splice(x->sock, NULL, pipes[pi].fd[1], NULL, len, SPLICE_F_NONBLOCK | SPLICE_F_MOVE);
+	int e = errno;
+	pthread_mutex_lock(&pool.mu);
+	if (n <= 0) {
+		pipe_release_locked(pi, 0);
+	} else {
+		j->pipe = pi;
+		j->off = x->qpos;
+		j->len = (size_t)n;
+		j->busy = 1;
+		j->next = NULL;
+		x->qpos += n;
+		x->inflight++;
+		x->sinflight++;
+		x->squeued += n;
+		mg_wqueue *q = &pool.q[x->writer];
+		if (q->tail)
+			q->tail->next = j;
+		else
+			q->head = j;
+		q->tail = j;
+		if (q->idle)
+			pthread_cond_signal(&q->cv);
+	}
+	pthread_mutex_unlock(&pool.mu);
+	errno = e;
+	if (n < 0 && (e == EAGAIN || e == EWOULDBLOCK))
+		return -2; // nothing there: the plain recv says so to libcurl
+	if (n > 0) {
+		x->spliced = (size_t)n;
+		__atomic_add_fetch(&spliced_bytes, n, __ATOMIC_RELAXED);
+	}
+	return n;
+}
+
+// recv(2) for libcurl: a definition in the executable takes the place of
+// libc's for the shared libraries it loads. With no transfer registered,
+// it is the system call.
+ssize_t recv(int fd, void *buf, size_t len, int flags) {
+	if (direct_n == 0)
+		return recvfrom(fd, buf, len, flags, NULL, NULL);
+	int learning = 0;
+	for (int i = 0; i < MG_DIRECT_MAX; i++) {
+		mg_xfer *x = direct_reg[i];
+		if (!x)
+			continue;
+		if (x->direct == 1) {
+			learning = 1;
+		} else if (x->sock == fd && x->lbuf == buf && flags == 0) {
+			ssize_t n = direct_recv(x, len);
+			if (n != -2)
+				return n;
+			break;
+		}
+	}
+	ssize_t n = recvfrom(fd, buf, len, flags, NULL, NULL);
+	if (learning) {
+		last_fd = n > 0 ? fd : -1;
+		last_buf = buf;
+		last_n = n > 0 ? (size_t)n : 0;
+	}
+	return n;
+}
+
 // go_async moves a transfer whose buffer is full to a writer, keeping that
 // buffer as its first. Returns 0, or -1 when no writer can be had.
 static int go_async(mg_xfer *x) {
 	pthread_once(&pool.once, pool_start);
-	mg_wjob *jobs = calloc(MG_WBUFS, sizeof *jobs);
+	mg_wjob *jobs = calloc(MG_WBUFS + MG_SJOBS, sizeof *jobs);
 	if (!jobs)
 		return -1;
 	pthread_mutex_lock(&pool.mu);
@@ -526,8 +816,10 @@ static int go_async(mg_xfer *x) {
 	pool.bufs++;
 	pthread_mutex_unlock(&pool.mu);
 	__atomic_add_fetch(&async_transfers, 1, __ATOMIC_RELAXED);
-	for (int i = 0; i < MG_WBUFS; i++)
+	for (int i = 0; i < MG_WBUFS + MG_SJOBS; i++) {
 		jobs[i].x = x;
+		jobs[i].pipe = -1;
+	}
 	jobs[0].data = x->buf;
 	x->jobs = jobs;
 	x->qpos = x->wpos;
@@ -535,6 +827,8 @@ static int go_async(mg_xfer *x) {
 	x->pausable = x->pauser && x->check_http &&
 	              curl_easy_getinfo(x->easy, CURLINFO_HTTP_VERSION, &v) == CURLE_OK &&
 	              (v == CURL_HTTP_VERSION_1_0 || v == CURL_HTTP_VERSION_1_1);
+	if (x->pausable)
+		direct_start(x);
 	return 0;
 }
 
@@ -727,6 +1021,38 @@ static size_t mg_write(char *ptr, size_t size, size_t nmemb, void *ud) {
 		x->limit_hit = 1;
 	}
 	n = take;
+	if (x->direct == 1 && last_fd >= 0) {
+		// The first chunk after a plain recv on this thread: libcurl
+		// passes body bytes on straight from its buffer, so if this one
+		// lies in the buffer that recv filled, that recv was libcurl
+		// reading this body from its socket. If not, something sits
+		// between (TLS decrypts into another buffer): never splice.
+		if (ptr >= last_buf && ptr + n <= last_buf + last_n) {
+			x->direct = 2;
+			x->lbuf = last_buf;
+			x->sock = last_fd;
+		} else {
+			direct_stop(x);
+		}
+		last_fd = -1;
+	}
+	if (x->spliced > 0) {
+		// Spliced bytes are on their way to the file already; libcurl's
+		// buffer holds nothing of them. A spliced recv never goes past
+		// the limit, and its callbacks come before anything else.
+		size_t s = n < x->spliced ? n : x->spliced;
+		x->spliced -= s;
+		x->bytes += (long long)s;
+		ptr += s;
+		n -= s;
+		if (n == 0) {
+			if (x->limit_hit) {
+				direct_stop(x);
+				return 0;
+			}
+			return size * nmemb;
+		}
+	}
 	const char *p = ptr;
 	size_t left = n;
 	if (!x->jobs && left >= x->cap) {
@@ -771,13 +1097,16 @@ static size_t mg_write(char *ptr, size_t size, size_t nmemb, void *ud) {
 		}
 	}
 	x->bytes += (long long)n;
-	if (x->limit_hit)
+	if (x->limit_hit) {
+		direct_stop(x);
 		return 0; // ends the transfer (CURLE_WRITE_ERROR), by design
+	}
 	return size * nmemb;
 }
 
 int mg_xfer_finish(mg_xfer *x) {
 	unlink_paused(x);
+	direct_stop(x);
 	if (x->state == MG_FRESH) {
 		if (open_output(x, 0) != 0) {
 			x->state = MG_IOERR;
@@ -802,6 +1131,7 @@ int mg_xfer_finish(mg_xfer *x) {
 
 int mg_xfer_keep(mg_xfer *x) {
 	unlink_paused(x);
+	direct_stop(x);
 	if (x->fd < 0)
 		return 0;
 	int rc = finish_writes(x);
@@ -863,6 +1193,7 @@ long long mg_retry_after(CURL *easy) {
 
 void mg_xfer_discard(mg_xfer *x) {
 	unlink_paused(x);
+	direct_stop(x);
 	drain(x);
 	if (x->fd >= 0) {
 		close(x->fd);
@@ -876,6 +1207,7 @@ void mg_xfer_free(mg_xfer *x) {
 	if (!x)
 		return;
 	unlink_paused(x);
+	direct_stop(x);
 	drain(x);
 	if (x->fd >= 0)
 		close(x->fd);
@@ -912,6 +1244,7 @@ static curl_socket_t mg_opensocket(void *clientp, curlsocktype purpose,
 
 static int mg_closesocket(void *clientp, curl_socket_t s) {
 	(void)clientp;
+	direct_forget(s);
 	if (s >= FD_SETSIZE)
 		__atomic_sub_fetch(&high_sockets, 1, __ATOMIC_RELAXED);
 	return close(s);

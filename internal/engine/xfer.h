@@ -64,6 +64,15 @@ typedef struct mg_xfer {
 	int paused;           // (pool) paused until buffers come back
 	int kicked;           // (pool) the writer has woken the loop for it
 	mg_pauser *pauser;    // the engine's, or NULL: never pause
+	// Spliced receive (see xfer.c): body bytes go from the socket to a
+	// pipe and from there to the file, never through user space.
+	int direct;           // 0 not yet, 1 learning, 2 splicing, -1 never
+	int sock;             // the connection's socket once learned
+	char *lbuf;           // libcurl's receive buffer once learned
+	long long body;       // Content-Length of the response being spliced
+	size_t spliced;       // spliced bytes whose callbacks are still to come
+	int sinflight;        // (pool) spliced pieces queued or being written
+	long long squeued;    // (pool) their bytes
 	struct mg_xfer *pnext; // paused list (loop thread)
 	char errbuf[CURL_ERROR_SIZE];
 } mg_xfer;
@@ -108,6 +117,10 @@ int mg_unpause(mg_pauser *p);
 
 // For tests: how many times a transfer was paused since the process started.
 long mg_pauses(void);
+// For tests: body bytes spliced since the process started, and a switch
+// for splicing (on by default).
+long long mg_spliced_bytes(void);
+void mg_splice_enable(int on);
 
 // mg_easy_prepare points a fresh or reused handle at url, with no Range
 // and the shared headers (which may be NULL), waiting for a multiplexed
