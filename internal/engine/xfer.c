@@ -562,12 +562,16 @@ static void pool_start(void) {
 //     libcurl closes its socket (mg_closesocket), before the descriptor
 //     number can be reused.
 // Anything else, or no free pipe, is a plain recv: the buffered path
-// above, which pauses when the writer falls behind. Only libcurl, on the
-// loop thread, calls recv in this process (the Go runtime makes its own
-// system calls), so the registry is written and read on that thread.
+// above, which pauses when the writer falls behind.
+//
+// A transfer's fields are its loop thread's; the registry, and what other
+// threads read of a registered transfer (direct, sock, lbuf), are under
+// direct_mu, so that engines running side by side in one process never
+// see each other's transfers half-changed.
 #define MG_DIRECT_MAX 64
+static pthread_mutex_t direct_mu = PTHREAD_MUTEX_INITIALIZER;
 static mg_xfer *direct_reg[MG_DIRECT_MAX];
-static int direct_n;
+static int direct_n; // (direct_mu) written; read atomically without it
 static int splice_off;
 static long long spliced_bytes; // for tests
 
@@ -670,26 +674,44 @@ static void direct_start(mg_xfer *x) {
 		return;
 	if (mg_header(x->easy, "Transfer-Encoding") || mg_header(x->easy, "Content-Encoding"))
 		return;
+	pthread_mutex_lock(&direct_mu);
 	for (int i = 0; i < MG_DIRECT_MAX; i++) {
 		if (!direct_reg[i]) {
 			x->body = cl;
 			x->sock = -1;
 			x->direct = 1;
 			direct_reg[i] = x;
-			direct_n++;
-			return;
+			__atomic_store_n(&direct_n, direct_n + 1, __ATOMIC_RELEASE);
+			break;
 		}
 	}
+	pthread_mutex_unlock(&direct_mu);
+}
+
+// direct_learned: x's chunk at ptr (n bytes) came right after this
+// thread's last plain recv; x splices from now on if that recv filled the
+// buffer the chunk lies in, and never if not.
+static void direct_learned(mg_xfer *x, const char *ptr, size_t n) {
+	if (ptr >= last_buf && ptr + n <= last_buf + last_n) {
+		pthread_mutex_lock(&direct_mu);
+		x->lbuf = last_buf;
+		x->sock = last_fd;
+		x->direct = 2;
+		pthread_mutex_unlock(&direct_mu);
+	} else {
+		direct_stop(x);
+	}
+	last_fd = -1;
 }
 
 // direct_stop unregisters x for good (this attempt). Its pieces still
 // queued keep their pipes until written.
-static void direct_stop(mg_xfer *x) {
+static void stop_locked(mg_xfer *x) {
 	if (x->direct > 0) {
 		for (int i = 0; i < MG_DIRECT_MAX; i++) {
 			if (direct_reg[i] == x) {
 				direct_reg[i] = NULL;
-				direct_n--;
+				__atomic_store_n(&direct_n, direct_n - 1, __ATOMIC_RELEASE);
 			}
 		}
 	}
@@ -697,13 +719,25 @@ static void direct_stop(mg_xfer *x) {
 	x->sock = -1;
 }
 
+static void direct_stop(mg_xfer *x) {
+	if (x->direct == -1)
+		return; // never registered, or stopped already
+	pthread_mutex_lock(&direct_mu);
+	stop_locked(x);
+	pthread_mutex_unlock(&direct_mu);
+}
+
 // direct_forget: libcurl is closing socket s.
 static void direct_forget(int s) {
 	if (last_fd == s)
 		last_fd = -1;
-	for (int i = 0; i < MG_DIRECT_MAX && direct_n > 0; i++)
+	if (__atomic_load_n(&direct_n, __ATOMIC_ACQUIRE) == 0)
+		return;
+	pthread_mutex_lock(&direct_mu);
+	for (int i = 0; i < MG_DIRECT_MAX; i++)
 		if (direct_reg[i] && direct_reg[i]->sock == s)
-			direct_stop(direct_reg[i]);
+			stop_locked(direct_reg[i]);
+	pthread_mutex_unlock(&direct_mu);
 }
 
 // direct_recv answers libcurl's recv on x's socket into x's buffer by
@@ -774,21 +808,27 @@ static ssize_t direct_recv(mg_xfer *x, size_t len) {
 // libc's for the shared libraries it loads. With no transfer registered,
 // it is the system call.
 ssize_t recv(int fd, void *buf, size_t len, int flags) {
-	if (direct_n == 0)
+	if (__atomic_load_n(&direct_n, __ATOMIC_ACQUIRE) == 0)
 		return recvfrom(fd, buf, len, flags, NULL, NULL);
 	int learning = 0;
-	for (int i = 0; i < MG_DIRECT_MAX; i++) {
+	mg_xfer *mine = NULL;
+	pthread_mutex_lock(&direct_mu);
+	for (int i = 0; i < MG_DIRECT_MAX && !mine; i++) {
 		mg_xfer *x = direct_reg[i];
 		if (!x)
 			continue;
-		if (x->direct == 1) {
+		if (x->direct == 1)
 			learning = 1;
-		} else if (x->sock == fd && x->lbuf == buf && flags == 0) {
-			ssize_t n = direct_recv(x, len);
-			if (n != -2)
-				return n;
-			break;
-		}
+		else if (x->sock == fd && x->lbuf == buf && flags == 0)
+			mine = x;
+	}
+	pthread_mutex_unlock(&direct_mu);
+	// A match is this thread's own transfer: only the libcurl that owns a
+	// connection reads its socket, and into that transfer's buffer.
+	if (mine) {
+		ssize_t n = direct_recv(mine, len);
+		if (n != -2)
+			return n;
 	}
 	ssize_t n = recvfrom(fd, buf, len, flags, NULL, NULL);
 	if (learning) {
@@ -1027,14 +1067,7 @@ static size_t mg_write(char *ptr, size_t size, size_t nmemb, void *ud) {
 		// lies in the buffer that recv filled, that recv was libcurl
 		// reading this body from its socket. If not, something sits
 		// between (TLS decrypts into another buffer): never splice.
-		if (ptr >= last_buf && ptr + n <= last_buf + last_n) {
-			x->direct = 2;
-			x->lbuf = last_buf;
-			x->sock = last_fd;
-		} else {
-			direct_stop(x);
-		}
-		last_fd = -1;
+		direct_learned(x, ptr, n);
 	}
 	if (x->spliced > 0) {
 		// Spliced bytes are on their way to the file already; libcurl's
