@@ -115,7 +115,7 @@ func TestInterruptKeepsEveryQueuedByte(t *testing.T) {
 func TestPausedTransferLetsOthersFinish(t *testing.T) {
 	s := newServer(t)
 	dir := t.TempDir()
-	const big = 16 << 20 // more than a transfer may queue: 2 MiB in buffers, 4 MiB spliced
+	const big = 16 << 20 // more than a transfer may queue: 2 MiB in buffers, 8 MiB spliced
 	holdWriters(true)
 	t.Cleanup(func() { holdWriters(false) })
 	before := pauses()

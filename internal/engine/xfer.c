@@ -261,7 +261,7 @@ static int flush(mg_xfer *x) {
 #define MG_WBUF_BUDGET 32
 #define MG_WRITERS_MAX 4
 #define MG_SJOBS 16            // spliced pieces queued per transfer
-#define MG_SBYTES (4 << 20)    // and their bytes at most
+#define MG_SBYTES (8 << 20)    // and their bytes at most
 #define MG_SPLICE_MIN (64 << 10) // less room than this: the buffered path
 #define MG_PIPES 64            // pipes in all, for spliced pieces
 #define MG_PIPE_SIZE (512 << 10) // libcurl reads at most this much at once
