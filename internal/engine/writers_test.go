@@ -9,6 +9,8 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/multiget/multiget/internal/testserver"
 )
 
 // Bodies larger than one write buffer are written by writer threads while
@@ -112,7 +114,9 @@ func TestInterruptKeepsEveryQueuedByte(t *testing.T) {
 // is still held. Only then is it released, and the large file must arrive
 // whole. A loop that waited for the buffer instead would never see the
 // small files; a watchdog then releases everything and the test fails.
-func TestPausedTransferLetsOthersFinish(t *testing.T) {
+func TestPausedTransferLetsOthersFinish(t *testing.T) { bothPaths(t, pausedTransferLetsOthersFinish) }
+
+func pausedTransferLetsOthersFinish(t *testing.T) {
 	s := newServer(t)
 	dir := t.TempDir()
 	const big = 16 << 20 // more than a transfer may queue: 2 MiB in buffers, 8 MiB spliced
@@ -201,8 +205,13 @@ func (r *releaseAfter) Result(res Result) {
 // While paused, a transfer receives nothing, but it waits for its own
 // writes, not for the server: --stall-timeout must not end it. The writer
 // is held for five stall timeouts.
-func TestPausedTransferIsNotStalled(t *testing.T) {
-	s := newServer(t)
+func TestPausedTransferIsNotStalled(t *testing.T) { bothPaths(t, pausedTransferIsNotStalled) }
+
+func pausedTransferIsNotStalled(t *testing.T) {
+	// The fault server streams its content as it makes it: the first
+	// bytes come at once, whatever the size (a stall counts from the
+	// request).
+	s := faultServer(t)
 	dir := t.TempDir()
 	const big = 16 << 20 // more than a transfer may queue
 	holdWriters(true)
@@ -218,7 +227,7 @@ func TestPausedTransferIsNotStalled(t *testing.T) {
 		holdWriters(false)
 	}()
 	rec, st := run(t, context.Background(), Config{Parallel: 1, StallTimeout: stall},
-		[]Entry{{Source: "big", URL: fmt.Sprintf("%s/size/%d/big", s.URL, big), Path: filepath.Join(dir, "big")}})
+		[]Entry{{Source: "big", URL: s.URLFor(fmt.Sprintf("/ok/%d/big", big)), Path: filepath.Join(dir, "big")}})
 	if st.OK != 1 || rec.results[0].Attempts != 1 {
 		t.Fatalf("%+v: %+v", st, rec.results)
 	}
@@ -229,7 +238,7 @@ func TestPausedTransferIsNotStalled(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !bytes.Equal(got, body("big", big)) {
+	if !bytes.Equal(got, testserver.Content("big", big)) {
 		t.Errorf("content differs, got %d bytes", len(got))
 	}
 }
@@ -237,7 +246,9 @@ func TestPausedTransferIsNotStalled(t *testing.T) {
 // Interrupted while paused (its buffers all queued to a held writer), a
 // transfer keeps NAME.part with exactly the bytes it accepted, in order:
 // what libcurl still held for it is not counted and not written.
-func TestInterruptWhilePaused(t *testing.T) {
+func TestInterruptWhilePaused(t *testing.T) { bothPaths(t, interruptWhilePaused) }
+
+func interruptWhilePaused(t *testing.T) {
 	s := newServer(t)
 	dir := t.TempDir()
 	const n = 16 << 20 // more than a transfer may queue
@@ -276,5 +287,22 @@ func TestInterruptWhilePaused(t *testing.T) {
 	}
 	if !bytes.Equal(got, body("h", n)[:len(got)]) {
 		t.Errorf("h.part is not the first %d bytes of the body", len(got))
+	}
+}
+
+// bothPaths runs f with spliced receive on (a transfer whose spliced
+// pieces are all queued is paused) and off (one whose buffers are all
+// queued is).
+func bothPaths(t *testing.T, f func(t *testing.T)) {
+	for _, on := range []bool{true, false} {
+		t.Run(fmt.Sprintf("splice=%v", on), func(t *testing.T) {
+			enableSplice(on)
+			t.Cleanup(func() { enableSplice(true) })
+			before := splicedBytes()
+			f(t)
+			if got := splicedBytes() - before; on != (got > 0) {
+				t.Errorf("%d bytes spliced with splicing %v", got, on)
+			}
+		})
 	}
 }

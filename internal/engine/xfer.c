@@ -325,9 +325,10 @@ void mg_writers_hold(int on) {
 static void queue_locked(mg_xfer *x);
 
 struct mg_pauser {
-	int fd;        // eventfd, readable when a paused transfer may go on
-	int pending;   // (pool) fd holds a wake-up not yet read
-	mg_xfer *head; // paused transfers (loop thread)
+	int fd;           // eventfd, readable when a paused transfer may go on
+	int pending;      // (pool) fd holds a wake-up not yet read
+	mg_xfer *head;    // paused transfers (loop thread)
+	mg_xfer *starved; // transfers to pause at the next mg_unpause (loop thread)
 };
 
 static long pauses; // for tests: how many times a transfer was paused
@@ -356,12 +357,14 @@ void mg_pauser_free(mg_pauser *p) {
 
 int mg_pauser_fd(mg_pauser *p) { return p ? p->fd : -1; }
 
-// ready_locked: x, paused, has enough buffers back to go on.
+// ready_locked: x, paused, has enough buffers and spliced pieces back to
+// go on.
 static int ready_locked(mg_xfer *x) {
 	int held = 0;
 	for (int i = 0; i < MG_WBUFS; i++)
 		held += x->jobs[i].data != NULL;
-	return (x->inflight - x->sinflight) * 2 <= held;
+	return (x->inflight - x->sinflight) * 2 <= held && x->sinflight * 2 <= MG_SJOBS &&
+	       x->squeued * 2 <= MG_SBYTES;
 }
 
 // kick_locked wakes the loop for x when x may go on; called by writers.
@@ -393,6 +396,16 @@ static void pause_locked(mg_xfer *x) {
 // unlink_paused takes x off the paused list: it is finished or dropped,
 // and must not be unpaused any more.
 static void unlink_paused(mg_xfer *x) {
+	if (x->starved) {
+		for (mg_xfer **pp = &x->pauser->starved; *pp; pp = &(*pp)->snext) {
+			if (*pp == x) {
+				*pp = x->snext;
+				break;
+			}
+		}
+		x->snext = NULL;
+		x->starved = 0;
+	}
 	if (!x->paused)
 		return;
 	for (mg_xfer **pp = &x->pauser->head; *pp; pp = &(*pp)->pnext) {
@@ -418,6 +431,29 @@ int mg_unpause(mg_pauser *p) {
 		}
 		__atomic_store_n(&p->pending, 0, __ATOMIC_RELAXED);
 		pthread_mutex_unlock(&pool.mu);
+	}
+	// Transfers whose spliced pieces are all queued (see direct_recv):
+	// paused here, outside libcurl, unless pieces came back meanwhile.
+	while (p->starved) {
+		mg_xfer *x = p->starved;
+		p->starved = x->snext;
+		x->snext = NULL;
+		x->starved = 0;
+		pthread_mutex_lock(&pool.mu);
+		int ready = ready_locked(x);
+		if (!ready) {
+			x->paused = 1;
+			x->kicked = 0;
+		}
+		pthread_mutex_unlock(&pool.mu);
+		if (ready)
+			continue;
+		// Both directions: pausing only one makes libcurl try the other
+		// at once (the request is long sent).
+		curl_easy_pause(x->easy, CURLPAUSE_ALL);
+		x->pnext = p->head;
+		p->head = x;
+		__atomic_add_fetch(&pauses, 1, __ATOMIC_RELAXED);
 	}
 	mg_xfer *list = p->head;
 	p->head = NULL;
@@ -743,7 +779,13 @@ static void direct_forget(int s) {
 // direct_recv answers libcurl's recv on x's socket into x's buffer by
 // splicing, or returns -2: do a plain recv.
 static ssize_t direct_recv(mg_xfer *x, size_t len) {
-	if (x->paused || x->spliced > 0)
+	if (x->paused || x->starved) {
+		// libcurl tries a paused transfer's socket once (and holds what it
+		// reads): nothing to read until the writer has caught up.
+		errno = EAGAIN;
+		return -1;
+	}
+	if (x->spliced > 0)
 		return -2;
 	long long left = x->body - x->bytes;
 	if (x->limit >= 0 && x->limit - x->offset - x->bytes < left)
@@ -752,14 +794,17 @@ static ssize_t direct_recv(mg_xfer *x, size_t len) {
 		return -2;
 	if ((long long)len > left)
 		len = (size_t)left;
+	if (len < MG_SPLICE_MIN)
+		return -2; // a short read (the body's end, a rate cap): not worth it
 	mg_wjob *j = NULL;
 	int pi = -1;
 	pthread_mutex_lock(&pool.mu);
-	// Bounded like the buffers: a writer that falls behind makes this
-	// transfer take the buffered path, which pauses it.
-	if (x->squeued + (long long)len > MG_SBYTES)
-		len = x->squeued < MG_SBYTES ? (size_t)(MG_SBYTES - x->squeued) : 0;
-	for (int i = MG_WBUFS; i < MG_WBUFS + MG_SJOBS && !j && len >= MG_SPLICE_MIN; i++)
+	// Bounded like the buffers. A transfer whose writer has all its pieces
+	// is paused until half of them are written: receiving through the
+	// buffers instead would cost two more copies just when the writers
+	// are behind.
+	size_t room = x->squeued < MG_SBYTES ? (size_t)(MG_SBYTES - x->squeued) : 0;
+	for (int i = MG_WBUFS; i < MG_WBUFS + MG_SJOBS && !j && room >= MG_SPLICE_MIN; i++)
 		if (!x->jobs[i].busy)
 			j = &x->jobs[i];
 	if (j)
@@ -767,8 +812,17 @@ static ssize_t direct_recv(mg_xfer *x, size_t len) {
 	if (pi >= 0 && x->buf && x->len > 0)
 		queue_locked(x); // what is buffered comes first in the file
 	pthread_mutex_unlock(&pool.mu);
+	if (!j) {
+		x->starved = 1;
+		x->snext = x->pauser->starved;
+		x->pauser->starved = x;
+		errno = EAGAIN;
+		return -1;
+	}
 	if (pi < 0)
-		return -2;
+		return -2; // every pipe is in use: the buffered path
+	if (len > room)
+		len = room;
 	ssize_t n = splice(x->sock, NULL, pipes[pi].fd[1], NULL, len, SPLICE_F_NONBLOCK | SPLICE_F_MOVE);
 	int e = errno;
 	pthread_mutex_lock(&pool.mu);

@@ -73,6 +73,8 @@ typedef struct mg_xfer {
 	size_t spliced;       // spliced bytes whose callbacks are still to come
 	int sinflight;        // (pool) spliced pieces queued or being written
 	long long squeued;    // (pool) their bytes
+	int starved;          // all its pieces are queued: to be paused
+	struct mg_xfer *snext; // the pauser's starved list
 	struct mg_xfer *pnext; // paused list (loop thread)
 	char errbuf[CURL_ERROR_SIZE];
 } mg_xfer;
