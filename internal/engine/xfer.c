@@ -581,7 +581,7 @@ static void pool_start(void) {
 // piece from the pipe into the file at its position. One copy instead of
 // three, and none on the loop thread. Measured on 4 x 256 MiB to tmpfs on
 // 2 cores, 11 interleaved runs: median 784 ms before, 553 ms now (wget2:
-// 657 ms); CPU per run (both cores, /proc/stat) 1.27-1.39 s before, 0.96-
+// 657 ms); CPU per run (both cores, /proc/stat) 1.26-1.39 s before, 0.95-
 // 1.17 s now. Pieces per transfer: 4 gave 0.60 s, 8 0.52 s, 16 0.50 s.
 //
 // It takes part only where it cannot change a byte:
