@@ -587,10 +587,11 @@ static void pool_start(void) {
 // It takes part only where it cannot change a byte:
 //   - a transfer registers once its body goes to a writer: HTTP/1.x, a
 //     Content-Length, no Transfer-Encoding or Content-Encoding;
-//   - it learns libcurl's socket and buffer from one plain recv whose bytes
-//     its next chunk is seen to come from; over TLS (to the server or to a
-//     proxy) they never are, as OpenSSL reads into its own buffer and
-//     decrypts into libcurl's, so the transfer never splices;
+//   - it learns libcurl's socket and buffer from a plain recv, made after
+//     it registered, whose bytes its next chunk is seen to come from; over
+//     TLS (to the server or to a proxy) they never are, as OpenSSL reads
+//     into its own buffer and decrypts into libcurl's, so after four such
+//     chunks the transfer gives up;
 //   - a recv is spliced only on that socket, into that buffer, never past
 //     the body's end or the segment's limit (so a reused connection's next
 //     response is never touched), and never while libcurl holds bytes of a
@@ -619,6 +620,7 @@ void mg_splice_enable(int on) { __atomic_store_n(&splice_off, !on, __ATOMIC_RELA
 static __thread int last_fd = -1;
 static __thread char *last_buf;
 static __thread size_t last_n;
+static __thread unsigned long last_seq; // counts them
 
 // Pipes, shared by all transfers, opened as first needed; a piece holds
 // one from the splice into it until its writer has emptied it, so the two
@@ -717,6 +719,8 @@ static void direct_start(mg_xfer *x) {
 			x->body = cl;
 			x->sock = -1;
 			x->direct = 1;
+			x->seen = last_seq; // only a recv from now on tells
+			x->misses = 0;
 			direct_reg[i] = x;
 			__atomic_store_n(&direct_n, direct_n + 1, __ATOMIC_RELEASE);
 			break;
@@ -725,20 +729,23 @@ static void direct_start(mg_xfer *x) {
 	pthread_mutex_unlock(&direct_mu);
 }
 
-// direct_learned: x's chunk at ptr (n bytes) came right after this
-// thread's last plain recv; x splices from now on if that recv filled the
-// buffer the chunk lies in, and never if not.
+// direct_learned: x's chunk at ptr (n bytes) is the first since this
+// thread's last plain recv, made after x registered. x splices from now on
+// if that recv filled the buffer the chunk lies in. A chunk from elsewhere
+// (libcurl handing over bytes it kept during a pause, after other
+// transfers' reads) proves nothing; four of them, and x gives up: over
+// TLS every chunk comes from elsewhere.
 static void direct_learned(mg_xfer *x, const char *ptr, size_t n) {
+	x->seen = last_seq;
 	if (ptr >= last_buf && ptr + n <= last_buf + last_n) {
 		pthread_mutex_lock(&direct_mu);
 		x->lbuf = last_buf;
 		x->sock = last_fd;
 		x->direct = 2;
 		pthread_mutex_unlock(&direct_mu);
-	} else {
+	} else if (++x->misses >= 4) {
 		direct_stop(x);
 	}
-	last_fd = -1;
 }
 
 // direct_stop unregisters x for good (this attempt). Its pieces still
@@ -890,6 +897,7 @@ ssize_t recv(int fd, void *buf, size_t len, int flags) {
 		last_fd = n > 0 ? fd : -1;
 		last_buf = buf;
 		last_n = n > 0 ? (size_t)n : 0;
+		last_seq++;
 	}
 	return n;
 }
@@ -1116,7 +1124,7 @@ static size_t mg_write(char *ptr, size_t size, size_t nmemb, void *ud) {
 		x->limit_hit = 1;
 	}
 	n = take;
-	if (x->direct == 1 && last_fd >= 0) {
+	if (x->direct == 1 && last_fd >= 0 && last_seq != x->seen) {
 		// The first chunk after a plain recv on this thread: libcurl
 		// passes body bytes on straight from its buffer, so if this one
 		// lies in the buffer that recv filled, that recv was libcurl

@@ -70,6 +70,8 @@ typedef struct mg_xfer {
 	int sock;             // the connection's socket once learned
 	char *lbuf;           // libcurl's receive buffer once learned
 	long long body;       // Content-Length of the response being spliced
+	unsigned long seen;   // while learning: the last plain recv judged
+	int misses;           // while learning: chunks not from that recv
 	size_t spliced;       // spliced bytes whose callbacks are still to come
 	int sinflight;        // (pool) spliced pieces queued or being written
 	long long squeued;    // (pool) their bytes
