@@ -193,13 +193,7 @@ func asyncTransfers() int64 { return int64(C.mg_async_transfers()) }
 
 // holdWriters makes the writer threads wait before each buffer until it is
 // called with false (tests meet queued buffers this way).
-func holdWriters(on bool) {
-	v := C.int(0)
-	if on {
-		v = 1
-	}
-	C.mg_writers_hold(v)
-}
+func holdWriters(on bool) { C.mg_writers_hold(cbool(on)) }
 
 // splicedBytes counts the body bytes spliced from a socket to a file
 // since the process started (tests check the path was taken).
@@ -207,12 +201,14 @@ func splicedBytes() int64 { return int64(C.mg_spliced_bytes()) }
 
 // enableSplice turns spliced receive on or off for transfers that start
 // afterwards (tests compare both paths).
-func enableSplice(on bool) {
-	v := C.int(0)
-	if on {
-		v = 1
+func enableSplice(on bool) { C.mg_splice_enable(cbool(on)) }
+
+// cbool is b as a C int (1 or 0).
+func cbool(b bool) C.int {
+	if b {
+		return 1
 	}
-	C.mg_splice_enable(v)
+	return 0
 }
 
 // pauses counts the transfers paused for want of a free buffer since the

@@ -283,6 +283,7 @@ typedef struct {
 } mg_wqueue;
 
 static int write_piece(mg_xfer *x, mg_wjob *j);
+static void enqueue_locked(int writer, mg_wjob *j);
 static void pipe_release_locked(int i, int dirty);
 static void direct_start(mg_xfer *x);
 static void direct_stop(mg_xfer *x);
@@ -297,6 +298,19 @@ static struct {
 	int next; // round-robin assignment
 	int bufs; // buffers held by transfers that write through the pool
 } pool = {PTHREAD_ONCE_INIT, PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER};
+
+// enqueue_locked appends j to a writer's queue and wakes it if idle.
+static void enqueue_locked(int writer, mg_wjob *j) {
+	mg_wqueue *q = &pool.q[writer];
+	j->next = NULL;
+	if (q->tail)
+		q->tail->next = j;
+	else
+		q->head = j;
+	q->tail = j;
+	if (q->idle)
+		pthread_cond_signal(&q->cv);
+}
 
 static long async_transfers; // for tests: how many went to a writer
 
@@ -841,19 +855,11 @@ static ssize_t direct_recv(mg_xfer *x, size_t len) {
 		j->off = x->qpos;
 		j->len = (size_t)n;
 		j->busy = 1;
-		j->next = NULL;
 		x->qpos += n;
 		x->inflight++;
 		x->sinflight++;
 		x->squeued += n;
-		mg_wqueue *q = &pool.q[x->writer];
-		if (q->tail)
-			q->tail->next = j;
-		else
-			q->head = j;
-		q->tail = j;
-		if (q->idle)
-			pthread_cond_signal(&q->cv);
+		enqueue_locked(x->writer, j);
 	}
 	pthread_mutex_unlock(&pool.mu);
 	errno = e;
@@ -945,19 +951,11 @@ static void queue_locked(mg_xfer *x) {
 	cur->off = x->qpos;
 	cur->len = x->len;
 	cur->busy = 1;
-	cur->next = NULL;
 	x->qpos += (long long)x->len;
 	x->len = 0;
 	x->buf = NULL;
 	x->inflight++;
-	mg_wqueue *q = &pool.q[x->writer];
-	if (q->tail)
-		q->tail->next = cur;
-	else
-		q->head = cur;
-	q->tail = cur;
-	if (q->idle)
-		pthread_cond_signal(&q->cv);
+	enqueue_locked(x->writer, cur);
 }
 
 // room_locked is how many bytes x can take without waiting: what is left in
