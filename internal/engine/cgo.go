@@ -23,11 +23,7 @@ type cxfer struct{ p *C.mg_xfer }
 func newCXfer(easy unsafe.Pointer, path string, checkHTTP bool, z pauser) (cxfer, error) {
 	cp := C.CString(path)
 	defer C.free(unsafe.Pointer(cp))
-	chk := C.int(0)
-	if checkHTTP {
-		chk = 1
-	}
-	p := C.mg_xfer_new(easy, cp, chk, z.p)
+	p := C.mg_xfer_new(easy, cp, cbool(checkHTTP), z.p)
 	if p == nil {
 		return cxfer{}, errors.New("out of memory")
 	}
@@ -116,14 +112,7 @@ const (
 func prepareEasy(easy unsafe.Pointer, url string, shared slist, pipeWait, h1 bool) error {
 	cu := C.CString(url)
 	defer C.free(unsafe.Pointer(cu))
-	pw, v1 := C.int(0), C.int(0)
-	if pipeWait {
-		pw = 1
-	}
-	if h1 {
-		v1 = 1
-	}
-	if rc := C.mg_easy_prepare(easy, cu, shared.p, pw, v1); rc != C.CURLE_OK {
+	if rc := C.mg_easy_prepare(easy, cu, shared.p, cbool(pipeWait), cbool(h1)); rc != C.CURLE_OK {
 		return curlError(int(rc))
 	}
 	return nil
@@ -211,22 +200,26 @@ func cbool(b bool) C.int {
 	return 0
 }
 
-// pauses counts the transfers paused for want of a free buffer since the
-// process started (tests check the path was taken).
+// pauses counts the transfers paused for want of a free buffer or spliced
+// piece since the process started (tests check the path was taken).
 func pauses() int64 { return int64(C.mg_pauses()) }
 
 // pauser holds an engine's transfers paused for want of a free write
-// buffer (see xfer.c). A nil pauser never pauses: those transfers wait.
-type pauser struct{ p *C.mg_pauser }
+// buffer or spliced piece (see xfer.c). A nil pauser never pauses: those
+// transfers wait.
+type pauser struct {
+	p  *C.mg_pauser
+	fd int // readable when a paused transfer may go on; -1 for a nil pauser
+}
 
-func newPauser() pauser { return pauser{C.mg_pauser_new()} }
+func newPauser() pauser {
+	p := C.mg_pauser_new()
+	return pauser{p, int(C.mg_pauser_fd(p))}
+}
 
-// fd is readable when a paused transfer may go on; the loop waits on it
-// with libcurl's sockets. -1 for a nil pauser.
-func (z pauser) fd() int { return int(C.mg_pauser_fd(z.p)) }
-
-// unpause resumes the paused transfers that have buffers again and
-// returns how many.
+// unpause pauses the transfers whose spliced pieces are all queued,
+// resumes the paused ones that have buffers and pieces again, and returns
+// how many it resumed.
 func (z pauser) unpause() int { return int(C.mg_unpause(z.p)) }
 
 // free comes after every transfer that used z.
@@ -270,11 +263,7 @@ func renameAt(from, to string, noreplace bool) error {
 	cf, ct := C.CString(from), C.CString(to)
 	defer C.free(unsafe.Pointer(cf))
 	defer C.free(unsafe.Pointer(ct))
-	nr := C.int(0)
-	if noreplace {
-		nr = 1
-	}
-	if e := C.mg_rename(cf, ct, nr); e != 0 {
+	if e := C.mg_rename(cf, ct, cbool(noreplace)); e != 0 {
 		return syscall.Errno(e)
 	}
 	return nil

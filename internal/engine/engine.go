@@ -579,7 +579,7 @@ func (e *engine) wait() {
 	}
 	if highSockets() > 0 {
 		e.stats.PollWaits++
-		_ = multiPoll(e.multiPtr(), e.pz.fd(), int(tmo.Milliseconds()))
+		_ = multiPoll(e.multiPtr(), e.pz.fd, int(tmo.Milliseconds()))
 		return
 	}
 	var r, w, x syscall.FdSet
@@ -588,7 +588,7 @@ func (e *engine) wait() {
 		return
 	}
 	e.stats.SelectWaits++
-	if wfd := e.pz.fd(); wfd >= 0 && wfd < syscall.FD_SETSIZE {
+	if wfd := e.pz.fd; wfd >= 0 && wfd < syscall.FD_SETSIZE {
 		// A paused transfer's writer wakes the loop through it.
 		(*unix.FdSet)(unsafe.Pointer(&r)).Set(wfd)
 		maxfd = max(maxfd, wfd)

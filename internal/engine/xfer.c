@@ -455,19 +455,13 @@ int mg_unpause(mg_pauser *p) {
 		x->starved = 0;
 		pthread_mutex_lock(&pool.mu);
 		int ready = ready_locked(x);
-		if (!ready) {
-			x->paused = 1;
-			x->kicked = 0;
-		}
+		if (!ready)
+			pause_locked(x);
 		pthread_mutex_unlock(&pool.mu);
-		if (ready)
-			continue;
 		// Both directions: pausing only one makes libcurl try the other
 		// at once (the request is long sent).
-		curl_easy_pause(x->easy, CURLPAUSE_ALL);
-		x->pnext = p->head;
-		p->head = x;
-		__atomic_add_fetch(&pauses, 1, __ATOMIC_RELAXED);
+		if (!ready)
+			curl_easy_pause(x->easy, CURLPAUSE_ALL);
 	}
 	mg_xfer *list = p->head;
 	p->head = NULL;
@@ -717,9 +711,9 @@ static int write_piece(mg_xfer *x, mg_wjob *j) {
 }
 
 static void direct_start(mg_xfer *x) {
-	if (x->direct != 0)
+	if (x->direct != MG_DIRECT_NOT_YET)
 		return;
-	x->direct = -1;
+	x->direct = MG_DIRECT_NEVER;
 	if (__atomic_load_n(&splice_off, __ATOMIC_RELAXED))
 		return;
 	curl_off_t cl = -1;
@@ -732,7 +726,7 @@ static void direct_start(mg_xfer *x) {
 		if (!direct_reg[i]) {
 			x->body = cl;
 			x->sock = -1;
-			x->direct = 1;
+			x->direct = MG_DIRECT_LEARNING;
 			x->seen = last_seq; // only a recv from now on tells
 			x->misses = 0;
 			direct_reg[i] = x;
@@ -755,7 +749,7 @@ static void direct_learned(mg_xfer *x, const char *ptr, size_t n) {
 		pthread_mutex_lock(&direct_mu);
 		x->lbuf = last_buf;
 		x->sock = last_fd;
-		x->direct = 2;
+		x->direct = MG_DIRECT_ON;
 		pthread_mutex_unlock(&direct_mu);
 	} else if (++x->misses >= 4) {
 		direct_stop(x);
@@ -765,7 +759,7 @@ static void direct_learned(mg_xfer *x, const char *ptr, size_t n) {
 // direct_stop unregisters x for good (this attempt). Its pieces still
 // queued keep their pipes until written.
 static void stop_locked(mg_xfer *x) {
-	if (x->direct > 0) {
+	if (x->direct == MG_DIRECT_LEARNING || x->direct == MG_DIRECT_ON) {
 		for (int i = 0; i < MG_DIRECT_MAX; i++) {
 			if (direct_reg[i] == x) {
 				direct_reg[i] = NULL;
@@ -773,13 +767,13 @@ static void stop_locked(mg_xfer *x) {
 			}
 		}
 	}
-	x->direct = -1;
+	x->direct = MG_DIRECT_NEVER;
 	x->sock = -1;
 }
 
 static void direct_stop(mg_xfer *x) {
-	if (x->direct == -1)
-		return; // never registered, or stopped already
+	if (x->direct == MG_DIRECT_NEVER)
+		return; // stopped already
 	pthread_mutex_lock(&direct_mu);
 	stop_locked(x);
 	pthread_mutex_unlock(&direct_mu);
@@ -807,8 +801,8 @@ static ssize_t direct_recv(mg_xfer *x, size_t len) {
 		errno = EAGAIN;
 		return -1;
 	}
-	if (x->spliced > 0)
-		return -2;
+	// x->spliced is 0 here: libcurl hands over every byte a recv returned
+	// before it calls recv again, or ends the transfer.
 	long long left = x->body - x->bytes;
 	if (x->limit >= 0 && x->limit - x->offset - x->bytes < left)
 		left = x->limit - x->offset - x->bytes;
@@ -885,7 +879,7 @@ ssize_t recv(int fd, void *buf, size_t len, int flags) {
 		mg_xfer *x = direct_reg[i];
 		if (!x)
 			continue;
-		if (x->direct == 1)
+		if (x->direct == MG_DIRECT_LEARNING)
 			learning = 1;
 		else if (x->sock == fd && x->lbuf == buf && flags == 0)
 			mine = x;
@@ -1018,7 +1012,6 @@ static int acquire(mg_xfer *x) {
 	return 0;
 }
 
-
 // drain waits until the writer has written every queued buffer of x.
 // Returns -1 when one of them failed (err is set), else 0; afterwards the
 // loop thread owns x again and writes at wpos itself.
@@ -1122,7 +1115,7 @@ static size_t mg_write(char *ptr, size_t size, size_t nmemb, void *ud) {
 		x->limit_hit = 1;
 	}
 	n = take;
-	if (x->direct == 1 && last_fd >= 0 && last_seq != x->seen) {
+	if (x->direct == MG_DIRECT_LEARNING && last_fd >= 0 && last_seq != x->seen) {
 		// The first chunk after a plain recv on this thread: libcurl
 		// passes body bytes on straight from its buffer, so if this one
 		// lies in the buffer that recv filled, that recv was libcurl
@@ -1139,13 +1132,8 @@ static size_t mg_write(char *ptr, size_t size, size_t nmemb, void *ud) {
 		x->bytes += (long long)s;
 		ptr += s;
 		n -= s;
-		if (n == 0) {
-			if (x->limit_hit) {
-				direct_stop(x);
-				return 0;
-			}
-			return size * nmemb;
-		}
+		if (n == 0)
+			goto done;
 	}
 	const char *p = ptr;
 	size_t left = n;
@@ -1191,6 +1179,7 @@ static size_t mg_write(char *ptr, size_t size, size_t nmemb, void *ud) {
 		}
 	}
 	x->bytes += (long long)n;
+done:
 	if (x->limit_hit) {
 		direct_stop(x);
 		return 0; // ends the transfer (CURLE_WRITE_ERROR), by design

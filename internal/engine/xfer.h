@@ -25,6 +25,14 @@ enum {
 	MG_OP_CLOSE = 4,
 };
 
+// Spliced receive, per transfer (see xfer.c).
+enum {
+	MG_DIRECT_NEVER = -1,   // not for this attempt
+	MG_DIRECT_NOT_YET = 0,  // the body has not gone to a writer yet
+	MG_DIRECT_LEARNING = 1, // registered, learning libcurl's socket and buffer
+	MG_DIRECT_ON = 2,       // splicing
+};
+
 typedef struct mg_pauser mg_pauser;
 
 typedef struct mg_xfer {
@@ -61,12 +69,12 @@ typedef struct mg_xfer {
 	int waiting;          // (pool) the loop waits for one to come back
 	int wfail;            // (pool) a background write failed: err is set
 	int pausable;         // pause instead of waiting for a buffer (HTTP/1.x)
-	int paused;           // (pool) paused until buffers come back
+	int paused;           // (pool) paused until buffers or pieces come back
 	int kicked;           // (pool) the writer has woken the loop for it
 	mg_pauser *pauser;    // the engine's, or NULL: never pause
 	// Spliced receive (see xfer.c): body bytes go from the socket to a
 	// pipe and from there to the file, never through user space.
-	int direct;           // 0 not yet, 1 learning, 2 splicing, -1 never
+	int direct;           // MG_DIRECT_*
 	int sock;             // the connection's socket once learned
 	char *lbuf;           // libcurl's receive buffer once learned
 	long long body;       // Content-Length of the response being spliced
@@ -110,7 +118,8 @@ long mg_async_transfers(void);
 // set (for tests).
 void mg_writers_hold(int on);
 
-// An engine's pauser: the transfers paused for want of a free buffer, and
+// An engine's pauser: the transfers paused for want of a free buffer or
+// spliced piece, and
 // the descriptor the loop also waits on, readable when one of them may go
 // on. mg_unpause resumes those that may and returns how many it resumed;
 // loop thread only.
@@ -119,7 +128,8 @@ void mg_pauser_free(mg_pauser *p);
 int mg_pauser_fd(mg_pauser *p);
 int mg_unpause(mg_pauser *p);
 
-// For tests: how many times a transfer was paused since the process started.
+// For tests: how many times a transfer was paused since the process started
+// (either way).
 long mg_pauses(void);
 // For tests: body bytes spliced since the process started, and a switch
 // for splicing (on by default).
