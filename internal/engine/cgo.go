@@ -192,6 +192,16 @@ func splicedBytes() int64 { return int64(C.mg_spliced_bytes()) }
 // afterwards (tests compare both paths).
 func enableSplice(on bool) { C.mg_splice_enable(cbool(on)) }
 
+// corkMux corks or uncorks the connections known to be multiplexed.
+func corkMux(on bool) { C.mg_cork(cbool(on)) }
+
+// corks counts the performs run with multiplexed connections corked since
+// the process started; corked and muxSockets say how many of those
+// connections are corked now, and how many are known (tests).
+func corks() int64    { return int64(C.mg_corks()) }
+func corked() int     { return int(C.mg_corked()) }
+func muxSockets() int { return int(C.mg_mux_sockets()) }
+
 // cbool is b as a C int (1 or 0).
 func cbool(b bool) C.int {
 	if b {

@@ -181,6 +181,7 @@ type engine struct {
 	stopReason string
 	lastProg   time.Time
 	lastYield  time.Time
+	started    int // transfers started since the last perform
 	rate       rateState
 }
 
@@ -359,7 +360,18 @@ func (e *engine) loop(ctx context.Context) {
 		if e.pz.unpause() == 0 {
 			e.wait()
 		}
-		if _, err := e.multi.Perform(); err != nil {
+		// The requests of transfers started since the last perform leave
+		// together over a multiplexed connection (see xfer.c).
+		cork := e.started >= 2
+		e.started = 0
+		if cork {
+			corkMux(true)
+		}
+		_, err := e.multi.Perform()
+		if cork {
+			corkMux(false)
+		}
+		if err != nil {
 			// A multi-level error leaves no transfer trustworthy.
 			e.stop("libcurl: " + err.Error())
 			continue
@@ -1031,6 +1043,7 @@ func (e *engine) startTransfer(j *job, seg *segment, url string, checkHTTP bool,
 	now := time.Now()
 	t := &transfer{job: j, easy: easy, x: x, start: now, seenAt: now, seg: seg}
 	e.active[uintptr(easy.GetHandle())] = t
+	e.started++
 	return t, nil
 }
 

@@ -150,6 +150,13 @@ func newServer(t *testing.T) *server {
 
 func run(t *testing.T, ctx context.Context, cfg Config, entries []Entry) (*recorder, Stats) {
 	t.Helper()
+	rec := &recorder{}
+	return rec, runObserved(t, ctx, cfg, entries, rec)
+}
+
+// runObserved is run with an observer of the caller's.
+func runObserved(t *testing.T, ctx context.Context, cfg Config, entries []Entry, obs Observer) Stats {
+	t.Helper()
 	if cfg.Parallel == 0 {
 		cfg.Parallel = 4
 	}
@@ -174,12 +181,11 @@ func run(t *testing.T, ctx context.Context, cfg Config, entries []Entry) (*recor
 			}
 		}
 	}()
-	rec := &recorder{}
-	st, err := Run(ctx, cfg, ch, rec)
+	st, err := Run(ctx, cfg, ch, obs)
 	if err != nil {
 		t.Fatal(err)
 	}
-	return rec, st
+	return st
 }
 
 func noPartFiles(t *testing.T, dir string) {

@@ -176,6 +176,15 @@ int mg_rename(const char *from, const char *to, int noreplace);
 // mg_dir_forget closes the cached output directory.
 void mg_dir_forget(void);
 
+// mg_cork corks (on) or uncorks every connection known to be multiplexed
+// (HTTP/2), around a perform that starts transfers (see xfer.c).
+void mg_cork(int on);
+// For tests: how many performs were corked since the process started, how
+// many multiplexed connections are corked now, and how many are known.
+long mg_corks(void);
+int mg_corked(void);
+int mg_mux_sockets(void);
+
 // Keeps glibc from handing libcurl's per-transfer receive buffer back to
 // the kernel after every transfer (see xfer.c).
 void mg_tune_malloc(void);
