@@ -42,23 +42,25 @@ func tlsServer(t *testing.T, dir string, h http.Handler, h2 bool) (srv *httptest
 	return srv, ca, conns
 }
 
+// h2Only answers every path with size bytes of body(path), over HTTP/2
+// only.
+func h2Only(size int) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.ProtoMajor != 2 {
+			http.Error(w, "want HTTP/2", http.StatusHTTPVersionNotSupported)
+			return
+		}
+		_, _ = w.Write(body(r.URL.Path, size))
+	})
+}
+
 // Over HTTPS with HTTP/2, transfers started together wait for the first
 // connection and share it as streams instead of each opening (and
 // handshaking) a connection of its own.
 func TestHTTP2SharesOneConnection(t *testing.T) {
 	dir := t.TempDir()
-	srv, ca, conns := h2Server(t, dir, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if r.ProtoMajor != 2 {
-			http.Error(w, "want HTTP/2", http.StatusHTTPVersionNotSupported)
-			return
-		}
-		_, _ = w.Write(body(r.URL.Path, 5000))
-	}))
-	var entries []Entry
-	for i := 0; i < 24; i++ {
-		entries = append(entries, Entry{Source: fmt.Sprint(i), URL: fmt.Sprintf("%s/f%d", srv.URL, i),
-			Path: filepath.Join(dir, "out", fmt.Sprint(i))})
-	}
+	srv, ca, conns := h2Server(t, dir, h2Only(5000))
+	entries := smallFiles(srv, dir, 24)
 	_, st := run(t, context.Background(), Config{Parallel: 8, CACert: ca, Protocols: []string{"https"}}, entries)
 	if st.OK != len(entries) {
 		t.Fatalf("%+v", st)
@@ -110,13 +112,7 @@ func checkSmallFiles(t *testing.T, entries []Entry, size int) {
 // it is forgotten when libcurl closes it.
 func TestRequestsAreCorkedOverHTTP2(t *testing.T) {
 	dir := t.TempDir()
-	srv, ca, conns := h2Server(t, dir, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if r.ProtoMajor != 2 {
-			http.Error(w, "want HTTP/2", http.StatusHTTPVersionNotSupported)
-			return
-		}
-		_, _ = w.Write(body(r.URL.Path, 3000))
-	}))
+	srv, ca, conns := h2Server(t, dir, h2Only(3000))
 	entries := smallFiles(srv, dir, 120)
 	before := corks()
 	obs := &corkCheck{}
