@@ -361,7 +361,8 @@ func (e *engine) loop(ctx context.Context) {
 			e.wait()
 		}
 		// The requests of transfers started since the last perform leave
-		// together over a multiplexed connection (see xfer.c).
+		// together over a multiplexed connection (see xfer.c); a single
+		// request has nothing to wait for.
 		cork := e.started >= 2
 		e.started = 0
 		if cork {
