@@ -91,7 +91,8 @@ typedef struct mg_xfer {
 
 mg_xfer *mg_xfer_new(CURL *easy, const char *path, int check_http, mg_pauser *pauser);
 // mg_xfer_finish flushes and closes the output, creating an empty file when
-// the body was empty. Returns 0, or -1 with err/errop set.
+// the body was empty. Returns 0, or -1 with err/errop set. It also notes
+// the transfer's connection when it is multiplexed (see mg_cork).
 int mg_xfer_finish(mg_xfer *x);
 // mg_xfer_discard closes the output if open and removes the temporary file.
 void mg_xfer_discard(mg_xfer *x);
@@ -119,10 +120,9 @@ long mg_async_transfers(void);
 void mg_writers_hold(int on);
 
 // An engine's pauser: the transfers paused for want of a free buffer or
-// spliced piece, and
-// the descriptor the loop also waits on, readable when one of them may go
-// on. mg_unpause resumes those that may and returns how many it resumed;
-// loop thread only.
+// spliced piece, and the descriptor the loop also waits on, readable when
+// one of them may go on. mg_unpause resumes those that may and returns how
+// many it resumed; loop thread only.
 mg_pauser *mg_pauser_new(void);
 void mg_pauser_free(mg_pauser *p);
 int mg_pauser_fd(mg_pauser *p);
