@@ -3,6 +3,8 @@ package engine
 /*
 #cgo CFLAGS: -O2 -Wno-deprecated-declarations
 #cgo LDFLAGS: -lcurl
+#define _GNU_SOURCE
+#include <sched.h>
 #include <stdlib.h>
 #include "xfer.h"
 */
@@ -266,6 +268,17 @@ var tuneMallocOnce sync.Once
 
 // tuneMalloc applies mg_tune_malloc once per process.
 func tuneMalloc() { tuneMallocOnce.Do(func() { C.mg_tune_malloc() }) }
+
+// threadPreemptions is how often the calling OS thread was preempted so
+// far (involuntary context switches), or -1.
+func threadPreemptions() int64 { return int64(C.mg_thread_preemptions()) }
+
+// moveCPU moves the calling OS thread to another CPU it may run on, leaving
+// its affinity as it was; it returns that CPU, or -1.
+func moveCPU() int { return int(C.mg_move_cpu()) }
+
+// currentCPU is the CPU the calling thread runs on (tests).
+func currentCPU() int { return int(C.sched_getcpu()) }
 
 // renameAt renames from to to, relative to the output directory the C side
 // keeps open (see xfer.c); with noreplace, an existing to is an EEXIST.

@@ -20,6 +20,8 @@
 #include <unistd.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <sched.h>
+#include <sys/resource.h>
 
 // Large enough that a fast transfer costs few write(2) calls, small enough
 // that -j transfers stay cheap; small bodies get a buffer of their own size.
@@ -1471,6 +1473,33 @@ void mg_tune_malloc(void) {
 	mallopt(M_MMAP_THRESHOLD, 4 << 20);
 	mallopt(M_TRIM_THRESHOLD, 64 << 20);
 #endif
+}
+
+long mg_thread_preemptions(void) {
+	struct rusage ru;
+	return getrusage(RUSAGE_THREAD, &ru) == 0 ? ru.ru_nivcsw : -1;
+}
+
+// mg_move_cpu moves the calling thread to the next CPU it may run on after
+// the current one, by allowing it that CPU alone, then gives it back every
+// CPU it had: the move stays, the affinity does not.
+int mg_move_cpu(void) {
+	cpu_set_t all, one;
+	int cur = sched_getcpu();
+	if (cur < 0 || sched_getaffinity(0, sizeof all, &all) != 0 || CPU_COUNT(&all) < 2)
+		return -1;
+	int to = -1;
+	for (int i = 1; i < CPU_SETSIZE && to < 0; i++) {
+		if (CPU_ISSET((cur + i) % CPU_SETSIZE, &all))
+			to = (cur + i) % CPU_SETSIZE;
+	}
+	CPU_ZERO(&one);
+	CPU_SET(to, &one);
+	if (sched_setaffinity(0, sizeof one, &one) != 0)
+		return -1;
+	while (sched_setaffinity(0, sizeof all, &all) != 0 && errno == EINTR) {
+	}
+	return to;
 }
 
 CURLcode mg_easy_prepare(CURL *easy, const char *url, struct curl_slist *shared, int pipewait, int h1) {

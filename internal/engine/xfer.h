@@ -189,4 +189,10 @@ int mg_mux_sockets(void);
 // the kernel after every transfer (see xfer.c).
 void mg_tune_malloc(void);
 
+// The calling thread's involuntary context switches so far (-1 on error),
+// and a move of it to another CPU it may use (see unpair in engine.go):
+// returns that CPU, or -1 when there is none or the move failed.
+long mg_thread_preemptions(void);
+int mg_move_cpu(void);
+
 #endif
