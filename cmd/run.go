@@ -259,7 +259,10 @@ func progressMode(o *Options, ios *IOStreams) report.Mode {
 }
 
 // batchSize bounds how many entries travel to the engine in one channel
-// operation.
+// operation. The first batch holds only as many as run at once (-j), so
+// that the first transfers start as soon as those are read and named:
+// 2,000 files of 8 KiB reached their first connect() about 2 ms sooner
+// (10.9 against 12.9 ms after exec, medians of 21 runs; curl -Z, 6-7 ms).
 const batchSize = 128
 
 // produce turns the URL arguments and every list into entries, in order:
@@ -269,7 +272,8 @@ const batchSize = 128
 // It returns how many entries it sent and the first read error.
 func produce(ctx context.Context, o *Options, targets *naming.Targets, srcs []source, out chan<- []engine.Entry) (int, error) {
 	n := 0
-	var batch []engine.Entry
+	size := min(max(o.Parallel, 1), batchSize)
+	batch := make([]engine.Entry, 0, size)
 	flush := func() bool {
 		if len(batch) == 0 {
 			return true
@@ -277,7 +281,8 @@ func produce(ctx context.Context, o *Options, targets *naming.Targets, srcs []so
 		select {
 		case out <- batch:
 			n += len(batch)
-			batch = make([]engine.Entry, 0, batchSize)
+			size = batchSize
+			batch = make([]engine.Entry, 0, size)
 			return true
 		case <-ctx.Done():
 			return false
@@ -285,7 +290,7 @@ func produce(ctx context.Context, o *Options, targets *naming.Targets, srcs []so
 	}
 	add := func(e engine.Entry, more bool) bool {
 		batch = append(batch, e)
-		if len(batch) >= batchSize || !more {
+		if len(batch) >= size || !more {
 			return flush()
 		}
 		return true
