@@ -61,9 +61,13 @@ func (b *bench) header() string {
 	fmt.Fprintf(&sb, "- machine: nproc %s, memory %s (free -g), kernel %s%s\n",
 		cmdOut(fmt.Sprint(runtime.NumCPU()), "nproc"), memTotal(), cmdOut("?", "uname", "-r"), debian())
 	fmt.Fprintf(&sb, "- tools: %s\n", strings.Join(b.versions, ", "))
-	fmt.Fprintf(&sb, "- method: per workload, 1 warm-up then %d timed runs per tool, tools interleaved run by run; "+
+	runs := fmt.Sprintf("%d timed runs per tool", b.cfg.runs)
+	if b.cfg.runs == 0 {
+		runs = "timed runs per tool (15 on workloads 1-2, 7 on 3-4, 5 on 5-6: the shorter the run, the more it varies)"
+	}
+	fmt.Fprintf(&sb, "- method: per workload, 1 warm-up then %s, tools interleaved run by run; "+
 		"a run counts only if every file matches the corpus byte for byte; per-run timeout %s (workload 6: 2 min per 20k lines); "+
-		"output dirs on %s, cleared between runs; nginx (1 worker) on 127.0.0.1\n", b.cfg.runs, b.cfg.timeout, b.cfg.storage)
+		"output dirs on %s, cleared between runs; nginx (1 worker) on 127.0.0.1\n", runs, b.cfg.timeout, b.cfg.storage)
 	sb.WriteString("- columns: wall seconds (monotonic clock around each run; /usr/bin/time's %e, 10 ms resolution, agrees but is too coarse here) " +
 		"and peak RSS (/usr/bin/time %M); median and min–max over the passing timed runs; " +
 		"peak RSS is the max over them; vs multiget = tool median ÷ multiget median (above 1.00: slower than multiget)\n\n")

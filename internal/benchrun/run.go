@@ -115,11 +115,11 @@ func (b *bench) runWorkload(w *workload) {
 			j.skip = fmt.Sprintf("warm-up TIMEOUT (> %s): not timed", b.limit(j))
 		}
 	}
-	for i := 1; i <= b.cfg.runs; i++ {
+	for i := 1; i <= w.runs; i++ {
 		for _, j := range active() {
 			r := b.runOnce(w, j)
 			j.runs = append(j.runs, r)
-			b.report(w, j, fmt.Sprintf("run %d/%d", i, b.cfg.runs), r)
+			b.report(w, j, fmt.Sprintf("run %d/%d", i, w.runs), r)
 		}
 	}
 }

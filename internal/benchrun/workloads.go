@@ -27,9 +27,14 @@ type pair struct{ out, src string }
 type workload struct {
 	id     int
 	title  string
+	runs   int // timed runs per tool unless --runs says otherwise
 	expect []pair
 	jobs   []*job
 }
+
+// defaultRuns is how many timed runs each workload gets without --runs:
+// the shorter its runs, the more they vary, and the cheaper more of them.
+var defaultRuns = map[int]int{1: 15, 2: 15, 3: 7, 4: 7, 5: 5, 6: 5}
 
 // job is one tool on one workload.
 type job struct {
@@ -271,7 +276,10 @@ func (b *builder) build() ([]*workload, error) {
 		if !cfg.workloads[id] {
 			continue
 		}
-		w := &workload{id: id}
+		w := &workload{id: id, runs: defaultRuns[id]}
+		if cfg.runs > 0 {
+			w.runs = cfg.runs
+		}
 		var err error
 		switch id {
 		case 1:
