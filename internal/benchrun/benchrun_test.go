@@ -95,3 +95,26 @@ func TestCount(t *testing.T) {
 		}
 	}
 }
+
+func TestRotateTurnsTheOrder(t *testing.T) {
+	a, b, c := &job{tool: "a"}, &job{tool: "b"}, &job{tool: "c"}
+	js := []*job{a, b, c}
+	names := func(js []*job) string {
+		s := ""
+		for _, j := range js {
+			s += j.tool
+		}
+		return s
+	}
+	for k, want := range []string{"abc", "bca", "cab", "abc"} {
+		if got := names(rotate(js, k)); got != want {
+			t.Errorf("rotate(abc, %d) = %s, want %s", k, got, want)
+		}
+	}
+	if names(js) != "abc" {
+		t.Errorf("rotate changed its argument: %s", names(js))
+	}
+	if len(rotate(nil, 3)) != 0 {
+		t.Error("rotate(nil) is not empty")
+	}
+}

@@ -44,7 +44,8 @@ on 127.0.0.1. Workloads (full size; --quick shrinks them):
      wget2 --chunk-size, curl plain)
   6  multiget only: peak RSS with a 200,000-line list on stdin vs a
      20,000-line one (target: < 64 MiB and at most 10% above)
-Each tool: one warm-up, then --runs timed runs, tools interleaved; a run
+Each tool: one warm-up, then --runs timed runs, tools interleaved (the order
+turned by one each round, so no tool always follows the same one); a run
 counts only when its files match the corpus byte for byte. By default the
 shorter workloads get more runs (15 for 1-2, 7 for 3-4, 5 for 5-6): a run
 of a tenth of a second varies by 15-20% on a shared machine, and the median
