@@ -1493,11 +1493,19 @@ int mg_move_cpu(void) {
 		if (CPU_ISSET((cur + i) % CPU_SETSIZE, &all))
 			to = (cur + i) % CPU_SETSIZE;
 	}
+	if (to < 0)
+		return -1;
 	CPU_ZERO(&one);
 	CPU_SET(to, &one);
 	if (sched_setaffinity(0, sizeof one, &one) != 0)
 		return -1;
-	while (sched_setaffinity(0, sizeof all, &all) != 0 && errno == EINTR) {
+	if (sched_setaffinity(0, sizeof all, &all) != 0) {
+		// The mask was read a moment ago; should it fail all the same (a
+		// cpuset changed in between), allow every CPU, which the kernel
+		// narrows to those the cpuset allows: never leave the thread pinned.
+		for (int i = 0; i < CPU_SETSIZE; i++)
+			CPU_SET(i, &all);
+		sched_setaffinity(0, sizeof all, &all);
 	}
 	return to;
 }
