@@ -407,9 +407,9 @@ func (e *engine) yield() {
 // hint, so the server is placed on the loop's CPU whenever its own is busy
 // at that moment, and from then on both stay there: the server preempts
 // the loop at every request and the loop waits. On 2 cores against nginx,
-// 2,000 files of 8 KiB took 96-107 ms when the two ran apart and 119-134
-// ms when they paired up (549-947 preemptions of the loop per run against
-// 23-102), and they paired up in about half the runs. So every few
+// 2,000 files of 8 KiB took 97-105 ms when the two ran apart and 109-151
+// ms when they paired up (338-873 preemptions of the loop per run against
+// 41-177), and they paired up in 10 runs of 16. So every few
 // milliseconds the loop counts its preemptions, and when it was preempted
 // at least pairRate times per millisecond (and pairMin times in all) it
 // moves to another CPU: the server, woken from there, returns to its own.
