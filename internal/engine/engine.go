@@ -395,8 +395,8 @@ func (e *engine) loop(ctx context.Context) {
 // core the server shares. A Gosched every 5 ms costs far less.
 func (e *engine) yield() {
 	if now := time.Now(); now.Sub(e.lastYield) >= 5*time.Millisecond {
+		e.unpair(now, now.Sub(e.lastYield))
 		e.lastYield = now
-		e.unpair(now)
 		runtime.Gosched()
 	}
 }
@@ -421,25 +421,25 @@ const (
 	pairCooldown = 50 * time.Millisecond
 )
 
-// pairing is the loop thread's preemption count when last looked at.
+// pairing is the loop thread's preemption count at the last yield.
 type pairing struct {
 	n     int64 // -1: not counted yet
-	at    time.Time
 	moved time.Time
 }
 
-func (e *engine) unpair(now time.Time) {
+// unpair runs at each yield; window is the time since the last one.
+func (e *engine) unpair(now time.Time, window time.Duration) {
 	n := threadPreemptions()
 	if n < 0 {
 		return
 	}
 	p := &e.pair
-	if p.n >= 0 && sharedCPU(n-p.n, now.Sub(p.at)) && now.Sub(p.moved) >= pairCooldown {
+	if p.n >= 0 && sharedCPU(n-p.n, window) && now.Sub(p.moved) >= pairCooldown {
 		if moveCPU() >= 0 {
 			p.moved = now
 		}
 	}
-	p.n, p.at = n, now
+	p.n = n
 }
 
 // sharedCPU says whether d preemptions in window mean the loop shares its
