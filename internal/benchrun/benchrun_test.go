@@ -118,3 +118,10 @@ func TestRotateTurnsTheOrder(t *testing.T) {
 		t.Error("rotate(nil) is not empty")
 	}
 }
+
+func TestDefaultRunsText(t *testing.T) {
+	want := "15 for workloads 1-2, 7 for workloads 3-4, 5 for workloads 5-6"
+	if got := defaultRunsText(); got != want {
+		t.Errorf("defaultRunsText() = %q, want %q", got, want)
+	}
+}

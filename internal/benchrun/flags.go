@@ -47,9 +47,9 @@ on 127.0.0.1. Workloads (full size; --quick shrinks them):
 Each tool: one warm-up, then --runs timed runs, tools interleaved (the order
 turned by one each round, so no tool always follows the same one); a run
 counts only when its files match the corpus byte for byte. By default the
-shorter workloads get more runs (15 for 1-2, 7 for 3-4, 5 for 5-6): a run
-of a tenth of a second varies by 15-20% on a shared machine, and the median
-of 5 such runs by nearly as much.
+shorter workloads get more runs (see --runs): a run of a tenth of a second
+varies by 15-20% on a shared machine, and the median of 5 such runs by
+nearly as much.
 
 Flags:
 `
@@ -74,7 +74,7 @@ func parseFlags(args []string, stderr io.Writer) (*config, error) {
 	}
 	var wl, tl string
 	fs.BoolVar(&c.quick, "quick", false, "smaller sizes and 2 timed runs: a smoke run in a few minutes")
-	fs.IntVar(&c.runs, "runs", 0, "timed runs per tool and workload (default 15 for workloads 1-2, 7 for 3-4, 5 for 5-6; 2 with --quick)")
+	fs.IntVar(&c.runs, "runs", 0, "timed runs per tool and workload (default "+defaultRunsText()+"; 2 with --quick)")
 	fs.DurationVar(&c.timeout, "timeout", 120*time.Second, "kill a tool run after this long and report it as TIMEOUT")
 	fs.StringVar(&wl, "workloads", "1,2,3,4,5,6", "comma-separated workload numbers to run")
 	fs.StringVar(&tl, "tools", "", "comma-separated tools to run (multiget,curl,wget2,aria2c,axel; default all)")

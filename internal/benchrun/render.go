@@ -63,7 +63,7 @@ func (b *bench) header() string {
 	fmt.Fprintf(&sb, "- tools: %s\n", strings.Join(b.versions, ", "))
 	runs := fmt.Sprintf("%d timed runs per tool", b.cfg.runs)
 	if b.cfg.runs == 0 {
-		runs = "timed runs per tool (15 on workloads 1-2, 7 on 3-4, 5 on 5-6: the shorter the run, the more it varies)"
+		runs = "timed runs per tool (" + defaultRunsText() + ": the shorter the run, the more it varies)"
 	}
 	fmt.Fprintf(&sb, "- method: per workload, 1 warm-up then %s, tools interleaved run by run, their order turned by one each round; "+
 		"a run counts only if every file matches the corpus byte for byte; per-run timeout %s (workload 6: 2 min per 20k lines); "+

@@ -36,6 +36,24 @@ type workload struct {
 // the shorter its runs, the more they vary, and the cheaper more of them.
 var defaultRuns = map[int]int{1: 15, 2: 15, 3: 7, 4: 7, 5: 5, 6: 5}
 
+// defaultRunsText says defaultRuns in words: "15 for workloads 1-2, ...".
+func defaultRunsText() string {
+	var parts []string
+	for id := 1; id <= 6; {
+		end := id
+		for end < 6 && defaultRuns[end+1] == defaultRuns[id] {
+			end++
+		}
+		w := fmt.Sprintf("workload %d", id)
+		if end > id {
+			w = fmt.Sprintf("workloads %d-%d", id, end)
+		}
+		parts = append(parts, fmt.Sprintf("%d for %s", defaultRuns[id], w))
+		id = end + 1
+	}
+	return strings.Join(parts, ", ")
+}
+
 // job is one tool on one workload.
 type job struct {
 	tool   string // name in the table
