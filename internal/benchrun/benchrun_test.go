@@ -96,26 +96,61 @@ func TestCount(t *testing.T) {
 	}
 }
 
-func TestRotateTurnsTheOrder(t *testing.T) {
-	a, b, c := &job{tool: "a"}, &job{tool: "b"}, &job{tool: "c"}
-	js := []*job{a, b, c}
-	names := func(js []*job) string {
-		s := ""
-		for _, j := range js {
-			s += j.tool
+func TestOrderIsBalanced(t *testing.T) {
+	for n := 1; n <= 7; n++ {
+		js := make([]*job, n)
+		for i := range js {
+			js[i] = &job{tool: string(rune('a' + i))}
 		}
-		return s
-	}
-	for k, want := range []string{"abc", "bca", "cab", "abc"} {
-		if got := names(rotate(js, k)); got != want {
-			t.Errorf("rotate(abc, %d) = %s, want %s", k, got, want)
+		period, want := n, 1
+		if n%2 == 1 {
+			period, want = 2*n, 2
+		}
+		follows := map[[2]string]int{}
+		first := map[string]int{}
+		for k := 0; k < period; k++ {
+			row := order(js, k)
+			seen := map[string]bool{}
+			for i, j := range row {
+				if seen[j.tool] {
+					t.Fatalf("n=%d round %d: %s twice", n, k, j.tool)
+				}
+				seen[j.tool] = true
+				if i > 0 {
+					follows[[2]string{row[i-1].tool, j.tool}]++
+				}
+			}
+			if len(row) != n {
+				t.Fatalf("n=%d round %d: %d tools", n, k, len(row))
+			}
+			first[row[0].tool]++
+			// The order repeats with its period.
+			again := order(js, k+period)
+			for i := range row {
+				if again[i] != row[i] {
+					t.Fatalf("n=%d: round %d differs from round %d", n, k+period, k)
+				}
+			}
+		}
+		for _, a := range js {
+			if n > 1 && first[a.tool] != want {
+				t.Errorf("n=%d: %s first in %d rounds, want %d", n, a.tool, first[a.tool], want)
+			}
+			for _, b := range js {
+				if a == b {
+					continue
+				}
+				if got := follows[[2]string{a.tool, b.tool}]; got != want {
+					t.Errorf("n=%d: %s right after %s %d times in %d rounds, want %d", n, b.tool, a.tool, got, period, want)
+				}
+			}
+		}
+		if names := js[0].tool; names != "a" {
+			t.Errorf("order changed its argument")
 		}
 	}
-	if names(js) != "abc" {
-		t.Errorf("rotate changed its argument: %s", names(js))
-	}
-	if len(rotate(nil, 3)) != 0 {
-		t.Error("rotate(nil) is not empty")
+	if len(order(nil, 3)) != 0 {
+		t.Error("order(nil) is not empty")
 	}
 }
 

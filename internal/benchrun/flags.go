@@ -44,8 +44,8 @@ on 127.0.0.1. Workloads (full size; --quick shrinks them):
      wget2 --chunk-size, curl plain)
   6  multiget only: peak RSS with a 200,000-line list on stdin vs a
      20,000-line one (target: < 64 MiB and at most 10% above)
-Each tool: one warm-up, then --runs timed runs, tools interleaved (the order
-turned by one each round, so no tool always follows the same one); a run
+Each tool: one warm-up, then --runs timed runs, tools interleaved in a
+balanced order (each tool right after each other one equally often); a run
 counts only when its files match the corpus byte for byte. By default the
 shorter workloads get more runs (see --runs): a run of a tenth of a second
 varies by 15-20% on a shared machine, and the median of 5 such runs by

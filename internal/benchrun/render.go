@@ -65,7 +65,7 @@ func (b *bench) header() string {
 	if b.cfg.runs == 0 {
 		runs = "timed runs per tool (" + defaultRunsText() + ": the shorter the run, the more it varies)"
 	}
-	fmt.Fprintf(&sb, "- method: per workload, 1 warm-up then %s, tools interleaved run by run, their order turned by one each round; "+
+	fmt.Fprintf(&sb, "- method: per workload, 1 warm-up then %s, tools interleaved run by run in a balanced order (each tool right after each other one equally often); "+
 		"a run counts only if every file matches the corpus byte for byte; per-run timeout %s (workload 6: 2 min per 20k lines); "+
 		"output dirs on %s, cleared between runs; nginx (1 worker) on 127.0.0.1\n", runs, b.cfg.timeout, b.cfg.storage)
 	sb.WriteString("- columns: wall seconds (monotonic clock around each run; /usr/bin/time's %e, 10 ms resolution, agrees but is too coarse here) " +

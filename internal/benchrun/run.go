@@ -96,12 +96,13 @@ func (b *bench) main(stdout io.Writer) error {
 }
 
 // runWorkload runs one warm-up per tool, then the timed runs, the tools
-// interleaved so drift hits all of them alike, and in an order that turns
-// by one each round (A B C, B C A, C A B, ...) so that no tool always runs
-// right after the same other one. With a fixed order, multiget always came
-// right after aria2c, and a run right after aria2c's is slower: on
-// workload 1, multiget took 121 ms and curl 126 ms (medians of 10) right
-// after aria2c, against 116.5 and 121 ms right after each other.
+// interleaved so drift hits all of them alike, in a balanced order (see
+// order): over every n rounds of n tools (2n when n is odd) each tool runs
+// right after each other one equally often. A run right after aria2c's is
+// slower (on workload 1, multiget took 121 ms and curl 126 ms, medians of
+// 10, right after aria2c, against 116.5 and 121 ms right after each
+// other); a fixed order, or one merely turned by one each round, put
+// multiget right after aria2c in almost every round.
 func (b *bench) runWorkload(w *workload) {
 	b.logf("workload %d: %s", w.id, w.title)
 	active := func() []*job {
@@ -121,7 +122,7 @@ func (b *bench) runWorkload(w *workload) {
 		}
 	}
 	for i := 1; i <= w.runs; i++ {
-		for _, j := range rotate(active(), i-1) {
+		for _, j := range order(active(), i-1) {
 			r := b.runOnce(w, j)
 			j.runs = append(j.runs, r)
 			b.report(w, j, fmt.Sprintf("run %d/%d", i, w.runs), r)
@@ -424,11 +425,35 @@ func (b *bench) toolVersions() []string {
 	return append(vs, "server "+v)
 }
 
-// rotate returns js turned left by k places.
-func rotate(js []*job, k int) []*job {
-	if len(js) == 0 {
-		return js
+// order returns the tools' order for round k (from 0): row k of a
+// Williams design, a Latin square in which each tool comes right after
+// each other tool exactly once over n rounds (n even) or twice over 2n
+// rounds (n odd, the rows then mirrored). Row r is r, r+1, r-1, r+2,
+// r-2, ... (mod n).
+func order(js []*job, k int) []*job {
+	n := len(js)
+	if n == 0 {
+		return nil
 	}
-	k %= len(js)
-	return append(append([]*job{}, js[k:]...), js[:k]...)
+	period := n
+	if n%2 == 1 {
+		period = 2 * n
+	}
+	k %= period
+	r := k % n
+	out := make([]*job, 0, n)
+	for i := 0; i < n; i++ {
+		// Offsets 0, 1, -1, 2, -2, ...
+		off := (i + 1) / 2
+		if i%2 == 0 {
+			off = -off
+		}
+		out = append(out, js[((r+off)%n+n)%n])
+	}
+	if k >= n {
+		for a, b := 0, n-1; a < b; a, b = a+1, b-1 {
+			out[a], out[b] = out[b], out[a]
+		}
+	}
+	return out
 }
