@@ -135,9 +135,10 @@ func newTestServer(root string) *testServer {
 	mux.HandleFunc("/redirect/", func(w http.ResponseWriter, r *http.Request) {
 		http.Redirect(w, r, "/"+strings.TrimPrefix(r.URL.Path, "/redirect/"), http.StatusFound)
 	})
-	// /slow/NAME sends 10 of 1000 bytes, then waits for the test's end.
+	// /slow/NAME sends 10 of 1,000,000 bytes (a size written as NAME.part,
+	// not unnamed), then waits for the test's end.
 	mux.HandleFunc("/slow/", func(w http.ResponseWriter, r *http.Request) {
-		w.Header().Set("Content-Length", "1000")
+		w.Header().Set("Content-Length", "1000000")
 		_, _ = w.Write(make([]byte, 10))
 		w.(http.Flusher).Flush()
 		select {

@@ -39,7 +39,7 @@ func TestInterrupt(t *testing.T) {
 			done := make(chan error, 1)
 			go func() { done <- cmd.Wait() }()
 
-			// Interrupt mid-body: the server has sent 10 of 1000 bytes and
+			// Interrupt mid-body: the server has sent 10 of 1,000,000 bytes and
 			// the transfer's .part file exists.
 			deadline := time.Now().Add(20 * time.Second)
 			for s.hitCount("/slow/") < 1 || !exists(filepath.Join(out, "big.part")) {

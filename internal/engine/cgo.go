@@ -53,6 +53,12 @@ func (x cxfer) flushed() int64      { return int64(C.mg_xfer_flushed(x.p)) }
 func (x cxfer) position() int64     { return int64(x.p.offset) + int64(x.p.bytes) }
 func (x cxfer) restarted() bool     { return x.p.restarted != 0 }
 func (x cxfer) preexisted() bool    { return x.p.preexisted != 0 }
+func (x cxfer) allowTmp()           { x.p.tmp_ok = 1 }
+func (x cxfer) tmpfile() bool       { return x.p.tmpfile != 0 }
+
+// takeFD hands over the open output of a transfer that finish completed
+// unnamed (see linkSubmit); -1 for any other.
+func (x cxfer) takeFD() int { return int(C.mg_xfer_take_fd(x.p)) }
 
 // resume makes the attempt continue at offset (up to end, exclusive, when
 // end > offset), with If-Range: validator.
@@ -294,3 +300,34 @@ func renameAt(from, to string, noreplace bool) error {
 
 // forgetDir closes the output directory the C side keeps open.
 func forgetDir() { C.mg_dir_forget() }
+
+// linkSubmit queues the unnamed file fd (which it then owns) to be linked
+// as path by the linker thread; false when it could not be queued (fd is
+// still the caller's then).
+func linkSubmit(fd int, path string, noreplace bool, id int64) bool {
+	cp := C.CString(path)
+	defer C.free(unsafe.Pointer(cp))
+	return C.mg_link_submit(C.int(fd), cp, cbool(noreplace), C.long(id)) == 0
+}
+
+// linkKick wakes the linker when it sleeps with work queued.
+func linkKick() { C.mg_link_kick() }
+
+type linked struct {
+	id  int64
+	err syscall.Errno
+}
+
+// linkCollect appends finished links to out; with block it waits for one.
+func linkCollect(out []linked, block bool) []linked {
+	var ids [64]C.long
+	var errs [64]C.int
+	n := int(C.mg_link_collect(&ids[0], &errs[0], 64, cbool(block)))
+	for i := 0; i < n; i++ {
+		out = append(out, linked{int64(ids[i]), syscall.Errno(errs[i])})
+	}
+	return out
+}
+
+// setTmpfileMode is a test hook: see mg_tmpfile_mode.
+func setTmpfileMode(mode int) { C.mg_tmpfile_mode(C.int(mode)) }

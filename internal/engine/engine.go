@@ -125,6 +125,8 @@ type job struct {
 	freeRestart bool      // a restart from byte 0 was granted outside the --retry budget
 	metaSet     bool      // the .meta file describes the current .part
 	partSeen    bool      // a .part existed before some attempt: a stale .meta may too
+	tmpfd       int       // the complete unnamed file, when hasTmp
+	hasTmp      bool
 
 	// Split downloads (split.go).
 	segs    []*segment
@@ -171,6 +173,10 @@ type engine struct {
 
 	verifying int
 	verified  chan verifyResult
+	// Unnamed files being linked into place (see "Small files" in xfer.c).
+	linking map[int64]linkWait
+	linkID  int64
+	linkBuf []linked
 
 	pool      []*curl.CURL      // easy handles kept for reuse
 	plain     int               // running transfers that are not ranges of a split download
@@ -337,15 +343,25 @@ func (e *engine) loop(ctx context.Context) {
 			e.stats.Interrupted = true
 		}
 		e.collectVerified(false)
+		e.collectLinks(false)
 		if e.stopReason != "" {
 			e.abortAll()
 			for e.verifying > 0 {
 				e.collectVerified(true)
 			}
+			for len(e.linking) > 0 {
+				e.collectLinks(true)
+			}
 			return
 		}
 		e.fill(ctx)
 		if e.stopReason != "" {
+			continue
+		}
+		if len(e.active) == 0 && len(e.linking) > 0 {
+			// Only files being named are left (or the next entries wait
+			// for their results): that takes microseconds.
+			e.collectLinks(true)
 			continue
 		}
 		if len(e.active) == 0 {
@@ -380,6 +396,9 @@ func (e *engine) loop(ctx context.Context) {
 			continue
 		}
 		e.drain()
+		if len(e.linking) > 0 {
+			linkKick()
+		}
 		e.checkSplits()
 		e.recordMeta()
 		e.checkStalls()
@@ -779,7 +798,8 @@ func (e *engine) complete(t *transfer, code int) {
 		retryAfter := x.retryAfter()
 		validator := responseValidator(t.easy.GetHandle())
 		// A range of an encoded body is no range of the decoded file.
-		resumable := validator != "" && isHTTP(en.URL) && acceptsRanges(t.easy.GetHandle()) && !e.cfg.Compressed
+		// An unnamed file keeps nothing: its body is fetched again whole.
+		resumable := validator != "" && isHTTP(en.URL) && acceptsRanges(t.easy.GetHandle()) && !e.cfg.Compressed && !x.tmpfile()
 		// Keep what arrived when the next attempt can ask for the rest.
 		untouched := out == outRetry && (x.state() == stateFresh || x.state() == stateRejected) && j.offset > 0 && j.validator != ""
 		keep := untouched || (out == outRetry && resumable && x.state() == stateWriting)
@@ -853,6 +873,9 @@ func (e *engine) complete(t *transfer, code int) {
 			e.fail(j)
 			return
 		}
+		if fd := x.takeFD(); fd >= 0 {
+			j.tmpfd, j.hasTmp = fd, true
+		}
 		e.removeTransfer(t)
 		e.finishFile(j, cdName)
 	}
@@ -905,6 +928,7 @@ func (e *engine) finishFile(j *job, cdName string) {
 			if e.cfg.Claim != nil {
 				if err := e.cfg.Claim(p, j.entry.Source); err != nil {
 					j.last.Error = fmt.Sprintf("server's file name: %v", err)
+					e.dropTmp(j)
 					e.discardPart(j)
 					e.fail(j)
 					return
@@ -947,11 +971,68 @@ func (e *engine) finishVerify(v verifyResult) {
 	e.commitJob(v.job, v.target, v.sums)
 }
 
+// linkWait is an entry whose unnamed file the linker is naming.
+type linkWait struct {
+	j      *job
+	target string
+	sums   map[string]string
+}
+
+// dropTmp closes an unnamed file that will not be linked: its bytes go.
+func (e *engine) dropTmp(j *job) {
+	if j.hasTmp {
+		_ = unix.Close(j.tmpfd)
+		j.hasTmp = false
+	}
+}
+
+// collectLinks reports the entries whose files the linker has named; with
+// block it waits for at least one.
+func (e *engine) collectLinks(block bool) {
+	if len(e.linking) == 0 {
+		return
+	}
+	e.linkBuf = linkCollect(e.linkBuf[:0], block)
+	for _, l := range e.linkBuf {
+		w := e.linking[l.id]
+		delete(e.linking, l.id)
+		var err error
+		switch {
+		case l.err == 0:
+		case l.err == unix.EEXIST && e.cfg.NoClobber:
+			err = errExists
+		default:
+			err = &DiskError{Op: "link to", Path: w.target, Err: l.err}
+		}
+		e.committed(w.j, w.target, w.sums, err)
+	}
+}
+
 func (e *engine) commitJob(j *job, target string, sums map[string]string) {
+	if j.hasTmp {
+		j.hasTmp = false
+		e.linkID++
+		if linkSubmit(j.tmpfd, target, e.cfg.NoClobber, e.linkID) {
+			if e.linking == nil {
+				e.linking = make(map[int64]linkWait)
+			}
+			e.linking[e.linkID] = linkWait{j, target, sums}
+			return
+		}
+		_ = unix.Close(j.tmpfd)
+		e.committed(j, target, sums, &DiskError{Op: "link to", Path: target, Err: unix.ENOMEM})
+		return
+	}
+	e.committed(j, target, sums, e.commit(j.entry.Path+PartSuffix, target))
+}
+
+// committed reports an entry whose file was (err == nil) or could not be
+// given its final name.
+func (e *engine) committed(j *job, target string, sums map[string]string, err error) {
 	r := e.baseResult(j)
 	r.Path = target
 	r.Verified = sums
-	if err := e.commit(j.entry.Path+PartSuffix, target); err != nil {
+	if err != nil {
 		r.Error = err.Error()
 		r.Status = StatusFailed
 		if errors.Is(err, errExists) {
@@ -1081,6 +1162,13 @@ func (e *engine) startTransfer(j *job, seg *segment, url string, checkHTTP bool,
 	if err != nil {
 		return nil, err
 	}
+	// A whole small body may be written unnamed (see "Small files" in
+	// xfer.c): not a range, not the rest of a kept prefix, not one whose
+	// checksums are read back from NAME.part, not an encoded one (its
+	// Content-Length says nothing of the size on disk).
+	if seg == nil && j.offset == 0 && len(j.entry.Checksums) == 0 && !e.cfg.Compressed {
+		x.allowTmp()
+	}
 	if err = setup(x); err == nil {
 		if err = e.multi.AddHandle(easy); err != nil {
 			err = fmt.Errorf("libcurl: %w", err)
@@ -1133,7 +1221,7 @@ func (e *engine) abortAll() {
 		got := t.x.bytes()
 		j.received += got
 		kept := false
-		if t.x.state() == stateWriting && t.x.keep() {
+		if t.x.state() == stateWriting && !t.x.tmpfile() && t.x.keep() {
 			if t.x.restarted() {
 				j.offset = got
 			} else {

@@ -370,7 +370,8 @@ func TestFailFastAbortsTheRest(t *testing.T) {
 	s := newServer(t)
 	dir := t.TempDir()
 	entries := []Entry{
-		{Source: "slow", URL: s.URL + "/hold/10/a", Path: filepath.Join(dir, "a")},
+		// Above the size written unnamed, so that a .part is kept.
+		{Source: "slow", URL: s.URL + "/hold/300000/a", Path: filepath.Join(dir, "a")},
 		{Source: "bad", URL: s.URL + "/status/404", Path: filepath.Join(dir, "b")},
 	}
 	for i := 0; i < 50; i++ {
@@ -406,9 +407,10 @@ func TestCancelAbortsRunningAndKeepsPart(t *testing.T) {
 	s := newServer(t)
 	dir := t.TempDir()
 	ctx, cancel := context.WithCancel(context.Background())
-	obs := &cancelAfter{limit: 1, cancel: cancel}
+	// 300,000 bytes of 600,000: above the size written unnamed.
+	obs := &cancelAfter{limit: 300000, cancel: cancel}
 	ch := make(chan []Entry, 1)
-	ch <- []Entry{{Source: "slow", URL: s.URL + "/hold/10/a", Path: filepath.Join(dir, "a")}}
+	ch <- []Entry{{Source: "slow", URL: s.URL + "/hold/300000/a", Path: filepath.Join(dir, "a")}}
 	close(ch)
 	st, err := Run(ctx, Config{Parallel: 1, Protocols: []string{"http"}}, ch, obs)
 	if err != nil {
@@ -417,7 +419,7 @@ func TestCancelAbortsRunningAndKeepsPart(t *testing.T) {
 	if !st.Interrupted || st.Failed != 1 {
 		t.Fatalf("%+v", st)
 	}
-	if fi, err := os.Stat(filepath.Join(dir, "a"+PartSuffix)); err != nil || fi.Size() != 10 {
+	if fi, err := os.Stat(filepath.Join(dir, "a"+PartSuffix)); err != nil || fi.Size() != 300000 {
 		t.Errorf("a.part was not kept: %v %v", fi, err)
 	}
 	if _, err := os.Lstat(filepath.Join(dir, "a")); err == nil {

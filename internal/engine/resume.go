@@ -164,7 +164,7 @@ func (e *engine) removeMeta(j *job) {
 func (e *engine) recordMeta() {
 	for _, t := range e.active {
 		j := t.job
-		if t.metaDone || t.seg != nil || t.x.state() != stateWriting {
+		if t.metaDone || t.seg != nil || t.x.state() != stateWriting || t.x.tmpfile() {
 			continue
 		}
 		t.metaDone = true

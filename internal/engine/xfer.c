@@ -37,25 +37,30 @@ static long high_sockets;
 // close + rename under a 7-component directory. One entry: lists mostly
 // write into one directory. A cached directory that is moved keeps
 // receiving files; one that is removed refuses new ones (ENOENT), as a
-// path would.
-static pthread_mutex_t dir_mu = PTHREAD_MUTEX_INITIALIZER;
-static char *dir_name;
-static size_t dir_len;
-static int dir_fd = -1;
+// path would. One cache per thread that names files: the loop's, and the
+// linker's (see "Small files").
+struct dircache {
+	pthread_mutex_t mu;
+	char *name;
+	size_t len;
+	int fd;
+};
+static struct dircache loop_dir = {PTHREAD_MUTEX_INITIALIZER, NULL, 0, -1};
+static struct dircache link_dir = {PTHREAD_MUTEX_INITIALIZER, NULL, 0, -1};
 
 // at_dir resolves path to (directory descriptor, last component) and
-// returns with dir_mu held; at_done releases it. Paths without a directory,
+// returns with c->mu held; at_done releases it. Paths without a directory,
 // or whose directory cannot be opened (missing: the caller creates it),
 // resolve to (AT_FDCWD, path).
-static const char *at_dir(const char *path, int *dfd) {
-	pthread_mutex_lock(&dir_mu);
+static const char *at_dir_in(struct dircache *c, const char *path, int *dfd) {
+	pthread_mutex_lock(&c->mu);
 	*dfd = AT_FDCWD;
 	const char *slash = strrchr(path, '/');
 	if (!slash || slash == path)
 		return path;
 	size_t n = (size_t)(slash - path);
-	if (dir_fd >= 0 && n == dir_len && memcmp(path, dir_name, n) == 0) {
-		*dfd = dir_fd;
+	if (c->fd >= 0 && n == c->len && memcmp(path, c->name, n) == 0) {
+		*dfd = c->fd;
 		return slash + 1;
 	}
 	char *d = strndup(path, n);
@@ -66,27 +71,35 @@ static const char *at_dir(const char *path, int *dfd) {
 		free(d);
 		return path;
 	}
-	if (dir_fd >= 0)
-		close(dir_fd);
-	free(dir_name);
-	dir_name = d;
-	dir_len = n;
-	dir_fd = fd;
+	if (c->fd >= 0)
+		close(c->fd);
+	free(c->name);
+	c->name = d;
+	c->len = n;
+	c->fd = fd;
 	*dfd = fd;
 	return slash + 1;
 }
 
-static void at_done(void) { pthread_mutex_unlock(&dir_mu); }
+static void at_done_in(struct dircache *c) { pthread_mutex_unlock(&c->mu); }
+
+static const char *at_dir(const char *path, int *dfd) { return at_dir_in(&loop_dir, path, dfd); }
+static void at_done(void) { at_done_in(&loop_dir); }
+
+static void forget_in(struct dircache *c) {
+	pthread_mutex_lock(&c->mu);
+	if (c->fd >= 0)
+		close(c->fd);
+	free(c->name);
+	c->name = NULL;
+	c->len = 0;
+	c->fd = -1;
+	pthread_mutex_unlock(&c->mu);
+}
 
 void mg_dir_forget(void) {
-	pthread_mutex_lock(&dir_mu);
-	if (dir_fd >= 0)
-		close(dir_fd);
-	free(dir_name);
-	dir_name = NULL;
-	dir_len = 0;
-	dir_fd = -1;
-	pthread_mutex_unlock(&dir_mu);
+	forget_in(&loop_dir);
+	forget_in(&link_dir);
 }
 
 static int open_at(const char *path, int flags) {
@@ -166,9 +179,81 @@ static int mkdir_parents(mg_xfer *x, const char *path) {
 	return 0;
 }
 
-// open_output opens the file at the first byte. When resuming, it keeps
-// the bytes before offset and writes after them; otherwise it starts empty.
-static int open_output(mg_xfer *x, int resume) {
+// Small files. A body of at most MG_TMPFILE_MAX bytes (known from
+// Content-Length) that starts a file afresh is written to an unnamed file
+// (O_TMPFILE) in the output directory, and a helper thread, the linker,
+// gives it its final name with linkat(2) once it is complete. No name, not
+// even NAME.part, ever shows a partial file; an attempt that fails leaves
+// nothing behind (such a body is fetched again whole, never resumed). The
+// loop thread thus makes no change to the directory per file: creating
+// NAME.part and renaming it took both a directory lock and about a third
+// of the loop's time on 2,000 files of 8 KiB, and renaming on another
+// thread alone made the two contend for that lock. Measured on tmpfs, 2
+// cores, nginx on the same host (medians of interleaved runs): 20,000 x
+// 1 B 767 against 836 ms (9 runs), 2,000 x 8 KiB 96 against 102 ms over
+// HTTP/1.1 and 120 against 127 ms over HTTP/2 (15 runs).
+//
+// Filesystems without O_TMPFILE turn this off for the rest of the run.
+// Kernels before 6.10 let only privileged callers link a descriptor
+// (AT_EMPTY_PATH); then /proc/self/fd/N is linked instead, and where that
+// fails too the bytes are copied into NAME.part, which is renamed.
+#define MG_TMPFILE_MAX MG_BUFCAP
+static int tmp_on = 1;   // unnamed files in use
+static int link_how = 1; // 1: linkat(AT_EMPTY_PATH), 2: /proc/self/fd/N, 3: copy
+
+void mg_tmpfile_mode(int mode) {
+	__atomic_store_n(&tmp_on, mode != 0, __ATOMIC_RELAXED);
+	__atomic_store_n(&link_how, mode == 0 ? 1 : mode, __ATOMIC_RELAXED);
+}
+
+// open_tmp opens an unnamed file in the directory of x->path; -1 when it
+// cannot (the caller then opens NAME.part, which reports any real error),
+// -2 when creating the missing directory failed (err says why).
+static int open_tmp(mg_xfer *x) {
+	for (int tries = 0; tries < 2; tries++) {
+		int dfd, fd = -1, e = ENOENT;
+		const char *base = at_dir(x->path, &dfd);
+		// (AT_FDCWD, a path with a directory): that directory would not
+		// open, so it is likely missing.
+		if (dfd != AT_FDCWD || (base == x->path && !strchr(x->path, '/'))) {
+			// O_RDWR: where it cannot be linked, its bytes are read back.
+			fd = openat(dfd, ".", O_RDWR | O_TMPFILE | O_CLOEXEC, 0666);
+			e = errno;
+		}
+		at_done();
+		if (fd >= 0)
+			return fd;
+		if (e == ENOENT && tries == 0) {
+			// The directory is missing: create it as for NAME.part.
+			if (mkdir_parents(x, x->path) != 0)
+				return -2;
+			mg_dir_forget();
+			continue;
+		}
+		if (e == EOPNOTSUPP || e == EISDIR || e == EINVAL)
+			__atomic_store_n(&tmp_on, 0, __ATOMIC_RELAXED);
+		return -1;
+	}
+	return -1;
+}
+
+// open_output opens the file at the first byte (cl: the Content-Length, -1
+// when unknown). When resuming, it keeps the bytes before offset and
+// writes after them; otherwise it starts empty.
+static int open_output(mg_xfer *x, int resume, long long cl) {
+	// Not a response about to become the first range of a split download.
+	if (x->tmp_ok && !resume && !x->segment && !x->splittable && x->offset == 0 && cl >= 0 && cl <= MG_TMPFILE_MAX &&
+	    __atomic_load_n(&tmp_on, __ATOMIC_RELAXED)) {
+		int fd = open_tmp(x);
+		if (fd == -2)
+			return -1; // mkdir failed: err says why
+		if (fd >= 0) {
+			x->fd = fd;
+			x->tmpfile = 1;
+			x->wpos = 0;
+			return 0;
+		}
+	}
 	// O_NOFOLLOW: a planted NAME.part symlink must not redirect the write.
 	int flags = O_WRONLY | O_CREAT | O_CLOEXEC | O_NOFOLLOW | (resume || x->segment ? 0 : O_TRUNC | O_EXCL);
 	x->fd = open_at(x->path, flags);
@@ -1098,7 +1183,7 @@ static size_t mg_write(char *ptr, size_t size, size_t nmemb, void *ud) {
 		} else if (x->offset > 0) {
 			resume = 1; // FTP REST: libcurl fails the transfer if refused
 		}
-		if (open_output(x, resume) != 0) {
+		if (open_output(x, resume, cl) != 0) {
 			x->state = MG_IOERR;
 			return 0;
 		}
@@ -1197,7 +1282,7 @@ int mg_xfer_finish(mg_xfer *x) {
 	direct_stop(x);
 	mux_note(x->easy);
 	if (x->state == MG_FRESH) {
-		if (open_output(x, 0) != 0) {
+		if (open_output(x, 0, 0) != 0) {
 			x->state = MG_IOERR;
 			return -1;
 		}
@@ -1208,6 +1293,8 @@ int mg_xfer_finish(mg_xfer *x) {
 		return -1;
 	}
 	int rc = finish_writes(x);
+	if (x->tmpfile && rc == 0)
+		return 0; // the descriptor goes to the linker: mg_xfer_take_fd
 	if (close(x->fd) != 0 && rc == 0) {
 		set_err(x, MG_OP_CLOSE, x->path);
 		rc = -1;
@@ -1218,11 +1305,27 @@ int mg_xfer_finish(mg_xfer *x) {
 	return rc;
 }
 
+int mg_xfer_take_fd(mg_xfer *x) {
+	if (!x->tmpfile || x->state != MG_WRITING)
+		return -1;
+	int fd = x->fd;
+	x->fd = -1;
+	return fd;
+}
+
 int mg_xfer_keep(mg_xfer *x) {
 	unlink_paused(x);
 	direct_stop(x);
 	if (x->fd < 0)
 		return 0;
+	if (x->tmpfile) {
+		// An unnamed file has nothing to keep: closing drops it. (The
+		// engine never asks; this keeps the call safe.)
+		drain(x);
+		close(x->fd);
+		x->fd = -1;
+		return 0;
+	}
 	int rc = finish_writes(x);
 	if (close(x->fd) != 0 && rc == 0) {
 		set_err(x, MG_OP_CLOSE, x->path);
@@ -1542,4 +1645,266 @@ void mg_easy_park(CURL *easy) {
 	curl_easy_setopt(easy, CURLOPT_WRITEDATA, NULL);
 	curl_easy_setopt(easy, CURLOPT_ERRORBUFFER, NULL);
 	curl_easy_setopt(easy, CURLOPT_HTTPHEADER, NULL);
+}
+
+// The linker (see "Small files"): one thread that names the unnamed files
+// the loop completed, in the order they were submitted. The loop queues
+// them as transfers finish and wakes the thread at most once per pass
+// (mg_link_kick); results come back through mg_link_collect.
+struct link_item {
+	int fd;
+	int noreplace;
+	char *path;
+	long id;
+	int err;
+};
+
+static struct {
+	pthread_mutex_t mu;
+	pthread_cond_t work, done;
+	struct link_item *q, *d; // queued, finished
+	int qn, qcap, dn, dcap;
+	int started, sleeping;
+} lk = {PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, PTHREAD_COND_INITIALIZER};
+
+// flink gives the open file fd the name dfd/name, never replacing one.
+static int flink(int fd, int dfd, const char *name) {
+	int how = __atomic_load_n(&link_how, __ATOMIC_RELAXED);
+	if (how == 1) {
+		if (linkat(fd, "", dfd, name, AT_EMPTY_PATH) == 0)
+			return 0;
+		// Without the right to link descriptors the kernel says ENOENT
+		// (before 6.10) or EPERM.
+		if (errno != ENOENT && errno != EPERM)
+			return -1;
+	}
+	if (how <= 2) {
+		char proc[32];
+		snprintf(proc, sizeof proc, "/proc/self/fd/%d", fd);
+		if (linkat(AT_FDCWD, proc, dfd, name, AT_SYMLINK_FOLLOW) == 0) {
+			if (how == 1)
+				__atomic_store_n(&link_how, 2, __ATOMIC_RELAXED);
+			return 0;
+		}
+		return -1;
+	}
+	errno = ENOENT;
+	return -1;
+}
+
+// copy_in writes the unnamed file's bytes to dfd/part (created afresh),
+// for systems that can link it neither way.
+static int copy_in(int fd, int dfd, const char *part) {
+	int out = openat(dfd, part, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0666);
+	if (out < 0)
+		return -1;
+	char buf[16384];
+	off_t off = 0;
+	for (;;) {
+		ssize_t n = pread(fd, buf, sizeof buf, off);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0) {
+			int e = errno;
+			close(out);
+			if (n == 0)
+				return 0;
+			unlinkat(dfd, part, 0);
+			errno = e;
+			return -1;
+		}
+		for (ssize_t w = 0; w < n;) {
+			ssize_t k = pwrite(out, buf + w, (size_t)(n - w), off + w);
+			if (k < 0 && errno == EINTR)
+				continue;
+			if (k < 0) {
+				int e = errno;
+				close(out);
+				unlinkat(dfd, part, 0);
+				errno = e;
+				return -1;
+			}
+			w += k;
+		}
+		off += n;
+	}
+}
+
+// link_one names one file; returns 0 or an errno.
+static int link_one(struct link_item *it) {
+	int dfd;
+	const char *name = at_dir_in(&link_dir, it->path, &dfd);
+	size_t n = strlen(name);
+	char *part = malloc(n + sizeof ".part.meta");
+	int err = 0, stale = 0;
+	if (!part) {
+		err = ENOMEM;
+		goto out;
+	}
+	memcpy(part, name, n);
+	memcpy(part + n, ".part", sizeof ".part");
+	if (flink(it->fd, dfd, name) == 0) {
+		// A NAME.part of an earlier run is stale now (as when a fresh
+		// download overwrote it and renamed it), and so is its .meta.
+		stale = unlinkat(dfd, part, 0) == 0;
+		goto out;
+	}
+	if (errno == EEXIST && it->noreplace) {
+		err = EEXIST;
+		goto out;
+	}
+	if (errno != EEXIST && errno != ENOENT && errno != EPERM) {
+		err = errno;
+		goto out;
+	}
+	// NAME exists (rename replaces it in one step, as for any NAME.part),
+	// or the file cannot be linked here (then its bytes are copied).
+	if (flink(it->fd, dfd, part) != 0) {
+		if (errno == EEXIST) {
+			stale = unlinkat(dfd, part, 0) == 0;
+			if (flink(it->fd, dfd, part) == 0)
+				goto rename;
+		}
+		if (errno != ENOENT && errno != EPERM) {
+			err = errno;
+			goto out;
+		}
+		if (copy_in(it->fd, dfd, part) != 0) {
+			err = errno; // the directory is gone, or the disk refuses
+			goto out;
+		}
+		// Copying works where linking does not: no more unnamed files.
+		__atomic_store_n(&link_how, 3, __ATOMIC_RELAXED);
+		__atomic_store_n(&tmp_on, 0, __ATOMIC_RELAXED);
+	}
+rename:
+	if (it->noreplace) {
+		if (renameat2(dfd, part, dfd, name, RENAME_NOREPLACE) == 0)
+			goto out;
+		err = errno;
+		if (err == EINVAL || err == ENOSYS) {
+			// The filesystem cannot refuse to replace: check, then rename.
+			err = faccessat(dfd, name, F_OK, AT_SYMLINK_NOFOLLOW) == 0 ? EEXIST : 0;
+			if (!err && renameat(dfd, part, dfd, name) != 0)
+				err = errno;
+		}
+	} else if (renameat(dfd, part, dfd, name) != 0) {
+		err = errno;
+	}
+	if (err)
+		unlinkat(dfd, part, 0);
+out:
+	if (stale) {
+		memcpy(part + n, ".part.meta", sizeof ".part.meta");
+		unlinkat(dfd, part, 0);
+	}
+	at_done_in(&link_dir);
+	free(part);
+	return err;
+}
+
+static void *link_main(void *arg) {
+	(void)arg;
+	pthread_mutex_lock(&lk.mu);
+	for (;;) {
+		while (lk.qn == 0) {
+			lk.sleeping = 1;
+			pthread_cond_wait(&lk.work, &lk.mu);
+			lk.sleeping = 0;
+		}
+		struct link_item *batch = lk.q;
+		int n = lk.qn;
+		lk.q = NULL;
+		lk.qn = lk.qcap = 0;
+		pthread_mutex_unlock(&lk.mu);
+		for (int i = 0; i < n; i++) {
+			batch[i].err = link_one(&batch[i]);
+			close(batch[i].fd);
+			free(batch[i].path);
+			batch[i].path = NULL;
+		}
+		pthread_mutex_lock(&lk.mu);
+		if (lk.dn + n > lk.dcap) {
+			int c = lk.dcap ? lk.dcap : 64;
+			while (c < lk.dn + n)
+				c *= 2;
+			struct link_item *d = realloc(lk.d, (size_t)c * sizeof *d);
+			if (!d)
+				abort(); // results cannot be dropped: the engine waits for each
+			lk.d = d;
+			lk.dcap = c;
+		}
+		memcpy(lk.d + lk.dn, batch, (size_t)n * sizeof *batch);
+		lk.dn += n;
+		free(batch);
+		pthread_cond_signal(&lk.done);
+	}
+	return NULL;
+}
+
+int mg_link_submit(int fd, const char *path, int noreplace, long id) {
+	char *p = strdup(path);
+	if (!p)
+		return -1;
+	pthread_mutex_lock(&lk.mu);
+	if (!lk.started) {
+		// Like the writers: no signals, a small stack.
+		sigset_t all, old;
+		sigfillset(&all);
+		pthread_sigmask(SIG_SETMASK, &all, &old);
+		pthread_attr_t attr;
+		pthread_attr_init(&attr);
+		pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+		pthread_attr_setstacksize(&attr, 64 * 1024);
+		pthread_t t;
+		int rc = pthread_create(&t, &attr, link_main, NULL);
+		pthread_attr_destroy(&attr);
+		pthread_sigmask(SIG_SETMASK, &old, NULL);
+		if (rc != 0) {
+			pthread_mutex_unlock(&lk.mu);
+			free(p);
+			return -1;
+		}
+		lk.started = 1;
+	}
+	if (lk.qn == lk.qcap) {
+		int c = lk.qcap ? lk.qcap * 2 : 64;
+		struct link_item *q = realloc(lk.q, (size_t)c * sizeof *q);
+		if (!q) {
+			pthread_mutex_unlock(&lk.mu);
+			free(p);
+			return -1;
+		}
+		lk.q = q;
+		lk.qcap = c;
+	}
+	lk.q[lk.qn++] = (struct link_item){fd, noreplace, p, id, 0};
+	pthread_mutex_unlock(&lk.mu);
+	return 0;
+}
+
+void mg_link_kick(void) {
+	pthread_mutex_lock(&lk.mu);
+	if (lk.qn > 0 && lk.sleeping)
+		pthread_cond_signal(&lk.work);
+	pthread_mutex_unlock(&lk.mu);
+}
+
+int mg_link_collect(long *ids, int *errs, int max, int block) {
+	pthread_mutex_lock(&lk.mu);
+	if (block) {
+		if (lk.qn > 0 && lk.sleeping)
+			pthread_cond_signal(&lk.work);
+		while (lk.dn == 0)
+			pthread_cond_wait(&lk.done, &lk.mu);
+	}
+	int n = lk.dn < max ? lk.dn : max;
+	for (int i = 0; i < n; i++) {
+		ids[i] = lk.d[i].id;
+		errs[i] = lk.d[i].err;
+	}
+	memmove(lk.d, lk.d + n, (size_t)(lk.dn - n) * sizeof *lk.d);
+	lk.dn -= n;
+	pthread_mutex_unlock(&lk.mu);
+	return n;
 }

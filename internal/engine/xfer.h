@@ -49,6 +49,8 @@ typedef struct mg_xfer {
 	long long offset;    // bytes already in the file, asked for with Range
 	int restarted;       // resuming, but the server sent the whole body (200)
 	int preexisted;      // the output file existed before this attempt
+	int tmp_ok;          // may be written unnamed (see "Small files" in xfer.c)
+	int tmpfile;         // written unnamed (O_TMPFILE), linked when complete
 	long long wpos;      // file position of the next byte to write
 	// Split downloads: a segment writes [offset, limit) of a shared file.
 	int segment;         // this transfer is one range of a split download
@@ -94,6 +96,10 @@ mg_xfer *mg_xfer_new(CURL *easy, const char *path, int check_http, mg_pauser *pa
 // the body was empty. Returns 0, or -1 with err/errop set. It also notes
 // the transfer's connection when it is multiplexed (see mg_cork).
 int mg_xfer_finish(mg_xfer *x);
+// mg_xfer_take_fd hands over the still open output of a transfer that
+// mg_xfer_finish completed unnamed (tmpfile), for mg_link_submit; -1 for
+// any other transfer.
+int mg_xfer_take_fd(mg_xfer *x);
 // mg_xfer_discard closes the output if open and removes the temporary file.
 void mg_xfer_discard(mg_xfer *x);
 // mg_xfer_keep flushes and closes the output but leaves it in place, for a
@@ -194,5 +200,20 @@ void mg_tune_malloc(void);
 // returns that CPU, or -1 when there is none or the move failed.
 long mg_thread_preemptions(void);
 int mg_move_cpu(void);
+
+// Small files written unnamed, linked into place by a helper thread (see
+// xfer.c). mg_link_submit queues fd (which it then owns) to become path
+// (RENAME_NOREPLACE semantics with noreplace) under id; mg_link_kick wakes
+// the thread when it sleeps on queued work; mg_link_collect returns up to
+// max finished ids with their errno (0: linked; EEXIST with noreplace:
+// path existed), waiting for at least one when block is set. Loop thread
+// only, apart from the helper.
+int mg_link_submit(int fd, const char *path, int noreplace, long id);
+void mg_link_kick(void);
+int mg_link_collect(long *ids, int *errs, int max, int block);
+// For tests: 0 turns unnamed files off; 2 makes linking by descriptor fail
+// as on kernels that refuse it (the /proc path is used); 3 makes that fail
+// too (the data is copied into NAME.part and renamed); 1 is the default.
+void mg_tmpfile_mode(int mode);
 
 #endif
