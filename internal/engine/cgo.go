@@ -331,3 +331,6 @@ func linkCollect(out []linked, block bool) []linked {
 
 // setTmpfileMode is a test hook: see mg_tmpfile_mode.
 func setTmpfileMode(mode int) { C.mg_tmpfile_mode(C.int(mode)) }
+
+// tmpfileState is a test hook: see mg_tmpfile_state.
+func tmpfileState() int { return int(C.mg_tmpfile_state()) }

@@ -108,6 +108,13 @@ func TestSmallFileReplacesOldFiles(t *testing.T) {
 // --no-clobber: an existing NAME stays as it is and the entry is skipped;
 // nothing else is left.
 func TestSmallFileNoClobber(t *testing.T) {
+	defer func() {
+		// Linked by descriptor (or through /proc where the kernel is
+		// older than 6.10 and the user unprivileged), not copied.
+		if got := tmpfileState(); got != 11 && got != 12 {
+			t.Errorf("state %d after the run, want 11 or 12", got)
+		}
+	}()
 	s := newServer(t)
 	dir := t.TempDir()
 	if err := os.WriteFile(filepath.Join(dir, "a"), []byte("mine"), 0o644); err != nil {
@@ -136,10 +143,11 @@ func TestSmallFileNoClobber(t *testing.T) {
 // unprivileged user), /proc/self/fd/N is; where neither can, the bytes are
 // copied into NAME.part and renamed, and files are no longer written
 // unnamed. Every way, each file lands whole, replacing or keeping an older
-// one as asked, and nothing else is left. Mode 0: no unnamed files.
+// one as asked, and nothing else is left. Mode 0: no unnamed files; mode
+// 4: a filesystem without O_TMPFILE (NAME.part from the first file on).
 func TestSmallFileLinkFallbacks(t *testing.T) {
 	s := newServer(t)
-	for _, mode := range []int{0, 2, 3} {
+	for _, mode := range []int{0, 2, 3, 4} {
 		for _, noClobber := range []bool{false, true} {
 			t.Run("mode"+strconv.Itoa(mode)+map[bool]string{false: "", true: "-noclobber"}[noClobber], func(t *testing.T) {
 				setTmpfileMode(mode)
@@ -173,6 +181,11 @@ func TestSmallFileLinkFallbacks(t *testing.T) {
 				}
 				if ns := names(t, dir); strings.Join(ns, " ") != "f0 sub" {
 					t.Errorf("dir holds %v, want [f0 sub]", ns)
+				}
+				// Afterwards: by descriptor, through /proc, or no more
+				// unnamed files (copying, or no O_TMPFILE).
+				if got, want := tmpfileState(), map[int]int{0: 1, 2: 12, 3: 3, 4: 1}[mode]; got != want {
+					t.Errorf("state %d after the run, want %d", got, want)
 				}
 			})
 		}

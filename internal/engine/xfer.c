@@ -200,10 +200,16 @@ static int mkdir_parents(mg_xfer *x, const char *path) {
 #define MG_TMPFILE_MAX MG_BUFCAP
 static int tmp_on = 1;   // unnamed files in use
 static int link_how = 1; // 1: linkat(AT_EMPTY_PATH), 2: /proc/self/fd/N, 3: copy
+static int tmp_refused;  // test hook: O_TMPFILE fails as where unsupported
 
 void mg_tmpfile_mode(int mode) {
 	__atomic_store_n(&tmp_on, mode != 0, __ATOMIC_RELAXED);
-	__atomic_store_n(&link_how, mode == 0 ? 1 : mode, __ATOMIC_RELAXED);
+	__atomic_store_n(&link_how, mode == 0 || mode == 4 ? 1 : mode, __ATOMIC_RELAXED);
+	__atomic_store_n(&tmp_refused, mode == 4, __ATOMIC_RELAXED);
+}
+
+int mg_tmpfile_state(void) {
+	return __atomic_load_n(&tmp_on, __ATOMIC_RELAXED) * 10 + __atomic_load_n(&link_how, __ATOMIC_RELAXED);
 }
 
 // open_tmp opens an unnamed file in the directory of x->path; -1 when it
@@ -219,6 +225,11 @@ static int open_tmp(mg_xfer *x) {
 			// O_RDWR: where it cannot be linked, its bytes are read back.
 			fd = openat(dfd, ".", O_RDWR | O_TMPFILE | O_CLOEXEC, 0666);
 			e = errno;
+			if (fd >= 0 && __atomic_load_n(&tmp_refused, __ATOMIC_RELAXED)) {
+				close(fd);
+				fd = -1;
+				e = EOPNOTSUPP;
+			}
 		}
 		at_done();
 		if (fd >= 0)

@@ -213,7 +213,12 @@ void mg_link_kick(void);
 int mg_link_collect(long *ids, int *errs, int max, int block);
 // For tests: 0 turns unnamed files off; 2 makes linking by descriptor fail
 // as on kernels that refuse it (the /proc path is used); 3 makes that fail
-// too (the data is copied into NAME.part and renamed); 1 is the default.
+// too (the data is copied into NAME.part and renamed); 4 makes O_TMPFILE
+// fail as on filesystems without it (which turns unnamed files off); 1 is
+// the default. mg_tmpfile_state says where things stand: 10 when unnamed
+// files are in use, plus how they are linked (1 by descriptor, 2 through
+// /proc, 3 by copying).
 void mg_tmpfile_mode(int mode);
+int mg_tmpfile_state(void);
 
 #endif
