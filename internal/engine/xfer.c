@@ -652,10 +652,10 @@ static void *writer_main(void *arg) {
 	return NULL;
 }
 
-static void pool_start(void) {
-	long cpus = sysconf(_SC_NPROCESSORS_ONLN);
-	int want = cpus < 1 ? 1 : cpus > MG_WRITERS_MAX ? MG_WRITERS_MAX : (int)cpus;
-	// Writers take no signals: the Go runtime's threads handle them.
+// start_helper starts a detached thread of ours running fn(arg): no
+// signals (the Go runtime's threads handle them), a small stack. Returns 0
+// or pthread_create's error.
+static int start_helper(void *(*fn)(void *), void *arg) {
 	sigset_t all, old;
 	sigfillset(&all);
 	pthread_sigmask(SIG_SETMASK, &all, &old);
@@ -663,15 +663,22 @@ static void pool_start(void) {
 	pthread_attr_init(&attr);
 	pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
 	pthread_attr_setstacksize(&attr, 64 * 1024);
+	pthread_t t;
+	int rc = pthread_create(&t, &attr, fn, arg);
+	pthread_attr_destroy(&attr);
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	return rc;
+}
+
+static void pool_start(void) {
+	long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+	int want = cpus < 1 ? 1 : cpus > MG_WRITERS_MAX ? MG_WRITERS_MAX : (int)cpus;
 	int n = 0;
 	for (; n < want; n++) {
 		pthread_cond_init(&pool.q[n].cv, NULL);
-		pthread_t t;
-		if (pthread_create(&t, &attr, writer_main, &pool.q[n]) != 0)
+		if (start_helper(writer_main, &pool.q[n]) != 0)
 			break;
 	}
-	pthread_attr_destroy(&attr);
-	pthread_sigmask(SIG_SETMASK, &old, NULL);
 	pthread_mutex_lock(&pool.mu);
 	pool.n = n;
 	pthread_mutex_unlock(&pool.mu);
@@ -1859,19 +1866,7 @@ int mg_link_submit(int fd, const char *path, int noreplace, long id) {
 		return -1;
 	pthread_mutex_lock(&lk.mu);
 	if (!lk.started) {
-		// Like the writers: no signals, a small stack.
-		sigset_t all, old;
-		sigfillset(&all);
-		pthread_sigmask(SIG_SETMASK, &all, &old);
-		pthread_attr_t attr;
-		pthread_attr_init(&attr);
-		pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
-		pthread_attr_setstacksize(&attr, 64 * 1024);
-		pthread_t t;
-		int rc = pthread_create(&t, &attr, link_main, NULL);
-		pthread_attr_destroy(&attr);
-		pthread_sigmask(SIG_SETMASK, &old, NULL);
-		if (rc != 0) {
+		if (start_helper(link_main, NULL) != 0) {
 			pthread_mutex_unlock(&lk.mu);
 			free(p);
 			return -1;
