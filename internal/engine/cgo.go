@@ -298,8 +298,9 @@ func renameAt(from, to string, noreplace bool) error {
 	return nil
 }
 
-// forgetDir closes the output directory the C side keeps open.
-func forgetDir() { C.mg_dir_forget() }
+// runDone forgets the output directories and what the linker learnt of
+// them, at the end of a run.
+func runDone() { C.mg_run_done() }
 
 // linkSubmit queues the unnamed file fd (which it then owns) to be linked
 // as path by the linker thread; false when it could not be queued (fd is

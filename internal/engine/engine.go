@@ -223,7 +223,7 @@ func Run(ctx context.Context, cfg Config, in <-chan []Entry, obs Observer) (Stat
 		return Stats{}, err
 	}
 	defer e.close()
-	defer forgetDir()
+	defer runDone()
 	e.loop(ctx)
 	e.obs.Progress(e.progress())
 	return e.stats, nil

@@ -191,3 +191,48 @@ func TestSmallFileLinkFallbacks(t *testing.T) {
 		}
 	}
 }
+
+// onResult runs f at the first result for source.
+type onResult struct {
+	recorder
+	source string
+	f      func()
+	done   bool
+}
+
+func (o *onResult) Result(r Result) {
+	o.recorder.Result(r)
+	if r.Source == o.source && !o.done {
+		o.done = true
+		o.f()
+	}
+}
+
+// In a directory that held no *.part when the run first linked a file
+// there, a NAME.part that appears later is another process's, in use: it
+// is left alone, and no look-up for a stale one is made per file. One
+// that was there from the start is removed (TestSmallFileReplacesOldFiles).
+func TestSmallFileLeavesLaterPartAlone(t *testing.T) {
+	s := newServer(t)
+	dir := t.TempDir()
+	entries := []Entry{
+		{Source: "a", URL: s.URL + "/size/10/a", Path: filepath.Join(dir, "a")},
+		{Source: "b", URL: s.URL + "/gate/10/b", Path: filepath.Join(dir, "b")},
+	}
+	obs := &onResult{source: "a", f: func() {
+		if err := os.WriteFile(filepath.Join(dir, "b.part"), []byte("theirs"), 0o644); err != nil {
+			t.Error(err)
+		}
+		s.openGate()
+	}}
+	st := runObserved(t, context.Background(), Config{Parallel: 2}, entries, obs)
+	if st.OK != 2 {
+		t.Fatalf("%+v", st)
+	}
+	if got, err := os.ReadFile(filepath.Join(dir, "b")); err != nil || !bytes.Equal(got, body("b", 10)) {
+		t.Errorf("b: %q %v", got, err)
+	}
+	if got, err := os.ReadFile(filepath.Join(dir, "b.part")); err != nil || string(got) != "theirs" {
+		t.Errorf("b.part: %q %v, want it left as it was", got, err)
+	}
+}

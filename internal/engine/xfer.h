@@ -179,8 +179,11 @@ CURLMcode mg_multi_wakeup(CURLM *multi);
 // mg_rename renames from to to (RENAME_NOREPLACE with noreplace) relative
 // to the cached output directory. Returns 0 or an errno value.
 int mg_rename(const char *from, const char *to, int noreplace);
-// mg_dir_forget closes the cached output directory.
+// mg_dir_forget closes the cached output directories.
 void mg_dir_forget(void);
+// mg_run_done forgets the output directories (as mg_dir_forget) and what
+// the linker learnt of them: called at the end of every run.
+void mg_run_done(void);
 
 // mg_cork corks (on) or uncorks every connection known to be multiplexed
 // (HTTP/2), around a perform that starts transfers (see xfer.c).
