@@ -317,18 +317,50 @@ func linkKick() { C.mg_link_kick() }
 type linked struct {
 	id  int64
 	err syscall.Errno
+	op  string // what failed, as DiskError.Op
 }
 
 // linkCollect appends finished links to out; with block it waits for one.
 func linkCollect(out []linked, block bool) []linked {
 	var ids [64]C.long
-	var errs [64]C.int
-	n := int(C.mg_link_collect(&ids[0], &errs[0], 64, cbool(block)))
+	var errs, ops [64]C.int
+	n := int(C.mg_link_collect(&ids[0], &errs[0], &ops[0], 64, cbool(block)))
 	for i := 0; i < n; i++ {
-		out = append(out, linked{int64(ids[i]), syscall.Errno(errs[i])})
+		op := "link to"
+		switch ops[i] {
+		case C.MG_OP_MKDIR:
+			op = "create directory for"
+		case C.MG_OP_OPEN:
+			op = "create"
+		case C.MG_OP_WRITE:
+			op = "write"
+		}
+		out = append(out, linked{int64(ids[i]), syscall.Errno(errs[i]), op})
 	}
 	return out
 }
+
+// takeBody hands over the body of a transfer that finish completed for the
+// linker to write (see "Hand-over" in xfer.c); ok is false for any other.
+func (x cxfer) takeBody() (buf unsafe.Pointer, n int64, ok bool) {
+	var b *C.char
+	var l C.longlong
+	if C.mg_xfer_take_body(x.p, &b, &l) != 0 {
+		return nil, 0, false
+	}
+	return unsafe.Pointer(b), int64(l), true
+}
+
+// linkSubmitBody queues a body from takeBody (which it then owns) to be
+// written and linked as path; false when it could not be queued.
+func linkSubmitBody(buf unsafe.Pointer, n int64, path string, noreplace bool, id int64) bool {
+	cp := C.CString(path)
+	defer C.free(unsafe.Pointer(cp))
+	return C.mg_link_submit_body((*C.char)(buf), C.longlong(n), cp, cbool(noreplace), C.long(id)) == 0
+}
+
+// freeBody frees a body from takeBody that was not handed over.
+func freeBody(buf unsafe.Pointer) { C.free(buf) }
 
 // setTmpfileMode is a test hook: see mg_tmpfile_mode.
 func setTmpfileMode(mode int) { C.mg_tmpfile_mode(C.int(mode)) }

@@ -127,6 +127,9 @@ type job struct {
 	partSeen    bool      // a .part existed before some attempt: a stale .meta may too
 	tmpfd       int       // the complete unnamed file, when hasTmp
 	hasTmp      bool
+	body        unsafe.Pointer // a complete body for the linker to write, when hasBody
+	bodyLen     int64
+	hasBody     bool
 
 	// Split downloads (split.go).
 	segs    []*segment
@@ -876,6 +879,9 @@ func (e *engine) complete(t *transfer, code int) {
 		if fd := x.takeFD(); fd >= 0 {
 			j.tmpfd, j.hasTmp = fd, true
 		}
+		if b, n, ok := x.takeBody(); ok {
+			j.body, j.bodyLen, j.hasBody = b, n, true
+		}
 		e.removeTransfer(t)
 		e.finishFile(j, cdName)
 	}
@@ -978,8 +984,13 @@ type linkWait struct {
 	sums   map[string]string
 }
 
-// dropTmp closes an unnamed file that will not be linked: its bytes go.
+// dropTmp closes an unnamed file that will not be linked, or frees a body
+// that will not be written: its bytes go.
 func (e *engine) dropTmp(j *job) {
+	if j.hasBody {
+		freeBody(j.body)
+		j.hasBody = false
+	}
 	if j.hasTmp {
 		_ = unix.Close(j.tmpfd)
 		j.hasTmp = false
@@ -1002,24 +1013,30 @@ func (e *engine) collectLinks(block bool) {
 		case l.err == unix.EEXIST && e.cfg.NoClobber:
 			err = errExists
 		default:
-			err = &DiskError{Op: "link to", Path: w.target, Err: l.err}
+			err = &DiskError{Op: l.op, Path: w.target, Err: l.err}
 		}
 		e.committed(w.j, w.target, w.sums, err)
 	}
 }
 
 func (e *engine) commitJob(j *job, target string, sums map[string]string) {
-	if j.hasTmp {
-		j.hasTmp = false
+	if j.hasTmp || j.hasBody {
 		e.linkID++
-		if linkSubmit(j.tmpfd, target, e.cfg.NoClobber, e.linkID) {
+		var queued bool
+		if j.hasBody {
+			queued = linkSubmitBody(j.body, j.bodyLen, target, e.cfg.NoClobber, e.linkID)
+		} else {
+			queued = linkSubmit(j.tmpfd, target, e.cfg.NoClobber, e.linkID)
+		}
+		if queued {
+			j.hasTmp, j.hasBody = false, false
 			if e.linking == nil {
 				e.linking = make(map[int64]linkWait)
 			}
 			e.linking[e.linkID] = linkWait{j, target, sums}
 			return
 		}
-		_ = unix.Close(j.tmpfd)
+		e.dropTmp(j)
 		e.committed(j, target, sums, &DiskError{Op: "link to", Path: target, Err: unix.ENOMEM})
 		return
 	}

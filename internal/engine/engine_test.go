@@ -263,6 +263,8 @@ func TestFailuresLeaveNothingBehind(t *testing.T) {
 		{"302 without Location", s.URL + "/noloc", "noloc", "HTTP 302 Found without a usable Location", 302},
 		{"connection refused", refused, "refused", "Failed to connect to 127.0.0.1", 0},
 		{"path component is a file", s.URL + "/size/10/a", "file/a", "cannot create", 200},
+		// A body the linker writes (see "Hand-over" in xfer.c).
+		{"path component is a file, 10 KB", s.URL + "/size/10000/b", "file/b", "cannot create " + filepath.Join(dir, "file/b") + ": not a directory", 200},
 	}
 	var entries []Entry
 	for i, c := range cases {

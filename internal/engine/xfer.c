@@ -209,6 +209,18 @@ static int mkdir_parents(mg_xfer *x, const char *path) {
 // (AT_EMPTY_PATH); then /proc/self/fd/N is linked instead, and where that
 // fails too the bytes are copied into NAME.part, which is renamed.
 #define MG_TMPFILE_MAX MG_BUFCAP
+// Hand-over. While the linker keeps up (fewer than MG_HANDOVER_MAX files
+// waiting), a body of MG_HANDOVER_MIN bytes or more is not written by the
+// loop at all: it stays in the transfer's buffer, which goes to the
+// linker, and the linker creates the unnamed file, writes it and links
+// it. Creating and writing a file cost a quarter of the loop's time on
+// 2,000 x 8 KiB over HTTP/2. Smaller bodies cost less to write than to
+// hand over: on 20,000 x 1 B handing every one over took 806 against
+// 732 ms, the server and the linker then sharing the other core.
+#define MG_HANDOVER_MIN 4096
+#define MG_HANDOVER_MAX 16
+static int link_backlog(void);
+
 static int tmp_on = 1;   // unnamed files in use
 static int link_how = 1; // 1: linkat(AT_EMPTY_PATH), 2: /proc/self/fd/N, 3: copy
 static int tmp_refused;  // test hook: O_TMPFILE fails as where unsupported
@@ -266,6 +278,12 @@ static int open_output(mg_xfer *x, int resume, long long cl) {
 	// Not a response about to become the first range of a split download.
 	if (x->tmp_ok && !resume && !x->segment && !x->splittable && x->offset == 0 && cl >= 0 && cl <= MG_TMPFILE_MAX &&
 	    __atomic_load_n(&tmp_on, __ATOMIC_RELAXED)) {
+		if (cl >= MG_HANDOVER_MIN && link_backlog() < MG_HANDOVER_MAX) {
+			x->tmpfile = 1;
+			x->handover = 1;
+			x->wpos = 0;
+			return 0; // no descriptor: the body stays in buf
+		}
 		int fd = open_tmp(x);
 		if (fd == -2)
 			return -1; // mkdir failed: err says why
@@ -1256,7 +1274,7 @@ static size_t mg_write(char *ptr, size_t size, size_t nmemb, void *ud) {
 	}
 	const char *p = ptr;
 	size_t left = n;
-	if (!x->jobs && left >= x->cap) {
+	if (!x->jobs && left >= x->cap && !x->handover) {
 		// A chunk as large as the buffer (or no buffer): nothing to gain
 		// from copying it.
 		if (flush(x) != 0 || write_all(x, p, left) != 0) {
@@ -1321,6 +1339,8 @@ int mg_xfer_finish(mg_xfer *x) {
 		drain(x);
 		return -1;
 	}
+	if (x->handover)
+		return 0; // the body goes to the linker: mg_xfer_take_body
 	int rc = finish_writes(x);
 	if (x->tmpfile && rc == 0)
 		return 0; // the descriptor goes to the linker: mg_xfer_take_fd
@@ -1334,8 +1354,18 @@ int mg_xfer_finish(mg_xfer *x) {
 	return rc;
 }
 
+int mg_xfer_take_body(mg_xfer *x, char **buf, long long *len) {
+	if (!x->handover || x->state != MG_WRITING)
+		return -1;
+	*buf = x->buf;
+	*len = (long long)x->len;
+	x->buf = NULL;
+	x->len = x->cap = 0;
+	return 0;
+}
+
 int mg_xfer_take_fd(mg_xfer *x) {
-	if (!x->tmpfile || x->state != MG_WRITING)
+	if (!x->tmpfile || x->handover || x->state != MG_WRITING)
 		return -1;
 	int fd = x->fd;
 	x->fd = -1;
@@ -1681,11 +1711,14 @@ void mg_easy_park(CURL *easy) {
 // them as transfers finish and wakes the thread at most once per pass
 // (mg_link_kick); results come back through mg_link_collect.
 struct link_item {
-	int fd;
+	int fd; // -1: buf is to be written first
+	int named; // write_part put it in place already
 	int noreplace;
 	char *path;
 	long id;
-	int err;
+	int err, op;
+	char *buf;
+	long long len;
 };
 
 static struct {
@@ -1694,6 +1727,7 @@ static struct {
 	struct link_item *q, *d; // queued, finished
 	int qn, qcap, dn, dcap;
 	int started, sleeping;
+	int busy; // taken by the thread, not yet done
 } lk = {PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, PTHREAD_COND_INITIALIZER};
 
 // flink gives the open file fd the name dfd/name, never replacing one.
@@ -1893,6 +1927,142 @@ out:
 	return err;
 }
 
+// write_part writes a handed-over body to NAME.part in dfd (or in dir when
+// dfd is AT_FDCWD) and renames it to NAME; it->named tells link_main that
+// it is done. Returns 0 or an errno, with it->op.
+static int write_part(struct link_item *it, int dfd, const char *dir) {
+	const char *slash = strrchr(it->path, '/');
+	const char *name = dir ? it->path : slash ? slash + 1 : it->path;
+	size_t n = strlen(name);
+	char *part = malloc(n + sizeof ".part");
+	if (!part) {
+		it->op = MG_OP_OPEN;
+		return ENOMEM;
+	}
+	memcpy(part, name, n);
+	memcpy(part + n, ".part", sizeof ".part");
+	int e = 0;
+	it->op = MG_OP_OPEN;
+	int fd = openat(dfd, part, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0666);
+	if (fd < 0) {
+		e = errno;
+		goto out;
+	}
+	it->op = MG_OP_WRITE;
+	for (long long off = 0; off < it->len;) {
+		ssize_t k = pwrite(fd, it->buf + off, (size_t)(it->len - off), (off_t)off);
+		if (k < 0 && errno == EINTR)
+			continue;
+		if (k < 0) {
+			e = errno;
+			break;
+		}
+		off += k;
+	}
+	if (close(fd) != 0 && !e)
+		e = errno;
+	if (!e) {
+		it->op = MG_OP_LINK;
+		if (it->noreplace) {
+			if (renameat2(dfd, part, dfd, name, RENAME_NOREPLACE) != 0) {
+				e = errno;
+				if (e == EINVAL || e == ENOSYS) {
+					e = faccessat(dfd, name, F_OK, AT_SYMLINK_NOFOLLOW) == 0 ? EEXIST : 0;
+					if (!e && renameat(dfd, part, dfd, name) != 0)
+						e = errno;
+				}
+			}
+		} else if (renameat(dfd, part, dfd, name) != 0) {
+			e = errno;
+		}
+	}
+	if (e)
+		unlinkat(dfd, part, 0);
+	else
+		it->named = 1;
+out:
+	free(part);
+	return e;
+}
+
+// write_body creates the unnamed file for a handed-over body and writes
+// it; returns 0 (it->fd open) or an errno, with it->op saying what failed.
+static int write_body(struct link_item *it) {
+	const char *slash = strrchr(it->path, '/');
+	char *dir = slash && slash != it->path ? strndup(it->path, (size_t)(slash - it->path)) : strdup(slash ? "/" : ".");
+	if (!dir) {
+		it->op = MG_OP_OPEN;
+		return ENOMEM;
+	}
+	int e = 0;
+	for (int tries = 0; tries < 2; tries++) {
+		int dfd;
+		at_dir_in(&link_dir, it->path, &dfd);
+		// The cached directory, or (when it would not open) the path, so
+		// that the error is the directory's own.
+		int fd = dfd != AT_FDCWD ? openat(dfd, ".", O_RDWR | O_TMPFILE | O_CLOEXEC, 0666)
+		                         : open(dir, O_RDWR | O_TMPFILE | O_CLOEXEC, 0666);
+		e = errno;
+		if (fd >= 0 && __atomic_load_n(&tmp_refused, __ATOMIC_RELAXED)) {
+			close(fd);
+			fd = -1;
+			e = EOPNOTSUPP;
+		}
+		if (fd < 0 && (e == EOPNOTSUPP || e == EISDIR || e == EINVAL)) {
+			// No O_TMPFILE here: NAME.part, renamed, as the loop would.
+			__atomic_store_n(&tmp_on, 0, __ATOMIC_RELAXED);
+			e = write_part(it, dfd, dfd != AT_FDCWD ? NULL : dir);
+			at_done_in(&link_dir);
+			free(dir);
+			return e;
+		}
+		at_done_in(&link_dir);
+		if (fd >= 0) {
+			it->op = MG_OP_WRITE;
+			for (long long off = 0; off < it->len;) {
+				ssize_t k = pwrite(fd, it->buf + off, (size_t)(it->len - off), (off_t)off);
+				if (k < 0 && errno == EINTR)
+					continue;
+				if (k < 0) {
+					e = errno;
+					close(fd);
+					free(dir);
+					return e;
+				}
+				off += k;
+			}
+			it->fd = fd;
+			free(dir);
+			return 0;
+		}
+		it->op = MG_OP_OPEN;
+		if (e != ENOENT || tries)
+			break;
+		// The directory is missing: create it and its parents.
+		for (char *c = dir + 1; *c; c++) {
+			if (*c != '/')
+				continue;
+			*c = 0;
+			int rc = mkdir(dir, 0777);
+			*c = '/';
+			if (rc != 0 && errno != EEXIST) {
+				e = errno;
+				it->op = MG_OP_MKDIR;
+				free(dir);
+				return e;
+			}
+		}
+		if (mkdir(dir, 0777) != 0 && errno != EEXIST) {
+			e = errno;
+			it->op = MG_OP_MKDIR;
+			break;
+		}
+		forget_in(&link_dir);
+	}
+	free(dir);
+	return e;
+}
+
 static void *link_main(void *arg) {
 	(void)arg;
 	pthread_mutex_lock(&lk.mu);
@@ -1906,12 +2076,23 @@ static void *link_main(void *arg) {
 		int n = lk.qn;
 		lk.q = NULL;
 		lk.qn = lk.qcap = 0;
+		__atomic_store_n(&lk.busy, n, __ATOMIC_RELAXED);
 		pthread_mutex_unlock(&lk.mu);
 		for (int i = 0; i < n; i++) {
-			batch[i].err = link_one(&batch[i]);
-			close(batch[i].fd);
-			free(batch[i].path);
-			batch[i].path = NULL;
+			struct link_item *it = &batch[i];
+			if (it->fd < 0) {
+				it->err = write_body(it);
+				free(it->buf);
+				it->buf = NULL;
+			}
+			if (it->err == 0 && !it->named) {
+				it->op = MG_OP_LINK;
+				it->err = link_one(it);
+				close(it->fd);
+			}
+			free(it->path);
+			it->path = NULL;
+			__atomic_sub_fetch(&lk.busy, 1, __ATOMIC_RELAXED);
 		}
 		pthread_mutex_lock(&lk.mu);
 		if (lk.dn + n > lk.dcap) {
@@ -1932,7 +2113,17 @@ static void *link_main(void *arg) {
 	return NULL;
 }
 
+static int link_submit(int fd, char *buf, long long len, const char *path, int noreplace, long id);
+
 int mg_link_submit(int fd, const char *path, int noreplace, long id) {
+	return link_submit(fd, NULL, 0, path, noreplace, id);
+}
+
+int mg_link_submit_body(char *buf, long long len, const char *path, int noreplace, long id) {
+	return link_submit(-1, buf, len, path, noreplace, id);
+}
+
+static int link_submit(int fd, char *buf, long long len, const char *path, int noreplace, long id) {
 	char *p = strdup(path);
 	if (!p)
 		return -1;
@@ -1956,7 +2147,7 @@ int mg_link_submit(int fd, const char *path, int noreplace, long id) {
 		lk.q = q;
 		lk.qcap = c;
 	}
-	lk.q[lk.qn++] = (struct link_item){fd, noreplace, p, id, 0};
+	lk.q[lk.qn++] = (struct link_item){fd, 0, noreplace, p, id, 0, 0, buf, len};
 	pthread_mutex_unlock(&lk.mu);
 	return 0;
 }
@@ -1968,7 +2159,7 @@ void mg_link_kick(void) {
 	pthread_mutex_unlock(&lk.mu);
 }
 
-int mg_link_collect(long *ids, int *errs, int max, int block) {
+int mg_link_collect(long *ids, int *errs, int *ops, int max, int block) {
 	pthread_mutex_lock(&lk.mu);
 	if (block) {
 		if (lk.qn > 0 && lk.sleeping)
@@ -1980,9 +2171,15 @@ int mg_link_collect(long *ids, int *errs, int max, int block) {
 	for (int i = 0; i < n; i++) {
 		ids[i] = lk.d[i].id;
 		errs[i] = lk.d[i].err;
+		ops[i] = lk.d[i].op;
 	}
 	memmove(lk.d, lk.d + n, (size_t)(lk.dn - n) * sizeof *lk.d);
 	lk.dn -= n;
 	pthread_mutex_unlock(&lk.mu);
 	return n;
+}
+
+static int link_backlog(void) {
+	// A hint, read without the lock.
+	return __atomic_load_n(&lk.busy, __ATOMIC_RELAXED) + __atomic_load_n(&lk.qn, __ATOMIC_RELAXED);
 }

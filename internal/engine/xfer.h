@@ -23,6 +23,7 @@ enum {
 	MG_OP_OPEN = 2,
 	MG_OP_WRITE = 3,
 	MG_OP_CLOSE = 4,
+	MG_OP_LINK = 5,
 };
 
 // Spliced receive, per transfer (see xfer.c).
@@ -51,6 +52,7 @@ typedef struct mg_xfer {
 	int preexisted;      // the output file existed before this attempt
 	int tmp_ok;          // may be written unnamed (see "Small files" in xfer.c)
 	int tmpfile;         // written unnamed (O_TMPFILE), linked when complete
+	int handover;        // tmpfile whose body the linker writes (see xfer.c)
 	long long wpos;      // file position of the next byte to write
 	// Split downloads: a segment writes [offset, limit) of a shared file.
 	int segment;         // this transfer is one range of a split download
@@ -212,8 +214,13 @@ int mg_move_cpu(void);
 // path existed), waiting for at least one when block is set. Loop thread
 // only, apart from the helper.
 int mg_link_submit(int fd, const char *path, int noreplace, long id);
+// mg_link_submit_body queues a complete body instead (taken from its
+// transfer with mg_xfer_take_body; the linker writes and frees it).
+int mg_link_submit_body(char *buf, long long len, const char *path, int noreplace, long id);
+int mg_xfer_take_body(mg_xfer *x, char **buf, long long *len);
 void mg_link_kick(void);
-int mg_link_collect(long *ids, int *errs, int max, int block);
+// ops[i]: the MG_OP_* that failed when errs[i] is set.
+int mg_link_collect(long *ids, int *errs, int *ops, int max, int block);
 // For tests: 0 turns unnamed files off; 2 makes linking by descriptor fail
 // as on kernels that refuse it (the /proc path is used); 3 makes that fail
 // too (the data is copied into NAME.part and renamed); 4 makes O_TMPFILE
