@@ -96,17 +96,24 @@ func (x cxfer) free()    { C.mg_xfer_free(x.p) }
 
 // ioError describes why the output could not be written, naming the path.
 func (x cxfer) ioError() error {
-	op := "write"
-	switch x.p.errop {
-	case C.MG_OP_MKDIR:
-		op = "create directory"
-	case C.MG_OP_OPEN:
-		op = "create"
-	case C.MG_OP_CLOSE:
-		op = "close"
-	}
 	path := C.GoString(x.p.errpath)
-	return &DiskError{Op: op, Path: path, Err: syscall.Errno(x.p.err)}
+	return &DiskError{Op: opName(x.p.errop), Path: path, Err: syscall.Errno(x.p.err)}
+}
+
+// opName says an MG_OP_* as DiskError.Op, for an error about the path the
+// operation names (for MKDIR: the directory).
+func opName(op C.int) string {
+	switch op {
+	case C.MG_OP_MKDIR:
+		return "create directory"
+	case C.MG_OP_OPEN:
+		return "create"
+	case C.MG_OP_CLOSE:
+		return "close"
+	case C.MG_OP_LINK:
+		return "link to"
+	}
+	return "write"
 }
 
 const (
@@ -326,14 +333,9 @@ func linkCollect(out []linked, block bool) []linked {
 	var errs, ops [64]C.int
 	n := int(C.mg_link_collect(&ids[0], &errs[0], &ops[0], 64, cbool(block)))
 	for i := 0; i < n; i++ {
-		op := "link to"
-		switch ops[i] {
-		case C.MG_OP_MKDIR:
-			op = "create directory for"
-		case C.MG_OP_OPEN:
-			op = "create"
-		case C.MG_OP_WRITE:
-			op = "write"
+		op := opName(ops[i])
+		if ops[i] == C.MG_OP_MKDIR {
+			op += " for" // the error names the file, not the directory
 		}
 		out = append(out, linked{int64(ids[i]), syscall.Errno(errs[i]), op})
 	}

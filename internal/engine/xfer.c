@@ -1755,6 +1755,40 @@ static int flink(int fd, int dfd, const char *name) {
 	return -1;
 }
 
+// put_in_place renames dfd/part to dfd/name, never replacing name with
+// noreplace (where the filesystem cannot refuse, it checks first), and
+// removes part if that fails. Returns 0 or an errno.
+static int put_in_place(int dfd, const char *part, const char *name, int noreplace) {
+	int err = 0;
+	if (!noreplace) {
+		if (renameat(dfd, part, dfd, name) != 0)
+			err = errno;
+	} else if (renameat2(dfd, part, dfd, name, RENAME_NOREPLACE) != 0) {
+		err = errno;
+		if (err == EINVAL || err == ENOSYS) {
+			err = faccessat(dfd, name, F_OK, AT_SYMLINK_NOFOLLOW) == 0 ? EEXIST : 0;
+			if (!err && renameat(dfd, part, dfd, name) != 0)
+				err = errno;
+		}
+	}
+	if (err)
+		unlinkat(dfd, part, 0);
+	return err;
+}
+
+// pwrite_all writes len bytes of buf at off; returns 0 or an errno.
+static int pwrite_all(int fd, const char *buf, long long len, off_t off) {
+	for (long long done = 0; done < len;) {
+		ssize_t k = pwrite(fd, buf + done, (size_t)(len - done), off + (off_t)done);
+		if (k < 0 && errno == EINTR)
+			continue;
+		if (k < 0)
+			return errno;
+		done += k;
+	}
+	return 0;
+}
+
 // copy_in writes the unnamed file's bytes to dfd/part (created afresh),
 // for systems that can link it neither way.
 static int copy_in(int fd, int dfd, const char *part) {
@@ -1776,18 +1810,12 @@ static int copy_in(int fd, int dfd, const char *part) {
 			errno = e;
 			return -1;
 		}
-		for (ssize_t w = 0; w < n;) {
-			ssize_t k = pwrite(out, buf + w, (size_t)(n - w), off + w);
-			if (k < 0 && errno == EINTR)
-				continue;
-			if (k < 0) {
-				int e = errno;
-				close(out);
-				unlinkat(dfd, part, 0);
-				errno = e;
-				return -1;
-			}
-			w += k;
+		int e = pwrite_all(out, buf, n, off);
+		if (e) {
+			close(out);
+			unlinkat(dfd, part, 0);
+			errno = e;
+			return -1;
 		}
 		off += n;
 	}
@@ -1902,21 +1930,7 @@ static int link_one(struct link_item *it) {
 		__atomic_store_n(&tmp_on, 0, __ATOMIC_RELAXED);
 	}
 rename:
-	if (it->noreplace) {
-		if (renameat2(dfd, part, dfd, name, RENAME_NOREPLACE) == 0)
-			goto out;
-		err = errno;
-		if (err == EINVAL || err == ENOSYS) {
-			// The filesystem cannot refuse to replace: check, then rename.
-			err = faccessat(dfd, name, F_OK, AT_SYMLINK_NOFOLLOW) == 0 ? EEXIST : 0;
-			if (!err && renameat(dfd, part, dfd, name) != 0)
-				err = errno;
-		}
-	} else if (renameat(dfd, part, dfd, name) != 0) {
-		err = errno;
-	}
-	if (err)
-		unlinkat(dfd, part, 0);
+	err = put_in_place(dfd, part, name, it->noreplace);
 out:
 	if (stale) {
 		memcpy(part + n, ".part.meta", sizeof ".part.meta");
@@ -1949,37 +1963,16 @@ static int write_part(struct link_item *it, int dfd, const char *dir) {
 		goto out;
 	}
 	it->op = MG_OP_WRITE;
-	for (long long off = 0; off < it->len;) {
-		ssize_t k = pwrite(fd, it->buf + off, (size_t)(it->len - off), (off_t)off);
-		if (k < 0 && errno == EINTR)
-			continue;
-		if (k < 0) {
-			e = errno;
-			break;
-		}
-		off += k;
-	}
+	e = pwrite_all(fd, it->buf, it->len, 0);
 	if (close(fd) != 0 && !e)
 		e = errno;
-	if (!e) {
-		it->op = MG_OP_LINK;
-		if (it->noreplace) {
-			if (renameat2(dfd, part, dfd, name, RENAME_NOREPLACE) != 0) {
-				e = errno;
-				if (e == EINVAL || e == ENOSYS) {
-					e = faccessat(dfd, name, F_OK, AT_SYMLINK_NOFOLLOW) == 0 ? EEXIST : 0;
-					if (!e && renameat(dfd, part, dfd, name) != 0)
-						e = errno;
-				}
-			}
-		} else if (renameat(dfd, part, dfd, name) != 0) {
-			e = errno;
-		}
-	}
-	if (e)
+	if (e) {
 		unlinkat(dfd, part, 0);
-	else
-		it->named = 1;
+	} else {
+		it->op = MG_OP_LINK;
+		e = put_in_place(dfd, part, name, it->noreplace);
+		it->named = !e;
+	}
 out:
 	free(part);
 	return e;
@@ -2019,20 +2012,12 @@ static int write_body(struct link_item *it) {
 		at_done_in(&link_dir);
 		if (fd >= 0) {
 			it->op = MG_OP_WRITE;
-			for (long long off = 0; off < it->len;) {
-				ssize_t k = pwrite(fd, it->buf + off, (size_t)(it->len - off), (off_t)off);
-				if (k < 0 && errno == EINTR)
-					continue;
-				if (k < 0) {
-					e = errno;
-					close(fd);
-					free(dir);
-					return e;
-				}
-				off += k;
+			free(dir);
+			if ((e = pwrite_all(fd, it->buf, it->len, 0)) != 0) {
+				close(fd);
+				return e;
 			}
 			it->fd = fd;
-			free(dir);
 			return 0;
 		}
 		it->op = MG_OP_OPEN;
