@@ -1236,8 +1236,17 @@ static size_t mg_write(char *ptr, size_t size, size_t nmemb, void *ud) {
 		}
 		x->cap = (cl > 0 && cl < MG_BUFCAP) ? (size_t)cl : MG_BUFCAP;
 		x->buf = malloc(x->cap);
-		if (!x->buf)
+		if (!x->buf) {
 			x->cap = 0; // degrade to unbuffered writes
+			if (x->handover) {
+				// Nowhere to keep the body: NAME.part, written here.
+				x->handover = x->tmpfile = 0;
+				if (open_output(x, 0, -1) != 0) {
+					x->state = MG_IOERR;
+					return 0;
+				}
+			}
+		}
 		x->state = MG_WRITING;
 	} else if (x->state != MG_WRITING) {
 		return 0;
