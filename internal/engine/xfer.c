@@ -167,6 +167,21 @@ static void set_err(mg_xfer *x, int op, const char *path) {
 	x->errpath = strdup(path);
 }
 
+// mkdirs creates the missing directories above the last component of p
+// (mkdir -p of its directory). Returns 0, or -1 with errno set and p cut
+// at the directory that could not be made.
+static int mkdirs(char *p) {
+	for (char *s = p + 1; *s; s++) {
+		if (*s != '/')
+			continue;
+		*s = 0;
+		if (mkdir(p, 0777) != 0 && errno != EEXIST)
+			return -1;
+		*s = '/';
+	}
+	return 0;
+}
+
 // Creates the missing parents of path, like mkdir -p on its directory.
 static int mkdir_parents(mg_xfer *x, const char *path) {
 	char *p = strdup(path);
@@ -175,19 +190,11 @@ static int mkdir_parents(mg_xfer *x, const char *path) {
 		set_err(x, MG_OP_MKDIR, path);
 		return -1;
 	}
-	for (char *s = p + 1; *s; s++) {
-		if (*s != '/')
-			continue;
-		*s = 0;
-		if (mkdir(p, 0777) != 0 && errno != EEXIST) {
-			set_err(x, MG_OP_MKDIR, p);
-			free(p);
-			return -1;
-		}
-		*s = '/';
-	}
+	int rc = mkdirs(p);
+	if (rc != 0)
+		set_err(x, MG_OP_MKDIR, p);
 	free(p);
-	return 0;
+	return rc;
 }
 
 // Small files. A body of at most MG_TMPFILE_MAX bytes (known from
@@ -2033,24 +2040,14 @@ static int write_body(struct link_item *it) {
 		if (e != ENOENT || tries)
 			break;
 		// The directory is missing: create it and its parents.
-		for (char *c = dir + 1; *c; c++) {
-			if (*c != '/')
-				continue;
-			*c = 0;
-			int rc = mkdir(dir, 0777);
-			*c = '/';
-			if (rc != 0 && errno != EEXIST) {
-				e = errno;
-				it->op = MG_OP_MKDIR;
-				free(dir);
-				return e;
-			}
-		}
-		if (mkdir(dir, 0777) != 0 && errno != EEXIST) {
-			e = errno;
+		char *p = strdup(it->path);
+		if (!p || mkdirs(p) != 0) {
+			e = p ? errno : ENOMEM;
 			it->op = MG_OP_MKDIR;
+			free(p);
 			break;
 		}
+		free(p);
 		forget_in(&link_dir);
 	}
 	free(dir);
