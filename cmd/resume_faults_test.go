@@ -103,8 +103,9 @@ func parseRange(h string, size int64) (start, end int64, ok bool) {
 
 // bodyOpts says how serveBody answers.
 type bodyOpts struct {
-	etag         string
-	ranges       bool // honour Range (never looking at If-Range)
+	etag         string // "": none
+	lastModified string // "": none
+	ranges       bool   // honour Range (never looking at If-Range)
 	acceptRanges func(status int) bool
 	cut          int64 // >0: send at most this many body bytes, then close
 	pace         bool  // 64 KiB at a time with a short pause, so --split has time to split
@@ -121,7 +122,12 @@ func serveBody(w http.ResponseWriter, r *http.Request, body []byte, o bodyOpts) 
 	status := http.StatusOK
 	h := w.Header()
 	h.Set("Content-Type", "application/octet-stream")
-	h.Set("ETag", o.etag)
+	if o.etag != "" {
+		h.Set("ETag", o.etag)
+	}
+	if o.lastModified != "" {
+		h.Set("Last-Modified", o.lastModified)
+	}
 	h.Set("Content-Length", strconv.FormatInt(end-start, 10))
 	if partial {
 		status = http.StatusPartialContent
@@ -170,7 +176,7 @@ func TestResume206OtherVersion(t *testing.T) {
 	// every range is served from the current version, If-Range ignored.
 	var mu sync.Mutex
 	version := map[string]int{}
-	sizes := map[string]int{"within": 800000, "continue": 300000, "split": 4 << 20}
+	sizes := map[string]int{"within": 800000, "lastmod": 800000, "continue": 300000, "split": 4 << 20}
 	etag := func(name string, v int) string { return fmt.Sprintf(`"%s-v%d"`, name, v) }
 	s := newFaultServer(t, func(w http.ResponseWriter, r *http.Request, name string, hit int) int {
 		mu.Lock()
@@ -186,6 +192,12 @@ func TestResume206OtherVersion(t *testing.T) {
 		switch {
 		case name == "within" && hit == 1:
 			o.cut = 300000
+		case name == "lastmod":
+			// No ETag: Last-Modified is the validator.
+			o.etag, o.lastModified = "", testserver.LastModified(v).Format(http.TimeFormat)
+			if hit == 1 {
+				o.cut = 300000
+			}
 		case name == "split":
 			o.pace = true
 		}
@@ -208,6 +220,17 @@ func TestResume206OtherVersion(t *testing.T) {
 			t.Errorf("want a resume with If-Range %s, then a request from byte 0:\n%s", etag("within", 1), s)
 		}
 		wantV2(t, dir, "within")
+	})
+	t.Run("lastmod", func(t *testing.T) {
+		t.Parallel()
+		dir := t.TempDir()
+		r := mg(t, dir, "-d", "out", "--json", "--retry", "1", "--retry-delay", "10ms", s.URL+"/f/lastmod")
+		wantOK(t, r, single(t, r), 3)
+		q := s.log("lastmod")
+		if v1 := testserver.LastModified(1).Format(http.TimeFormat); len(q) != 3 || q[1].ifRange != v1 || q[2].rng != "" {
+			t.Errorf("want a resume with If-Range %s, then a request from byte 0:\n%s", v1, s)
+		}
+		wantV2(t, dir, "lastmod")
 	})
 	t.Run("continue", func(t *testing.T) {
 		t.Parallel()
