@@ -12,6 +12,7 @@ import "C"
 
 import (
 	"errors"
+	"fmt"
 	"sync"
 	"syscall"
 	"time"
@@ -52,9 +53,23 @@ func (x cxfer) limitHit() bool      { return x.p.limit_hit != 0 }
 func (x cxfer) flushed() int64      { return int64(C.mg_xfer_flushed(x.p)) }
 func (x cxfer) position() int64     { return int64(x.p.offset) + int64(x.p.bytes) }
 func (x cxfer) restarted() bool     { return x.p.restarted != 0 }
+func (x cxfer) changed() bool       { return x.p.changed != 0 }
 func (x cxfer) preexisted() bool    { return x.p.preexisted != 0 }
 func (x cxfer) allowTmp()           { x.p.tmp_ok = 1 }
 func (x cxfer) tmpfile() bool       { return x.p.tmpfile != 0 }
+
+// incomplete says why a transfer libcurl ended without an error is short
+// all the same (see mg_xfer_incomplete), "" when it is whole.
+func (x cxfer) incomplete() string {
+	var want C.longlong
+	switch C.mg_xfer_incomplete(x.p, &want) {
+	case 1:
+		return "the connection closed inside the response headers"
+	case 2:
+		return fmt.Sprintf("the body ended after %d of the %d bytes its Content-Length announced", x.bytes(), int64(want))
+	}
+	return ""
+}
 
 // takeFD hands over the open output of a transfer that finish completed
 // unnamed (see linkSubmit); -1 for any other.

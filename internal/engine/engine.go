@@ -759,6 +759,9 @@ func (e *engine) complete(t *transfer, code int) {
 
 	var out outcome
 	switch {
+	case x.state() == stateRangeBad && x.changed():
+		res.Error = fmt.Sprintf("HTTP 206 answer is of another version than the %s asked for with If-Range: the file changed", j.validator)
+		out = outRestart
 	case x.state() == stateRangeBad:
 		res.Error = fmt.Sprintf("HTTP 206 answer does not start at byte %d", j.offset)
 		out = outRestart
@@ -791,7 +794,13 @@ func (e *engine) complete(t *transfer, code int) {
 			out = outRetry
 		}
 	default:
+		// libcurl reports success for a connection closed inside the
+		// header block: that is a cut like any other, never an empty file.
 		out = outOK
+		if why := x.incomplete(); why != "" {
+			res.Error = why
+			out = outRetry
+		}
 	}
 	j.last = res
 
@@ -800,9 +809,17 @@ func (e *engine) complete(t *transfer, code int) {
 		// Response headers are read only here: a success needs none of them.
 		retryAfter := x.retryAfter()
 		validator := responseValidator(t.easy.GetHandle())
+		// A 206 this attempt appended to is proof that ranges work, with
+		// or without Accept-Ranges (nginx sends none on a 206), and of the
+		// version the resume asked for (see other_version in xfer.c).
+		appended := x.state() == stateWriting && res.HTTPCode == http.StatusPartialContent
+		if appended && validator == "" {
+			validator = j.validator
+		}
 		// A range of an encoded body is no range of the decoded file.
 		// An unnamed file keeps nothing: its body is fetched again whole.
-		resumable := validator != "" && isHTTP(en.URL) && acceptsRanges(t.easy.GetHandle()) && !e.cfg.Compressed && !x.tmpfile()
+		resumable := validator != "" && isHTTP(en.URL) && (appended || acceptsRanges(t.easy.GetHandle())) &&
+			!e.cfg.Compressed && !x.tmpfile()
 		// Keep what arrived when the next attempt can ask for the rest.
 		untouched := out == outRetry && (x.state() == stateFresh || x.state() == stateRejected) && j.offset > 0 && j.validator != ""
 		keep := untouched || (out == outRetry && resumable && x.state() == stateWriting)
@@ -914,8 +931,11 @@ func (e *engine) backoff(attempts int, retryAfter time.Duration) time.Duration {
 	if d > 0 {
 		d = d/2 + rand.N(d/2+1)
 	}
+	// Retry-After R: a wait in [R, 1.5 R], never sooner than the server
+	// asked, and spread as widely as the backoff: entries told the same R
+	// at the same moment (a 503 to all of them) must not return together.
 	if retryAfter > d {
-		d = retryAfter
+		d = retryAfter + rand.N(retryAfter/2+1)
 	}
 	if e.cfg.RetryMaxDelay > 0 && d > e.cfg.RetryMaxDelay {
 		d = e.cfg.RetryMaxDelay

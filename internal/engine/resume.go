@@ -3,6 +3,7 @@ package engine
 import (
 	"encoding/json"
 	"mime"
+	"net/http"
 	"os"
 	"path"
 	"strconv"
@@ -168,7 +169,9 @@ func (e *engine) recordMeta() {
 			continue
 		}
 		t.metaDone = true
-		if !isHTTP(j.entry.URL) || !acceptsRanges(t.easy.GetHandle()) {
+		// A 206 (appended: it started at the offset asked for) shows that
+		// ranges work even without Accept-Ranges, which nginx leaves out.
+		if !isHTTP(j.entry.URL) || (!acceptsRanges(t.easy.GetHandle()) && t.x.code() != http.StatusPartialContent) {
 			continue
 		}
 		if v := responseValidator(t.easy.GetHandle()); v != "" {

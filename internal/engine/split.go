@@ -165,11 +165,16 @@ func (e *engine) completeSegment(t *transfer, code int) {
 	case !kept || state == stateIOErr:
 		failure = x.ioError().Error()
 	case state == stateRangeBad:
-		// The server no longer honours the validated range: the file
-		// changed under us. Start the whole file over.
+		// The server no longer honours the validated range, or answers it
+		// from another version (If-Range ignored): the file changed under
+		// us. Start the whole file over.
+		why := fmt.Sprintf("range %d-%d refused (HTTP %d): the file changed", s.start+s.done, s.end-1, httpCode)
+		if x.changed() {
+			why = fmt.Sprintf("range %d-%d came from another version than %s (If-Range ignored): the file changed", s.start+s.done, s.end-1, j.validator)
+		}
 		e.removeTransfer(t)
 		s.t = nil
-		e.restartSplit(j, fmt.Sprintf("range %d-%d refused (HTTP %d): the file changed", s.start+s.done, s.end-1, httpCode))
+		e.restartSplit(j, why)
 		return
 	case state == stateRejected:
 		failure, transient = httpError(httpCode), transientHTTP(httpCode)

@@ -352,6 +352,37 @@ static long long range_start(const char *v) {
 	return strtoll(v, NULL, 10);
 }
 
+// same_value compares two header values, blanks around them ignored.
+static int same_value(const char *a, const char *b) {
+	while (*a == ' ' || *a == '\t')
+		a++;
+	while (*b == ' ' || *b == '\t')
+		b++;
+	size_t la = strlen(a), lb = strlen(b);
+	while (la > 0 && (a[la - 1] == ' ' || a[la - 1] == '\t'))
+		la--;
+	while (lb > 0 && (b[lb - 1] == ' ' || b[lb - 1] == '\t'))
+		lb--;
+	return la == lb && memcmp(a, b, la) == 0;
+}
+
+// other_version tells whether a 206 names a version other than the one
+// its request's If-Range asked for. A server that ignores If-Range answers
+// a resume of a changed file with a range of the new version: appended,
+// it would splice two versions. An entity tag (quoted, or anything that is
+// not a date) is compared with the response's ETag, a date with its
+// Last-Modified; a response without that header is taken at its word.
+static int other_version(mg_xfer *x) {
+	const char *want = x->ifrange;
+	if (!want || !*want)
+		return 0;
+	while (*want == ' ')
+		want++;
+	int etag = *want == '"' || strncmp(want, "W/", 2) == 0 || curl_getdate(want, NULL) < 0;
+	const char *got = mg_header(x->easy, etag ? "ETag" : "Last-Modified");
+	return got && !same_value(got, want);
+}
+
 // write_all writes at the file position wpos with pwrite, so segments of a
 // split download can share one file, each writing its own range.
 static int write_all(mg_xfer *x, const char *p, size_t n) {
@@ -1218,6 +1249,12 @@ static size_t mg_write(char *ptr, size_t size, size_t nmemb, void *ud) {
 					x->state = MG_RANGE_BAD;
 					return 0;
 				}
+				if (other_version(x)) {
+					// Checked before a byte of it is kept.
+					x->changed = 1;
+					x->state = MG_RANGE_BAD;
+					return 0;
+				}
 				resume = 1;
 			} else if (x->segment) {
 				// A segment must get exactly its range: a 200 means the
@@ -1424,6 +1461,9 @@ CURLcode mg_xfer_resume(mg_xfer *x, long long offset, long long end, struct curl
 		return rc;
 	if (!ifrange || !*ifrange)
 		return CURLE_OK;
+	free(x->ifrange);
+	if (!(x->ifrange = strdup(ifrange)))
+		return CURLE_OUT_OF_MEMORY;
 	struct curl_slist *l = NULL;
 	for (struct curl_slist *s = shared; s; s = s->next)
 		if (!(l = curl_slist_append(l, s->data)))
@@ -1492,6 +1532,7 @@ void mg_xfer_free(mg_xfer *x) {
 		free(x->buf);
 	}
 	curl_slist_free_all(x->headers);
+	free(x->ifrange);
 	free(x->path);
 	free(x->errpath);
 	free(x);
@@ -1605,9 +1646,50 @@ long mg_high_sockets(void) {
 	return __atomic_load_n(&high_sockets, __ATOMIC_RELAXED);
 }
 
+// mg_header_line notes whether the last response's header block ended: a
+// status line starts a block (a redirect's, a 1xx's, a proxy's, then the
+// final one), the blank line ends it. libcurl passes every header line
+// here, that blank line included, for HTTP/1.x and HTTP/2 alike; a
+// connection closed inside the block never gets to it, and libcurl then
+// ends the transfer without an error (see mg_xfer_incomplete).
+static size_t mg_header_line(char *p, size_t size, size_t nmemb, void *ud) {
+	mg_xfer *x = ud;
+	size_t n = size * nmemb;
+	if (!x)
+		return n;
+	if (n >= 5 && memcmp(p, "HTTP/", 5) == 0)
+		x->hdr_end = 0;
+	else if ((n == 2 && p[0] == '\r' && p[1] == '\n') || (n == 1 && p[0] == '\n'))
+		x->hdr_end = 1;
+	return n;
+}
+
+int mg_xfer_incomplete(mg_xfer *x, long long *want) {
+	if (!x->check_http)
+		return 0;
+	if (!x->hdr_end)
+		return 1;
+	long code = 0;
+	curl_off_t cl = -1;
+	curl_easy_getinfo(x->easy, CURLINFO_RESPONSE_CODE, &code);
+	if (code == 204 || curl_easy_getinfo(x->easy, CURLINFO_CONTENT_LENGTH_DOWNLOAD_T, &cl) != CURLE_OK || cl < 0)
+		return 0;
+	// An encoded body is counted decoded; a chunked one is framed by its
+	// chunks, whatever Content-Length says.
+	if (mg_header(x->easy, "Content-Encoding") || mg_header(x->easy, "Transfer-Encoding"))
+		return 0;
+	if (x->bytes < (long long)cl) {
+		*want = (long long)cl;
+		return 2;
+	}
+	return 0;
+}
+
 CURLcode mg_setopt_callbacks(CURL *easy) {
 	CURLcode rc;
 	if ((rc = curl_easy_setopt(easy, CURLOPT_WRITEFUNCTION, mg_write)))
+		return rc;
+	if ((rc = curl_easy_setopt(easy, CURLOPT_HEADERFUNCTION, mg_header_line)))
 		return rc;
 	if ((rc = curl_easy_setopt(easy, CURLOPT_OPENSOCKETFUNCTION, mg_opensocket)))
 		return rc;
@@ -1617,6 +1699,8 @@ CURLcode mg_setopt_callbacks(CURL *easy) {
 CURLcode mg_setopt_xfer(CURL *easy, mg_xfer *x) {
 	CURLcode rc;
 	if ((rc = curl_easy_setopt(easy, CURLOPT_WRITEDATA, x)))
+		return rc;
+	if ((rc = curl_easy_setopt(easy, CURLOPT_HEADERDATA, x)))
 		return rc;
 	return curl_easy_setopt(easy, CURLOPT_ERRORBUFFER, x->errbuf);
 }
@@ -1718,6 +1802,7 @@ void mg_share_free(CURLSH *sh) { curl_share_cleanup(sh); }
 
 void mg_easy_park(CURL *easy) {
 	curl_easy_setopt(easy, CURLOPT_WRITEDATA, NULL);
+	curl_easy_setopt(easy, CURLOPT_HEADERDATA, NULL);
 	curl_easy_setopt(easy, CURLOPT_ERRORBUFFER, NULL);
 	curl_easy_setopt(easy, CURLOPT_HTTPHEADER, NULL);
 }

@@ -49,6 +49,9 @@ typedef struct mg_xfer {
 	long long bytes;     // body bytes accepted in this attempt
 	long long offset;    // bytes already in the file, asked for with Range
 	int restarted;       // resuming, but the server sent the whole body (200)
+	char *ifrange;       // the validator a resume sent in If-Range, owned
+	int changed;         // MG_RANGE_BAD: the 206 named a version other than ifrange
+	int hdr_end;         // the last response's header block ended (blank line seen)
 	int preexisted;      // the output file existed before this attempt
 	int tmp_ok;          // may be written unnamed (see "Small files" in xfer.c)
 	int tmpfile;         // written unnamed (O_TMPFILE), linked when complete
@@ -111,6 +114,12 @@ int mg_xfer_keep(mg_xfer *x);
 // to end, exclusive, when end > offset): a Range request, validated by
 // If-Range when ifrange is not empty, sending the shared headers too.
 CURLcode mg_xfer_resume(mg_xfer *x, long long offset, long long end, struct curl_slist *shared, const char *ifrange);
+// mg_xfer_incomplete tells whether a transfer libcurl ended without an
+// error is short all the same: 0 when the response is whole as far as its
+// framing tells, 1 when the connection closed inside the header block
+// (libcurl 7.88 reports success there), 2 when the body is shorter than
+// its Content-Length (*want). HTTP only.
+int mg_xfer_incomplete(mg_xfer *x, long long *want);
 // mg_header returns the value of the last response's header name, or NULL.
 const char *mg_header(CURL *easy, const char *name);
 // mg_retry_after returns the Retry-After of the last response in seconds,
