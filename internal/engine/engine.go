@@ -136,7 +136,8 @@ type job struct {
 	segURL  string // where the ranges are fetched: the probe's effective URL
 	cdName  string // the probe's Content-Disposition name, when used
 	total   int64
-	noSplit bool // the split decision was made (or cannot be)
+	noSplit bool      // the split decision was made (or cannot be)
+	metaAt  time.Time // when the ranges' progress was last recorded
 }
 
 type transfer struct {
@@ -162,6 +163,7 @@ type engine struct {
 	multi   *curl.CURLM
 	tmpl    *curl.CURL
 	headers slist
+	foreign slist    // headers without the credentials, for another host (split.go)
 	tls     tlsShare // TLS sessions shared by all handles
 	pz      pauser   // transfers paused for want of a write buffer
 
@@ -242,6 +244,7 @@ func (e *engine) init() error {
 		return errors.New("libcurl: cannot create an easy handle")
 	}
 	e.headers = newSlist(e.cfg.Headers)
+	e.foreign = newSlist(withoutCredentials(e.cfg.Headers))
 	e.tls = newTLSShare()
 	e.pz = newPauser()
 	return e.configureTemplate()
@@ -262,6 +265,7 @@ func (e *engine) close() {
 		e.multi.Cleanup()
 	}
 	e.headers.free()
+	e.foreign.free()
 	e.tls.free() // after every handle that used it
 	e.pz.free()  // after every transfer
 }

@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"os"
 	"slices"
+	"sort"
+	"strings"
 	"time"
 
 	curl "github.com/andelf/go-curl"
@@ -127,9 +129,12 @@ func (e *engine) startSegment(j *job, s *segment) {
 	if url == "" {
 		url = j.entry.URL
 	}
+	hdrs := e.headersFor(j, url)
 	t, err := e.startTransfer(j, s, url, true, func(x cxfer) error {
 		x.setSegment()
-		return x.resume(s.start+s.done, s.end, e.headers, j.validator)
+		// With a validator (every split download has one) this sets the
+		// request's headers to hdrs and If-Range.
+		return x.resume(s.start+s.done, s.end, hdrs, j.validator)
 	})
 	if err != nil {
 		e.failSplit(j, err, true)
@@ -165,15 +170,22 @@ func (e *engine) completeSegment(t *transfer, code int) {
 	case !kept || state == stateIOErr:
 		failure = x.ioError().Error()
 	case state == stateRangeBad:
-		// The server no longer honours the validated range, or answers it
-		// from another version (If-Range ignored): the file changed under
-		// us. Start the whole file over.
+		// The server did not answer with the range asked for. The whole
+		// file of the same version means it does not honour ranges after
+		// all: fetch it whole. Another version (a 200, or a 206 with
+		// If-Range ignored) means the file changed under us: start the
+		// whole file over.
+		same := httpCode == 200 && responseValidator(t.easy.GetHandle()) == j.validator
 		why := fmt.Sprintf("range %d-%d refused (HTTP %d): the file changed", s.start+s.done, s.end-1, httpCode)
 		if x.changed() {
 			why = fmt.Sprintf("range %d-%d came from another version than %s (If-Range ignored): the file changed", s.start+s.done, s.end-1, j.validator)
 		}
 		e.removeTransfer(t)
 		s.t = nil
+		if same {
+			e.unsplit(j, fmt.Sprintf("range %d-%d answered with the whole file (HTTP 200): the server ignores ranges", s.start+s.done, s.end-1))
+			return
+		}
 		e.restartSplit(j, why)
 		return
 	case state == stateRejected:
@@ -186,6 +198,14 @@ func (e *engine) completeSegment(t *transfer, code int) {
 		}
 	default:
 		failure, transient = curlMessage(x, code), transientCurl(code)
+	}
+	if failure == "" && j.segURL == "" {
+		// A split download resumed with -c fetches its ranges from the
+		// entry's URL (redirects followed): where they came from is the
+		// URL of its result, and of the ranges still to start.
+		if v, err := t.easy.Getinfo(curl.INFO_EFFECTIVE_URL); err == nil {
+			j.segURL, _ = v.(string)
+		}
 	}
 	e.removeTransfer(t)
 	s.t = nil
@@ -344,7 +364,60 @@ func (e *engine) restartSplit(j *job, reason string) {
 		e.fail(j)
 		return
 	}
+	if budget == 0 {
+		e.retryNow(j) // the free restart is no retry: no backoff either
+		return
+	}
 	e.scheduleRetry(j, 0)
+}
+
+// unsplit gives up the ranges of j, whose server answered one with the
+// whole file of the version the ranges were asked for: it does not honour
+// ranges, whatever its Accept-Ranges said. The file is fetched whole on one
+// connection, at once and without spending a retry; nothing of the ranges
+// is kept, so nothing is spliced.
+func (e *engine) unsplit(j *job, reason string) {
+	e.stopSegments(j, false)
+	e.discardPart(j)
+	j.segs, j.segURL, j.validator, j.offset, j.total = nil, "", "", 0, 0
+	j.noSplit = true // never split again
+	j.last = Result{Error: reason}
+	e.retryNow(j)
+}
+
+// retryNow puts j in line for the next free slot without a backoff.
+func (e *engine) retryNow(j *job) {
+	j.due = time.Now()
+	i := sort.Search(len(e.retries), func(i int) bool { return e.retries[i].due.After(j.due) })
+	e.retries = slices.Insert(e.retries, i, j)
+}
+
+// headersFor is the header list for a request of j to url. Headers given
+// for the entry's host (Authorization and Cookie with -H) never go to
+// another scheme://host:port: libcurl drops them when the entry's first
+// request is redirected to another host, and the ranges, retries and
+// resumes sent straight to where it led must too. (Credentials in the
+// entry's URL are no part of a URL on another host.)
+func (e *engine) headersFor(j *job, url string) slist {
+	if hostKey(url) != hostKey(j.entry.URL) {
+		return e.foreign
+	}
+	return e.headers
+}
+
+// withoutCredentials is headers without Authorization and Cookie, the
+// ones libcurl keeps to the first host of a transfer.
+func withoutCredentials(headers []string) []string {
+	var out []string
+	for _, h := range headers {
+		name, _, _ := strings.Cut(h, ":")
+		name = strings.TrimSpace(name)
+		if strings.EqualFold(name, "Authorization") || strings.EqualFold(name, "Cookie") {
+			continue
+		}
+		out = append(out, h)
+	}
+	return out
 }
 
 // abortSplit records the ranges of an interrupted split download.
