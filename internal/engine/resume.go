@@ -144,9 +144,15 @@ func (e *engine) writeMeta(j *job) {
 		m.Size, m.Segments = j.total, segmentsMeta(j)
 	}
 	b, _ := json.Marshal(m)
-	if os.WriteFile(metaPath(j), b, 0o666) == nil {
-		j.metaSet = true
+	// Complete or not at all: a full disk must not leave an empty or cut
+	// .meta. Only the process holding NAME.part writes its .meta, so the
+	// temporary name is this entry's alone.
+	tmp := metaPath(j) + ".tmp"
+	if os.WriteFile(tmp, b, 0o666) != nil || os.Rename(tmp, metaPath(j)) != nil {
+		_ = os.Remove(tmp)
+		return
 	}
+	j.metaSet = true
 }
 
 // removeMeta removes the .meta, also one an earlier run left beside a

@@ -166,10 +166,15 @@ func (e *engine) completeSegment(t *transfer, code int) {
 		failure = x.ioError().Error()
 	case state == stateRangeBad:
 		// The server no longer honours the validated range: the file
-		// changed under us. Start the whole file over.
+		// changed under us. Start the whole file over. (Or NAME.part is
+		// gone: its bytes went with it.)
+		reason := fmt.Sprintf("range %d-%d refused (HTTP %d): the file changed", s.start+s.done, s.end-1, httpCode)
+		if x.changed() {
+			reason = fmt.Sprintf("%s changed since this run looked at it (another process?): starting over", j.entry.Path+PartSuffix)
+		}
 		e.removeTransfer(t)
 		s.t = nil
-		e.restartSplit(j, fmt.Sprintf("range %d-%d refused (HTTP %d): the file changed", s.start+s.done, s.end-1, httpCode))
+		e.restartSplit(j, reason)
 		return
 	case state == stateRejected:
 		failure, transient = httpError(httpCode), transientHTTP(httpCode)
@@ -347,6 +352,7 @@ func (e *engine) abortSplit(j *job) {
 	e.stopSegments(j, true)
 	j.metaSet = false
 	e.writeMeta(j)
+	j.part.release()
 	r := e.baseResult(j)
 	r.Status = StatusFailed
 	r.Error = fmt.Sprintf("aborted: %s (ranges kept in %s for -c)", e.stopReason, j.entry.Path+PartSuffix)

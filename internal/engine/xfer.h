@@ -36,9 +36,31 @@ enum {
 
 typedef struct mg_pauser mg_pauser;
 
+// mg_part is one entry's hold on its NAME.part, shared by every transfer of
+// the entry (attempts, ranges of a split download): fd is an open
+// descriptor of the file with flock(LOCK_EX) on it, -1 while the entry
+// holds none. Another process (another multiget on the same directory)
+// cannot take the file while it is held; see "Owning NAME.part" in xfer.c.
+typedef struct mg_part {
+	int fd;
+} mg_part;
+
+mg_part *mg_part_new(void);
+// mg_part_free releases the hold (closing fd) and frees p.
+void mg_part_free(mg_part *p);
+// mg_part_hold takes an existing path (NAME.part) for p unless p holds it
+// already. Returns 0, or an errno: EWOULDBLOCK when another process holds it.
+int mg_part_hold(mg_part *p, const char *path);
+// mg_part_remove removes path (NAME.part) and, with meta, path.meta (first)
+// when p holds the file or no process does; then releases p. Returns 0, or
+// EWOULDBLOCK when another process holds it (both are left alone).
+int mg_part_remove(mg_part *p, const char *path, int meta);
+
 typedef struct mg_xfer {
 	CURL *easy;
 	char *path;          // temporary output path (NAME.part), owned
+	mg_part *part;       // the entry's hold on it (borrowed), or NULL
+	int changed;         // resuming, but NAME.part is gone or shorter now
 	int fd;              // -1 until the first body byte of a success
 	int state;           // MG_*
 	int check_http;      // refuse bodies of non-2xx HTTP responses
@@ -93,7 +115,7 @@ typedef struct mg_xfer {
 	char errbuf[CURL_ERROR_SIZE];
 } mg_xfer;
 
-mg_xfer *mg_xfer_new(CURL *easy, const char *path, int check_http, mg_pauser *pauser);
+mg_xfer *mg_xfer_new(CURL *easy, const char *path, int check_http, mg_pauser *pauser, mg_part *part);
 // mg_xfer_finish flushes and closes the output, creating an empty file when
 // the body was empty. Returns 0, or -1 with err/errop set. It also notes
 // the transfer's connection when it is multiplexed (see mg_cork).
@@ -102,7 +124,8 @@ int mg_xfer_finish(mg_xfer *x);
 // mg_xfer_finish completed unnamed (tmpfile), for mg_link_submit; -1 for
 // any other transfer.
 int mg_xfer_take_fd(mg_xfer *x);
-// mg_xfer_discard closes the output if open and removes the temporary file.
+// mg_xfer_discard closes the output if open; removing NAME.part is
+// mg_part_remove's (the file is the entry's, not the attempt's).
 void mg_xfer_discard(mg_xfer *x);
 // mg_xfer_keep flushes and closes the output but leaves it in place, for a
 // later attempt or run to resume. Returns 0, or -1 with err/errop set.
