@@ -93,9 +93,11 @@ func TestParallelAboveDescriptorLimit(t *testing.T) {
 
 // -j 100000 on 2,000 entries of 100 KB: the peak RSS stays far below what
 // 2,000 transfers each holding a whole body and a 512 KiB receive buffer
-// took (about 370 MB). The bound is not a timing: it holds however the
-// transfers interleave, since the memory kept per transfer is capped, not
-// merely unlikely to add up.
+// took before (375 MB). The bound is not a timing: however the transfers
+// interleave, at most 2,000 run, and what each holds is capped (48 MiB of
+// whole-body buffers in all, then 16 KiB buffers, and 16 KiB libcurl
+// receive buffers past the first 128): about 48 MiB + 2,000 x 60 KiB, 170
+// MiB, at worst (139 MiB measured).
 func TestHugeParallelMemory(t *testing.T) {
 	t.Parallel()
 	s := startServer(t)
@@ -119,8 +121,8 @@ func TestHugeParallelMemory(t *testing.T) {
 	}
 	maxRSS := cmd.ProcessState.SysUsage().(*syscall.Rusage).Maxrss // KiB on Linux
 	t.Logf("peak RSS %d KiB", maxRSS)
-	if maxRSS > 160<<10 {
-		t.Errorf("peak RSS %d MiB, want at most 160 MiB", maxRSS>>10)
+	if maxRSS > 250<<10 {
+		t.Errorf("peak RSS %d MiB, want at most 250 MiB", maxRSS>>10)
 	}
 	wantFile(t, filepath.Join(dir, "out", "m7"), testserver.Content("m7", 100000))
 }

@@ -97,3 +97,37 @@ func TestOverlappingRunsPartOwnedContinue(t *testing.T) {
 	t.Parallel()
 	overlapRun(t, "sharedc", "-c")
 }
+
+// B's copy of the shared entry is small, so B writes it unnamed and links
+// it; the linker's clean-up of a stale NAME.part must leave A's live one
+// alone. A then renames its complete file over B's: both are ok, and the
+// file is A's, whole.
+func TestOverlappingRunsSmallLeavesPart(t *testing.T) {
+	t.Parallel()
+	s := startServer(t)
+	dir := t.TempDir()
+	out := filepath.Join(dir, "out")
+	const size, small = 3000000, 10000
+	name := "sharedl"
+	part := filepath.Join(out, name+".part")
+	var soA, seA bytes.Buffer
+	cmdA, doneA := startMG(t, dir, &soA, &seA, "-d", "out", "--json",
+		s.URLFor(fmt.Sprintf("/throttle/1500000/%d/%s", size, name)))
+	waitPart(t, part, doneA, &seA)
+	rB := mg(t, dir, "-d", "out", "--json", "--retry", "0", s.URLFor(fmt.Sprintf("/ok/%d/%s", small, name)))
+	wantOK(t, rB, single(t, rB), 1)
+	select {
+	case <-doneA:
+	default:
+		if _, err := os.Stat(part); err != nil {
+			t.Errorf("run B removed run A's live %s: %v", part, err)
+		}
+	}
+	waitExit(t, doneA, "its download", &seA)
+	rA := parseJSONLines(t, soA.String())
+	if code := cmdA.ProcessState.ExitCode(); code != 0 || len(rA) != 1 || rA[0].Status != "ok" {
+		t.Errorf("run A: exit %d, results %+v, want 0 and ok\nstderr:\n%s", code, rA, seA.String())
+	}
+	wantFile(t, filepath.Join(out, name), testserver.Content(name, size))
+	noLeftovers(t, dir)
+}

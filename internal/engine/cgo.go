@@ -433,8 +433,12 @@ func linkSubmitBody(buf unsafe.Pointer, n int64, path string, noreplace bool, id
 	return C.mg_link_submit_body((*C.char)(buf), C.longlong(n), cp, cbool(noreplace), C.long(id)) == 0
 }
 
-// freeBody frees a body from takeBody that was not handed over.
-func freeBody(buf unsafe.Pointer) { C.free(buf) }
+// freeBody frees a body of n bytes from takeBody that was not handed over.
+func freeBody(buf unsafe.Pointer, n int64) { C.mg_body_free((*C.char)(buf), C.longlong(n)) }
+
+// heldBytes is what transfers' first buffers and handed-over bodies hold
+// (see "Memory held per transfer" in xfer.c; tests).
+func heldBytes() int64 { return int64(C.mg_held_bytes()) }
 
 // setTmpfileMode is a test hook: see mg_tmpfile_mode.
 func setTmpfileMode(mode int) { C.mg_tmpfile_mode(C.int(mode)) }

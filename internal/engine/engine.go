@@ -561,11 +561,11 @@ func (e *engine) dueRetry(now time.Time) int {
 	return -1
 }
 
+// deferLimit bounds the entries read ahead while waiting for their host
+// (--per-host): enough to keep -j slots busy across many hosts, but never
+// hundreds of thousands of entries in memory for a huge -j.
 func (e *engine) deferLimit() int {
-	if n := 4 * e.cfg.Parallel; n > 256 {
-		return n
-	}
-	return 256
+	return min(max(4*e.cfg.Parallel, 256), 16384)
 }
 
 func (e *engine) startableDeferred() int {
@@ -1010,7 +1010,7 @@ type linkWait struct {
 // that will not be written: its bytes go.
 func (e *engine) dropTmp(j *job) {
 	if j.hasBody {
-		freeBody(j.body)
+		freeBody(j.body, j.bodyLen)
 		j.hasBody = false
 	}
 	if j.hasTmp {
@@ -1203,6 +1203,10 @@ func (e *engine) newTransfer(url, path string, part *partHold, checkHTTP, pipeWa
 		e.parkEasy(easy)
 		return nil, cxfer{}, fmt.Errorf("libcurl rejected the URL: %w", err)
 	}
+	// Best effort: libcurl 7.88 answers CURLE_BAD_FUNCTION_ARGUMENT on a
+	// handle reused from the pool (measured); it keeps the size it had,
+	// which costs memory only, never a byte.
+	_ = easy.Setopt(curl.OPT_BUFFERSIZE, e.recvBuffer(len(e.active)))
 	x, err := newCXfer(easy.GetHandle(), path+PartSuffix, checkHTTP, e.pz, part.ptr())
 	if err != nil {
 		e.parkEasy(easy)
@@ -1437,3 +1441,20 @@ func (e *engine) bufferSize() int {
 	}
 	return 512 << 10
 }
+
+// recvBuffer is the receive buffer of a transfer starting while running
+// others run. libcurl allocates it per running transfer and fills as much
+// of it as each read brings, so thousands of transfers (a huge -j) held
+// hundreds of megabytes in these buffers alone. Beyond the first
+// fullBuffers transfers running, new ones get libcurl's default: together
+// they hold at most fullBuffers x 512 KiB + 16 KiB per running transfer.
+func (e *engine) recvBuffer(running int) int {
+	if running >= fullBuffers {
+		return 16 << 10
+	}
+	return e.bufferSize()
+}
+
+// fullBuffers: more transfers than this at once gain nothing from large
+// receive buffers (they share the same links and cores).
+const fullBuffers = 128

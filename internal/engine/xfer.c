@@ -230,6 +230,30 @@ static int mkdir_parents(mg_xfer *x, const char *path) {
 #define MG_HANDOVER_MAX 16
 static int link_backlog(void);
 
+// Memory held per transfer. A transfer's first buffer is as large as its
+// body (up to MG_BUFCAP), and a small body stays whole in it until the
+// transfer ends (longer when handed over), so a huge -j with thousands of
+// transfers running held thousands of whole bodies: 2,000 x 100 KB at
+// -j 100000 peaked at 375 MB. Those buffers together may hold at most
+// MG_HOLD_BUDGET bytes; a transfer starting beyond it gets a buffer of
+// MG_TIGHT_CAP bytes, written as it fills, and is never handed over. The
+// budget is far above what -j 8 (or 16 large bodies) ever holds.
+#define MG_HOLD_BUDGET (48 << 20)
+#define MG_TIGHT_CAP (16 << 10)
+static long long held_bytes; // first buffers and handed-over bodies, in bytes
+
+static void unhold(long long n) {
+	if (n > 0)
+		__atomic_sub_fetch(&held_bytes, n, __ATOMIC_RELAXED);
+}
+
+long long mg_held_bytes(void) { return __atomic_load_n(&held_bytes, __ATOMIC_RELAXED); }
+
+void mg_body_free(char *buf, long long len) {
+	free(buf);
+	unhold(len);
+}
+
 static int tmp_on = 1;   // unnamed files in use
 static int link_how = 1; // 1: linkat(AT_EMPTY_PATH), 2: /proc/self/fd/N, 3: copy
 static int tmp_refused;  // test hook: O_TMPFILE fails as where unsupported
@@ -415,7 +439,7 @@ static int open_output(mg_xfer *x, int resume, long long cl) {
 	// Not a response about to become the first range of a split download.
 	if (x->tmp_ok && !resume && !x->segment && !x->splittable && x->offset == 0 && cl >= 0 && cl <= MG_TMPFILE_MAX &&
 	    __atomic_load_n(&tmp_on, __ATOMIC_RELAXED)) {
-		if (cl >= MG_HANDOVER_MIN && link_backlog() < MG_HANDOVER_MAX) {
+		if (cl >= MG_HANDOVER_MIN && !x->tight && link_backlog() < MG_HANDOVER_MAX) {
 			x->tmpfile = 1;
 			x->handover = 1;
 			x->wpos = 0;
@@ -1400,13 +1424,24 @@ static size_t mg_write(char *ptr, size_t size, size_t nmemb, void *ud) {
 		} else if (x->offset > 0) {
 			resume = 1; // FTP REST: libcurl fails the transfer if refused
 		}
+		size_t want = (cl > 0 && cl < MG_BUFCAP) ? (size_t)cl : MG_BUFCAP;
+		if (__atomic_add_fetch(&held_bytes, (long long)want, __ATOMIC_RELAXED) > MG_HOLD_BUDGET) {
+			unhold((long long)want);
+			x->tight = 1;
+			if (want > MG_TIGHT_CAP)
+				want = MG_TIGHT_CAP;
+		} else {
+			x->held = (long long)want;
+		}
 		if (open_output(x, resume, cl) != 0) {
 			x->state = x->changed ? MG_RANGE_BAD : MG_IOERR;
 			return 0;
 		}
-		x->cap = (cl > 0 && cl < MG_BUFCAP) ? (size_t)cl : MG_BUFCAP;
+		x->cap = want;
 		x->buf = malloc(x->cap);
 		if (!x->buf) {
+			unhold(x->held);
+			x->held = 0;
 			x->cap = 0; // degrade to unbuffered writes
 			if (x->handover) {
 				// Nowhere to keep the body: NAME.part, written here.
@@ -1538,6 +1573,9 @@ int mg_xfer_take_body(mg_xfer *x, char **buf, long long *len) {
 		return -1;
 	*buf = x->buf;
 	*len = (long long)x->len;
+	// What stays held is the body's length, until the linker frees it.
+	unhold(x->held - (long long)x->len);
+	x->held = 0;
 	x->buf = NULL;
 	x->len = x->cap = 0;
 	return 0;
@@ -1634,6 +1672,7 @@ void mg_xfer_discard(mg_xfer *x) {
 void mg_xfer_free(mg_xfer *x) {
 	if (!x)
 		return;
+	unhold(x->held);
 	unlink_paused(x);
 	direct_stop(x);
 	drain(x);
@@ -2247,7 +2286,7 @@ static void *link_main(void *arg) {
 			struct link_item *it = &batch[i];
 			if (it->fd < 0) {
 				it->err = write_body(it);
-				free(it->buf);
+				mg_body_free(it->buf, it->len);
 				it->buf = NULL;
 			}
 			if (it->err == 0 && !it->named) {

@@ -85,6 +85,8 @@ typedef struct mg_xfer {
 	long long total;     // that Content-Length
 	struct curl_slist *headers; // this attempt's request headers, owned
 	char *buf;           // write coalescing buffer, allocated on first byte
+	long long held;      // its bytes counted in the memory budget (see xfer.c)
+	int tight;           // beyond that budget: a small buffer, no hand-over
 	size_t len, cap;
 	// Background writes (large bodies; see xfer.c). Fields marked (pool)
 	// are shared with a writer thread under the pool mutex.
@@ -241,6 +243,12 @@ int mg_link_submit(int fd, const char *path, int noreplace, long id);
 // transfer with mg_xfer_take_body; the linker writes and frees it).
 int mg_link_submit_body(char *buf, long long len, const char *path, int noreplace, long id);
 int mg_xfer_take_body(mg_xfer *x, char **buf, long long *len);
+// mg_body_free frees a body taken with mg_xfer_take_body (len bytes) that
+// was not handed over.
+void mg_body_free(char *buf, long long len);
+// mg_held_bytes: bytes in transfers' first buffers and handed-over bodies
+// (for tests).
+long long mg_held_bytes(void);
 void mg_link_kick(void);
 // ops[i]: the MG_OP_* that failed when errs[i] is set.
 int mg_link_collect(long *ids, int *errs, int *ops, int max, int block);
