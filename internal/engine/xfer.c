@@ -397,10 +397,14 @@ int mg_part_hold(mg_part *p, const char *path) {
 // does: a .meta is never left describing a NAME.part of another process.
 // part must have room for ".meta" after it. Returns 0 or EWOULDBLOCK.
 static int remove_part_at(int dfd, char *part, int fd, int meta) {
-	int own = fd < 0;
+	int own = fd < 0, link = 0;
 	if (own)
 		fd = part_lock_at(dfd, part, 0, NULL);
-	if (fd < 0 && errno != ENOENT)
+	// A symlink planted at NAME.part (O_NOFOLLOW refused it) is no
+	// process's download: it goes, itself, never what it points to.
+	if (fd < 0 && errno == ELOOP)
+		link = 1;
+	else if (fd < 0 && errno != ENOENT)
 		return errno == EWOULDBLOCK ? EWOULDBLOCK : 0; // not ours, or not there to remove
 	if (meta) {
 		size_t n = strlen(part);
@@ -408,11 +412,10 @@ static int remove_part_at(int dfd, char *part, int fd, int meta) {
 		unlinkat(dfd, part, 0);
 		part[n] = 0;
 	}
-	if (fd >= 0) {
+	if (fd >= 0 || link)
 		unlinkat(dfd, part, 0);
-		if (own)
-			close(fd);
-	}
+	if (fd >= 0 && own)
+		close(fd);
 	return 0;
 }
 
