@@ -143,3 +143,34 @@ func TestDiskPathComponentIsFile(t *testing.T) {
 	wantFile(t, filepath.Join(out, "pc2"), testserver.Content("pc2", 1000))
 	noLeftovers(t, dir)
 }
+
+// ENOSPC from the first byte: the filesystem is full before the run, so
+// NAME.part.meta cannot be written either (its file can be created, its
+// bytes cannot). The entry fails, and neither NAME.part nor a .meta
+// (empty or not) stays behind.
+func TestDiskFullMeta(t *testing.T) {
+	t.Parallel()
+	s := startServer(t)
+	dir := t.TempDir()
+	out := filepath.Join(dir, "out")
+	mountTmpfs(t, out, "1m")
+	f, err := os.Create(filepath.Join(out, "filler"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	chunk := make([]byte, 4096)
+	for {
+		if _, err := f.Write(chunk); err != nil {
+			break // full
+		}
+	}
+	f.Close()
+	const big = 3000000
+	r := mg(t, dir, "-d", "out", "--json", "--retry-delay", "10ms", s.URLFor(fmt.Sprintf("/throttle/4000000/%d/fullmeta", big)))
+	res := single(t, r)
+	if r.code != 1 || res.Status != "failed" || !strings.Contains(res.Error, "no space left on device") {
+		t.Fatalf("want failed with ENOSPC\n%s", r)
+	}
+	wantAbsent(t, filepath.Join(out, "fullmeta"), filepath.Join(out, "fullmeta.part"), filepath.Join(out, "fullmeta.part.meta"))
+	noLeftovers(t, dir)
+}

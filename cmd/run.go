@@ -189,6 +189,11 @@ func run(ctx context.Context, ios *IOStreams, o *Options) error {
 		LimitRate:  o.limitRate,
 		TotalRate:  o.totalRate,
 	}
+	if n, limit := engine.ParallelCap(cfg.Parallel, cfg.Split); n < cfg.Parallel {
+		fmt.Fprintf(ios.ErrOut, "multiget: warning: -j %d lowered to %d: the descriptor limit (ulimit -n) is %d\n",
+			cfg.Parallel, n, limit)
+		cfg.Parallel = n
+	}
 	var stats engine.Stats
 	var runErr error
 	if o.DryRun {

@@ -23,10 +23,10 @@ import (
 // goroutine, between calls into libcurl, so the counters need no locking.
 type cxfer struct{ p *C.mg_xfer }
 
-func newCXfer(easy unsafe.Pointer, path string, checkHTTP bool, z pauser) (cxfer, error) {
+func newCXfer(easy unsafe.Pointer, path string, checkHTTP bool, z pauser, part *C.mg_part) (cxfer, error) {
 	cp := C.CString(path)
 	defer C.free(unsafe.Pointer(cp))
-	p := C.mg_xfer_new(easy, cp, cbool(checkHTTP), z.p)
+	p := C.mg_xfer_new(easy, cp, cbool(checkHTTP), z.p, part)
 	if p == nil {
 		return cxfer{}, errors.New("out of memory")
 	}
@@ -53,7 +53,7 @@ func (x cxfer) limitHit() bool      { return x.p.limit_hit != 0 }
 func (x cxfer) flushed() int64      { return int64(C.mg_xfer_flushed(x.p)) }
 func (x cxfer) position() int64     { return int64(x.p.offset) + int64(x.p.bytes) }
 func (x cxfer) restarted() bool     { return x.p.restarted != 0 }
-func (x cxfer) changed() bool       { return x.p.changed != 0 }
+func (x cxfer) otherVersion() bool  { return x.p.other_version != 0 }
 func (x cxfer) preexisted() bool    { return x.p.preexisted != 0 }
 func (x cxfer) allowTmp()           { x.p.tmp_ok = 1 }
 func (x cxfer) tmpfile() bool       { return x.p.tmpfile != 0 }
@@ -109,10 +109,81 @@ func header(easy unsafe.Pointer, name string) string {
 func (x cxfer) discard() { C.mg_xfer_discard(x.p) }
 func (x cxfer) free()    { C.mg_xfer_free(x.p) }
 
+// partGone: a resume or range found NAME.part gone or shorter than the
+// entry knew it (renamed or removed by another process meanwhile).
+func (x cxfer) partGone() bool { return x.p.part_gone != 0 }
+
 // ioError describes why the output could not be written, naming the path.
 func (x cxfer) ioError() error {
 	path := C.GoString(x.p.errpath)
+	if x.busy() {
+		return &BusyError{Path: path}
+	}
 	return &DiskError{Op: opName(x.p.errop), Path: path, Err: syscall.Errno(x.p.err)}
+}
+
+// outOfFDs: the output could not be opened for want of descriptors.
+func (x cxfer) outOfFDs() bool {
+	return x.p.state == C.MG_IOERR && (x.p.errop == C.MG_OP_OPEN || x.p.errop == C.MG_OP_MKDIR) && fdShortage(syscall.Errno(x.p.err))
+}
+
+// busy: the output was not opened because another process holds NAME.part.
+func (x cxfer) busy() bool {
+	return x.p.state == C.MG_IOERR && x.p.errop == C.MG_OP_OPEN && syscall.Errno(x.p.err) == syscall.EWOULDBLOCK
+}
+
+// BusyError is an entry whose NAME.part another process holds (see "Owning
+// NAME.part" in xfer.c): it is left alone.
+type BusyError struct{ Path string }
+
+func (e *BusyError) Error() string {
+	return fmt.Sprintf("cannot create %s: another process is writing it (another multiget on the same directory?); "+
+		"let that run finish, or use another --dir", e.Path)
+}
+
+// partHold is an entry's hold on its NAME.part (see mg_part in xfer.h),
+// shared by all its transfers; the zero value holds nothing.
+type partHold struct{ p *C.mg_part }
+
+// ptr returns the C side, allocating it on first use.
+func (h *partHold) ptr() *C.mg_part {
+	if h.p == nil {
+		h.p = C.mg_part_new()
+	}
+	return h.p
+}
+
+// take holds path (an existing NAME.part) unless held already.
+func (h *partHold) take(path string) error {
+	cp := C.CString(path)
+	defer C.free(unsafe.Pointer(cp))
+	p := h.ptr()
+	if p == nil {
+		return syscall.ENOMEM
+	}
+	if e := C.mg_part_hold(p, cp); e != 0 {
+		if syscall.Errno(e) == syscall.EWOULDBLOCK {
+			return &BusyError{Path: path}
+		}
+		return syscall.Errno(e)
+	}
+	return nil
+}
+
+// remove removes path (NAME.part) and, with meta, its .meta, unless
+// another process holds it; then releases the hold.
+func (h *partHold) remove(path string, meta bool) {
+	cp := C.CString(path)
+	defer C.free(unsafe.Pointer(cp))
+	C.mg_part_remove(h.p, cp, cbool(meta))
+}
+
+// release lets go of the file (renamed, or kept for -c) and frees the hold.
+func (h *partHold) release() {
+	if h.p != nil {
+		C.mg_part_free(h.p)
+		h.p = nil
+	}
 }
 
 // opName says an MG_OP_* as DiskError.Op, for an error about the path the
@@ -376,8 +447,12 @@ func linkSubmitBody(buf unsafe.Pointer, n int64, path string, noreplace bool, id
 	return C.mg_link_submit_body((*C.char)(buf), C.longlong(n), cp, cbool(noreplace), C.long(id)) == 0
 }
 
-// freeBody frees a body from takeBody that was not handed over.
-func freeBody(buf unsafe.Pointer) { C.free(buf) }
+// freeBody frees a body of n bytes from takeBody that was not handed over.
+func freeBody(buf unsafe.Pointer, n int64) { C.mg_body_free((*C.char)(buf), C.longlong(n)) }
+
+// heldBytes is what transfers' first buffers and handed-over bodies hold
+// (see "Memory held per transfer" in xfer.c; tests).
+func heldBytes() int64 { return int64(C.mg_held_bytes()) }
 
 // setTmpfileMode is a test hook: see mg_tmpfile_mode.
 func setTmpfileMode(mode int) { C.mg_tmpfile_mode(C.int(mode)) }

@@ -125,6 +125,9 @@ type job struct {
 	freeRestart bool      // a restart from byte 0 was granted outside the --retry budget
 	metaSet     bool      // the .meta file describes the current .part
 	partSeen    bool      // a .part existed before some attempt: a stale .meta may too
+	part        partHold  // this process's hold on NAME.part (see "Owning NAME.part" in xfer.c)
+	reload      bool      // another process held NAME.part: look at it afresh (-c) next attempt
+	fdWaits     int       // attempts that ran out of descriptors: not spent from --retry
 	tmpfd       int       // the complete unnamed file, when hasTmp
 	hasTmp      bool
 	body        unsafe.Pointer // a complete body for the linker to write, when hasBody
@@ -562,11 +565,11 @@ func (e *engine) dueRetry(now time.Time) int {
 	return -1
 }
 
+// deferLimit bounds the entries read ahead while waiting for their host
+// (--per-host): enough to keep -j slots busy across many hosts, but never
+// hundreds of thousands of entries in memory for a huge -j.
 func (e *engine) deferLimit() int {
-	if n := 4 * e.cfg.Parallel; n > 256 {
-		return n
-	}
-	return 256
+	return min(max(4*e.cfg.Parallel, 256), 16384)
 }
 
 func (e *engine) startableDeferred() int {
@@ -617,6 +620,10 @@ func (e *engine) slots() int { return e.plain + len(e.splitJobs) }
 // attempt starts one transfer of j (or, for a split download resumed from
 // its .meta, all its unfinished ranges).
 func (e *engine) attempt(j *job) {
+	if j.reload {
+		j.reload = false
+		e.loadResume(j)
+	}
 	if j.segs != nil {
 		e.startSplitJob(j)
 		return
@@ -624,6 +631,7 @@ func (e *engine) attempt(j *job) {
 	en := j.entry
 	j.attempts++
 	fail := func(err error) {
+		j.part.release()
 		r := e.baseResult(j)
 		r.Status, r.Error = StatusFailed, err.Error()
 		e.result(r)
@@ -763,12 +771,21 @@ func (e *engine) complete(t *transfer, code int) {
 
 	var out outcome
 	switch {
-	case x.state() == stateRangeBad && x.changed():
+	case x.state() == stateRangeBad && x.otherVersion():
 		res.Error = fmt.Sprintf("HTTP 206 answer is of another version than the %s asked for with If-Range: the file changed", j.validator)
+		out = outRestart
+	case x.state() == stateRangeBad && x.partGone():
+		res.Error = fmt.Sprintf("%s changed since this run looked at it (another process?): starting over", en.Path+PartSuffix)
 		out = outRestart
 	case x.state() == stateRangeBad:
 		res.Error = fmt.Sprintf("HTTP 206 answer does not start at byte %d", j.offset)
 		out = outRestart
+	case x.busy():
+		// Another process is writing NAME.part: wait for it (retries with
+		// backoff), never touching its file; then look at it afresh.
+		res.Error = x.ioError().Error()
+		j.reload = e.cfg.Continue
+		out = outRetry
 	case x.state() == stateRejected || (code == 0 && !httpOK):
 		res.CurlCode = 0 // the abort was ours: the HTTP status is the reason
 		res.Error = httpError(res.HTTPCode)
@@ -784,6 +801,10 @@ func (e *engine) complete(t *transfer, code int) {
 		default:
 			out = outFail
 		}
+	case x.state() == stateIOErr && x.outOfFDs():
+		res.Error = x.ioError().Error()
+		j.fdWaits++
+		out = outRetry
 	case x.state() == stateIOErr:
 		res.Error = x.ioError().Error()
 		out = outFail
@@ -825,7 +846,7 @@ func (e *engine) complete(t *transfer, code int) {
 		resumable := validator != "" && isHTTP(en.URL) && (appended || acceptsRanges(t.easy.GetHandle())) &&
 			!e.cfg.Compressed && !x.tmpfile()
 		// Keep what arrived when the next attempt can ask for the rest.
-		untouched := out == outRetry && (x.state() == stateFresh || x.state() == stateRejected) && j.offset > 0 && j.validator != ""
+		untouched := out == outRetry && (x.state() == stateFresh || x.state() == stateRejected || x.outOfFDs()) && j.offset > 0 && j.validator != ""
 		keep := untouched || (out == outRetry && resumable && x.state() == stateWriting)
 		switch {
 		case untouched:
@@ -848,13 +869,13 @@ func (e *engine) complete(t *transfer, code int) {
 			}
 		default:
 			x.discard()
-			e.removeMeta(j)
+			e.dropPart(j)
 			j.offset, j.validator = 0, ""
 		}
 		if out == outFail {
 			break
 		}
-		budget := j.attempts
+		budget := j.attempts - min(j.fdWaits, maxFDWaits)
 		if out == outRestart && !j.freeRestart {
 			// A resume that found the prefix unusable (the file changed or
 			// shrank) starts over once without spending a retry.
@@ -882,7 +903,7 @@ func (e *engine) complete(t *transfer, code int) {
 	switch out {
 	case outFail:
 		x.discard()
-		e.removeMeta(j)
+		e.dropPart(j)
 		e.removeTransfer(t)
 		e.fail(j)
 	case outFailKeep:
@@ -892,7 +913,7 @@ func (e *engine) complete(t *transfer, code int) {
 		if out == outOK && !x.finish() {
 			j.last.Error = x.ioError().Error()
 			x.discard()
-			e.removeMeta(j)
+			e.dropPart(j)
 			e.removeTransfer(t)
 			e.fail(j)
 			return
@@ -909,6 +930,7 @@ func (e *engine) complete(t *transfer, code int) {
 }
 
 func (e *engine) fail(j *job) {
+	j.part.release()
 	r := e.baseResult(j)
 	r.Status = StatusFailed
 	e.result(r)
@@ -1012,7 +1034,7 @@ type linkWait struct {
 // that will not be written: its bytes go.
 func (e *engine) dropTmp(j *job) {
 	if j.hasBody {
-		freeBody(j.body)
+		freeBody(j.body, j.bodyLen)
 		j.hasBody = false
 	}
 	if j.hasTmp {
@@ -1034,6 +1056,15 @@ func (e *engine) collectLinks(block bool) {
 		var err error
 		switch {
 		case l.err == 0:
+		case fdShortage(l.err) && w.j.fdWaits < maxFDWaits && e.stopReason == "":
+			// Out of descriptors for the file: fetch it again after a
+			// backoff, not spent from --retry.
+			w.j.fdWaits++
+			w.j.last.Error = (&DiskError{Op: l.op, Path: w.target, Err: l.err}).Error()
+			e.scheduleRetry(w.j, 0)
+			continue
+		case l.err == unix.EWOULDBLOCK:
+			err = &BusyError{Path: w.target + PartSuffix}
 		case l.err == unix.EEXIST && e.cfg.NoClobber:
 			err = errExists
 		default:
@@ -1064,7 +1095,20 @@ func (e *engine) commitJob(j *job, target string, sums map[string]string) {
 		e.committed(j, target, sums, &DiskError{Op: "link to", Path: target, Err: unix.ENOMEM})
 		return
 	}
-	e.committed(j, target, sums, e.commit(j.entry.Path+PartSuffix, target))
+	// NAME.part is this process's to rename (it holds it, or takes it now:
+	// a resume that found the file complete never opened it). Its .meta
+	// goes first, while the file is still held.
+	part := j.entry.Path + PartSuffix
+	if err := j.part.take(part); err != nil {
+		var busy *BusyError
+		if !errors.As(err, &busy) {
+			err = &DiskError{Op: "rename to", Path: target, Err: err}
+		}
+		e.committed(j, target, sums, err)
+		return
+	}
+	e.removeMeta(j)
+	e.committed(j, target, sums, e.commit(part, target))
 }
 
 // committed reports an entry whose file was (err == nil) or could not be
@@ -1083,17 +1127,25 @@ func (e *engine) committed(j *job, target string, sums map[string]string, err er
 	} else {
 		r.Status = StatusOK
 		r.Error = ""
-		e.removeMeta(j)
 	}
+	j.part.release()
 	e.result(r)
 }
 
-func (e *engine) discardPart(j *job) {
-	_ = unix.Unlink(j.entry.Path + PartSuffix)
-	e.removeMeta(j)
+func (e *engine) discardPart(j *job) { e.dropPart(j) }
+
+// dropPart removes NAME.part and, when there may be one, its .meta (first),
+// unless another process holds NAME.part: then both are its own.
+func (e *engine) dropPart(j *job) {
+	j.part.remove(j.entry.Path+PartSuffix, j.metaSet || j.partSeen)
+	j.metaSet = false
 }
 
 var errExists = errors.New("target exists (--no-clobber)")
+
+// maxFDWaits bounds the attempts an entry may spend waiting for
+// descriptors outside its --retry budget.
+const maxFDWaits = 100
 
 // commit moves NAME.part over NAME in one rename, so NAME never holds a
 // partial file. With --no-clobber the rename must not replace anything.
@@ -1161,7 +1213,7 @@ func (e *engine) removeTransfer(t *transfer) {
 // handle kept from a finished transfer when there is one (reuse spares
 // libcurl's per-handle allocations, its receive buffer among them), else a
 // duplicate of the template.
-func (e *engine) newTransfer(url, path string, checkHTTP, pipeWait, h1 bool) (*curl.CURL, cxfer, error) {
+func (e *engine) newTransfer(url, path string, part *partHold, checkHTTP, pipeWait, h1 bool) (*curl.CURL, cxfer, error) {
 	var easy *curl.CURL
 	if n := len(e.pool); n > 0 {
 		easy, e.pool = e.pool[n-1], e.pool[:n-1]
@@ -1175,7 +1227,11 @@ func (e *engine) newTransfer(url, path string, checkHTTP, pipeWait, h1 bool) (*c
 		e.parkEasy(easy)
 		return nil, cxfer{}, fmt.Errorf("libcurl rejected the URL: %w", err)
 	}
-	x, err := newCXfer(easy.GetHandle(), path+PartSuffix, checkHTTP, e.pz)
+	// Best effort: libcurl 7.88 answers CURLE_BAD_FUNCTION_ARGUMENT on a
+	// handle reused from the pool (measured); it keeps the size it had,
+	// which costs memory only, never a byte.
+	_ = easy.Setopt(curl.OPT_BUFFERSIZE, e.recvBuffer(len(e.active)))
+	x, err := newCXfer(easy.GetHandle(), path+PartSuffix, checkHTTP, e.pz, part.ptr())
 	if err != nil {
 		e.parkEasy(easy)
 		return nil, cxfer{}, err
@@ -1199,7 +1255,7 @@ func (e *engine) startTransfer(j *job, seg *segment, url string, checkHTTP bool,
 	// connection to the host as streams, and a server that limits each
 	// connection would then serve the whole file at one connection's rate.
 	pipeWait := seg == nil && hasPrefixFold(url, "https://")
-	easy, x, err := e.newTransfer(url, j.entry.Path, checkHTTP, pipeWait, seg != nil)
+	easy, x, err := e.newTransfer(url, j.entry.Path, &j.part, checkHTTP, pipeWait, seg != nil)
 	if err != nil {
 		return nil, err
 	}
@@ -1275,6 +1331,7 @@ func (e *engine) abortAll() {
 		}
 		if !kept && j.offset == 0 {
 			t.x.discard()
+			e.dropPart(j)
 		}
 		e.removeTransfer(t)
 		e.abortJob(j)
@@ -1289,6 +1346,7 @@ func (e *engine) abortJob(j *job) {
 	if j.offset > 0 {
 		e.writeMeta(j)
 	}
+	j.part.release()
 	r := e.baseResult(j)
 	r.Status = StatusFailed
 	r.CurlCode = 0
@@ -1407,3 +1465,20 @@ func (e *engine) bufferSize() int {
 	}
 	return 512 << 10
 }
+
+// recvBuffer is the receive buffer of a transfer starting while running
+// others run. libcurl allocates it per running transfer and fills as much
+// of it as each read brings, so thousands of transfers (a huge -j) held
+// hundreds of megabytes in these buffers alone. Beyond the first
+// fullBuffers transfers running, new ones get libcurl's default: together
+// they hold at most fullBuffers x 512 KiB + 16 KiB per running transfer.
+func (e *engine) recvBuffer(running int) int {
+	if running >= fullBuffers {
+		return 16 << 10
+	}
+	return e.bufferSize()
+}
+
+// fullBuffers: more transfers than this at once gain nothing from large
+// receive buffers (they share the same links and cores).
+const fullBuffers = 128

@@ -111,8 +111,8 @@ type meta struct {
 
 func metaPath(j *job) string { return j.entry.Path + PartSuffix + MetaSuffix }
 
-// metaTmpSuffix names the file a split download's .meta is written to
-// before it is renamed over the .meta.
+// metaTmpSuffix names the file a .meta is written to before it is renamed
+// over the .meta.
 const metaTmpSuffix = ".tmp"
 
 // loadResume sets j to continue NAME.part when its .meta says it holds a
@@ -152,18 +152,19 @@ func (e *engine) writeMeta(j *job) {
 	}
 	b, _ := json.Marshal(m)
 	if j.segs != nil {
-		// Rewritten as the ranges progress (recordSplitMeta): a crash in
-		// the middle of a rewrite must leave the last record whole.
+		// Rewritten as the ranges progress (recordSplitMeta).
 		j.metaAt = time.Now()
-		tmp := metaPath(j) + metaTmpSuffix
-		if os.WriteFile(tmp, b, 0o666) == nil && os.Rename(tmp, metaPath(j)) == nil {
-			j.metaSet = true
-		}
+	}
+	// Complete or not at all: a full disk, or a crash in the middle of a
+	// rewrite, must not leave an empty or cut .meta. Only the process
+	// holding NAME.part writes its .meta, so the temporary name is this
+	// entry's alone.
+	tmp := metaPath(j) + metaTmpSuffix
+	if os.WriteFile(tmp, b, 0o666) != nil || os.Rename(tmp, metaPath(j)) != nil {
+		_ = os.Remove(tmp)
 		return
 	}
-	if os.WriteFile(metaPath(j), b, 0o666) == nil {
-		j.metaSet = true
-	}
+	j.metaSet = true
 }
 
 // metaEvery is how often a running split download records its ranges'

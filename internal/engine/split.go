@@ -174,11 +174,14 @@ func (e *engine) completeSegment(t *transfer, code int) {
 		// file of the same version means it does not honour ranges after
 		// all: fetch it whole. Another version (a 200, or a 206 with
 		// If-Range ignored) means the file changed under us: start the
-		// whole file over.
+		// whole file over. (Or NAME.part is gone: its bytes went with it.)
 		same := httpCode == 200 && responseValidator(t.easy.GetHandle()) == j.validator
 		why := fmt.Sprintf("range %d-%d refused (HTTP %d): the file changed", s.start+s.done, s.end-1, httpCode)
-		if x.changed() {
+		switch {
+		case x.otherVersion():
 			why = fmt.Sprintf("range %d-%d came from another version than %s (If-Range ignored): the file changed", s.start+s.done, s.end-1, j.validator)
+		case x.partGone():
+			why = fmt.Sprintf("%s changed since this run looked at it (another process?): starting over", j.entry.Path+PartSuffix)
 		}
 		e.removeTransfer(t)
 		s.t = nil
@@ -425,6 +428,7 @@ func (e *engine) abortSplit(j *job) {
 	e.stopSegments(j, true)
 	j.metaSet = false
 	e.writeMeta(j)
+	j.part.release()
 	r := e.baseResult(j)
 	r.Status = StatusFailed
 	r.Error = fmt.Sprintf("aborted: %s (ranges kept in %s for -c)", e.stopReason, j.entry.Path+PartSuffix)

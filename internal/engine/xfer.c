@@ -15,6 +15,7 @@
 #include <string.h>
 #include <stdint.h>
 #include <sys/eventfd.h>
+#include <sys/file.h>
 #include <sys/socket.h>
 #include <sys/types.h>
 #include <sys/stat.h>
@@ -142,7 +143,7 @@ int mg_rename(const char *from, const char *to, int noreplace) {
 	return e;
 }
 
-mg_xfer *mg_xfer_new(CURL *easy, const char *path, int check_http, mg_pauser *pauser) {
+mg_xfer *mg_xfer_new(CURL *easy, const char *path, int check_http, mg_pauser *pauser, mg_part *part) {
 	mg_xfer *x = calloc(1, sizeof *x);
 	if (!x)
 		return NULL;
@@ -156,6 +157,7 @@ mg_xfer *mg_xfer_new(CURL *easy, const char *path, int check_http, mg_pauser *pa
 	x->limit = -1;
 	x->check_http = check_http;
 	x->pauser = pauser;
+	x->part = part;
 	x->sock = -1;
 	return x;
 }
@@ -228,6 +230,30 @@ static int mkdir_parents(mg_xfer *x, const char *path) {
 #define MG_HANDOVER_MAX 16
 static int link_backlog(void);
 
+// Memory held per transfer. A transfer's first buffer is as large as its
+// body (up to MG_BUFCAP), and a small body stays whole in it until the
+// transfer ends (longer when handed over), so a huge -j with thousands of
+// transfers running held thousands of whole bodies: 2,000 x 100 KB at
+// -j 100000 peaked at 375 MB. Those buffers together may hold at most
+// MG_HOLD_BUDGET bytes; a transfer starting beyond it gets a buffer of
+// MG_TIGHT_CAP bytes, written as it fills, and is never handed over. The
+// budget is far above what -j 8 (or 16 large bodies) ever holds.
+#define MG_HOLD_BUDGET (48 << 20)
+#define MG_TIGHT_CAP (16 << 10)
+static long long held_bytes; // first buffers and handed-over bodies, in bytes
+
+static void unhold(long long n) {
+	if (n > 0)
+		__atomic_sub_fetch(&held_bytes, n, __ATOMIC_RELAXED);
+}
+
+long long mg_held_bytes(void) { return __atomic_load_n(&held_bytes, __ATOMIC_RELAXED); }
+
+void mg_body_free(char *buf, long long len) {
+	free(buf);
+	unhold(len);
+}
+
 static int tmp_on = 1;   // unnamed files in use
 static int link_how = 1; // 1: linkat(AT_EMPTY_PATH), 2: /proc/self/fd/N, 3: copy
 static int tmp_refused;  // test hook: O_TMPFILE fails as where unsupported
@@ -278,6 +304,137 @@ static int open_tmp(mg_xfer *x) {
 	return -1;
 }
 
+// Owning NAME.part. Two multiget runs on one directory whose lists overlap
+// both want the same NAME.part, and a second opener that truncated or wrote
+// it would leave the first with a file of mixed and missing bytes, which
+// the first would then rename into place as complete. So a NAME.part is
+// written only by the process holding flock(LOCK_EX) on it, taken before
+// any truncation and held until the file is renamed or removed: the entry
+// keeps one locked descriptor (mg_part) and each of its transfers writes
+// through a dup of it (a lock belongs to the open file, so the ranges of a
+// split download share it; descriptors opened separately would conflict
+// even within one process). Another process finds the lock taken
+// (EWOULDBLOCK) and leaves the file and its .meta alone. After taking the
+// lock, the file must still be the one at that name: its owner may have
+// renamed or removed it between our open and our lock, and then the
+// descriptor is of a file that is not, or no longer, NAME.part. Where a
+// filesystem has no flock, files are written unlocked, as before.
+static int part_lock_at(int dfd, const char *base, int create, int *created) {
+	for (int tries = 0; tries < 8; tries++) {
+		int fd = -1, made = 0;
+		if (create) {
+			// O_NOFOLLOW: a planted NAME.part symlink must not redirect the write.
+			fd = openat(dfd, base, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0666);
+			made = fd >= 0;
+			if (fd < 0 && errno != EEXIST)
+				return -1;
+		}
+		if (fd < 0) {
+			fd = openat(dfd, base, O_WRONLY | O_CLOEXEC | O_NOFOLLOW);
+			if (fd < 0) {
+				if (errno == ENOENT && create)
+					continue; // removed since: create it
+				return -1;
+			}
+		}
+		int rc;
+		while ((rc = flock(fd, LOCK_EX | LOCK_NB)) != 0 && errno == EINTR) {
+		}
+		if (rc != 0 && errno == EWOULDBLOCK) {
+			close(fd);
+			errno = EWOULDBLOCK;
+			return -1;
+		}
+		struct stat a, b;
+		if (fstat(fd, &a) == 0 && fstatat(dfd, base, &b, AT_SYMLINK_NOFOLLOW) == 0 && a.st_dev == b.st_dev &&
+		    a.st_ino == b.st_ino) {
+			if (created)
+				*created = made;
+			return fd;
+		}
+		close(fd); // renamed or removed by its owner meanwhile
+		if (!create) {
+			errno = ENOENT;
+			return -1;
+		}
+	}
+	errno = EWOULDBLOCK; // it keeps changing hands
+	return -1;
+}
+
+mg_part *mg_part_new(void) {
+	mg_part *p = malloc(sizeof *p);
+	if (p)
+		p->fd = -1;
+	return p;
+}
+
+static void part_release(mg_part *p) {
+	if (p && p->fd >= 0) {
+		close(p->fd);
+		p->fd = -1;
+	}
+}
+
+void mg_part_free(mg_part *p) {
+	part_release(p);
+	free(p);
+}
+
+int mg_part_hold(mg_part *p, const char *path) {
+	if (p->fd >= 0)
+		return 0;
+	int dfd;
+	const char *base = at_dir(path, &dfd);
+	p->fd = part_lock_at(dfd, base, 0, NULL);
+	int e = p->fd < 0 ? errno : 0;
+	at_done();
+	return e;
+}
+
+// remove_part_at removes dfd/part and (with meta) dfd/part.meta, the .meta
+// first, when fd (the part's locked descriptor, or -1) holds it or nothing
+// does: a .meta is never left describing a NAME.part of another process.
+// part must have room for ".meta" after it. Returns 0 or EWOULDBLOCK.
+static int remove_part_at(int dfd, char *part, int fd, int meta) {
+	int own = fd < 0, link = 0;
+	if (own)
+		fd = part_lock_at(dfd, part, 0, NULL);
+	// A symlink planted at NAME.part (O_NOFOLLOW refused it) is no
+	// process's download: it goes, itself, never what it points to.
+	if (fd < 0 && errno == ELOOP)
+		link = 1;
+	else if (fd < 0 && errno != ENOENT)
+		return errno == EWOULDBLOCK ? EWOULDBLOCK : 0; // not ours, or not there to remove
+	if (meta) {
+		size_t n = strlen(part);
+		memcpy(part + n, ".meta", sizeof ".meta");
+		unlinkat(dfd, part, 0);
+		part[n] = 0;
+	}
+	if (fd >= 0 || link)
+		unlinkat(dfd, part, 0);
+	if (fd >= 0 && own)
+		close(fd);
+	return 0;
+}
+
+int mg_part_remove(mg_part *p, const char *path, int meta) {
+	int dfd;
+	const char *base = at_dir(path, &dfd);
+	size_t n = strlen(base);
+	char *part = malloc(n + sizeof ".meta");
+	int e = ENOMEM;
+	if (part) {
+		memcpy(part, base, n + 1);
+		e = remove_part_at(dfd, part, p ? p->fd : -1, meta);
+		free(part);
+	}
+	at_done();
+	part_release(p);
+	return e;
+}
+
 // open_output opens the file at the first byte (cl: the Content-Length, -1
 // when unknown). When resuming, it keeps the bytes before offset and
 // writes after them; otherwise it starts empty.
@@ -285,7 +442,7 @@ static int open_output(mg_xfer *x, int resume, long long cl) {
 	// Not a response about to become the first range of a split download.
 	if (x->tmp_ok && !resume && !x->segment && !x->splittable && x->offset == 0 && cl >= 0 && cl <= MG_TMPFILE_MAX &&
 	    __atomic_load_n(&tmp_on, __ATOMIC_RELAXED)) {
-		if (cl >= MG_HANDOVER_MIN && link_backlog() < MG_HANDOVER_MAX) {
+		if (cl >= MG_HANDOVER_MIN && !x->tight && link_backlog() < MG_HANDOVER_MAX) {
 			x->tmpfile = 1;
 			x->handover = 1;
 			x->wpos = 0;
@@ -301,32 +458,65 @@ static int open_output(mg_xfer *x, int resume, long long cl) {
 			return 0;
 		}
 	}
-	// O_NOFOLLOW: a planted NAME.part symlink must not redirect the write.
-	int flags = O_WRONLY | O_CREAT | O_CLOEXEC | O_NOFOLLOW | (resume || x->segment ? 0 : O_TRUNC | O_EXCL);
-	x->fd = open_at(x->path, flags);
-	if (x->fd < 0 && errno == ENOENT) {
-		if (mkdir_parents(x, x->path) != 0)
+	// A resume or a range continues a file that must be there (and, for a
+	// resume, still hold the prefix): one that is gone, or shorter, was
+	// renamed or removed since the entry looked (by the process that
+	// wrote it, say); a file created now would have a hole where that
+	// prefix was.
+	int cont = resume || x->segment;
+	int fd = -1, created = 0;
+	mg_part local = {-1};
+	mg_part *p = x->part ? x->part : &local;
+	if (p->fd < 0) {
+		int dfd;
+		const char *base = at_dir(x->path, &dfd);
+		p->fd = part_lock_at(dfd, base, !cont, &created);
+		int e = errno;
+		at_done();
+		if (p->fd < 0 && e == ENOENT && !cont) {
+			if (mkdir_parents(x, x->path) != 0)
+				return -1;
+			// The cached directory may be one that was removed since.
+			mg_dir_forget();
+			base = at_dir(x->path, &dfd);
+			p->fd = part_lock_at(dfd, base, 1, &created);
+			e = errno;
+			at_done();
+		}
+		if (p->fd < 0 && e == ENOENT && cont) {
+			x->part_gone = 1;
 			return -1;
-		// The cached directory may be one that was removed since.
-		mg_dir_forget();
-		x->fd = open_at(x->path, flags);
-	}
-	if (x->fd < 0 && errno == EEXIST) {
-		// A .part from an earlier run: replace it. Noting this spares Go
-		// from looking for a stale .meta beside every fresh file.
+		}
+		errno = e;
+		// A .part from an earlier run is replaced (truncated below). Noting
+		// this spares Go from looking for a stale .meta beside every fresh
+		// file.
+		x->preexisted = p->fd >= 0 && !created;
+	} else {
 		x->preexisted = 1;
-		x->fd = open_at(x->path, flags & ~O_EXCL);
 	}
 	if (resume)
 		x->preexisted = 1;
-	if (x->fd < 0) {
+	if (p->fd >= 0)
+		fd = p == &local ? p->fd : fcntl(p->fd, F_DUPFD_CLOEXEC, 0);
+	if (fd < 0) {
 		set_err(x, MG_OP_OPEN, x->path);
+		if (p == &local)
+			part_release(p);
 		return -1;
 	}
-	// Drop anything past offset (a prefix is all a resume may trust); a
-	// segment writes inside a file other segments share, and truncates
-	// nothing.
-	if (resume && !x->segment && ftruncate(x->fd, (off_t)x->offset) != 0) {
+	x->fd = fd;
+	struct stat st;
+	if (resume && !x->segment && fstat(fd, &st) == 0 && st.st_size < x->offset) {
+		x->part_gone = 1;
+		close(x->fd);
+		x->fd = -1;
+		return -1;
+	}
+	// Drop anything past offset (a prefix is all a resume may trust), or
+	// everything of a fresh start; a segment writes inside a file other
+	// segments share, and truncates nothing.
+	if (!x->segment && !created && ftruncate(x->fd, resume ? (off_t)x->offset : 0) != 0) {
 		set_err(x, MG_OP_OPEN, x->path);
 		close(x->fd);
 		x->fd = -1;
@@ -1251,7 +1441,7 @@ static size_t mg_write(char *ptr, size_t size, size_t nmemb, void *ud) {
 				}
 				if (other_version(x)) {
 					// Checked before a byte of it is kept.
-					x->changed = 1;
+					x->other_version = 1;
 					x->state = MG_RANGE_BAD;
 					return 0;
 				}
@@ -1274,13 +1464,24 @@ static size_t mg_write(char *ptr, size_t size, size_t nmemb, void *ud) {
 		} else if (x->offset > 0) {
 			resume = 1; // FTP REST: libcurl fails the transfer if refused
 		}
+		size_t want = (cl > 0 && cl < MG_BUFCAP) ? (size_t)cl : MG_BUFCAP;
+		if (__atomic_add_fetch(&held_bytes, (long long)want, __ATOMIC_RELAXED) > MG_HOLD_BUDGET) {
+			unhold((long long)want);
+			x->tight = 1;
+			if (want > MG_TIGHT_CAP)
+				want = MG_TIGHT_CAP;
+		} else {
+			x->held = (long long)want;
+		}
 		if (open_output(x, resume, cl) != 0) {
-			x->state = MG_IOERR;
+			x->state = x->part_gone ? MG_RANGE_BAD : MG_IOERR;
 			return 0;
 		}
-		x->cap = (cl > 0 && cl < MG_BUFCAP) ? (size_t)cl : MG_BUFCAP;
+		x->cap = want;
 		x->buf = malloc(x->cap);
 		if (!x->buf) {
+			unhold(x->held);
+			x->held = 0;
 			x->cap = 0; // degrade to unbuffered writes
 			if (x->handover) {
 				// Nowhere to keep the body: NAME.part, written here.
@@ -1412,6 +1613,9 @@ int mg_xfer_take_body(mg_xfer *x, char **buf, long long *len) {
 		return -1;
 	*buf = x->buf;
 	*len = (long long)x->len;
+	// What stays held is the body's length, until the linker frees it.
+	unhold(x->held - (long long)x->len);
+	x->held = 0;
 	x->buf = NULL;
 	x->len = x->cap = 0;
 	return 0;
@@ -1506,13 +1710,12 @@ void mg_xfer_discard(mg_xfer *x) {
 		close(x->fd);
 		x->fd = -1;
 	}
-	// Also removes what earlier attempts kept; ENOENT when there is nothing.
-	unlink(x->path);
 }
 
 void mg_xfer_free(mg_xfer *x) {
 	if (!x)
 		return;
+	unhold(x->held);
 	unlink_paused(x);
 	direct_stop(x);
 	drain(x);
@@ -1890,12 +2093,20 @@ static int pwrite_all(int fd, const char *buf, long long len, off_t off) {
 	return 0;
 }
 
-// copy_in writes the unnamed file's bytes to dfd/part (created afresh),
-// for systems that can link it neither way.
+// copy_in writes the unnamed file's bytes to dfd/part, taken for this
+// process (see "Owning NAME.part") and emptied, for systems that can link
+// it neither way. Returns the part's descriptor, still holding it until
+// it is renamed, or -1 with errno.
 static int copy_in(int fd, int dfd, const char *part) {
-	int out = openat(dfd, part, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0666);
+	int out = part_lock_at(dfd, part, 1, NULL);
 	if (out < 0)
 		return -1;
+	if (ftruncate(out, 0) != 0) {
+		int e = errno;
+		close(out);
+		errno = e;
+		return -1;
+	}
 	char buf[16384];
 	off_t off = 0;
 	for (;;) {
@@ -1904,17 +2115,17 @@ static int copy_in(int fd, int dfd, const char *part) {
 			continue;
 		if (n <= 0) {
 			int e = errno;
-			close(out);
 			if (n == 0)
-				return 0;
+				return out;
 			unlinkat(dfd, part, 0);
+			close(out);
 			errno = e;
 			return -1;
 		}
 		int e = pwrite_all(out, buf, n, off);
 		if (e) {
-			close(out);
 			unlinkat(dfd, part, 0);
+			close(out);
 			errno = e;
 			return -1;
 		}
@@ -1923,8 +2134,8 @@ static int copy_in(int fd, int dfd, const char *part) {
 }
 
 // Stale NAME.part files. Linking NAME makes a NAME.part left by an earlier
-// run stale, so the linker removes it; looking for one costs an unlinkat
-// per file, about a fifth of the linker's time on 20,000 one-byte files.
+// run stale, so the linker removes it (unless another process holds it:
+// see "Owning NAME.part"); looking for one costs an open per file, about a fifth of the linker's time on 20,000 one-byte files.
 // A directory that held no *.part when this run first linked into it can
 // hold no stale one later: this run's own .part files are of other names
 // (a NAME written unnamed never had one in this run, or it was removed),
@@ -1986,7 +2197,7 @@ static int link_one(struct link_item *it) {
 	const char *name = at_dir_in(&link_dir, it->path, &dfd);
 	size_t n = strlen(name);
 	char *part = malloc(n + sizeof ".part.meta");
-	int err = 0, stale = 0;
+	int err = 0, held = -1;
 	if (!part) {
 		err = ENOMEM;
 		goto out;
@@ -1995,11 +2206,12 @@ static int link_one(struct link_item *it) {
 	memcpy(part + n, ".part", sizeof ".part");
 	if (flink(it->fd, dfd, name) == 0) {
 		// A NAME.part of an earlier run is stale now (as when a fresh
-		// download overwrote it and renamed it), and so is its .meta.
+		// download overwrote it and renamed it), and so is its .meta;
+		// one that another process holds is its live download, and stays.
 		if (dfd == link_dir.fd && link_dir.clean < 0)
 			link_dir.clean = dir_clean(dfd);
 		if (dfd != link_dir.fd || !link_dir.clean)
-			stale = unlinkat(dfd, part, 0) == 0;
+			remove_part_at(dfd, part, -1, 1);
 		goto out;
 	}
 	if (errno == EEXIST && it->noreplace) {
@@ -2011,10 +2223,14 @@ static int link_one(struct link_item *it) {
 		goto out;
 	}
 	// NAME exists (rename replaces it in one step, as for any NAME.part),
-	// or the file cannot be linked here (then its bytes are copied).
+	// or the file cannot be linked here (then its bytes are copied). The
+	// unnamed file is locked before it gets the name NAME.part, so that
+	// another process never takes it for a NAME.part of its own to write.
+	flock(it->fd, LOCK_EX | LOCK_NB);
 	if (flink(it->fd, dfd, part) != 0) {
 		if (errno == EEXIST) {
-			stale = unlinkat(dfd, part, 0) == 0;
+			if ((err = remove_part_at(dfd, part, -1, 1)) != 0)
+				goto out; // another process's NAME.part
 			if (flink(it->fd, dfd, part) == 0)
 				goto rename;
 		}
@@ -2022,8 +2238,8 @@ static int link_one(struct link_item *it) {
 			err = errno;
 			goto out;
 		}
-		if (copy_in(it->fd, dfd, part) != 0) {
-			err = errno; // the directory is gone, or the disk refuses
+		if ((held = copy_in(it->fd, dfd, part)) < 0) {
+			err = errno; // the directory is gone, the disk refuses, or another process holds it
 			goto out;
 		}
 		// Copying works where linking does not: no more unnamed files.
@@ -2032,11 +2248,9 @@ static int link_one(struct link_item *it) {
 	}
 rename:
 	err = put_in_place(dfd, part, name, it->noreplace);
+	if (held >= 0)
+		close(held);
 out:
-	if (stale) {
-		memcpy(part + n, ".part.meta", sizeof ".part.meta");
-		unlinkat(dfd, part, 0);
-	}
 	at_done_in(&link_dir);
 	free(part);
 	return err;
@@ -2058,15 +2272,16 @@ static int write_part(struct link_item *it, int dfd, const char *dir) {
 	memcpy(part + n, ".part", sizeof ".part");
 	int e = 0;
 	it->op = MG_OP_OPEN;
-	int fd = openat(dfd, part, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0666);
-	if (fd < 0) {
+	// Taken for this process (see "Owning NAME.part") until renamed.
+	int fd = part_lock_at(dfd, part, 1, NULL);
+	if (fd < 0 || ftruncate(fd, 0) != 0) {
 		e = errno;
+		if (fd >= 0)
+			close(fd);
 		goto out;
 	}
 	it->op = MG_OP_WRITE;
 	e = pwrite_all(fd, it->buf, it->len, 0);
-	if (close(fd) != 0 && !e)
-		e = errno;
 	if (e) {
 		unlinkat(dfd, part, 0);
 	} else {
@@ -2074,6 +2289,7 @@ static int write_part(struct link_item *it, int dfd, const char *dir) {
 		e = put_in_place(dfd, part, name, it->noreplace);
 		it->named = !e;
 	}
+	close(fd); // only now: it held the name until the rename
 out:
 	free(part);
 	return e;
@@ -2158,7 +2374,7 @@ static void *link_main(void *arg) {
 			struct link_item *it = &batch[i];
 			if (it->fd < 0) {
 				it->err = write_body(it);
-				free(it->buf);
+				mg_body_free(it->buf, it->len);
 				it->buf = NULL;
 			}
 			if (it->err == 0 && !it->named) {

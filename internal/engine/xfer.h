@@ -36,9 +36,31 @@ enum {
 
 typedef struct mg_pauser mg_pauser;
 
+// mg_part is one entry's hold on its NAME.part, shared by every transfer of
+// the entry (attempts, ranges of a split download): fd is an open
+// descriptor of the file with flock(LOCK_EX) on it, -1 while the entry
+// holds none. Another process (another multiget on the same directory)
+// cannot take the file while it is held; see "Owning NAME.part" in xfer.c.
+typedef struct mg_part {
+	int fd;
+} mg_part;
+
+mg_part *mg_part_new(void);
+// mg_part_free releases the hold (closing fd) and frees p.
+void mg_part_free(mg_part *p);
+// mg_part_hold takes an existing path (NAME.part) for p unless p holds it
+// already. Returns 0, or an errno: EWOULDBLOCK when another process holds it.
+int mg_part_hold(mg_part *p, const char *path);
+// mg_part_remove removes path (NAME.part) and, with meta, path.meta (first)
+// when p holds the file or no process does; then releases p. Returns 0, or
+// EWOULDBLOCK when another process holds it (both are left alone).
+int mg_part_remove(mg_part *p, const char *path, int meta);
+
 typedef struct mg_xfer {
 	CURL *easy;
 	char *path;          // temporary output path (NAME.part), owned
+	mg_part *part;       // the entry's hold on it (borrowed), or NULL
+	int part_gone;       // resuming, but NAME.part is gone or shorter now
 	int fd;              // -1 until the first body byte of a success
 	int state;           // MG_*
 	int check_http;      // refuse bodies of non-2xx HTTP responses
@@ -50,7 +72,7 @@ typedef struct mg_xfer {
 	long long offset;    // bytes already in the file, asked for with Range
 	int restarted;       // resuming, but the server sent the whole body (200)
 	char *ifrange;       // the validator a resume sent in If-Range, owned
-	int changed;         // MG_RANGE_BAD: the 206 named a version other than ifrange
+	int other_version;   // MG_RANGE_BAD: the 206 named a version other than ifrange
 	int hdr_end;         // the last response's header block ended (blank line seen)
 	int preexisted;      // the output file existed before this attempt
 	int tmp_ok;          // may be written unnamed (see "Small files" in xfer.c)
@@ -66,6 +88,8 @@ typedef struct mg_xfer {
 	long long total;     // that Content-Length
 	struct curl_slist *headers; // this attempt's request headers, owned
 	char *buf;           // write coalescing buffer, allocated on first byte
+	long long held;      // its bytes counted in the memory budget (see xfer.c)
+	int tight;           // beyond that budget: a small buffer, no hand-over
 	size_t len, cap;
 	// Background writes (large bodies; see xfer.c). Fields marked (pool)
 	// are shared with a writer thread under the pool mutex.
@@ -96,7 +120,7 @@ typedef struct mg_xfer {
 	char errbuf[CURL_ERROR_SIZE];
 } mg_xfer;
 
-mg_xfer *mg_xfer_new(CURL *easy, const char *path, int check_http, mg_pauser *pauser);
+mg_xfer *mg_xfer_new(CURL *easy, const char *path, int check_http, mg_pauser *pauser, mg_part *part);
 // mg_xfer_finish flushes and closes the output, creating an empty file when
 // the body was empty. Returns 0, or -1 with err/errop set. It also notes
 // the transfer's connection when it is multiplexed (see mg_cork).
@@ -105,7 +129,8 @@ int mg_xfer_finish(mg_xfer *x);
 // mg_xfer_finish completed unnamed (tmpfile), for mg_link_submit; -1 for
 // any other transfer.
 int mg_xfer_take_fd(mg_xfer *x);
-// mg_xfer_discard closes the output if open and removes the temporary file.
+// mg_xfer_discard closes the output if open; removing NAME.part is
+// mg_part_remove's (the file is the entry's, not the attempt's).
 void mg_xfer_discard(mg_xfer *x);
 // mg_xfer_keep flushes and closes the output but leaves it in place, for a
 // later attempt or run to resume. Returns 0, or -1 with err/errop set.
@@ -227,6 +252,12 @@ int mg_link_submit(int fd, const char *path, int noreplace, long id);
 // transfer with mg_xfer_take_body; the linker writes and frees it).
 int mg_link_submit_body(char *buf, long long len, const char *path, int noreplace, long id);
 int mg_xfer_take_body(mg_xfer *x, char **buf, long long *len);
+// mg_body_free frees a body taken with mg_xfer_take_body (len bytes) that
+// was not handed over.
+void mg_body_free(char *buf, long long len);
+// mg_held_bytes: bytes in transfers' first buffers and handed-over bodies
+// (for tests).
+long long mg_held_bytes(void);
 void mg_link_kick(void);
 // ops[i]: the MG_OP_* that failed when errs[i] is set.
 int mg_link_collect(long *ids, int *errs, int *ops, int max, int block);

@@ -1,0 +1,42 @@
+package engine
+
+import "golang.org/x/sys/unix"
+
+// Descriptors. Every running transfer takes a socket (two while libcurl's
+// threaded resolver looks its host up), a descriptor for its output, and
+// its entry's hold on NAME.part; the process also keeps a reserve: the
+// spliced-receive pipes (MG_PIPES pairs in xfer.c), the unnamed files
+// waiting for the linker, cached directories, the lists being read, the
+// eventfd, and Go's own. A -j the descriptor limit cannot serve would fail
+// entries with EMFILE for multiget's own sake, so it is lowered to what
+// the limit allows.
+const (
+	fdsPerTransfer = 4
+	fdsReserve     = 192
+)
+
+// ParallelCap returns how many entries can run at once within the
+// process's descriptor limit (RLIMIT_NOFILE; Go raises the soft limit to
+// the hard one at start), split ways each, and that limit. A -j above the
+// cap should be lowered to it. When the limit cannot be read, the cap is
+// parallel itself.
+func ParallelCap(parallel, split int) (n int, limit uint64) {
+	var rl unix.Rlimit
+	if unix.Getrlimit(unix.RLIMIT_NOFILE, &rl) != nil || rl.Cur == unix.RLIM_INFINITY {
+		return parallel, 0
+	}
+	per := uint64(fdsPerTransfer * max(split, 1))
+	c := uint64(1)
+	if rl.Cur > fdsReserve+per {
+		c = (rl.Cur - fdsReserve) / per
+	}
+	if c >= uint64(parallel) {
+		return parallel, rl.Cur
+	}
+	return int(c), rl.Cur
+}
+
+// fdShortage: err is the process running out of descriptors (EMFILE) or
+// the system (ENFILE), which passes as transfers end: worth waiting for,
+// never a reason to fail an entry.
+func fdShortage(err error) bool { return err == unix.EMFILE || err == unix.ENFILE }
