@@ -282,7 +282,7 @@ func NewRootCmd(io *IOStreams, runF func(context.Context, *Options) error) *cobr
 	f.StringArrayVarP(&opts.Inputs, "input", "i", nil, "read URLs from `FILE` (repeatable; - is stdin)")
 	f.StringVarP(&opts.Dir, "dir", "d", ".", "save files under `DIR` (created if missing)")
 	f.BoolVar(&opts.Tree, "tree", false, "save as DIR/HOST/PATH instead of DIR/NAME")
-	f.IntVarP(&opts.Parallel, "parallel", "j", 8, "transfers at once")
+	f.IntVarP(&opts.Parallel, "parallel", "j", 8, "transfers at once (lowered, with a warning, to what the descriptor limit allows)")
 	f.IntVar(&opts.PerHost, "per-host", 0, "transfers at once per host (0 = no cap)")
 	f.BoolVar(&opts.NoClobber, "no-clobber", false, "keep existing files and report them skipped (default: replace atomically once complete)")
 	f.DurationVar(&opts.ConnectTimeout, "connect-timeout", 30*time.Second, "give up connecting after `DUR`")
