@@ -19,14 +19,17 @@
 // never resolved, so a URL cannot climb out of its host directory.
 //
 // Sanitising one segment (Sanitize): "/" and "\" become "_" (so "%2F" in a
-// URL never makes a directory), as do control characters and bytes that
-// are not UTF-8; "." becomes "_" and ".." "__"; a name longer than 250
-// bytes is cut at a character boundary, keeping its extension when that is
+// URL never makes a directory), as do control characters, the Unicode
+// bidirectional controls (U+061C, U+200E, U+200F, U+202A-U+202E,
+// U+2066-U+2069: they make a name display in another order than it is
+// spelt, "\u202egpj.exe" as "exe.jpg") and bytes that are not UTF-8; "."
+// becomes "_" and ".." "__"; a name longer than 250 bytes is cut at a character boundary, keeping its extension when that is
 // at most 16 bytes; an empty name becomes "index.html".
 //
 // out= values (CleanOut): a relative path using "/"; "." components and
 // repeated "/" are dropped. It is refused when it is empty, absolute, has a
-// ".." component, holds a control character (0x00-0x1f, 0x7f), has a
+// ".." component, holds a control character (0x00-0x1f, 0x7f) or a
+// bidirectional control (the user's own name is refused, not altered), has a
 // component longer than 250 bytes, or does not end in a file name (ends in
 // "/" or "/.", or is only ".").
 //
@@ -167,7 +170,7 @@ func Sanitize(seg string) string {
 		switch {
 		case r == utf8.RuneError && size <= 1:
 			b.WriteByte('_')
-		case r == '/' || r == '\\' || unicode.IsControl(r):
+		case r == '/' || r == '\\' || unicode.IsControl(r) || unicode.Is(unicode.Bidi_Control, r):
 			b.WriteByte('_')
 		default:
 			b.WriteString(seg[i : i+size])
@@ -213,6 +216,11 @@ func CleanOut(out string) (string, error) {
 	for i := 0; i < len(out); i++ {
 		if c := out[i]; c < 0x20 || c == 0x7f {
 			return "", fmt.Errorf("out=%q has a control character (byte 0x%02x at %d): remove it", out, c, i)
+		}
+	}
+	for i, r := range out {
+		if unicode.Is(unicode.Bidi_Control, r) {
+			return "", fmt.Errorf("out=%q has a bidirectional control character (%U at byte %d), which makes a name display in another order than it is spelt: remove it", out, r, i)
 		}
 	}
 	if strings.HasPrefix(out, "/") || filepath.IsAbs(out) || filepath.VolumeName(out) != "" {
