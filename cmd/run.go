@@ -340,6 +340,9 @@ func resolve(o *Options, targets *naming.Targets, it list.Item) (e engine.Entry,
 	if err != nil {
 		return invalid(err)
 	}
+	if req := naming.Request(it.URL, u); req != it.URL {
+		e.URL, e.Written = req, it.URL
+	}
 	var rel string
 	if out, ok := it.Options["out"]; ok {
 		if rel, err = naming.CleanOut(out); err != nil {

@@ -582,12 +582,12 @@ func (e *engine) hostFree(h string) bool {
 // transfer get their result at once, others start or wait for their host.
 func (e *engine) admit(en Entry) {
 	if en.Invalid != nil {
-		e.result(Result{Source: en.Source, URL: en.URL, Status: StatusInvalid, Error: en.Invalid.Error()})
+		e.result(Result{Source: en.Source, URL: en.AsWritten(), Status: StatusInvalid, Error: en.Invalid.Error()})
 		return
 	}
 	if e.cfg.NoClobber {
 		if _, err := os.Lstat(en.Path); err == nil {
-			e.result(Result{Source: en.Source, URL: en.URL, Path: en.Path, Status: StatusSkipped,
+			e.result(Result{Source: en.Source, URL: en.AsWritten(), Path: en.Path, Status: StatusSkipped,
 				Error: "target exists (--no-clobber)"})
 			return
 		}
@@ -714,7 +714,7 @@ func (e *engine) drain() {
 // baseResult is the Result of j so far, without a status.
 func (e *engine) baseResult(j *job) Result {
 	r := j.last
-	r.Source, r.URL, r.Path = j.entry.Source, j.entry.URL, j.entry.Path
+	r.Source, r.URL, r.Path = j.entry.Source, j.entry.AsWritten(), j.entry.Path
 	r.Bytes = j.received
 	r.Attempts = j.attempts
 	r.Duration = time.Since(j.begin)

@@ -9,8 +9,12 @@ type Entry struct {
 	// Source names where the entry came from: "FILE:LINE", "-:LINE" for
 	// stdin, or "arg:N" for the N-th URL argument (1-based).
 	Source string
-	// URL as written in the list.
+	// URL is what is requested: the URL as written in the list, except
+	// that an internationalised host is in its ASCII form.
 	URL string
+	// Written is the URL as written when that differs from URL; results
+	// show it, so they match the list. "" when the same.
+	Written string
 	// Path is the final output path (already joined with --dir, cleaned,
 	// and proven to stay inside it). Empty when Invalid is set.
 	Path string
@@ -22,6 +26,14 @@ type Entry struct {
 	// NamedByURL is set when Path's last element came from the URL, so a
 	// server's Content-Disposition may replace it (--content-disposition).
 	NamedByURL bool
+}
+
+// AsWritten is the entry's URL as the list wrote it.
+func (en *Entry) AsWritten() string {
+	if en.Written != "" {
+		return en.Written
+	}
+	return en.URL
 }
 
 // Checksum is an expected digest of a whole file.

@@ -5,7 +5,11 @@
 //
 // URLs (ParseURL): a URL must be absolute, its protocol (compared in lower
 // case) must be one of those allowed, it must have a host, be valid UTF-8
-// and hold no spaces or control characters (spaces are written %20).
+// and hold no spaces or control characters (spaces are written %20). A
+// host with non-ASCII letters (an internationalised domain name) must be
+// valid under IDNA's lookup rules (UTS #46, as browsers apply them) and is
+// used in its ASCII form, "bücher.example" as "xn--bcher-kva.example":
+// that is what is sent (Request) and what names the --tree directory.
 //
 // Names from URLs (FromURL): the output name is the last segment of the
 // URL path, percent-decoded then sanitised; the query and fragment are
@@ -49,6 +53,8 @@ import (
 	"sync"
 	"unicode"
 	"unicode/utf8"
+
+	"golang.org/x/net/idna"
 )
 
 // MaxName is the longest file name component, in bytes, that is produced
@@ -99,7 +105,56 @@ func ParseURL(raw string, allowed []string) (*url.URL, error) {
 	if u.Opaque != "" || u.Hostname() == "" {
 		return nil, fmt.Errorf("URL %q has no host: write it as %s://HOST/PATH", raw, u.Scheme)
 	}
+	if h := u.Hostname(); !isASCII(h) {
+		a, err := idnaLookup.ToASCII(h)
+		if err != nil {
+			return nil, fmt.Errorf("host %q is not a valid international domain name (%v): check its spelling, or write it in its ASCII form (xn--...)", h, err)
+		}
+		// A host with a non-ASCII letter is never an IPv6 literal (those
+		// are hex digits and colons), so u.Host is the host, then any port.
+		u.Host = a + u.Host[len(h):]
+	}
 	return u, nil
+}
+
+// idnaLookup is IDNA's lookup profile (idna.Lookup) that also checks DNS's
+// length limits: a host no resolver would accept is refused here, with the
+// entry named, rather than failing later with a resolver's message.
+var idnaLookup = idna.New(idna.MapForLookup(), idna.BidiRule(), idna.VerifyDNSLength(true))
+
+func isASCII(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] >= utf8.RuneSelf {
+			return false
+		}
+	}
+	return true
+}
+
+// Request returns the URL to hand to libcurl for raw, which ParseURL
+// turned into u: raw itself, but with an internationalised host written in
+// its ASCII form. libcurl would convert the host itself only when the
+// process's locale is UTF-8, which a Go program never sets; the rest of raw
+// stays byte for byte as written (u.String() would re-escape it).
+func Request(raw string, u *url.URL) string {
+	i := strings.Index(raw, "://")
+	if i < 0 {
+		return raw
+	}
+	start := i + len("://")
+	end := len(raw)
+	if j := strings.IndexAny(raw[start:], "/?#"); j >= 0 {
+		end = start + j
+	}
+	auth := raw[start:end]
+	host := auth
+	if at := strings.LastIndexByte(auth, '@'); at >= 0 {
+		host = auth[at+1:]
+	}
+	if d, err := url.PathUnescape(host); err != nil || isASCII(d) {
+		return raw // no international host: nothing to convert
+	}
+	return raw[:end-len(host)] + u.Host + raw[end:]
 }
 
 var defaultPorts = map[string]string{

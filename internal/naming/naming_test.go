@@ -34,6 +34,12 @@ func TestParseURL(t *testing.T) {
 		{"invalid UTF-8", "http://h/\xff", "UTF-8"},
 		{"bad escape", "http://h/%zz", "not a valid URL"},
 		{"bad port", "http://h:port/", "not a valid URL"},
+		{"international host", "http://bücher.example/x", ""},
+		{"international host, leading hyphen", "http://-bücher.example/x", `host "-bücher.example" is not a valid international domain name`},
+		{"international host, underscore", "http://bü_cher.example/", "not a valid international domain name"},
+		{"international host, mixed directions", "http://aאb.example/", "not a valid international domain name"},
+		{"international host, empty label", "http://ü..example/", "not a valid international domain name"},
+		{"international host, label over 63 bytes", "http://ü" + strings.Repeat("a", 70) + ".example/", "not a valid international domain name"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -51,6 +57,29 @@ func TestParseURL(t *testing.T) {
 				t.Fatalf("ParseURL(%q) error %v, want it to contain %q", tt.raw, err, tt.errSub)
 			}
 		})
+	}
+}
+
+func TestRequest(t *testing.T) {
+	tests := []struct{ raw, want string }{
+		{"http://bücher.localhost:8080/x", "http://xn--bcher-kva.localhost:8080/x"},
+		{"HTTPS://BÜCHER.example/ä%20b?q=ü#ö", "HTTPS://xn--bcher-kva.example/ä%20b?q=ü#ö"},
+		{"ftp://u:p%40w@münchen.de", "ftp://u:p%40w@xn--mnchen-3ya.de"},
+		{"http://b%C3%BCcher.example?x", "http://xn--bcher-kva.example?x"},
+		{"http://bücher.example:/x", "http://xn--bcher-kva.example:/x"},
+		{"http://ü.example#/a", "http://xn--tda.example#/a"},
+		// ASCII hosts go as written, upper case and escapes included.
+		{"http://H.Example:80/ä?b", "http://H.Example:80/ä?b"},
+		{"http://[::1]:8080/x", "http://[::1]:8080/x"},
+	}
+	for _, tt := range tests {
+		u, err := ParseURL(tt.raw, protos)
+		if err != nil {
+			t.Fatalf("ParseURL(%q): %v", tt.raw, err)
+		}
+		if got := Request(tt.raw, u); got != tt.want {
+			t.Errorf("Request(%q) = %q, want %q", tt.raw, got, tt.want)
+		}
 	}
 }
 
@@ -87,6 +116,8 @@ func TestFromURL(t *testing.T) {
 		{"tree encoded slash stays in segment", "http://h/a%2Fb/c", true, "h/a_b/c"},
 		{"tree IPv6 host", "http://[::1]:8080/x", true, "[__1]_8080/x"},
 		{"tree query ignored", "http://h/a/b?x=/../../etc", true, "h/a/b"},
+		{"tree international host in its ASCII form", "http://Bücher.example:8080/a/ü.txt", true, "xn--bcher-kva.example_8080/a/ü.txt"},
+		{"international host, name kept", "http://bücher.example/ü.txt", false, "ü.txt"},
 		{"raw bidi override in name", "http://h/gpj\u202eexe.jpg", false, "gpj_exe.jpg"},
 		{"encoded bidi override in name", "http://h/gpj%E2%80%AEexe.jpg", false, "gpj_exe.jpg"},
 		{"encoded bidi isolate in tree directory", "http://h/a%E2%81%A6b/c", true, "h/a_b/c"},
