@@ -78,6 +78,7 @@ type Stats struct {
 	Bytes                        int64
 	Interrupted                  bool // the context was cancelled
 	FailFast                     bool // stopped by the first failure
+	StopReason                   string // why it stopped early: "interrupted", ...
 	// Waits counts how the loop slept: through select(2) on curl_multi_fdset,
 	// or through curl_multi_poll when a socket was >= FD_SETSIZE.
 	SelectWaits, PollWaits int
@@ -342,12 +343,18 @@ func redirectProtocols(allowed []string) string {
 func (e *engine) loop(ctx context.Context) {
 	for {
 		if e.stopReason == "" && ctx.Err() != nil {
-			e.stop("interrupted")
+			reason := "interrupted"
+			var sc *StopCause
+			if errors.As(context.Cause(ctx), &sc) {
+				reason = sc.Reason
+			}
+			e.stop(reason)
 			e.stats.Interrupted = true
 		}
 		e.collectVerified(false)
 		e.collectLinks(false)
 		if e.stopReason != "" {
+			e.stats.StopReason = e.stopReason
 			e.abortAll()
 			for e.verifying > 0 {
 				e.collectVerified(true)
@@ -1228,7 +1235,9 @@ func (e *engine) stop(reason string) {
 
 // abortAll ends every running transfer and every waiting retry: each is
 // reported failed with the reason the run stopped, and keeps its NAME.part
-// (with what a resume needs) so that -c can continue it.
+// (with what a resume needs) so that -c can continue it. Entries taken
+// from the input but not started (waiting for their host, or still in the
+// batch) are reported "not started": every entry taken gets its result.
 func (e *engine) abortAll() {
 	for j := range e.splitJobs {
 		e.abortSplit(j)
@@ -1259,6 +1268,14 @@ func (e *engine) abortAll() {
 		e.abortJob(j)
 	}
 	e.retries = nil
+	for _, j := range e.deferred {
+		e.result(NotStarted(j.entry, e.stopReason))
+	}
+	e.deferred = nil
+	for ; e.bi < len(e.batch); e.bi++ {
+		e.result(NotStarted(e.batch[e.bi], e.stopReason))
+		e.batch[e.bi] = Entry{}
+	}
 }
 
 func (e *engine) abortJob(j *job) {

@@ -36,6 +36,24 @@ func (en *Entry) AsWritten() string {
 	return en.URL
 }
 
+// StopCause, as the cause of the run's context (context.WithCancelCause),
+// says why the run stops, e.g. "results cannot be written to stdout":
+// running transfers are "aborted: REASON", queued entries "not started:
+// REASON". A context cancelled otherwise reads "interrupted".
+type StopCause struct{ Reason string }
+
+func (c *StopCause) Error() string { return c.Reason }
+
+// NotStarted is the result of an entry the run stopped before starting
+// (an invalid one is still reported invalid: it needed no transfer).
+func NotStarted(en Entry, reason string) Result {
+	r := Result{Source: en.Source, URL: en.AsWritten(), Path: en.Path, Status: StatusFailed, Error: "not started: " + reason}
+	if en.Invalid != nil {
+		r.Path, r.Status, r.Error = "", StatusInvalid, en.Invalid.Error()
+	}
+	return r
+}
+
 // Checksum is an expected digest of a whole file.
 type Checksum struct {
 	Algo string // sha256, sha512, sha1 or md5
