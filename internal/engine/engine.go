@@ -76,9 +76,10 @@ type Config struct {
 type Stats struct {
 	OK, Failed, Skipped, Invalid int
 	Bytes                        int64
-	Interrupted                  bool   // the context was cancelled
-	FailFast                     bool   // stopped by the first failure
-	StopReason                   string // why it stopped early: "interrupted", ...
+	Interrupted                  bool // the context was cancelled
+	FailFast                     bool // stopped by the first failure
+	// StopReason says why the run stopped early ("interrupted", ...).
+	StopReason string
 	// Waits counts how the loop slept: through select(2) on curl_multi_fdset,
 	// or through curl_multi_poll when a socket was >= FD_SETSIZE.
 	SelectWaits, PollWaits int
