@@ -24,7 +24,7 @@ func plan(ctx context.Context, in <-chan []engine.Entry, obs engine.Observer) en
 			return st
 		}
 		for _, e := range batch {
-			r := engine.Result{Source: e.Source, URL: e.URL, Path: e.Path, Status: engine.StatusPlanned}
+			r := engine.Result{Source: e.Source, URL: e.AsWritten(), Path: e.Path, Status: engine.StatusPlanned}
 			if e.Invalid != nil {
 				r.Path, r.Status, r.Error = "", engine.StatusInvalid, e.Invalid.Error()
 				st.Invalid++

@@ -514,8 +514,9 @@ func TestRedirectFailures(t *testing.T) {
 }
 
 // 10. --content-disposition names files from the server, but never outside
-// --dir: paths are cut to their last element, control characters become
-// "_", long names are shortened; without the flag the URL names the file.
+// --dir: paths are cut to their last element, control characters and
+// bidirectional controls become "_", long names are shortened; without the
+// flag the URL names the file.
 func TestContentDisposition(t *testing.T) {
 	t.Parallel()
 	s := startServer(t)
@@ -528,14 +529,18 @@ func TestContentDisposition(t *testing.T) {
 		name, filename string
 		want           string // "" = check the long-name rule instead
 		flag           bool
+		route          string // "" = /cd/
 	}{
-		{"cd1", "../../x", "x", true},
+		{"cd1", "../../x", "x", true, ""},
 		// An absolute path (inside root, not /etc, so a bug cannot damage
 		// the system) must not be followed either.
-		{"cd2", filepath.Join(root, "etc", "passwd"), "passwd", true},
-		{"cd3", "a\x01b\x7fc\x1b.txt", "a_b_c_.txt", true},
-		{"cd4", long, "", true},
-		{"cd5", "server-name.txt", "cd5", false},
+		{"cd2", filepath.Join(root, "etc", "passwd"), "passwd", true, ""},
+		{"cd3", "a\x01b\x7fc\x1b.txt", "a_b_c_.txt", true, ""},
+		{"cd4", long, "", true, ""},
+		{"cd5", "server-name.txt", "cd5", false, ""},
+		// "\u202egpj.exe" would display as "exe.jpg".
+		{"cd6", "\u202egpj.exe", "_gpj.exe", true, ""},
+		{"cd7", "a\u2066b\u2069\u200f\u061c.txt", "a_b___.txt", true, "/cd5987/"},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -543,7 +548,11 @@ func TestContentDisposition(t *testing.T) {
 			if c.flag {
 				args = append(args, "--content-disposition")
 			}
-			args = append(args, s.URLFor("/cd/"+c.name+"?raw=1&filename="+url.QueryEscape(c.filename)))
+			route := c.route
+			if route == "" {
+				route = "/cd/"
+			}
+			args = append(args, s.URLFor(route+c.name+"?raw=1&filename="+url.QueryEscape(c.filename)))
 			r := mg(t, root, args...)
 			res := single(t, r)
 			wantOK(t, r, res, 1)

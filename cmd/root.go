@@ -489,6 +489,11 @@ func Main() int {
 	io := SystemStreams()
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
+	// Without this, the first write to a stdout or stderr whose reader has
+	// gone (multiget --json | head -1) kills the process (exit 141, no
+	// summary); with it the write fails with EPIPE and the run stops as the
+	// README says (report.Options.Broken).
+	signal.Notify(make(chan os.Signal, 1), syscall.SIGPIPE)
 	go func() {
 		// After the first signal, a second one takes the default action
 		// and ends the process at once.

@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -92,6 +93,8 @@ func mkdirUnlessDry(o *Options) error {
 
 func run(ctx context.Context, ios *IOStreams, o *Options) error {
 	start := time.Now()
+	ctx, cancel := context.WithCancelCause(ctx)
+	defer cancel(nil)
 	srcs, err := openInputs(o, ios.In)
 	if err != nil {
 		return err
@@ -118,6 +121,11 @@ func run(ctx context.Context, ios *IOStreams, o *Options) error {
 		Width: ios.TermWidth,
 		// GitHub Actions sets GITHUB_ACTIONS=true in every step.
 		GitHub: ios.Getenv != nil && ios.Getenv("GITHUB_ACTIONS") == "true",
+		// Whoever reads the results has gone (| head -1 has seen enough):
+		// stop as an interrupt does, rather than download for no one.
+		Broken: func(we *report.WriteError) {
+			cancel(&engine.StopCause{Reason: "results cannot be written to " + we.Stream})
+		},
 	})
 
 	// With no stdin among the lists, their entries can be counted ahead of
@@ -144,14 +152,17 @@ func run(ctx context.Context, ios *IOStreams, o *Options) error {
 
 	targets := naming.NewTargets()
 	entries := make(chan []engine.Entry, 4)
+	in := newIntake()
 	var readErr error
 	var produced int
 	readDone := make(chan struct{})
 	go func() {
 		defer close(readDone)
+		defer in.finish()
 		defer close(entries)
-		produced, readErr = produce(ctx, o, targets, srcs, entries)
-		if readErr == nil && !countAhead && ctx.Err() == nil {
+		var complete bool
+		produced, complete, readErr = produce(in, o, targets, srcs, entries)
+		if readErr == nil && complete && !countAhead {
 			total.Store(int64(produced))
 			rep.SetTotal(produced)
 		}
@@ -201,29 +212,45 @@ func run(ctx context.Context, ios *IOStreams, o *Options) error {
 	} else {
 		stats, runErr = engine.Run(ctx, cfg, entries, rep)
 	}
-	// The engine may stop early (interrupt, --fail-fast); release the
-	// reader, which is blocked on a full channel or on stdin.
-	go func() {
-		for range entries {
+	var stopped string // why the run stopped, other than a signal or --fail-fast
+	var sc *engine.StopCause
+	if errors.As(context.Cause(ctx), &sc) {
+		stopped = sc.Reason
+	}
+	interrupted := stats.Interrupted && stopped == ""
+	if stats.Interrupted || stats.FailFast || stats.StopReason != "" {
+		// The engine stopped early. Every entry read but not taken by it
+		// gets its result too; the reader, which may be waiting on stdin,
+		// is not waited for beyond that.
+		reason := stats.StopReason
+		if reason == "" {
+			reason = "interrupted" // a dry run's
 		}
-	}()
-	interrupted := stats.Interrupted
-	if !stats.Interrupted && !stats.FailFast {
+		for _, en := range in.close(entries) {
+			r := engine.NotStarted(en, reason)
+			if r.Status == engine.StatusInvalid {
+				stats.Invalid++
+			} else {
+				stats.Failed++
+			}
+			rep.Result(r)
+		}
+	} else {
 		<-readDone
 	}
 	sum := report.Summary{
 		OK: stats.OK, Failed: stats.Failed, Skipped: stats.Skipped, Invalid: stats.Invalid,
 		Bytes: stats.Bytes, Elapsed: time.Since(start),
-		Interrupted: interrupted, FailFast: stats.FailFast,
+		Interrupted: interrupted, FailFast: stats.FailFast, Stopped: stopped,
 		NotStarted: -1,
 		DryRun:     o.DryRun,
 	}
-	if interrupted || stats.FailFast {
+	if stats.Interrupted || stats.FailFast {
 		if countable && !countAhead && total.Load() == 0 {
 			count() // the lists were neither counted ahead nor read to the end
 		}
 		if t := int(total.Load()); t > 0 {
-			sum.NotStarted = t - stats.Done()
+			sum.NotStarted = max(t-stats.Done(), 0)
 		}
 	}
 	rep.Finish(sum)
@@ -232,6 +259,8 @@ func run(ctx context.Context, ios *IOStreams, o *Options) error {
 		return runErr
 	case interrupted:
 		return &exitError{code: ExitInterrupted}
+	case stopped != "":
+		return rep.WriteErr()
 	case readErr != nil:
 		fmt.Fprintf(ios.ErrOut, "multiget: error: %v\n", readErr)
 		return &exitError{code: ExitUsage}
@@ -241,7 +270,7 @@ func run(ctx context.Context, ios *IOStreams, o *Options) error {
 		// Results that could not be written (a full disk under
 		// results.jsonl, a closed pipe) make the run a failure: a CI job
 		// must not take a missing result file for success.
-		return fmt.Errorf("cannot write the results: %v", rep.WriteErr())
+		return rep.WriteErr()
 	}
 	return nil
 }
@@ -274,14 +303,20 @@ const batchSize = 128
 // each is validated, named, and checked against the targets claimed before
 // it. Entries go out in batches, flushed when full or when reading on might
 // block (a slow pipe on stdin must not hold back the entries already read).
-// It returns how many entries it sent and the first read error.
-func produce(ctx context.Context, o *Options, targets *naming.Targets, srcs []source, out chan<- []engine.Entry) (int, error) {
+// It stops when the run closes in, handing it the entries it holds. It
+// returns how many entries it sent, whether it read every list to its end,
+// and the first read error.
+func produce(in *intake, o *Options, targets *naming.Targets, srcs []source, out chan<- []engine.Entry) (int, bool, error) {
 	n := 0
 	size := min(max(o.Parallel, 1), batchSize)
 	batch := make([]engine.Entry, 0, size)
 	flush := func() bool {
 		if len(batch) == 0 {
-			return true
+			return !in.closed()
+		}
+		if in.closed() {
+			in.leave(batch)
+			return false
 		}
 		select {
 		case out <- batch:
@@ -289,7 +324,8 @@ func produce(ctx context.Context, o *Options, targets *naming.Targets, srcs []so
 			size = batchSize
 			batch = make([]engine.Entry, 0, size)
 			return true
-		case <-ctx.Done():
+		case <-in.stop:
+			in.leave(batch)
 			return false
 		}
 	}
@@ -303,30 +339,123 @@ func produce(ctx context.Context, o *Options, targets *naming.Targets, srcs []so
 	for i, u := range o.URLs {
 		it := list.Item{Source: "arg:" + strconv.Itoa(i+1), Line: i + 1, URL: u}
 		if e, mine := resolve(o, targets, it); mine && !add(e, true) {
-			return n, nil
+			return n, false, nil
 		}
 	}
 	for _, s := range srcs {
 		p := list.NewParser(s.name, s.r)
 		for {
-			if !p.Buffered() && !flush() {
-				return n, nil
+			buffered := p.Buffered()
+			if !buffered && (!flush() || !in.park()) {
+				return n, false, nil
 			}
 			it, err := p.Next()
+			if !buffered && !in.unpark() {
+				// Read after the run stopped: not an entry of this run.
+				return n, false, nil
+			}
 			if err == io.EOF {
 				break
 			}
 			if err != nil {
 				flush()
-				return n, fmt.Errorf("cannot read list %s: %v", s.name, unwrapPath(err))
+				return n, false, fmt.Errorf("cannot read list %s: %v", s.name, unwrapPath(err))
 			}
 			if e, mine := resolve(o, targets, it); mine && !add(e, true) {
-				return n, nil
+				return n, false, nil
 			}
 		}
 	}
-	flush()
-	return n, nil
+	return n, flush(), nil
+}
+
+// intake is where the list reader hands entries to the run, and how a run
+// that stops early (a signal, --fail-fast, a closed stdout) takes back the
+// entries read but not yet taken by the engine, so that each gets its
+// result: those in the channel and those the reader holds. The reader may
+// be waiting on a stdin that stays open; it holds no entry then (it flushes
+// before any read that may block), so the run need not wait for it.
+type intake struct {
+	stop chan struct{} // closed when the run stops taking entries
+
+	mu       sync.Mutex
+	cond     sync.Cond
+	isClosed bool
+	parked   bool // the reader waits for input, holding no entries
+	done     bool // the reader has returned
+	left     []engine.Entry
+}
+
+func newIntake() *intake {
+	in := &intake{stop: make(chan struct{})}
+	in.cond.L = &in.mu
+	return in
+}
+
+func (in *intake) closed() bool {
+	in.mu.Lock()
+	defer in.mu.Unlock()
+	return in.isClosed
+}
+
+// leave gives back entries the reader holds once the run has stopped.
+func (in *intake) leave(b []engine.Entry) {
+	in.mu.Lock()
+	in.left = append(in.left, b...)
+	in.mu.Unlock()
+}
+
+// park marks the reader as about to wait for input; false once closed.
+func (in *intake) park() bool {
+	in.mu.Lock()
+	defer in.mu.Unlock()
+	if in.isClosed {
+		return false
+	}
+	in.parked = true
+	in.cond.Broadcast()
+	return true
+}
+
+// unpark marks the wait over; false when the run closed meanwhile.
+func (in *intake) unpark() bool {
+	in.mu.Lock()
+	defer in.mu.Unlock()
+	in.parked = false
+	return !in.isClosed
+}
+
+func (in *intake) finish() {
+	in.mu.Lock()
+	in.done = true
+	in.cond.Broadcast()
+	in.mu.Unlock()
+}
+
+// close stops the reader and returns every entry it read that the engine
+// did not take: the channel's and those the reader held, in list order.
+func (in *intake) close(ch <-chan []engine.Entry) []engine.Entry {
+	in.mu.Lock()
+	in.isClosed = true
+	close(in.stop)
+	for !in.parked && !in.done {
+		in.cond.Wait()
+	}
+	left := in.left
+	in.mu.Unlock()
+	// The reader sends nothing more: what the channel holds is all it sent.
+	var out []engine.Entry
+	for {
+		select {
+		case b, ok := <-ch:
+			if ok {
+				out = append(out, b...)
+				continue
+			}
+		default:
+		}
+		return append(out, left...)
+	}
 }
 
 // resolve makes an engine entry of a list item: checks its URL against
@@ -344,6 +473,9 @@ func resolve(o *Options, targets *naming.Targets, it list.Item) (e engine.Entry,
 	u, err := naming.ParseURL(it.URL, o.protocols)
 	if err != nil {
 		return invalid(err)
+	}
+	if req := naming.Request(it.URL, u); req != it.URL {
+		e.URL, e.Written = req, it.URL
 	}
 	var rel string
 	if out, ok := it.Options["out"]; ok {

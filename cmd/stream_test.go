@@ -74,7 +74,7 @@ func TestUnwritableResultsFailTheRun(t *testing.T) {
 	if code := cmd.ProcessState.ExitCode(); code != 1 {
 		t.Errorf("exit %d, want 1; stderr:\n%s", code, se.String())
 	}
-	if !strings.Contains(se.String(), "multiget: error: cannot write the results: ") {
+	if !strings.Contains(se.String(), "multiget: error: cannot write the results to stdout: no space left on device\n") {
 		t.Errorf("stderr does not name the write failure:\n%s", se.String())
 	}
 	wantFile(t, filepath.Join(dir, "out", "a"), testserver.Content("a", 100))

@@ -78,6 +78,8 @@ type Stats struct {
 	Bytes                        int64
 	Interrupted                  bool // the context was cancelled
 	FailFast                     bool // stopped by the first failure
+	// StopReason says why the run stopped early ("interrupted", ...).
+	StopReason string
 	// Waits counts how the loop slept: through select(2) on curl_multi_fdset,
 	// or through curl_multi_poll when a socket was >= FD_SETSIZE.
 	SelectWaits, PollWaits int
@@ -349,12 +351,18 @@ func redirectProtocols(allowed []string) string {
 func (e *engine) loop(ctx context.Context) {
 	for {
 		if e.stopReason == "" && ctx.Err() != nil {
-			e.stop("interrupted")
+			reason := "interrupted"
+			var sc *StopCause
+			if errors.As(context.Cause(ctx), &sc) {
+				reason = sc.Reason
+			}
+			e.stop(reason)
 			e.stats.Interrupted = true
 		}
 		e.collectVerified(false)
 		e.collectLinks(false)
 		if e.stopReason != "" {
+			e.stats.StopReason = e.stopReason
 			e.abortAll()
 			for e.verifying > 0 {
 				e.collectVerified(true)
@@ -589,12 +597,12 @@ func (e *engine) hostFree(h string) bool {
 // transfer get their result at once, others start or wait for their host.
 func (e *engine) admit(en Entry) {
 	if en.Invalid != nil {
-		e.result(Result{Source: en.Source, URL: en.URL, Status: StatusInvalid, Error: en.Invalid.Error()})
+		e.result(Result{Source: en.Source, URL: en.AsWritten(), Status: StatusInvalid, Error: en.Invalid.Error()})
 		return
 	}
 	if e.cfg.NoClobber {
 		if _, err := os.Lstat(en.Path); err == nil {
-			e.result(Result{Source: en.Source, URL: en.URL, Path: en.Path, Status: StatusSkipped,
+			e.result(Result{Source: en.Source, URL: en.AsWritten(), Path: en.Path, Status: StatusSkipped,
 				Error: "target exists (--no-clobber)"})
 			return
 		}
@@ -726,7 +734,7 @@ func (e *engine) drain() {
 // baseResult is the Result of j so far, without a status.
 func (e *engine) baseResult(j *job) Result {
 	r := j.last
-	r.Source, r.URL, r.Path = j.entry.Source, j.entry.URL, j.entry.Path
+	r.Source, r.URL, r.Path = j.entry.Source, j.entry.AsWritten(), j.entry.Path
 	r.Bytes = j.received
 	r.Attempts = j.attempts
 	r.Duration = time.Since(j.begin)
@@ -1308,7 +1316,9 @@ func (e *engine) stop(reason string) {
 
 // abortAll ends every running transfer and every waiting retry: each is
 // reported failed with the reason the run stopped, and keeps its NAME.part
-// (with what a resume needs) so that -c can continue it.
+// (with what a resume needs) so that -c can continue it. Entries taken
+// from the input but not started (waiting for their host, or still in the
+// batch) are reported "not started": every entry taken gets its result.
 func (e *engine) abortAll() {
 	for j := range e.splitJobs {
 		e.abortSplit(j)
@@ -1340,6 +1350,14 @@ func (e *engine) abortAll() {
 		e.abortJob(j)
 	}
 	e.retries = nil
+	for _, j := range e.deferred {
+		e.result(NotStarted(j.entry, e.stopReason))
+	}
+	e.deferred = nil
+	for ; e.bi < len(e.batch); e.bi++ {
+		e.result(NotStarted(e.batch[e.bi], e.stopReason))
+		e.batch[e.bi] = Entry{}
+	}
 }
 
 func (e *engine) abortJob(j *job) {

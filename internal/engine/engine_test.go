@@ -387,8 +387,14 @@ func TestFailFastAbortsTheRest(t *testing.T) {
 	if r.Status != StatusFailed || !strings.Contains(r.Error, "--fail-fast") {
 		t.Errorf("slow transfer: %+v", r)
 	}
-	if len(rec.results) != 2 {
-		t.Errorf("%d results, want 2 (the rest never started)", len(rec.results))
+	// Every entry taken gets one result: later0 came in the first batch
+	// (of 3) with slow and bad, and is reported not started; the later
+	// batches were never taken.
+	if len(rec.results) != 3 {
+		t.Errorf("%d results, want 3 (slow, bad, and later0 of their batch)", len(rec.results))
+	}
+	if r := rec.bySource()["later0"]; r.Status != StatusFailed || r.Error != "not started: --fail-fast after bad failed" || r.Attempts != 0 {
+		t.Errorf("later0: %+v, want failed, not started", r)
 	}
 	// The aborted transfer keeps what it received, for -c. Whether its
 	// first bytes arrived before the 404 ended the run is up to the

@@ -9,8 +9,12 @@ type Entry struct {
 	// Source names where the entry came from: "FILE:LINE", "-:LINE" for
 	// stdin, or "arg:N" for the N-th URL argument (1-based).
 	Source string
-	// URL as written in the list.
+	// URL is what is requested: the URL as written in the list, except
+	// that an internationalised host is in its ASCII form.
 	URL string
+	// Written is the URL as written when that differs from URL; results
+	// show it, so they match the list. "" when the same.
+	Written string
 	// Path is the final output path (already joined with --dir, cleaned,
 	// and proven to stay inside it). Empty when Invalid is set.
 	Path string
@@ -22,6 +26,32 @@ type Entry struct {
 	// NamedByURL is set when Path's last element came from the URL, so a
 	// server's Content-Disposition may replace it (--content-disposition).
 	NamedByURL bool
+}
+
+// AsWritten is the entry's URL as the list wrote it.
+func (en *Entry) AsWritten() string {
+	if en.Written != "" {
+		return en.Written
+	}
+	return en.URL
+}
+
+// StopCause, as the cause of the run's context (context.WithCancelCause),
+// says why the run stops, e.g. "results cannot be written to stdout":
+// running transfers are "aborted: REASON", queued entries "not started:
+// REASON". A context cancelled otherwise reads "interrupted".
+type StopCause struct{ Reason string }
+
+func (c *StopCause) Error() string { return c.Reason }
+
+// NotStarted is the result of an entry the run stopped before starting
+// (an invalid one is still reported invalid: it needed no transfer).
+func NotStarted(en Entry, reason string) Result {
+	r := Result{Source: en.Source, URL: en.AsWritten(), Path: en.Path, Status: StatusFailed, Error: "not started: " + reason}
+	if en.Invalid != nil {
+		r.Path, r.Status, r.Error = "", StatusInvalid, en.Invalid.Error()
+	}
+	return r
 }
 
 // Checksum is an expected digest of a whole file.

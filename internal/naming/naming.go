@@ -5,7 +5,11 @@
 //
 // URLs (ParseURL): a URL must be absolute, its protocol (compared in lower
 // case) must be one of those allowed, it must have a host, be valid UTF-8
-// and hold no spaces or control characters (spaces are written %20).
+// and hold no spaces or control characters (spaces are written %20). A
+// host with non-ASCII letters (an internationalised domain name) must be
+// valid under IDNA's lookup rules (UTS #46, as browsers apply them) and is
+// used in its ASCII form, "bücher.example" as "xn--bcher-kva.example":
+// that is what is sent (Request) and what names the --tree directory.
 //
 // Names from URLs (FromURL): the output name is the last segment of the
 // URL path, percent-decoded then sanitised; the query and fragment are
@@ -19,14 +23,17 @@
 // never resolved, so a URL cannot climb out of its host directory.
 //
 // Sanitising one segment (Sanitize): "/" and "\" become "_" (so "%2F" in a
-// URL never makes a directory), as do control characters and bytes that
-// are not UTF-8; "." becomes "_" and ".." "__"; a name longer than 250
-// bytes is cut at a character boundary, keeping its extension when that is
+// URL never makes a directory), as do control characters, the Unicode
+// bidirectional controls (U+061C, U+200E, U+200F, U+202A-U+202E,
+// U+2066-U+2069: they make a name display in another order than it is
+// spelt, "\u202egpj.exe" as "exe.jpg") and bytes that are not UTF-8; "."
+// becomes "_" and ".." "__"; a name longer than 250 bytes is cut at a character boundary, keeping its extension when that is
 // at most 16 bytes; an empty name becomes "index.html".
 //
 // out= values (CleanOut): a relative path using "/"; "." components and
 // repeated "/" are dropped. It is refused when it is empty, absolute, has a
-// ".." component, holds a control character (0x00-0x1f, 0x7f), has a
+// ".." component, holds a control character (0x00-0x1f, 0x7f) or a
+// bidirectional control (the user's own name is refused, not altered), has a
 // component longer than 250 bytes, or does not end in a file name (ends in
 // "/" or "/.", or is only ".").
 //
@@ -46,6 +53,8 @@ import (
 	"sync"
 	"unicode"
 	"unicode/utf8"
+
+	"golang.org/x/net/idna"
 )
 
 // MaxName is the longest file name component, in bytes, that is produced
@@ -96,7 +105,56 @@ func ParseURL(raw string, allowed []string) (*url.URL, error) {
 	if u.Opaque != "" || u.Hostname() == "" {
 		return nil, fmt.Errorf("URL %q has no host: write it as %s://HOST/PATH", raw, u.Scheme)
 	}
+	if h := u.Hostname(); !isASCII(h) {
+		a, err := idnaLookup.ToASCII(h)
+		if err != nil {
+			return nil, fmt.Errorf("host %q is not a valid international domain name (%v): check its spelling, or write it in its ASCII form (xn--...)", h, err)
+		}
+		// A host with a non-ASCII letter is never an IPv6 literal (those
+		// are hex digits and colons), so u.Host is the host, then any port.
+		u.Host = a + u.Host[len(h):]
+	}
 	return u, nil
+}
+
+// idnaLookup is IDNA's lookup profile (idna.Lookup) that also checks DNS's
+// length limits: a host no resolver would accept is refused here, with the
+// entry named, rather than failing later with a resolver's message.
+var idnaLookup = idna.New(idna.MapForLookup(), idna.BidiRule(), idna.VerifyDNSLength(true))
+
+func isASCII(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] >= utf8.RuneSelf {
+			return false
+		}
+	}
+	return true
+}
+
+// Request returns the URL to hand to libcurl for raw, which ParseURL
+// turned into u: raw itself, but with an internationalised host written in
+// its ASCII form. libcurl would convert the host itself only when the
+// process's locale is UTF-8, which a Go program never sets; the rest of raw
+// stays byte for byte as written (u.String() would re-escape it).
+func Request(raw string, u *url.URL) string {
+	i := strings.Index(raw, "://")
+	if i < 0 {
+		return raw
+	}
+	start := i + len("://")
+	end := len(raw)
+	if j := strings.IndexAny(raw[start:], "/?#"); j >= 0 {
+		end = start + j
+	}
+	auth := raw[start:end]
+	host := auth
+	if at := strings.LastIndexByte(auth, '@'); at >= 0 {
+		host = auth[at+1:]
+	}
+	if d, err := url.PathUnescape(host); err != nil || isASCII(d) {
+		return raw // no international host: nothing to convert
+	}
+	return raw[:end-len(host)] + u.Host + raw[end:]
 }
 
 var defaultPorts = map[string]string{
@@ -167,7 +225,7 @@ func Sanitize(seg string) string {
 		switch {
 		case r == utf8.RuneError && size <= 1:
 			b.WriteByte('_')
-		case r == '/' || r == '\\' || unicode.IsControl(r):
+		case r == '/' || r == '\\' || unicode.IsControl(r) || unicode.Is(unicode.Bidi_Control, r):
 			b.WriteByte('_')
 		default:
 			b.WriteString(seg[i : i+size])
@@ -213,6 +271,11 @@ func CleanOut(out string) (string, error) {
 	for i := 0; i < len(out); i++ {
 		if c := out[i]; c < 0x20 || c == 0x7f {
 			return "", fmt.Errorf("out=%q has a control character (byte 0x%02x at %d): remove it", out, c, i)
+		}
+	}
+	for i, r := range out {
+		if unicode.Is(unicode.Bidi_Control, r) {
+			return "", fmt.Errorf("out=%q has a bidirectional control character (%U at byte %d), which makes a name display in another order than it is spelt: remove it", out, r, i)
 		}
 	}
 	if strings.HasPrefix(out, "/") || filepath.IsAbs(out) || filepath.VolumeName(out) != "" {

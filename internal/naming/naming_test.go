@@ -34,6 +34,12 @@ func TestParseURL(t *testing.T) {
 		{"invalid UTF-8", "http://h/\xff", "UTF-8"},
 		{"bad escape", "http://h/%zz", "not a valid URL"},
 		{"bad port", "http://h:port/", "not a valid URL"},
+		{"international host", "http://bücher.example/x", ""},
+		{"international host, leading hyphen", "http://-bücher.example/x", `host "-bücher.example" is not a valid international domain name`},
+		{"international host, underscore", "http://bü_cher.example/", "not a valid international domain name"},
+		{"international host, mixed directions", "http://aאb.example/", "not a valid international domain name"},
+		{"international host, empty label", "http://ü..example/", "not a valid international domain name"},
+		{"international host, label over 63 bytes", "http://ü" + strings.Repeat("a", 70) + ".example/", "not a valid international domain name"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -51,6 +57,29 @@ func TestParseURL(t *testing.T) {
 				t.Fatalf("ParseURL(%q) error %v, want it to contain %q", tt.raw, err, tt.errSub)
 			}
 		})
+	}
+}
+
+func TestRequest(t *testing.T) {
+	tests := []struct{ raw, want string }{
+		{"http://bücher.localhost:8080/x", "http://xn--bcher-kva.localhost:8080/x"},
+		{"HTTPS://BÜCHER.example/ä%20b?q=ü#ö", "HTTPS://xn--bcher-kva.example/ä%20b?q=ü#ö"},
+		{"ftp://u:p%40w@münchen.de", "ftp://u:p%40w@xn--mnchen-3ya.de"},
+		{"http://b%C3%BCcher.example?x", "http://xn--bcher-kva.example?x"},
+		{"http://bücher.example:/x", "http://xn--bcher-kva.example:/x"},
+		{"http://ü.example#/a", "http://xn--tda.example#/a"},
+		// ASCII hosts go as written, upper case and escapes included.
+		{"http://H.Example:80/ä?b", "http://H.Example:80/ä?b"},
+		{"http://[::1]:8080/x", "http://[::1]:8080/x"},
+	}
+	for _, tt := range tests {
+		u, err := ParseURL(tt.raw, protos)
+		if err != nil {
+			t.Fatalf("ParseURL(%q): %v", tt.raw, err)
+		}
+		if got := Request(tt.raw, u); got != tt.want {
+			t.Errorf("Request(%q) = %q, want %q", tt.raw, got, tt.want)
+		}
 	}
 }
 
@@ -87,6 +116,11 @@ func TestFromURL(t *testing.T) {
 		{"tree encoded slash stays in segment", "http://h/a%2Fb/c", true, "h/a_b/c"},
 		{"tree IPv6 host", "http://[::1]:8080/x", true, "[__1]_8080/x"},
 		{"tree query ignored", "http://h/a/b?x=/../../etc", true, "h/a/b"},
+		{"tree international host in its ASCII form", "http://Bücher.example:8080/a/ü.txt", true, "xn--bcher-kva.example_8080/a/ü.txt"},
+		{"international host, name kept", "http://bücher.example/ü.txt", false, "ü.txt"},
+		{"raw bidi override in name", "http://h/gpj\u202eexe.jpg", false, "gpj_exe.jpg"},
+		{"encoded bidi override in name", "http://h/gpj%E2%80%AEexe.jpg", false, "gpj_exe.jpg"},
+		{"encoded bidi isolate in tree directory", "http://h/a%E2%81%A6b/c", true, "h/a_b/c"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -122,6 +156,10 @@ func TestCleanOut(t *testing.T) {
 		{"NUL", "a\x00b", "", "control character"},
 		{"newline", "a\nb", "", "control character"},
 		{"DEL", "a\x7f", "", "control character"},
+		{"right-to-left override", "gpj\u202eexe.jpg", "", "bidirectional control character (U+202E at byte 3)"},
+		{"bidi isolate in a directory", "d\u2066/x", "", "U+2066"},
+		{"arabic letter mark", "x\u061c", "", "U+061C"},
+		{"right-to-left text kept", "\u05e9\u05dc\u05d5\u05dd/a", "\u05e9\u05dc\u05d5\u05dd/a", ""},
 		{"empty", "", "", "empty"},
 		{"only dot", ".", "", "names no file"},
 		{"only slashes and dots", ".//./", "", "names no file"},
@@ -164,6 +202,9 @@ func TestSanitize(t *testing.T) {
 		{"long keeps short extension", strings.Repeat("a", 300) + ".tar.gz", strings.Repeat("a", 247) + ".gz"},
 		{"long drops long extension", strings.Repeat("a", 240) + "." + strings.Repeat("b", 30), strings.Repeat("a", 240) + "." + strings.Repeat("b", 9)},
 		{"long cut at rune boundary", "x" + strings.Repeat("€", 100), "x" + strings.Repeat("€", 83)},
+		{"right-to-left override", "gpj\u202eexe.jpg", "gpj_exe.jpg"},
+		{"every bidi control", "a\u061cb\u200ec\u200fd\u202ae\u202bf\u202cg\u202dh\u202ei\u2066j\u2067k\u2068l\u2069m", "a_b_c_d_e_f_g_h_i_j_k_l_m"},
+		{"right-to-left text kept", "\u05e9\u05dc\u05d5\u05dd.txt", "\u05e9\u05dc\u05d5\u05dd.txt"},
 		{"long with extension of exactly 16 bytes", strings.Repeat("a", 300) + "." + strings.Repeat("e", 15), strings.Repeat("a", 234) + "." + strings.Repeat("e", 15)},
 	}
 	for _, tt := range tests {

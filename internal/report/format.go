@@ -303,14 +303,25 @@ func summaryLines(s Summary, color bool) []string {
 	}
 	lines := []string{first}
 	switch {
-	case s.Interrupted:
-		lines = append(lines, "multiget: interrupted: "+notStarted(s.NotStarted))
+	case (s.Interrupted || s.Stopped != "") && s.NotStarted <= 0:
+		// No count when there is none to give: the rest of a list still
+		// open (stdin) was never read, and every entry read has its result.
+		lines = append(lines, "multiget: "+s.stopWord())
+	case s.Interrupted || s.Stopped != "":
+		lines = append(lines, "multiget: "+s.stopWord()+": "+notStarted(s.NotStarted))
 	case s.FailFast && s.NotStarted > 0:
 		lines = append(lines, "multiget: stopped by --fail-fast: "+notStarted(s.NotStarted))
 	case s.FailFast:
 		lines = append(lines, "multiget: stopped by --fail-fast")
 	}
 	return lines
+}
+
+func (s Summary) stopWord() string {
+	if s.Stopped != "" {
+		return "stopped: " + s.Stopped
+	}
+	return "interrupted"
 }
 
 func notStarted(n int) string {

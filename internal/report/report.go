@@ -7,8 +7,11 @@ package report
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
 	"io"
+	"io/fs"
 	"sync"
+	"syscall"
 	"time"
 
 	"github.com/schollz/progressbar/v3"
@@ -42,7 +45,26 @@ type Options struct {
 	// runner reads workflow commands from both).
 	GitHub bool
 	Now    func() time.Time // clock; nil = time.Now
+	// Broken, when set, is called once, at the first write to Out or Err
+	// that fails with EPIPE: whoever read that stream has gone, so the
+	// caller can stop the run. It is called with the Reporter's lock held.
+	Broken func(err *WriteError)
 }
+
+// WriteError is a failed write to Out ("stdout") or Err ("stderr").
+type WriteError struct {
+	Stream string
+	Err    error // the system's error, e.g. syscall.EPIPE
+}
+
+func (e *WriteError) Error() string {
+	if e.Stream == "stdout" {
+		return "cannot write the results to stdout: " + e.Err.Error()
+	}
+	return "cannot write to " + e.Stream + ": " + e.Err.Error()
+}
+
+func (e *WriteError) Unwrap() error { return e.Err }
 
 // Summary is the outcome of a whole run, printed by Finish.
 type Summary struct {
@@ -50,9 +72,14 @@ type Summary struct {
 	Bytes                        int64
 	Elapsed                      time.Duration
 	Interrupted                  bool
-	NotStarted                   int
-	FailFast                     bool
-	DryRun                       bool // OK counts planned entries
+	// Stopped says why a run stopped early other than by a signal or
+	// --fail-fast, e.g. "results cannot be written to stdout".
+	Stopped string
+	// NotStarted counts the entries of the lists that got no result; -1
+	// when unknown (the rest of stdin was never read).
+	NotStarted int
+	FailFast   bool
+	DryRun     bool // OK counts planned entries
 }
 
 const (
@@ -88,6 +115,7 @@ type Reporter struct {
 
 	finished bool
 	werr     error
+	broken   bool
 }
 
 var _ engine.Observer = (*Reporter)(nil)
@@ -229,8 +257,24 @@ func (r *Reporter) annotate(res engine.Result) {
 }
 
 func (r *Reporter) write(w io.Writer, s string) {
-	if _, err := io.WriteString(w, s); err != nil && r.werr == nil {
-		r.werr = err
+	_, err := io.WriteString(w, s)
+	if err == nil {
+		return
+	}
+	we := &WriteError{Stream: "stderr", Err: err}
+	if w == r.o.Out {
+		we.Stream = "stdout"
+	}
+	var pe *fs.PathError
+	if errors.As(err, &pe) {
+		we.Err = pe.Err // "write /dev/stdout: " says nothing the stream does not
+	}
+	if r.werr == nil {
+		r.werr = we
+	}
+	if errors.Is(err, syscall.EPIPE) && !r.broken && r.o.Broken != nil {
+		r.broken = true
+		r.o.Broken(we)
 	}
 }
 

@@ -4,8 +4,10 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"os"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -429,8 +431,53 @@ func TestWriteErr(t *testing.T) {
 		t.Fatal("error before any write")
 	}
 	r.Result(results[0])
-	if err := r.WriteErr(); err == nil || err.Error() != "disk full" {
+	if err := r.WriteErr(); err == nil || err.Error() != "cannot write the results to stdout: disk full" {
 		t.Errorf("WriteErr() = %v, want disk full", err)
+	}
+}
+
+// pipeWriter fails as a write to a pipe with no reader does once SIGPIPE
+// is handled.
+type pipeWriter struct{ name string }
+
+func (w pipeWriter) Write([]byte) (int, error) {
+	return 0, &os.PathError{Op: "write", Path: w.name, Err: syscall.EPIPE}
+}
+
+// A broken pipe on either stream is reported once, naming the stream; other
+// write errors (a full disk) do not stop the run.
+func TestBrokenPipe(t *testing.T) {
+	for _, tc := range []struct {
+		name     string
+		o        Options
+		want     string
+		brokenOK bool
+	}{
+		{"stdout", Options{Out: pipeWriter{"/dev/stdout"}, Err: &bytes.Buffer{}, JSON: true},
+			"cannot write the results to stdout: broken pipe", true},
+		{"stderr", Options{Out: &bytes.Buffer{}, Err: pipeWriter{"/dev/stderr"}},
+			"cannot write to stderr: broken pipe", true},
+		{"full disk", Options{Out: failingWriter{}, Err: &bytes.Buffer{}},
+			"cannot write the results to stdout: disk full", false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var calls []string
+			tc.o.Broken = func(we *WriteError) { calls = append(calls, we.Error()) }
+			r := New(tc.o)
+			for range 3 {
+				r.Result(results[1]) // a failure: written to both streams
+			}
+			r.Finish(sampleSummary)
+			if err := r.WriteErr(); err == nil || err.Error() != tc.want {
+				t.Errorf("WriteErr() = %v, want %q", err, tc.want)
+			}
+			if tc.brokenOK && (len(calls) != 1 || calls[0] != tc.want) {
+				t.Errorf("Broken called %q, want once with %q", calls, tc.want)
+			}
+			if !tc.brokenOK && len(calls) != 0 {
+				t.Errorf("Broken called %q for a write error that is no broken pipe", calls)
+			}
+		})
 	}
 }
 
