@@ -211,7 +211,8 @@ NETWORK
 EXIT STATUS
   0    every entry downloaded (or skipped by --no-clobber)
   1    at least one entry failed or was invalid, or the results could
-       not be written (a full disk under > results.jsonl)
+       not be written (a full disk under > results.jsonl, or a reader
+       that went away, as in | head -1: the run then stops)
   2    usage error, or an input list that cannot be read
   130  interrupted by SIGINT or SIGTERM (running transfers aborted; each
        keeps its NAME.part for -c; a second signal exits at once)`
