@@ -52,16 +52,7 @@ func TestInterrupt(t *testing.T) {
 				}
 				time.Sleep(10 * time.Millisecond)
 			}
-			if err := cmd.Process.Signal(tc.sig); err != nil {
-				t.Fatal(err)
-			}
-			select {
-			case <-done:
-			case <-time.After(20 * time.Second):
-				_ = cmd.Process.Kill()
-				<-done
-				t.Fatalf("multiget did not exit after %v; stderr:\n%s", tc.sig, stderr.String())
-			}
+			signalAndWait(t, cmd, done, tc.sig, &stderr)
 
 			if code := cmd.ProcessState.ExitCode(); code != 130 {
 				t.Errorf("exit code %d, want 130; stderr:\n%s", code, stderr.String())
@@ -146,16 +137,7 @@ func TestInterruptStdinOpen(t *testing.T) {
 		}
 		time.Sleep(10 * time.Millisecond)
 	}
-	if err := cmd.Process.Signal(os.Interrupt); err != nil {
-		t.Fatal(err)
-	}
-	select {
-	case <-done:
-	case <-time.After(20 * time.Second):
-		_ = cmd.Process.Kill()
-		<-done
-		t.Fatalf("multiget did not exit after SIGINT with stdin open; stderr:\n%s", stderr.String())
-	}
+	signalAndWait(t, cmd, done, os.Interrupt, &stderr)
 	if code := cmd.ProcessState.ExitCode(); code != 130 {
 		t.Errorf("exit code %d, want 130; stderr:\n%s", code, stderr.String())
 	}
@@ -194,5 +176,21 @@ func TestInterruptStdinOpen(t *testing.T) {
 		if exists(filepath.Join(out, name)) {
 			t.Errorf("out/%s exists after the interrupt", name)
 		}
+	}
+}
+
+// signalAndWait sends sig to the running multiget and waits for it to exit
+// (at most 20 s, then it is killed and the test fails).
+func signalAndWait(t *testing.T, cmd *exec.Cmd, done <-chan error, sig os.Signal, stderr *bytes.Buffer) {
+	t.Helper()
+	if err := cmd.Process.Signal(sig); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case <-done:
+	case <-time.After(20 * time.Second):
+		_ = cmd.Process.Kill()
+		<-done
+		t.Fatalf("multiget did not exit after %v; stderr:\n%s", sig, stderr.String())
 	}
 }
