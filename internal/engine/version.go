@@ -22,6 +22,7 @@ import "unsafe"
 // so a bug report says which TLS library and features were at work.
 type LibInfo struct {
 	Version   string   // "8.x.y"
+	Num       int      // Version as 0xXXYYZZ: 0x080c00 is 8.12.0
 	SSL       string   // "OpenSSL/3.0.x", "" when built without TLS
 	Libz      string   // zlib version, "" when none
 	Protocols []string // "http", "https", ...
@@ -34,6 +35,7 @@ func Lib() LibInfo {
 	d := C.curl_version_info(C.CURLVERSION_NOW)
 	info := LibInfo{
 		Version: C.GoString(d.version),
+		Num:     int(d.version_num),
 		SSL:     C.GoString(d.ssl_version),
 		Libz:    C.GoString(d.libz_version),
 	}

@@ -193,6 +193,12 @@ void mg_easy_park(CURL *easy);
 // session instead of a full handshake. No lock callbacks: one thread uses
 // all the handles. mg_share_new returns NULL when libcurl cannot share
 // them; mg_share_free must come after the last handle's cleanup.
+// Before 8.12 libcurl keeps sessions per easy handle unless shared, and
+// reuses one for every later connection to the host. From 8.12 on the
+// multi handle has a session cache of its own (the share takes its place),
+// and a TLS 1.3 ticket serves one connection only (RFC 8446 C.4; see
+// Curl_ssl_scache_take in lib/vtls/vtls_scache.c): connections opened at
+// once resume only as many sessions as the server sent tickets.
 CURLSH *mg_share_new(void);
 CURLcode mg_setopt_share(CURL *easy, CURLSH *sh);
 void mg_share_free(CURLSH *sh);
