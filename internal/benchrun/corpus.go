@@ -18,6 +18,8 @@ type sizes struct {
 	listSmall int   // workload 6: the reference list length
 	listLarge int   // workload 6: the list length under test
 	parallel  int   // transfers at once in workloads 1, 2, 3 and 6
+
+	linkSmallN int // link group: files of smallSize bytes (its large file is big/b0, bigSize)
 }
 
 const (
@@ -33,7 +35,8 @@ func sizesFor(quick bool) sizes {
 			bigN:  4, bigSize: 64 * mib,
 			slowSize:  64 * mib,
 			listSmall: 5000, listLarge: 50000,
-			parallel: 16,
+			parallel:   16,
+			linkSmallN: 100,
 		}
 	}
 	return sizes{
@@ -42,7 +45,8 @@ func sizesFor(quick bool) sizes {
 		bigN:  4, bigSize: 256 * mib,
 		slowSize:  256 * mib,
 		listSmall: 20000, listLarge: 200000,
-		parallel: 16,
+		parallel:   16,
+		linkSmallN: 500,
 	}
 }
 
@@ -57,7 +61,8 @@ const slowName = "one.bin"
 func slowPath() string { return "slow/" + slowName }
 
 // writeCorpus fills www with pseudo-random (incompressible, reproducible)
-// files for the selected workloads.
+// files for the selected workloads. The link group fetches the first
+// linkSmallN small files and big/b0.
 func writeCorpus(www string, sz sizes, want map[int]bool) error {
 	rng := rand.NewChaCha8([32]byte{'m', 'u', 'l', 't', 'i', 'g', 'e', 't'})
 	for _, d := range []string{"small", "tiny", "big", "slow"} {
@@ -65,9 +70,33 @@ func writeCorpus(www string, sz sizes, want map[int]bool) error {
 			return err
 		}
 	}
+	nSmall, nBig, link := 0, 0, false
 	if want[1] || want[2] {
+		nSmall = sz.smallN
+	}
+	if want[4] {
+		nBig = sz.bigN
+	}
+	for id := range want {
+		s, ok := linkSpecFor(id)
+		if !ok {
+			continue
+		}
+		link = true
+		if s.large {
+			nBig = max(nBig, 1)
+		} else {
+			nSmall = max(nSmall, sz.linkSmallN)
+		}
+	}
+	if link {
+		if err := os.WriteFile(filepath.Join(www, linkProbePath), []byte("x"), 0o644); err != nil {
+			return err
+		}
+	}
+	if nSmall > 0 {
 		buf := make([]byte, sz.smallSize)
-		for i := 0; i < sz.smallN; i++ {
+		for i := 0; i < nSmall; i++ {
 			_, _ = rng.Read(buf)
 			if err := os.WriteFile(filepath.Join(www, smallPath(i)), buf, 0o644); err != nil {
 				return err
@@ -83,18 +112,16 @@ func writeCorpus(www string, sz sizes, want map[int]bool) error {
 			}
 		}
 	}
-	if want[4] {
-		for i := 0; i < sz.bigN; i++ {
-			if err := writeRandom(filepath.Join(www, bigPath(i)), sz.bigSize, rng); err != nil {
-				return err
-			}
+	for i := 0; i < nBig; i++ {
+		if err := writeRandom(filepath.Join(www, bigPath(i)), sz.bigSize, rng); err != nil {
+			return err
 		}
 	}
 	if want[5] {
 		dst := filepath.Join(www, slowPath())
 		// Same size as a workload-4 file: share its data (saves memory on
 		// the tmpfs) through a hard link.
-		if want[4] && sz.slowSize == sz.bigSize && os.Link(filepath.Join(www, bigPath(0)), dst) == nil {
+		if nBig > 0 && sz.slowSize == sz.bigSize && os.Link(filepath.Join(www, bigPath(0)), dst) == nil {
 			return nil
 		}
 		return writeRandom(dst, sz.slowSize, rng)

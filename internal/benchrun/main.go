@@ -5,9 +5,10 @@
 // the tools interleaved run by run), checks every run's files byte for byte
 // against the corpus, and prints the result table as Markdown.
 //
-// It also has two helper modes for the script: -validate (check the flags
-// and exit; exit status 10 after -h) and -ports N (print N free TCP ports
-// on 127.0.0.1).
+// It also has helper modes for the script: -validate (check the flags and
+// exit; exit status 10 after -h), -ports N (print N free TCP ports on
+// 127.0.0.1) and -uses-link (print yes when a link workload is selected, so
+// the script starts toxiproxy, else no).
 package main
 
 import (
@@ -38,6 +39,14 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return 2
 	}
 	if cfg.validate {
+		return 0
+	}
+	if cfg.usesLink {
+		if cfg.selectsLink() {
+			fmt.Fprintln(stdout, "yes")
+		} else {
+			fmt.Fprintln(stdout, "no")
+		}
 		return 0
 	}
 	if cfg.ports > 0 {

@@ -7,6 +7,7 @@ import (
 	"runtime"
 	"sort"
 	"strings"
+	"time"
 )
 
 // stats summarises a job's timed runs that passed the check.
@@ -61,17 +62,66 @@ func (b *bench) header() string {
 	fmt.Fprintf(&sb, "- machine: nproc %s, memory %s (free -g), kernel %s%s\n",
 		cmdOut(fmt.Sprint(runtime.NumCPU()), "nproc"), memTotal(), cmdOut("?", "uname", "-r"), debian())
 	fmt.Fprintf(&sb, "- tools: %s\n", strings.Join(b.versions, ", "))
+	return sb.String()
+}
+
+// columnsLine says what the table's columns hold.
+const columnsLine = "- columns: wall seconds (monotonic clock around each run; /usr/bin/time's %e, 10 ms resolution, agrees but is too coarse here) " +
+	"and peak RSS (/usr/bin/time %M); median and min–max over the passing timed runs; " +
+	"peak RSS is the max over them; vs multiget = tool median ÷ multiget median (above 1.00: slower than multiget)\n\n"
+
+// loopbackMethod says how the loopback group ran.
+func (b *bench) loopbackMethod() string {
 	runs := fmt.Sprintf("%d timed runs per tool", b.cfg.runs)
 	if b.cfg.runs == 0 {
 		runs = "timed runs per tool (" + defaultRunsText() + ": the shorter the run, the more it varies)"
 	}
-	fmt.Fprintf(&sb, "- method: per workload, 1 warm-up then %s, tools interleaved run by run in a balanced order (each tool right after each other one equally often); "+
+	return fmt.Sprintf("- method: per workload, 1 warm-up then %s, tools interleaved run by run in a balanced order (each tool right after each other one equally often); "+
 		"a run counts only if every file matches the corpus byte for byte; per-run timeout %s (workload 6: 2 min per 20k lines); "+
-		"output dirs on %s, cleared between runs; nginx (1 worker) on 127.0.0.1\n", runs, b.cfg.timeout, b.cfg.storage)
-	sb.WriteString("- columns: wall seconds (monotonic clock around each run; /usr/bin/time's %e, 10 ms resolution, agrees but is too coarse here) " +
-		"and peak RSS (/usr/bin/time %M); median and min–max over the passing timed runs; " +
-		"peak RSS is the max over them; vs multiget = tool median ÷ multiget median (above 1.00: slower than multiget)\n\n")
+		"output dirs on %s, cleared between runs; nginx (1 worker) on 127.0.0.1\n", runs, b.cfg.timeout, b.cfg.storage) + columnsLine
+}
+
+// linkMethod says how the link group ran.
+func (b *bench) linkMethod() string {
+	runs := fmt.Sprintf("%d timed runs per tool", b.cfg.runs)
+	if b.cfg.runs == 0 {
+		runs = "timed runs per tool (" + linkRunsText() + ")"
+	}
+	tv := b.cfg.toxiVersion
+	if tv != "" {
+		tv = " " + tv
+	}
+	var sb strings.Builder
+	fmt.Fprintf(&sb, "- link: the same nginx (1 worker) behind toxiproxy%s, a TCP proxy on 127.0.0.1 (one proxy per nginx port; TLS runs end to end through it): "+
+		"a latency toxic of half the round trip on each direction and, on the split file, a bandwidth toxic of %s KB/s (1 KB = 1,000 B) per connection "+
+		"from the server, set before each workload and checked by timing one request through the proxy (below); "+
+		"toxiproxy delays data, not TCP's handshake, so a new connection costs one round trip less than on a real link (its TLS handshake and requests pay in full), "+
+		"and the link loses nothing and caps nothing but the split file's connections\n", tv, count(linkRate))
+	fmt.Fprintf(&sb, "- method: per workload, 1 warm-up then %s, tools interleaved run by run in a balanced order (each tool right after each other one equally often); "+
+		"a run counts only if every file matches the corpus byte for byte; per-run timeout %s; output dirs on %s, cleared between runs\n",
+		runs, b.cfg.timeout, b.cfg.storage)
+	fmt.Fprintf(&sb, "- tools: \"defaults\" rows give each tool only what it needs to save the files where told, trust the CA, stay quiet and read no user config "+
+		"(curl -q -s -Z -K LIST; wget2 --no-config --no-robots --no-hsts --no-hpkp --no-ocsp --no-netrc; aria2c --no-conf, overwrite, no console output); "+
+		"the notes say each one's default for transfers at once; wget2 runs up to 30 HTTP/2 streams per connection (--http2-request-window); "+
+		"\"%d at once\" rows give each its own flag: multiget -j %d, curl --parallel-max %d, wget2 --max-threads=%d, aria2c -j%d -x1\n",
+		linkBudget, linkBudget, linkBudget, linkBudget, linkBudget)
+	sb.WriteString(columnsLine)
 	return sb.String()
+}
+
+// probeLine lists the round trips measured through the proxy.
+func probeLine(ws []*workload) string {
+	var parts []string
+	for _, w := range ws {
+		if w.probe > 0 {
+			parts = append(parts, fmt.Sprintf("%d: %.1f ms", w.id, float64(w.probe)/float64(time.Millisecond)))
+		}
+	}
+	if len(parts) == 0 {
+		return ""
+	}
+	return "Round trip of one request through the proxy (on an open connection, TLS set up; the least of 3), measured after setting each workload's toxics: " +
+		strings.Join(parts, ", ") + "."
 }
 
 func cmdOut(def string, name string, args ...string) string {
@@ -103,11 +153,49 @@ func debian() string {
 	return ", Debian " + strings.TrimSpace(string(b))
 }
 
-// render builds the Markdown report: header, one table row per workload and
+// render builds the Markdown report: header, then the link group's table
+// (what users meet) and the loopback group's, one row per workload and
 // tool, then the workload-6 memory verdict.
 func (b *bench) render(ws []*workload) string {
+	var link, loop []*workload
+	for _, w := range ws {
+		if w.link != nil {
+			link = append(link, w)
+		} else {
+			loop = append(loop, w)
+		}
+	}
+	both := len(link) > 0 && len(loop) > 0
+	var sb strings.Builder
+	sb.WriteString(b.header())
+	if len(link) > 0 {
+		if both {
+			sb.WriteString("\n### Real links (toxiproxy)\n\n")
+		}
+		sb.WriteString(b.linkMethod())
+		sb.WriteString(b.table(link))
+		if p := probeLine(link); p != "" {
+			sb.WriteString("\n" + p + "\n")
+		}
+	}
+	if len(loop) > 0 {
+		if both {
+			sb.WriteString("\n### Loopback\n\n")
+		}
+		sb.WriteString(b.loopbackMethod())
+		sb.WriteString(b.table(loop))
+		for _, w := range loop {
+			if w.id == 6 {
+				sb.WriteString("\n" + b.memoryVerdict(w) + "\n")
+			}
+		}
+	}
+	return sb.String()
+}
+
+// table lays out one row per workload and tool.
+func (b *bench) table(ws []*workload) string {
 	rows := [][]string{{"#", "workload", "tool", "median s", "min–max s", "peak RSS MiB", "vs multiget", "notes"}}
-	var footer []string
 	for _, w := range ws {
 		var ref stats
 		for _, j := range w.jobs {
@@ -158,17 +246,8 @@ func (b *bench) render(ws []*workload) string {
 			row[7] = mdEscape(strings.Join(notes, "; "))
 			rows = append(rows, row)
 		}
-		if w.id == 6 {
-			footer = append(footer, b.memoryVerdict(w))
-		}
 	}
-	var sb strings.Builder
-	sb.WriteString(b.header())
-	sb.WriteString(mdTable(rows))
-	for _, f := range footer {
-		sb.WriteString("\n" + f + "\n")
-	}
-	return sb.String()
+	return mdTable(rows)
 }
 
 // memoryVerdict compares multiget's peak RSS on the long list with the

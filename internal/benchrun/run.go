@@ -9,6 +9,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strconv"
 	"strings"
 	"sync"
@@ -25,9 +26,14 @@ type bench struct {
 	env  []string
 
 	split    bool
+	defaultJ string // multiget's default -j, from its --help
 	versions []string
 	started  time.Time
+	toxi     *toxiproxy // set when a link workload is selected
 }
+
+// defaultJRe finds multiget's default -j in its --help.
+var defaultJRe = regexp.MustCompile(`--parallel int\s+[^\n]*\(default (\d+)\)`)
 
 type result struct {
 	status   string  // "ok", "FAILED" or "TIMEOUT"
@@ -50,6 +56,15 @@ func (b *bench) main(stdout io.Writer) error {
 	}
 	help, _ := exec.Command(b.cfg.multiget, "--help").CombinedOutput()
 	b.split = bytes.Contains(help, []byte("--split"))
+	if m := defaultJRe.FindSubmatch(help); m != nil {
+		b.defaultJ = string(m[1])
+	}
+	if b.cfg.selectsLink() {
+		b.toxi = newToxiproxy(b.cfg.toxiAPI)
+		if err := b.toxi.reset(); err != nil {
+			return err
+		}
+	}
 	b.versions = b.toolVersions()
 	for _, t := range toolNames {
 		if b.have[t] == "" && b.cfg.wantTool(t) {
@@ -72,7 +87,7 @@ func (b *bench) main(stdout io.Writer) error {
 	if err := writeCorpus(b.cfg.www, b.sz, b.cfg.workloads); err != nil {
 		return fmt.Errorf("corpus: %w", err)
 	}
-	bl := &builder{cfg: b.cfg, sz: b.sz, lists: lists, outs: outs, split: b.split, have: b.have}
+	bl := &builder{cfg: b.cfg, sz: b.sz, lists: lists, outs: outs, split: b.split, have: b.have, multigetDefaultJ: b.defaultJ}
 	ws, err := bl.build()
 	if err != nil {
 		return fmt.Errorf("lists: %w", err)
@@ -80,7 +95,17 @@ func (b *bench) main(stdout io.Writer) error {
 	b.logf("corpus and lists ready in %.1f s", time.Since(t0).Seconds())
 
 	for _, w := range ws {
+		if w.link != nil {
+			if err := b.setLink(w); err != nil {
+				return fmt.Errorf("workload %d: %w", w.id, err)
+			}
+		}
 		b.runWorkload(w)
+	}
+	if b.toxi != nil {
+		if err := b.toxi.reset(); err != nil {
+			b.logf("warning: %v", err)
+		}
 	}
 
 	table := b.render(ws)
@@ -422,7 +447,15 @@ func (b *bench) toolVersions() []string {
 	if i := strings.LastIndex(v, ": "); i >= 0 {
 		v = v[i+2:]
 	}
-	return append(vs, "server "+v)
+	vs = append(vs, "server "+v)
+	if b.cfg.selectsLink() {
+		tv := b.cfg.toxiVersion
+		if tv == "" {
+			tv = "(version unknown)"
+		}
+		vs = append(vs, "toxiproxy "+tv)
+	}
+	return vs
 }
 
 // order returns the tools' order for round k (from 0): row k of a

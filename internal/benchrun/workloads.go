@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"time"
 )
 
 var toolNames = []string{"multiget", "curl", "wget2", "aria2c", "axel"}
@@ -30,18 +31,32 @@ type workload struct {
 	runs   int // timed runs per tool unless --runs says otherwise
 	expect []pair
 	jobs   []*job
+
+	link  *linkSpec     // set: a link workload, through toxiproxy
+	probe time.Duration // link workloads: one request's round trip, measured
 }
 
 // defaultRuns is how many timed runs each workload gets without --runs:
 // the shorter its runs, the more they vary, and the cheaper more of them.
-var defaultRuns = map[int]int{1: 15, 2: 15, 3: 7, 4: 7, 5: 5, 6: 5}
+// The link workloads take seconds a run (tens at 150 ms): fewer runs keep
+// the whole link group under 15 minutes on 2 cores.
+var defaultRuns = map[int]int{1: 15, 2: 15, 3: 7, 4: 7, 5: 5, 6: 5,
+	11: 5, 12: 5, 13: 5, 14: 5, 15: 5, 16: 3, 17: 3}
 
-// defaultRunsText says defaultRuns in words: "15 for workloads 1-2, ...".
-func defaultRunsText() string {
+// defaultRunsText says defaultRuns of the loopback group in words: "15 for
+// workloads 1-2, ...".
+func defaultRunsText() string { return runsText(loopbackIDs) }
+
+// linkRunsText says them for the link group.
+func linkRunsText() string { return runsText(linkIDs()) }
+
+// runsText says defaultRuns of ids (consecutive, ascending) in words.
+func runsText(ids []int) string {
 	var parts []string
-	for id := 1; id <= 6; {
+	last := ids[len(ids)-1]
+	for id := ids[0]; id <= last; {
 		end := id
-		for end < 6 && defaultRuns[end+1] == defaultRuns[id] {
+		for end < last && defaultRuns[end+1] == defaultRuns[id] {
 			end++
 		}
 		w := fmt.Sprintf("workload %d", id)
@@ -88,6 +103,8 @@ type builder struct {
 	outs  string // dir holding one output dir per job
 	split bool   // multiget has --split
 	have  map[string]string
+
+	multigetDefaultJ string // multiget's default -j, from its --help ("" unknown)
 }
 
 func (b *builder) newJob(w *workload, tool, label string) *job {
@@ -119,6 +136,14 @@ func curlQuote(s string) string {
 // srcs (relative URL paths) from base, parallel at once, each saved flat
 // under its base name.
 func (b *builder) manyFiles(w *workload, base string, srcs []string, parallel int, tls bool) error {
+	return b.manyFilesWith(w, base, srcs, parallel, tls, false)
+}
+
+// manyFilesWith is manyFiles; parallel 0 leaves every tool at its defaults
+// (only what it needs to save the files where told, trust the CA, stay
+// quiet and ignore user config), and labels names each tool's flag for
+// parallel in its row.
+func (b *builder) manyFilesWith(w *workload, base string, srcs []string, parallel int, tls, labels bool) error {
 	par := strconv.Itoa(parallel)
 	var urls, curlCfg, aria strings.Builder
 	for _, s := range srcs {
@@ -137,7 +162,14 @@ func (b *builder) manyFiles(w *workload, base string, srcs []string, parallel in
 			if err != nil {
 				return err
 			}
-			j.argv = []string{b.have[tool], "-q", "-j", par, "-i", list, "-d", j.outDir}
+			j.argv = []string{b.have[tool], "-q"}
+			if parallel > 0 {
+				j.argv = append(j.argv, "-j", par)
+				j.label = label(labels, "-j "+par)
+			} else {
+				j.note = defaultsNote("-j", b.multigetDefaultJ)
+			}
+			j.argv = append(j.argv, "-i", list, "-d", j.outDir)
 			if tls {
 				j.argv = append(j.argv, "--cacert", b.cfg.cacert)
 			}
@@ -151,7 +183,14 @@ func (b *builder) manyFiles(w *workload, base string, srcs []string, parallel in
 				return err
 			}
 			// -q first: ignore any ~/.curlrc.
-			j.argv = []string{b.have[tool], "-q", "-s", "-Z", "--parallel-max", par, "-K", cfgFile}
+			j.argv = []string{b.have[tool], "-q", "-s", "-Z"}
+			if parallel > 0 {
+				j.argv = append(j.argv, "--parallel-max", par)
+				j.label = label(labels, "--parallel-max "+par)
+			} else {
+				j.note = defaultsNote("--parallel-max", curlDefaultParallel)
+			}
+			j.argv = append(j.argv, "-K", cfgFile)
 			if tls {
 				j.argv = append(j.argv, "--cacert", b.cfg.cacert)
 			}
@@ -161,7 +200,13 @@ func (b *builder) manyFiles(w *workload, base string, srcs []string, parallel in
 				return err
 			}
 			j.argv = append([]string{b.have[tool]}, wget2Common...)
-			j.argv = append(j.argv, "--max-threads="+par, "-i", list, "-P", j.outDir)
+			if parallel > 0 {
+				j.argv = append(j.argv, "--max-threads="+par)
+				j.label = label(labels, "--max-threads="+par)
+			} else {
+				j.note = defaultsNote("--max-threads=", wget2DefaultThreads)
+			}
+			j.argv = append(j.argv, "-i", list, "-P", j.outDir)
 			if tls {
 				j.argv = append(j.argv, "--ca-certificate="+b.cfg.cacert)
 			}
@@ -171,14 +216,56 @@ func (b *builder) manyFiles(w *workload, base string, srcs []string, parallel in
 				return err
 			}
 			j.argv = append([]string{b.have[tool]}, aria2Common...)
-			j.argv = append(j.argv, "-j"+par, "-x1", "-i", list, "-d", j.outDir)
+			if parallel > 0 {
+				j.argv = append(j.argv, "-j"+par, "-x1")
+				j.label = label(labels, "-j"+par)
+			} else {
+				j.note = defaultsNote("-j", aria2DefaultJ)
+			}
+			j.argv = append(j.argv, "-i", list, "-d", j.outDir)
 			if tls {
 				j.argv = append(j.argv, "--ca-certificate="+b.cfg.cacert)
-				j.note = "no HTTP/2 in aria2: HTTP/1.1 over TLS"
+				j.note = joinNotes(j.note, "no HTTP/2 in aria2: HTTP/1.1 over TLS")
 			}
 		}
 	}
 	return nil
+}
+
+// The peers' defaults for transfers at once (curl 7.88's PARALLEL_DEFAULT,
+// wget2's --max-threads, aria2c's --max-concurrent-downloads), said in the
+// notes of the defaults rows.
+const (
+	curlDefaultParallel = "50"
+	wget2DefaultThreads = "5"
+	aria2DefaultJ       = "5"
+)
+
+func label(on bool, s string) string {
+	if on {
+		return s
+	}
+	return ""
+}
+
+// defaultsNote says a tool's default for transfers at once, flag (with "="
+// when it takes one) and its value n: "defaults (-j 8)"; "defaults" when n
+// is not known.
+func defaultsNote(flag, n string) string {
+	if n == "" {
+		return "defaults"
+	}
+	if !strings.HasSuffix(flag, "=") {
+		flag += " "
+	}
+	return "defaults (" + flag + n + ")"
+}
+
+func joinNotes(a, b string) string {
+	if a == "" {
+		return b
+	}
+	return a + "; " + b
 }
 
 // wget2Common turns off everything but the downloads: config files, robots,
@@ -227,6 +314,70 @@ func (b *builder) oneThrottled(w *workload) error {
 		}
 	}
 	return nil
+}
+
+// oneSplit builds the link group's large file: one file of sz.bigSize from
+// base (the proxy adds the per-connection cap), split linkSplit ways by
+// each tool that can. curl and wget2 are not run: at one connection's rate
+// a run would take a minute (wget2's --chunk-size came near one
+// connection's time on workload 5).
+func (b *builder) oneSplit(w *workload, base string) error {
+	src := bigPath(0)
+	u := base + "/" + src
+	w.expect = []pair{{out: filepath.Base(src), src: src}}
+	n := strconv.Itoa(linkSplit)
+	oneConn := float64(b.sz.bigSize) / float64(w.link.rateKBs*1000)
+	for _, tool := range []string{"multiget", "curl", "wget2", "aria2c", "axel"} {
+		j := b.newJob(w, tool, "")
+		out := filepath.Join(j.outDir, filepath.Base(src))
+		switch tool {
+		case "multiget":
+			j.argv = []string{b.have[tool], "-q", "-d", j.outDir}
+			if b.split {
+				j.argv = append(j.argv, "--split", n)
+				j.label = "--split " + n
+			} else {
+				j.note = "no --split yet: one connection"
+			}
+			j.argv = append(j.argv, u)
+		case "curl", "wget2":
+			if j.skip == "" {
+				j.skip = fmt.Sprintf("not run: one connection, ~%.0f s a run", oneConn)
+			}
+		case "aria2c":
+			j.argv = append([]string{b.have[tool]}, aria2Common...)
+			j.argv = append(j.argv, "-x"+n, "-s"+n, "-k1M", "-d", j.outDir, "-o", filepath.Base(src), u)
+			j.label = "-x" + n + " -s" + n + " -k1M"
+			j.note = "-k1M: else pieces of at least 20 MiB"
+		case "axel":
+			j.argv = []string{b.have[tool], "-q", "-n", n, "-o", out, u}
+			j.label = "-n " + n
+		}
+	}
+	return nil
+}
+
+// linkWorkload fills in w, a workload of the link group.
+func (b *builder) linkWorkload(w *workload, s linkSpec) error {
+	w.link = &s
+	base, proto := b.cfg.linkHTTP, "HTTP/1.1"
+	if s.tls {
+		base, proto = b.cfg.linkHTTPS, "HTTPS + HTTP/2"
+	}
+	if s.large {
+		w.title = fmt.Sprintf("1 × %s, %s, split %d ways", size(b.sz.bigSize), s.describe(), linkSplit)
+		return b.oneSplit(w, base)
+	}
+	srcs := make([]string, b.sz.linkSmallN)
+	for i := range srcs {
+		srcs[i] = smallPath(i)
+	}
+	how := "each tool's defaults"
+	if s.budget > 0 {
+		how = fmt.Sprintf("%d at once", s.budget)
+	}
+	w.title = fmt.Sprintf("%s × %s, %s, %s, %s", count(b.sz.linkSmallN), size(int64(b.sz.smallSize)), proto, s.describe(), how)
+	return b.manyFilesWith(w, base, srcs, s.budget, s.tls, true)
 }
 
 // longList builds workload 6: multiget alone, reading lists of n lines
@@ -290,7 +441,7 @@ func (b *builder) build() ([]*workload, error) {
 	for i := range big {
 		big[i] = bigPath(i)
 	}
-	for id := 1; id <= 6; id++ {
+	for _, id := range allIDs() {
 		if !cfg.workloads[id] {
 			continue
 		}
@@ -299,6 +450,13 @@ func (b *builder) build() ([]*workload, error) {
 			w.runs = cfg.runs
 		}
 		var err error
+		if s, ok := linkSpecFor(id); ok {
+			if err := b.linkWorkload(w, s); err != nil {
+				return nil, err
+			}
+			ws = append(ws, w)
+			continue
+		}
 		switch id {
 		case 1:
 			w.title = fmt.Sprintf("%s × %s, HTTP/1.1, %d at once", count(sz.smallN), size(int64(sz.smallSize)), sz.parallel)
