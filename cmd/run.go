@@ -210,7 +210,11 @@ func run(ctx context.Context, ios *IOStreams, o *Options) error {
 	if o.DryRun {
 		stats = plan(ctx, entries, rep)
 	} else {
-		stats, runErr = engine.Run(ctx, cfg, entries, rep)
+		// Results are written off the transfer loop: a slow reader of
+		// stdout or stderr must not stall the downloads.
+		q := report.NewQueue(rep)
+		stats, runErr = engine.Run(ctx, cfg, entries, q)
+		q.Close()
 	}
 	var stopped string // why the run stopped, other than a signal or --fail-fast
 	var sc *engine.StopCause
