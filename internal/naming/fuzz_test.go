@@ -15,11 +15,30 @@ func FuzzNaming(f *testing.F) {
 		"a/./b//c",
 		"http://h/gpj%E2%80%AEexe.jpg",
 		"d\u2067/x\u200f",
+		"http://h/any/%2E%2E/%2e%2e/x/./c?a=/../b",
+		"/a/b/.%2E//../%2e./c/%2e",
 	} {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, s string) {
+		checkDotSegments(t, "/"+s)
 		if u, err := ParseURL(s, protos); err == nil {
+			req := Request(s, u)
+			u2, err := ParseURL(req, protos)
+			if err != nil {
+				t.Fatalf("Request(%q) = %q, which ParseURL refuses: %v", s, req, err)
+			}
+			if again := Request(req, u2); again != req {
+				t.Fatalf("Request(%q) = %q, but Request of that is %q", s, req, again)
+			}
+			if p := writtenPath(u2); RemoveDotSegments(p) != p {
+				t.Fatalf("Request(%q) = %q still has dot segments", s, req)
+			}
+			for _, tree := range []bool{false, true} {
+				if a, b := FromURL(u, tree), FromURL(u2, tree); a != b {
+					t.Fatalf("FromURL(%q, %v) = %q but %q for its request %q", s, tree, a, b, req)
+				}
+			}
 			for _, tree := range []bool{false, true} {
 				p := FromURL(u, tree)
 				if !filepath.IsLocal(p) || strings.IndexFunc(p, unicode.IsControl) >= 0 || strings.IndexFunc(p, isBidiControl) >= 0 {
@@ -48,6 +67,39 @@ func FuzzNaming(f *testing.F) {
 			t.Fatalf("Sanitize(%q) = %q", s, n)
 		}
 	})
+}
+
+// checkDotSegments checks RemoveDotSegments(p) for a p starting with "/":
+// the result has no dot segment left, is unchanged by a second pass, does
+// not change when p starts with a ".." (nothing goes above the root), and
+// keeps p's other segments byte for byte and in order, adding at most an
+// empty last one (where a dot segment ended p).
+func checkDotSegments(t *testing.T, p string) {
+	c := RemoveDotSegments(p)
+	if !strings.HasPrefix(c, "/") {
+		t.Fatalf("RemoveDotSegments(%q) = %q: not absolute", p, c)
+	}
+	if again := RemoveDotSegments(c); again != c {
+		t.Fatalf("RemoveDotSegments(%q) = %q, then %q", p, c, again)
+	}
+	if above := RemoveDotSegments("/.." + p); above != c {
+		t.Fatalf("RemoveDotSegments(%q) = %q, but %q with \"/..\" before it", p, c, above)
+	}
+	in, out := strings.Split(p[1:], "/"), strings.Split(c[1:], "/")
+	j := 0
+	for _, seg := range in {
+		if j < len(out) && seg == out[j] {
+			j++
+		}
+	}
+	if j < len(out) && !(j == len(out)-1 && out[j] == "") {
+		t.Fatalf("RemoveDotSegments(%q) = %q: segment %q is not one of the path's, in order", p, c, out[j])
+	}
+	for _, seg := range out {
+		if d := strings.ReplaceAll(strings.ToLower(seg), "%2e", "."); d == "." || d == ".." {
+			t.Fatalf("RemoveDotSegments(%q) = %q: dot segment %q left", p, c, seg)
+		}
+	}
 }
 
 // isBidiControl is written out here, apart from the code under test, so the

@@ -11,16 +11,28 @@
 // used in its ASCII form, "bücher.example" as "xn--bcher-kva.example":
 // that is what is sent (Request) and what names the --tree directory.
 //
+// Request paths (RemoveDotSegments): the dot segments of the URL path are
+// removed as RFC 3986 section 5.2.4 says, a segment "." or ".." counting
+// also when its dots are written %2E or %2e (section 6.2.2.2: an encoded
+// unreserved character is that character), so "/a/%2E%2E/b" is sent as
+// "/b"; a ".." at the root stays at the root. Everything else in the URL
+// (other escapes, "%2F", empty segments, the query) is sent as written.
+// This is what libcurl 8.13 and later do themselves, while older libcurl
+// removes only the literal "." and ".."; doing it here (and telling
+// libcurl to send the path as is) makes a list request the same URLs
+// whatever libcurl it runs on.
+//
 // Names from URLs (FromURL): the output name is the last segment of the
-// URL path, percent-decoded then sanitised; the query and fragment are
-// ignored. A path that is empty or ends in "/", ".", or ".." (also when
-// written %2E) gives "index.html". With tree=true the path is
+// request path, percent-decoded then sanitised; the query and fragment are
+// ignored. A path that is empty or ends in "/" (or in a dot segment, which
+// leaves a "/") gives "index.html". With tree=true the path is
 // HOST/SEG/.../NAME: the host in lower case, followed by "_PORT" when the
 // URL names a port other than the protocol's default (http 80, https 443,
 // ftp 21, ftps 990); an IPv6 host is kept in brackets with each ":"
-// written "_" ("[__1]_8080"). Every path segment is decoded and
-// sanitised; "." and ".." segments, and empty ones from "//", are dropped,
-// never resolved, so a URL cannot climb out of its host directory.
+// written "_" ("[__1]_8080"). The segments are those of the request path,
+// so the file lies where the resource it holds does ("/a/../b" is saved as
+// HOST/b), and a URL cannot climb out of its host directory; every segment
+// is decoded and sanitised, and empty ones from "//" are dropped.
 //
 // Sanitising one segment (Sanitize): "/" and "\" become "_" (so "%2F" in a
 // URL never makes a directory), as do control characters, the Unicode
@@ -133,7 +145,8 @@ func isASCII(s string) bool {
 
 // Request returns the URL to hand to libcurl for raw, which ParseURL
 // turned into u: raw itself, but with an internationalised host written in
-// its ASCII form. libcurl would convert the host itself only when the
+// its ASCII form and the dot segments removed from its path
+// (RemoveDotSegments). libcurl would convert the host itself only when the
 // process's locale is UTF-8, which a Go program never sets; the rest of raw
 // stays byte for byte as written (u.String() would re-escape it).
 func Request(raw string, u *url.URL) string {
@@ -142,19 +155,96 @@ func Request(raw string, u *url.URL) string {
 		return raw
 	}
 	start := i + len("://")
-	end := len(raw)
+	end := len(raw) // of the authority, where the path starts
 	if j := strings.IndexAny(raw[start:], "/?#"); j >= 0 {
 		end = start + j
 	}
+	pathEnd := len(raw)
+	if j := strings.IndexAny(raw[end:], "?#"); j >= 0 {
+		pathEnd = end + j
+	}
+	head, path := raw[:end], raw[end:pathEnd]
 	auth := raw[start:end]
 	host := auth
 	if at := strings.LastIndexByte(auth, '@'); at >= 0 {
 		host = auth[at+1:]
 	}
-	if d, err := url.PathUnescape(host); err != nil || isASCII(d) {
-		return raw // no international host: nothing to convert
+	idn := false
+	if d, err := url.PathUnescape(host); err == nil && !isASCII(d) {
+		head, idn = raw[:end-len(host)]+u.Host, true
 	}
-	return raw[:end-len(host)] + u.Host + raw[end:]
+	clean := RemoveDotSegments(path)
+	if !idn && clean == path {
+		return raw // nothing to convert
+	}
+	return head + clean + raw[pathEnd:]
+}
+
+// RemoveDotSegments removes the dot segments of p, the path of a URL as
+// written (escaped, no query or fragment), as RFC 3986 section 5.2.4 does:
+// a segment "." is dropped, a segment ".." drops itself and the segment
+// before it, if any (a ".." at the root stays there), and a dot segment at
+// the end leaves the path ending in "/". A segment is a dot segment also
+// when a dot in it is written %2E or %2e: "%2e%2E" and ".%2e" are "..".
+// All other segments are kept byte for byte, empty ones and "%2F" inside
+// a segment included. The result has no dot segment, so applying
+// RemoveDotSegments again changes nothing.
+func RemoveDotSegments(p string) string {
+	if strings.IndexByte(p, '.') < 0 && !strings.Contains(p, "%2e") && !strings.Contains(p, "%2E") {
+		return p // the common case: no dot at all
+	}
+	abs := strings.HasPrefix(p, "/")
+	segs := strings.Split(strings.TrimPrefix(p, "/"), "/")
+	found := false
+	for _, s := range segs {
+		if dots(s) > 0 {
+			found = true
+			break
+		}
+	}
+	if !found {
+		return p
+	}
+	out := segs[:0]
+	for i, s := range segs {
+		switch dots(s) {
+		case 0:
+			out = append(out, s)
+			continue
+		case 2:
+			if len(out) > 0 {
+				out = out[:len(out)-1]
+			}
+		}
+		if i == len(segs)-1 {
+			out = append(out, "") // "/a/.." is "/", a directory
+		}
+	}
+	r := strings.Join(out, "/")
+	if abs {
+		r = "/" + r
+	}
+	return r
+}
+
+// dots says whether the escaped segment s is "." (1), ".." (2) or neither
+// (0), a dot also being written %2E or %2e.
+func dots(s string) int {
+	n := 0
+	for len(s) > 0 {
+		switch {
+		case s[0] == '.':
+			s = s[1:]
+		case len(s) >= 3 && s[0] == '%' && s[1] == '2' && (s[2] == 'e' || s[2] == 'E'):
+			s = s[3:]
+		default:
+			return 0
+		}
+		if n++; n > 2 {
+			return 0
+		}
+	}
+	return n
 }
 
 var defaultPorts = map[string]string{
@@ -167,7 +257,7 @@ var defaultPorts = map[string]string{
 // FromURL derives the relative output path of u; see the package comment
 // for the rules. The result always satisfies filepath.IsLocal.
 func FromURL(u *url.URL, tree bool) string {
-	segs := strings.Split(u.EscapedPath(), "/")
+	segs := strings.Split(RemoveDotSegments(writtenPath(u)), "/")
 	name := "index.html"
 	if last := decode(segs[len(segs)-1]); last != "" && last != "." && last != ".." {
 		name = Sanitize(last)
@@ -185,6 +275,17 @@ func FromURL(u *url.URL, tree bool) string {
 	}
 	parts = append(parts, name)
 	return filepath.Join(parts...)
+}
+
+// writtenPath is the path of u as the URL wrote it. url.Parse keeps it in
+// RawPath whenever it differs from the default escaping of Path, which
+// EscapedPath would otherwise return: "/a%2Fb{" must stay one segment
+// (EscapedPath gives "/a/b%7B").
+func writtenPath(u *url.URL) string {
+	if u.RawPath != "" {
+		return u.RawPath
+	}
+	return u.EscapedPath()
 }
 
 // decode percent-decodes one escaped path segment. A segment that does not

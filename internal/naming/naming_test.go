@@ -71,6 +71,17 @@ func TestRequest(t *testing.T) {
 		// ASCII hosts go as written, upper case and escapes included.
 		{"http://H.Example:80/ä?b", "http://H.Example:80/ä?b"},
 		{"http://[::1]:8080/x", "http://[::1]:8080/x"},
+		// Dot segments leave the path; the query and fragment are kept
+		// as written, dots included.
+		{"http://h/any/dir/%2E%2E", "http://h/any/"},
+		{"http://h/any/%2E%2E/%2e%2e/x/./c?a=/../b#/./f", "http://h/x/c?a=/../b#/./f"},
+		{"http://h/a/./b%2F..%2Fc//d/../e", "http://h/a/b%2F..%2Fc//e"},
+		{"http://h/..", "http://h/"},
+		{"http://h?/..", "http://h?/.."},
+		{"http://h#/..", "http://h#/.."},
+		{"http://ü.example/a/../b?x", "http://xn--tda.example/b?x"},
+		{"http://u:p.@h/.%2e/x", "http://u:p.@h/x"},
+		{"ftp://h/pub/%2e/f", "ftp://h/pub/f"},
 	}
 	for _, tt := range tests {
 		u, err := ParseURL(tt.raw, protos)
@@ -79,6 +90,72 @@ func TestRequest(t *testing.T) {
 		}
 		if got := Request(tt.raw, u); got != tt.want {
 			t.Errorf("Request(%q) = %q, want %q", tt.raw, got, tt.want)
+		}
+	}
+}
+
+func TestRemoveDotSegments(t *testing.T) {
+	tests := []struct{ in, want string }{
+		{"", ""},
+		{"/", "/"},
+		{"/a/b", "/a/b"},
+		{"/a/./b", "/a/b"},
+		{"/a/../b", "/b"},
+		{"/a/b/..", "/a/"},
+		{"/a/b/.", "/a/b/"},
+		{"/a/b/../", "/a/"},
+		{"/.", "/"},
+		{"/..", "/"},
+		{"/../../x", "/x"},
+		{"/a/../../x", "/x"},
+		// RFC 3986 section 5.4's examples, on the path of the base
+		// URI's /b/c/ directory.
+		{"/b/c/./g", "/b/c/g"},
+		{"/b/c/../g", "/b/g"},
+		{"/b/c/../../g", "/g"},
+		{"/b/c/../../../g", "/g"},
+		{"/b/c/g.", "/b/c/g."},
+		{"/b/c/.g", "/b/c/.g"},
+		{"/b/c/g..", "/b/c/g.."},
+		{"/b/c/..g", "/b/c/..g"},
+		{"/b/c/./../g", "/b/g"},
+		{"/b/c/./g/.", "/b/c/g/"},
+		{"/b/c/g/./h", "/b/c/g/h"},
+		{"/b/c/g/../h", "/b/c/h"},
+		// encoded dots, in either case, count as dots
+		{"/a/%2e/b", "/a/b"},
+		{"/a/%2E/b", "/a/b"},
+		{"/a/b/%2e%2e/c", "/a/c"},
+		{"/a/b/%2E%2e/c", "/a/c"},
+		{"/a/b/.%2E/c", "/a/c"},
+		{"/a/b/%2e./c", "/a/c"},
+		{"/a/b/%2e%2e", "/a/"},
+		{"/any/%2E%2E/%2e%2e/x/./c", "/x/c"},
+		// not dot segments: kept as written
+		{"/a/.../b", "/a/.../b"},
+		{"/a/%2e%2e%2e/b", "/a/%2e%2e%2e/b"},
+		{"/a/%2e%2fx/b", "/a/%2e%2fx/b"},
+		{"/a%2F..%2Fb", "/a%2F..%2Fb"},
+		{"/a/..%2F..%2Fb", "/a/..%2F..%2Fb"},
+		{"/a/%2/b", "/a/%2/b"},
+		{"/a/%2e%2/b", "/a/%2e%2/b"},
+		{"/a/%252e/b", "/a/%252e/b"},
+		{"/a/%c2%ae/b", "/a/%c2%ae/b"},
+		// empty segments are segments: kept, and ".." drops one
+		{"//a//b", "//a//b"},
+		{"/a//../b", "/a/b"},
+		{"/a/b//..", "/a/b/"},
+		// the escapes of other segments are untouched
+		{"/%41/./%7e", "/%41/%7e"},
+		// a relative path (never one of a URL with a host) loses its dot
+		// segments too
+		{"a/../b", "b"},
+		{"../a", "a"},
+		{".", ""},
+	}
+	for _, tt := range tests {
+		if got := RemoveDotSegments(tt.in); got != tt.want {
+			t.Errorf("RemoveDotSegments(%q) = %q, want %q", tt.in, got, tt.want)
 		}
 	}
 }
@@ -110,8 +187,13 @@ func TestFromURL(t *testing.T) {
 		{"tree non-default port for scheme", "https://h:80/a", true, "h_80/a"},
 		{"tree directory URL", "http://h/d/", true, "h/d/index.html"},
 		{"tree root", "http://h", true, "h/index.html"},
-		{"tree dot segments dropped", "http://h/../a/./b/../c", true, "h/a/b/c"},
-		{"tree encoded dot segments dropped", "http://h/%2E%2E/%2e/x", true, "h/x"},
+		{"tree dot segments as in the request", "http://h/../a/./b/../c", true, "h/a/c"},
+		{"tree encoded dot segments as in the request", "http://h/%2E%2E/%2e/x/y/.%2E/z", true, "h/x/z"},
+		{"tree dot-dot never above the host", "http://h/a/../../../../etc/x", true, "h/etc/x"},
+		{"tree encoded slashes with a character Go escapes", "http://h/x%2F..%2F..%2Fetc{/y", true, "h/x_.._.._etc{/y"},
+		{"encoded slashes with a character Go escapes", "http://h/a%2F..%2Fb{", false, "a_.._b{"},
+		{"last segment dot", "http://h/a/b/.", false, "index.html"},
+		{"dot-dot before the name", "http://h/a/../b.txt", false, "b.txt"},
 		{"tree empty segments dropped", "http://h//a///b", true, "h/a/b"},
 		{"tree encoded slash stays in segment", "http://h/a%2Fb/c", true, "h/a_b/c"},
 		{"tree IPv6 host", "http://[::1]:8080/x", true, "[__1]_8080/x"},
