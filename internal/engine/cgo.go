@@ -361,9 +361,6 @@ const (
 	optHTTPHeader        = C.CURLOPT_HTTPHEADER
 	optConnectTimeoutMS  = C.CURLOPT_CONNECTTIMEOUT_MS
 	optTimeoutMS         = C.CURLOPT_TIMEOUT_MS
-	// go-curl names no PATH_AS_IS, and its compat.h defines the C name as
-	// 0 for headers older than 7.42.
-	optPathAsIs = C.CURLOPT_PATH_AS_IS
 )
 
 var tuneMallocOnce sync.Once

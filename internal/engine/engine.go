@@ -298,15 +298,6 @@ func (e *engine) configureTemplate() error {
 		{curl.OPT_MAXREDIRS, c.MaxRedirs},
 		{optProtocolsStr, strings.Join(c.Protocols, ",")},
 		{curl.OPT_FAILONERROR, 0},
-		// The path of an entry's URL is sent as given: the caller has
-		// removed its dot segments already (naming.Request), as libcurl
-		// 8.13 and later do, while older ones leave "%2E%2E" in place
-		// (lib/urlapi.c, dedotdotify); this keeps any libcurl from
-		// changing it again. It also applies to redirects: libcurl sends
-		// the path of an absolute Location as is, and before 8.12 a
-		// relative one too, after resolving only its leading "../" and
-		// "./"; 8.12 and later resolve a relative Location fully.
-		{optPathAsIs, 1},
 	}
 	if redir != "" {
 		set = append(set, opt{optRedirProtocolsStr, redir})

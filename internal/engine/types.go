@@ -11,7 +11,7 @@ type Entry struct {
 	Source string
 	// URL is what is requested: the URL as written in the list, except
 	// that an internationalised host is in its ASCII form and the path
-	// has no dot segments (naming.Request); libcurl sends its path as is.
+	// has no dot segments (naming.Request).
 	URL string
 	// Written is the URL as written when that differs from URL; results
 	// show it, so they match the list. "" when the same.
