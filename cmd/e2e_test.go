@@ -76,13 +76,30 @@ type testServer struct {
 	inflight, maxInflight atomic.Int64
 	mu                    sync.Mutex
 	hits                  map[string]int
+	firstHit              map[string]time.Time // when each path was first asked for
 	release               chan struct{}
 }
 
 func (s *testServer) count(path string) {
 	s.mu.Lock()
 	s.hits[path]++
+	if _, ok := s.firstHit[path]; !ok {
+		s.firstHit[path] = time.Now()
+	}
 	s.mu.Unlock()
+}
+
+// firstHitOf is when the server first got a request whose path starts
+// with prefix (ok false: none yet).
+func (s *testServer) firstHitOf(prefix string) (at time.Time, ok bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for p, t := range s.firstHit {
+		if strings.HasPrefix(p, prefix) && (!ok || t.Before(at)) {
+			at, ok = t, true
+		}
+	}
+	return at, ok
 }
 
 func (s *testServer) close() {
@@ -105,7 +122,7 @@ func (s *testServer) hitCount(prefix string) int {
 }
 
 func newTestServer(root string) *testServer {
-	s := &testServer{hits: map[string]int{}, release: make(chan struct{})}
+	s := &testServer{hits: map[string]int{}, firstHit: map[string]time.Time{}, release: make(chan struct{})}
 	mux := http.NewServeMux()
 	// /srv/PATH serves the script's srv directory.
 	mux.Handle("/srv/", http.StripPrefix("/srv/", http.FileServer(http.Dir(filepath.Join(root, "srv")))))
@@ -262,6 +279,7 @@ func TestScripts(t *testing.T) {
 			"maxinflight": cmdMaxInflight,
 			"waithits":    cmdWaitHits,
 			"hits":        cmdHits,
+			"hitgap":      cmdHitGap,
 			"nopart":      cmdNoPart,
 			"envsubst":    cmdEnvsubst,
 			"jsonrange":   cmdJSONRange,
@@ -343,6 +361,30 @@ func cmdHits(ts *testscript.TestScript, neg bool, args []string) {
 	ts.Check(err)
 	if got := s.hitCount(args[0]); (got == n) == neg {
 		ts.Fatalf("server got %d requests for %s, want %s%d", got, args[0], map[bool]string{true: "not ", false: ""}[neg], n)
+	}
+}
+
+// hitgap FROM TO MS: the server's first request for a path starting with
+// TO came at least MS milliseconds after its first for one starting with
+// FROM. A lower bound read on the server: a client that asks for TO only
+// once a download of FROM is complete (-j 1) shows that the download took
+// at least MS, whatever the client reports and however slow the machine.
+func cmdHitGap(ts *testscript.TestScript, neg bool, args []string) {
+	if len(args) != 3 || neg {
+		ts.Fatalf("usage: hitgap FROM TO MS")
+	}
+	ms, err := strconv.Atoi(args[2])
+	ts.Check(err)
+	s := ts.Value("server").(*testServer)
+	from, ok1 := s.firstHitOf(args[0])
+	to, ok2 := s.firstHitOf(args[1])
+	if !ok1 || !ok2 {
+		ts.Fatalf("the server got no request for %s or none for %s", args[0], args[1])
+	}
+	gap := to.Sub(from)
+	ts.Logf("%s came %v after %s", args[1], gap.Round(time.Millisecond), args[0])
+	if gap < time.Duration(ms)*time.Millisecond {
+		ts.Fatalf("%s came %v after %s, want at least %dms", args[1], gap.Round(time.Millisecond), args[0], ms)
 	}
 }
 

@@ -56,3 +56,21 @@ func (e *engine) configureNetwork(h *curl.CURL) error {
 	}
 	return nil
 }
+
+// capDuplicate sets --limit-rate again on a fresh duplicate of the
+// template. From libcurl 8.18 on, curl_easy_duphandle copies the option's
+// value but not the limiter it feeds: the limiter (its rate and tokens) is
+// set up only by curl_easy_setopt itself (curl's lib/setopt.c, lib/easy.c),
+// and a duplicate starts with none, so it ran at full speed (32 MiB in
+// 65 ms at a 4 MiB/s cap). Setting the option on the handle that runs the
+// transfer is what every libcurl honours; handles kept for reuse keep it
+// (or the share --total-rate gave them last, which shareRates replaces).
+func (e *engine) capDuplicate(h *curl.CURL) error {
+	if e.cfg.LimitRate <= 0 {
+		return nil
+	}
+	if err := h.Setopt(curl.OPT_MAX_RECV_SPEED_LARGE, int(e.cfg.LimitRate)); err != nil {
+		return fmt.Errorf("libcurl option %d: %w", curl.OPT_MAX_RECV_SPEED_LARGE, err)
+	}
+	return nil
+}
