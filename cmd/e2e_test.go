@@ -28,6 +28,8 @@ import (
 	"time"
 
 	"github.com/rogpeppe/go-internal/testscript"
+
+	"github.com/multiget/multiget/internal/testserver"
 )
 
 var binDir string
@@ -74,16 +76,13 @@ type testServer struct {
 	tls                   *httptest.Server // the same handlers over HTTPS, HTTP/2 enabled
 	proxy                 *httptest.Server // a forward proxy answering "via proxy URL"
 	inflight, maxInflight atomic.Int64
-	// wave, when set by the script command of that name, holds the first
-	// wave /gen/ requests until that many are in flight at once (see
-	// cmdWave); waveLate records that they never were.
-	wave, waveSeen, waveIn atomic.Int64
-	waveLate               atomic.Bool
-	waveFull               chan struct{}
-	mu                     sync.Mutex
-	hits                   map[string]int
-	firstHit               map[string]time.Time // when each path was first asked for
-	release                chan struct{}
+	// wave holds the first /gen/ requests after the script command of
+	// that name until that many are in flight (see cmdWave).
+	wave     testserver.Wave
+	mu       sync.Mutex
+	hits     map[string]int
+	firstHit map[string]time.Time // when each path was first asked for
+	release  chan struct{}
 }
 
 func (s *testServer) count(path string) {
@@ -115,24 +114,6 @@ func (s *testServer) close() {
 	s.proxy.Close()
 }
 
-// holdWave keeps each of the first s.wave requests until s.wave of them
-// are in flight together, or 10 s have passed (then waveLate is set: the
-// client never ran that many at once).
-func (s *testServer) holdWave() {
-	w := s.wave.Load()
-	if w == 0 || s.waveSeen.Add(1) > w {
-		return
-	}
-	if s.waveIn.Add(1) == w {
-		close(s.waveFull)
-	}
-	select {
-	case <-s.waveFull:
-	case <-time.After(10 * time.Second):
-		s.waveLate.Store(true)
-	}
-}
-
 func (s *testServer) hitCount(prefix string) int {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -156,7 +137,7 @@ func newTestServer(root string) *testServer {
 		defer s.inflight.Add(-1)
 		for m := s.maxInflight.Load(); n > m && !s.maxInflight.CompareAndSwap(m, n); m = s.maxInflight.Load() {
 		}
-		s.holdWave()
+		s.wave.Hold()
 		size, name, _ := strings.Cut(strings.TrimPrefix(r.URL.Path, "/gen/"), "/")
 		sz, err := strconv.Atoi(size)
 		if err != nil {
@@ -358,12 +339,12 @@ func cmdMaxInflight(ts *testscript.TestScript, neg bool, args []string) {
 	ts.Check(err)
 	m := int(s.maxInflight.Load())
 	ok := m <= n && m > 0
-	if w := int(s.wave.Load()); w > 0 && (s.waveLate.Load() || m < w) {
+	if w := s.wave.Size(); w > 0 && (s.wave.Late() || m < w) {
 		ok = false
 	}
 	if ok == neg {
 		ts.Fatalf("server saw at most %d requests at once (a wave of %d held for 10 s: %v); limit %d",
-			m, s.wave.Load(), s.waveLate.Load(), n)
+			m, s.wave.Size(), s.wave.Late(), n)
 	}
 }
 
@@ -374,11 +355,7 @@ func cmdWave(ts *testscript.TestScript, neg bool, args []string) {
 	s := ts.Value("server").(*testServer)
 	n, err := strconv.Atoi(args[0])
 	ts.Check(err)
-	s.waveFull = make(chan struct{})
-	s.waveSeen.Store(0)
-	s.waveIn.Store(0)
-	s.waveLate.Store(false)
-	s.wave.Store(int64(n))
+	s.wave.Set(n)
 }
 
 // waithits PREFIX N: wait until the server has received N requests whose

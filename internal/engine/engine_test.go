@@ -15,6 +15,8 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/multiget/multiget/internal/testserver"
 )
 
 // recorder is an Observer that keeps every result.
@@ -65,42 +67,19 @@ type server struct {
 	gate                  chan struct{} // /gate/ waits on it until openGate
 	gateOnce              sync.Once
 
-	// wave, when set before a run, holds the first wave /size/ requests
-	// until that many are in flight at once, or 10 s (waveLate): a lower
-	// bound on concurrency that needs no clock in the assertion.
-	wave, waveSeen, waveIn atomic.Int64
-	waveLate               atomic.Bool
-	waveFull               chan struct{}
-}
-
-func (s *server) setWave(n int) {
-	s.waveFull = make(chan struct{})
-	s.wave.Store(int64(n))
-}
-
-func (s *server) holdWave() {
-	w := s.wave.Load()
-	if w == 0 || s.waveSeen.Add(1) > w {
-		return
-	}
-	if s.waveIn.Add(1) == w {
-		close(s.waveFull)
-	}
-	select {
-	case <-s.waveFull:
-	case <-time.After(10 * time.Second):
-		s.waveLate.Store(true)
-	}
+	// wave, set before a run, holds the first /size/ requests until that
+	// many are in flight at once (testserver.Wave).
+	wave testserver.Wave
 }
 
 // wantConcurrency checks that the server had exactly n requests at once at
-// some point (the wave, set with setWave(n), proved the lower bound) and
+// some point (the wave, set with wave.Set(n), proved the lower bound) and
 // never more.
 func (s *server) wantConcurrency(t *testing.T, n int, what string) {
 	t.Helper()
-	if m := s.maxInflight.Load(); m > int64(n) || s.waveLate.Load() || m < int64(n) {
+	if m := s.maxInflight.Load(); m > int64(n) || s.wave.Late() || m < int64(n) {
 		t.Errorf("server saw at most %d requests at once with %s (the first %d never all in flight: %v), want %d",
-			m, what, n, s.waveLate.Load(), n)
+			m, what, n, s.wave.Late(), n)
 	}
 }
 
@@ -119,7 +98,7 @@ func newServer(t *testing.T) *server {
 				break
 			}
 		}
-		s.holdWave() // counted in flight while held
+		s.wave.Hold() // counted in flight while held
 		parts := strings.SplitN(strings.TrimPrefix(r.URL.Path, "/size/"), "/", 2)
 		size, _ := strconv.Atoi(parts[0])
 		w.Header().Set("Content-Length", strconv.Itoa(size))
@@ -253,7 +232,7 @@ func TestDownloadsManyEntriesWithinParallelLimit(t *testing.T) {
 			Path:   filepath.Join(dir, "sub", name),
 		})
 	}
-	s.setWave(3)
+	s.wave.Set(3)
 	rec, st := run(t, context.Background(), Config{Parallel: 3}, entries)
 	if st.OK != len(entries) || len(rec.results) != len(entries) {
 		t.Fatalf("ok=%d results=%d, want %d: %+v", st.OK, len(rec.results), len(entries), rec.results)
@@ -397,7 +376,7 @@ func TestPerHostCap(t *testing.T) {
 		entries = append(entries, Entry{Source: strconv.Itoa(i), URL: fmt.Sprintf("%s/size/200000/p%d", s.URL, i),
 			Path: filepath.Join(dir, strconv.Itoa(i))})
 	}
-	s.setWave(2)
+	s.wave.Set(2)
 	_, st := run(t, context.Background(), Config{Parallel: 8, PerHost: 2}, entries)
 	if st.OK != 30 {
 		t.Fatal(st)
