@@ -1,0 +1,92 @@
+package cmd
+
+// The help text: what --help prints after the flags, and the man page's
+// description (internal/mangen).
+
+const longHelp = `multiget downloads every URL given as an argument or listed in the -i files
+(or stdin) in parallel through one libcurl multi handle, and reports one
+result per entry.
+
+LIST FORMAT
+  One entry per line: a URL, optionally followed by key=value options.
+  Blank lines and lines starting with # are ignored. Options may also sit
+  on indented lines directly under their URL (aria2 style).
+    https://example.com/a.iso
+    https://example.com/b.iso out=images/b.iso
+    https://example.com/c.iso
+      out=images/c.iso
+  Options: out=REL/PATH  save under --dir at this relative path;
+           sha256=HEX (also sha512=, sha1=, md5=)  verify the whole file.
+  A bad line is one invalid entry, reported as FILE:LINE; the rest go on.
+
+FILES
+  A file is written to NAME.part and renamed to NAME only once complete, so
+  NAME always holds a whole file. NAME is out=, else the URL's last path
+  segment, percent-decoded ("index.html" if empty); with --tree it is
+  HOST/PATH. Names never leave --dir: "/" and "\" inside a decoded segment
+  become "_", control characters become "_", and out= values that are
+  absolute or contain ".." are refused. Two entries writing one path, or a
+  file where another entry needs a directory: the later is invalid and
+  names the earlier.
+
+OUTPUT
+  On a terminal: a progress bar on stderr with one line per finished entry
+  above it. Otherwise one line per entry on stdout (failures also on
+  stderr). --json prints one JSON object per entry on stdout instead.
+  A summary always ends on stderr.
+
+RETRIES, RESUME, INTEGRITY
+  Transient failures (connect/reset/receive errors, timeouts, stalls, short
+  bodies; HTTP 408, 429, 500, 502, 503, 504) are retried --retry times with
+  doubling, jittered backoff (Retry-After honoured up to --retry-max-delay).
+  A retry continues with a Range request checked by If-Range when the
+  server allows it. Interrupted and retry-exhausted transfers keep
+  NAME.part (and NAME.part.meta); -c resumes them in a later run. Checksums
+  are verified before NAME appears; a mismatch leaves no file.
+
+CONFIG FILE
+  --config FILE (or $MULTIGET_CONFIG) holds flags as "name = value" lines
+  with the long flag names (# comments; a repeatable flag once per line; a
+  bool flag alone means true). Flags on the command line win. An unknown
+  name or bad value is a usage error naming FILE:LINE.
+
+SHARDING AND CI
+  --shard K/N takes only the entries whose target path hashes (FNV-64) to
+  shard K of N: N jobs split one list with no coordinator, each entry in
+  exactly one shard whatever the list's order; other shards' entries get
+  no result. --shard-from-env reads JOB_COMPLETION_INDEX (0-based, set in a
+  Kubernetes Indexed Job) and MULTIGET_SHARD_COUNT. --dry-run checks the
+  lists and prints each target without any request (exit 1 if any entry
+  is invalid). With GITHUB_ACTIONS=true failures are also printed on
+  stderr as ::error:: annotations. Colour only on a terminal, never with
+  NO_COLOR.
+
+NETWORK
+  Without -x, libcurl reads http_proxy, https_proxy, ALL_PROXY and NO_PROXY
+  (--noproxy overrides NO_PROXY). --compressed saves decoded bodies, and
+  checksums apply to the decoded file; it cannot resume. --total-rate gives
+  each running transfer an equal share of RATE.
+
+EXIT STATUS
+  0    every entry downloaded (or skipped by --no-clobber)
+  1    at least one entry failed or was invalid, or the results could
+       not be written (a full disk under > results.jsonl, or a reader
+       that went away, as in | head -1: the run then stops)
+  2    usage error, or an input list that cannot be read
+  130  interrupted by SIGINT or SIGTERM (running transfers aborted; each
+       keeps its NAME.part for -c; a second signal exits at once)`
+
+const examples = `  # one-liner: fetch three files into ./dl
+  multiget -d dl https://example.com/a.tgz https://example.com/b.tgz https://example.com/c.tgz
+
+  # batch script: a list, 16 at once, at most 4 per host, keep existing files
+  multiget -i urls.txt -j 16 --per-host 4 --no-clobber -d mirror --tree
+
+  # pipeline: URLs from another program on stdin
+  grep -o 'https://[^"]*\.pdf' page.html | multiget -i - -d pdfs
+
+  # CI job: machine-readable results, checksums, patient retries, stop at the first failure
+  multiget -i artifacts.txt -d out --checksum-file SHA256SUMS --retry 5 --json --fail-fast > results.jsonl
+
+  # resume an interrupted batch: rerun the same command with -c
+  multiget -c -i urls.txt -d mirror`
