@@ -342,7 +342,7 @@ func (e *engine) failSplit(j *job, err error, permanent bool) {
 	e.stopSegments(j, !permanent)
 	j.last.Error = err.Error()
 	if permanent {
-		e.discardPart(j)
+		e.dropPart(j)
 	} else {
 		j.metaSet = false
 		e.writeMeta(j)
@@ -354,7 +354,7 @@ func (e *engine) failSplit(j *job, err error, permanent bool) {
 // (the resource changed between ranges), once without spending a retry.
 func (e *engine) restartSplit(j *job, reason string) {
 	e.stopSegments(j, false)
-	e.discardPart(j)
+	e.dropPart(j)
 	j.segs, j.segURL, j.validator, j.offset, j.total, j.noSplit = nil, "", "", 0, 0, false
 	j.last = Result{Error: reason}
 	budget := j.attempts
@@ -381,7 +381,7 @@ func (e *engine) restartSplit(j *job, reason string) {
 // is kept, so nothing is spliced.
 func (e *engine) unsplit(j *job, reason string) {
 	e.stopSegments(j, false)
-	e.discardPart(j)
+	e.dropPart(j)
 	j.segs, j.segURL, j.validator, j.offset, j.total = nil, "", "", 0, 0
 	j.noSplit = true // never split again
 	j.last = Result{Error: reason}

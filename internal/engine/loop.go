@@ -1,0 +1,425 @@
+package engine
+
+import (
+	"context"
+	"encoding/binary"
+	"errors"
+	"os"
+	"runtime"
+	"syscall"
+	"time"
+	"unsafe"
+
+	curl "github.com/andelf/go-curl"
+	"golang.org/x/sys/unix"
+)
+
+// The loop: add transfers while slots are free, wait, perform, drain
+// info_read, and the checks made between performs.
+
+func (e *engine) loop(ctx context.Context) {
+	for {
+		if e.stopReason == "" && ctx.Err() != nil {
+			reason := "interrupted"
+			var sc *StopCause
+			if errors.As(context.Cause(ctx), &sc) {
+				reason = sc.Reason
+			}
+			e.stop(reason)
+			e.stats.Interrupted = true
+		}
+		e.collectVerified(false)
+		e.collectLinks(false)
+		if e.stopReason != "" {
+			e.stats.StopReason = e.stopReason
+			e.abortAll()
+			for e.verifying > 0 {
+				e.collectVerified(true)
+			}
+			for len(e.linking) > 0 {
+				e.collectLinks(true)
+			}
+			return
+		}
+		e.fill(ctx)
+		if e.stopReason != "" {
+			continue
+		}
+		if len(e.active) == 0 && len(e.linking) > 0 {
+			// Only files being named are left (or the next entries wait
+			// for their results): that takes microseconds.
+			e.collectLinks(true)
+			continue
+		}
+		if len(e.active) == 0 {
+			if e.inDone && e.bi >= len(e.batch) && len(e.deferred) == 0 && len(e.retries) == 0 &&
+				e.verifying == 0 && len(e.splitJobs) == 0 {
+				return
+			}
+			e.idle(ctx)
+			continue
+		}
+		e.shareRates()
+		e.yield()
+		// A transfer just unpaused has data for perform already: no wait.
+		if e.pz.unpause() == 0 {
+			e.wait()
+		}
+		// The requests of transfers started since the last perform leave
+		// together over a multiplexed connection (see xfer.c); a single
+		// request has nothing to wait for.
+		cork := e.started >= 2
+		e.started = 0
+		if cork {
+			corkMux(true)
+		}
+		_, err := e.multi.Perform()
+		if cork {
+			corkMux(false)
+		}
+		if err != nil {
+			// A multi-level error leaves no transfer trustworthy.
+			e.stop("libcurl: " + err.Error())
+			continue
+		}
+		e.drain()
+		if len(e.linking) > 0 {
+			linkKick()
+		}
+		e.checkSplits()
+		e.recordMeta()
+		e.checkStalls()
+		e.maybeProgress(false)
+	}
+}
+
+// yield lets the scheduler see the loop goroutine rescheduled every few
+// milliseconds. A goroutine that never parks (this one only leaves Go for
+// libcurl and select) is judged to hog its P after 10 ms: sysmon then takes
+// the P away during the next C call and, having taken one, wakes every
+// 20 us for the next millisecond or so, each wake a context switch on the
+// core the server shares. A Gosched every 5 ms costs far less.
+func (e *engine) yield() {
+	if now := time.Now(); now.Sub(e.lastYield) >= 5*time.Millisecond {
+		e.unpair(now, now.Sub(e.lastYield))
+		e.lastYield = now
+		runtime.Gosched()
+	}
+}
+
+// A server on the same host (a local mirror or cache, a test server) and
+// the loop can end up taking turns on one CPU while the others idle. A
+// request the loop sends wakes the server with the kernel's "synchronous"
+// hint, so the server is placed on the loop's CPU whenever its own is busy
+// at that moment, and from then on both stay there: the server preempts
+// the loop at every request and the loop waits. On 2 cores against nginx,
+// 2,000 files of 8 KiB took 97-105 ms when the two ran apart and 109-151
+// ms when they paired up (338-873 preemptions of the loop per run against
+// 41-177), and they paired up in 10 runs of 16. So every few
+// milliseconds the loop counts its preemptions, and when it was preempted
+// at least pairRate times per millisecond (and pairMin times in all) it
+// moves to another CPU: the server, woken from there, returns to its own.
+// One move at most per pairCooldown, so a machine busy with other work
+// does not make the loop wander.
+const (
+	pairMin      = 20
+	pairRate     = 4
+	pairCooldown = 50 * time.Millisecond
+)
+
+// pairing is the loop thread's preemption count at the last yield.
+type pairing struct {
+	n     int64 // -1: not counted yet
+	moved time.Time
+}
+
+// unpair runs at each yield; window is the time since the last one.
+func (e *engine) unpair(now time.Time, window time.Duration) {
+	n := threadPreemptions()
+	if n < 0 {
+		return
+	}
+	p := &e.pair
+	if p.n >= 0 && sharedCPU(n-p.n, window) && now.Sub(p.moved) >= pairCooldown {
+		if moveCPU() >= 0 {
+			p.moved = now
+		}
+	}
+	p.n = n
+}
+
+// sharedCPU says whether d preemptions in window mean the loop shares its
+// CPU with something that wakes as often as a server answering it.
+func sharedCPU(d int64, window time.Duration) bool {
+	return d >= pairMin && d*int64(time.Millisecond) >= pairRate*int64(window)
+}
+
+// idle blocks while nothing runs: until an entry arrives, a retry is due,
+// a verification ends, or the context is cancelled.
+func (e *engine) idle(ctx context.Context) {
+	var in <-chan []Entry
+	if !e.inDone && len(e.deferred) < e.deferLimit() && e.bi >= len(e.batch) {
+		in = e.in
+	}
+	var timer <-chan time.Time
+	next, ok := e.nextSegmentDue()
+	if len(e.retries) > 0 && (!ok || e.retries[0].due.Before(next)) {
+		next, ok = e.retries[0].due, true
+	}
+	if ok {
+		t := time.NewTimer(time.Until(next))
+		defer t.Stop()
+		timer = t.C
+	}
+	select {
+	case b, ok := <-in:
+		if !ok {
+			e.inDone = true
+		} else {
+			e.batch, e.bi = b, 0
+		}
+	case <-timer:
+	case v := <-e.verified:
+		e.finishVerify(v)
+	case <-ctx.Done():
+	}
+}
+
+// fill starts transfers while slots are free: first retries whose backoff
+// is over, then entries that waited for a busy host, then new entries from
+// the input, without blocking.
+func (e *engine) fill(ctx context.Context) {
+	now := time.Now()
+	e.startDueSegments(now)
+	for e.slots() < e.cfg.Parallel && e.stopReason == "" {
+		if i := e.dueRetry(now); i >= 0 {
+			j := e.retries[i]
+			e.retries = append(e.retries[:i], e.retries[i+1:]...)
+			e.attempt(j)
+			continue
+		}
+		if i := e.startableDeferred(); i >= 0 {
+			j := e.deferred[i]
+			e.deferred = append(e.deferred[:i], e.deferred[i+1:]...)
+			e.attempt(j)
+			continue
+		}
+		if len(e.deferred) >= e.deferLimit() || ctx.Err() != nil {
+			return
+		}
+		if e.bi < len(e.batch) {
+			en := e.batch[e.bi]
+			e.batch[e.bi] = Entry{} // the batch's array must not pin finished entries
+			e.bi++
+			e.admit(en)
+			continue
+		}
+		if e.inDone {
+			return
+		}
+		select {
+		case b, ok := <-e.in:
+			if !ok {
+				e.inDone = true
+				return
+			}
+			e.batch, e.bi = b, 0
+		default:
+			return
+		}
+	}
+}
+
+func (e *engine) dueRetry(now time.Time) int {
+	for i, j := range e.retries {
+		if j.due.After(now) {
+			return -1 // sorted: none later is due either
+		}
+		if e.hostFree(j.host) {
+			return i
+		}
+	}
+	return -1
+}
+
+// deferLimit bounds the entries read ahead while waiting for their host
+// (--per-host): enough to keep -j slots busy across many hosts, but never
+// hundreds of thousands of entries in memory for a huge -j.
+func (e *engine) deferLimit() int {
+	return min(max(4*e.cfg.Parallel, 256), 16384)
+}
+
+func (e *engine) startableDeferred() int {
+	for i, j := range e.deferred {
+		if e.hostFree(j.host) {
+			return i
+		}
+	}
+	return -1
+}
+
+func (e *engine) hostFree(h string) bool {
+	return e.cfg.PerHost <= 0 || e.perHost[h] < e.cfg.PerHost
+}
+
+// admit handles an entry fresh from the input: entries that need no
+// transfer get their result at once, others start or wait for their host.
+func (e *engine) admit(en Entry) {
+	if en.Invalid != nil {
+		e.result(Result{Source: en.Source, URL: en.AsWritten(), Status: StatusInvalid, Error: en.Invalid.Error()})
+		return
+	}
+	if e.cfg.NoClobber {
+		if _, err := os.Lstat(en.Path); err == nil {
+			e.result(Result{Source: en.Source, URL: en.AsWritten(), Path: en.Path, Status: StatusSkipped,
+				Error: "target exists (--no-clobber)"})
+			return
+		}
+	}
+	j := &job{entry: en, begin: time.Now()}
+	if e.cfg.PerHost > 0 {
+		j.host = hostKey(en.URL)
+	}
+	if e.cfg.Continue {
+		e.loadResume(j)
+	}
+	if !e.hostFree(j.host) {
+		e.deferred = append(e.deferred, j)
+		return
+	}
+	e.attempt(j)
+}
+
+// slots counts what -j limits: entries being transferred. A split download
+// is one entry however many ranges it runs.
+func (e *engine) slots() int { return e.plain + len(e.splitJobs) }
+
+// attempt starts one transfer of j (or, for a split download resumed from
+// its .meta, all its unfinished ranges).
+func (e *engine) attempt(j *job) {
+	if j.reload {
+		j.reload = false
+		e.loadResume(j)
+	}
+	if j.segs != nil {
+		e.startSplitJob(j)
+		return
+	}
+	en := j.entry
+	j.attempts++
+	fail := func(err error) {
+		j.part.release()
+		r := e.baseResult(j)
+		r.Status, r.Error = StatusFailed, err.Error()
+		e.result(r)
+	}
+	_, err := e.startTransfer(j, nil, en.URL, isHTTP(en.URL), func(x cxfer) error {
+		if j.offset > 0 {
+			if err := x.resume(j.offset, -1, e.headers, j.validator); err != nil {
+				return err
+			}
+		}
+		// A compressed body has no byte ranges that map onto the saved file.
+		if e.cfg.Split > 1 && !e.cfg.Compressed && j.offset == 0 && !j.noSplit && isHTTP(en.URL) {
+			x.setSplitMin(max(e.cfg.MinSplitSize, 2*minSegment))
+		}
+		return nil
+	})
+	if err != nil {
+		fail(err)
+		return
+	}
+	e.perHost[j.host]++
+	e.plain++
+}
+
+// wait sleeps until a socket is ready or libcurl's next timeout, at most
+// maxWait, and no longer than the next retry's backoff. select(2) sees only
+// descriptors below FD_SETSIZE, and curl_multi_fdset silently leaves out
+// the others, so whenever libcurl holds such a socket the loop waits in
+// curl_multi_poll instead.
+func (e *engine) wait() {
+	tmo := maxWait
+	if ms, err := e.multi.Timeout(); err == nil && ms >= 0 && time.Duration(ms)*time.Millisecond < tmo {
+		tmo = time.Duration(ms) * time.Millisecond
+	}
+	if len(e.retries) > 0 && e.slots() < e.cfg.Parallel {
+		if d := time.Until(e.retries[0].due); d < tmo {
+			tmo = max(d, 0)
+		}
+	}
+	if tmo == 0 {
+		return
+	}
+	if highSockets() > 0 {
+		e.stats.PollWaits++
+		_ = multiPoll(e.multiPtr(), e.pz.fd, int(tmo.Milliseconds()))
+		return
+	}
+	var r, w, x syscall.FdSet
+	maxfd, err := e.multi.Fdset(&r, &w, &x)
+	if err != nil {
+		return
+	}
+	e.stats.SelectWaits++
+	if wfd := e.pz.fd; wfd >= 0 && wfd < syscall.FD_SETSIZE {
+		// A paused transfer's writer wakes the loop through it.
+		(*unix.FdSet)(unsafe.Pointer(&r)).Set(wfd)
+		maxfd = max(maxfd, wfd)
+	}
+	if maxfd < 0 {
+		// libcurl has nothing to wait on yet (resolving, backing off):
+		// sleep until its timeout, as its documentation asks.
+		time.Sleep(tmo)
+		return
+	}
+	tv := unix.NsecToTimeval(tmo.Nanoseconds())
+	// EINTR and friends just end the wait early; perform sorts it out.
+	_, _ = unix.Select(maxfd+1, (*unix.FdSet)(unsafe.Pointer(&r)), (*unix.FdSet)(unsafe.Pointer(&w)),
+		(*unix.FdSet)(unsafe.Pointer(&x)), &tv)
+}
+
+// drain handles every finished transfer. A handle that fails at once shows
+// up here too, so none is lost.
+func (e *engine) drain() {
+	for {
+		msg, _ := e.multi.Info_read()
+		if msg == nil {
+			return
+		}
+		if msg.Msg != curl.CURLMSG_DONE {
+			continue
+		}
+		key := uintptr(msg.Easy_handle.GetHandle())
+		t, ok := e.active[key]
+		if !ok {
+			continue
+		}
+		code := int(binary.NativeEndian.Uint32(msg.Data[:4]))
+		e.complete(t, code)
+	}
+}
+
+// checkStalls ends transfers that have received nothing for StallTimeout;
+// they are then retried like any timeout.
+func (e *engine) checkStalls() {
+	if e.cfg.StallTimeout <= 0 {
+		return
+	}
+	now := time.Now()
+	var stalled []*transfer
+	for _, t := range e.active {
+		if b := t.x.bytes(); b != t.seenBytes || t.x.paused() {
+			// Paused: waiting for our own writes, not for the server.
+			t.seenBytes, t.seenAt = b, now
+			continue
+		}
+		if now.Sub(t.seenAt) >= e.cfg.StallTimeout {
+			stalled = append(stalled, t)
+		}
+	}
+	for _, t := range stalled {
+		t.stalled = true
+		e.complete(t, 28)
+	}
+}

@@ -1,0 +1,121 @@
+package engine
+
+import (
+	"fmt"
+	"time"
+)
+
+// Results and progress: stopping a run, aborting what runs, and the
+// events sent to the Observer.
+
+func (e *engine) stop(reason string) {
+	if e.stopReason == "" {
+		e.stopReason = reason
+	}
+}
+
+// abortAll ends every running transfer and every waiting retry: each is
+// reported failed with the reason the run stopped, and keeps its NAME.part
+// (with what a resume needs) so that -c can continue it. Entries taken
+// from the input but not started (waiting for their host, or still in the
+// batch) are reported "not started": every entry taken gets its result.
+func (e *engine) abortAll() {
+	for j := range e.splitJobs {
+		e.abortSplit(j)
+	}
+	for _, t := range e.active {
+		j := t.job
+		got := t.x.bytes()
+		j.received += got
+		kept := false
+		if t.x.state() == stateWriting && !t.x.tmpfile() && t.x.keep() {
+			if t.x.restarted() {
+				j.offset = got
+			} else {
+				j.offset += got
+			}
+			if v := responseValidator(t.easy.GetHandle()); v != j.validator {
+				j.validator, j.metaSet = v, false
+			}
+			kept = true
+		}
+		if !kept && j.offset == 0 {
+			t.x.discard()
+			e.dropPart(j)
+		}
+		e.removeTransfer(t)
+		e.abortJob(j)
+	}
+	for _, j := range e.retries {
+		e.abortJob(j)
+	}
+	e.retries = nil
+	for _, j := range e.deferred {
+		e.result(NotStarted(j.entry, e.stopReason))
+	}
+	e.deferred = nil
+	for ; e.bi < len(e.batch); e.bi++ {
+		e.result(NotStarted(e.batch[e.bi], e.stopReason))
+		e.batch[e.bi] = Entry{}
+	}
+}
+
+func (e *engine) abortJob(j *job) {
+	if j.offset > 0 {
+		e.writeMeta(j)
+	}
+	j.part.release()
+	r := e.baseResult(j)
+	r.Status = StatusFailed
+	r.CurlCode = 0
+	r.Error = "aborted: " + e.stopReason
+	if j.offset > 0 {
+		r.Error += fmt.Sprintf(" (%d bytes kept in %s for -c)", j.offset, j.entry.Path+PartSuffix)
+	}
+	e.result(r)
+}
+
+func (e *engine) result(r Result) {
+	switch r.Status {
+	case StatusOK:
+		e.stats.OK++
+	case StatusSkipped:
+		e.stats.Skipped++
+	case StatusInvalid:
+		e.stats.Invalid++
+	default:
+		e.stats.Failed++
+	}
+	e.stats.Bytes += r.Bytes
+	e.doneBytes += r.Bytes
+	e.obs.Result(r)
+	if e.cfg.FailFast && (r.Status == StatusFailed || r.Status == StatusInvalid) && e.stopReason == "" {
+		e.stop("--fail-fast after " + r.Source + " failed")
+		e.stats.FailFast = true
+	}
+	e.maybeProgress(true)
+}
+
+func (e *engine) progress() Progress {
+	b := e.doneBytes
+	for _, t := range e.active {
+		b += t.job.received + t.x.bytes()
+	}
+	for _, j := range e.retries {
+		b += j.received
+	}
+	return Progress{Done: e.stats.Done(), Active: len(e.active), Bytes: b}
+}
+
+// maybeProgress reports at most every 50 ms; observers draw from it.
+func (e *engine) maybeProgress(force bool) {
+	now := time.Now()
+	if !force && now.Sub(e.lastProg) < 50*time.Millisecond {
+		return
+	}
+	if force && now.Sub(e.lastProg) < 10*time.Millisecond {
+		return
+	}
+	e.lastProg = now
+	e.obs.Progress(e.progress())
+}

@@ -1,0 +1,219 @@
+package engine
+
+import (
+	"errors"
+	"fmt"
+	"net/http"
+	"net/url"
+	"strings"
+	"time"
+
+	curl "github.com/andelf/go-curl"
+)
+
+// Transfers: easy handles from the template and the pool, their buffers,
+// and the small helpers their results use.
+
+func curlMessage(x cxfer, code int) string {
+	// libcurl's error buffer says more than curl_easy_strerror (host, port,
+	// timings); fall back to the generic text when it is empty.
+	msg := strings.TrimSpace(x.errbuf())
+	if msg == "" {
+		msg = curlStrerror(code)
+	}
+	return fmt.Sprintf("%s (curl %d)", msg, code)
+}
+
+func httpError(code int) string {
+	if code == 0 {
+		return "no HTTP response"
+	}
+	if code >= 300 && code <= 399 {
+		return fmt.Sprintf("HTTP %d %s without a usable Location", code, http.StatusText(code))
+	}
+	if text := http.StatusText(code); text != "" {
+		return fmt.Sprintf("HTTP %d %s", code, text)
+	}
+	return fmt.Sprintf("HTTP %d", code)
+}
+
+// removeTransfer takes a transfer out of the multi handle and frees it.
+// Ranges of a split download count neither as -j slots nor per host: the
+// entry does, through e.splitJobs.
+func (e *engine) removeTransfer(t *transfer) {
+	_ = e.multi.RemoveHandle(t.easy)
+	delete(e.active, uintptr(t.easy.GetHandle()))
+	if t.seg == nil {
+		e.plain--
+		e.releaseHost(t.job.host)
+	}
+	t.x.free()
+	e.parkEasy(t.easy)
+}
+
+// newTransfer readies an easy handle for url, writing to path+".part": a
+// handle kept from a finished transfer when there is one (reuse spares
+// libcurl's per-handle allocations, its receive buffer among them), else a
+// duplicate of the template.
+func (e *engine) newTransfer(url, path string, part *partHold, checkHTTP, pipeWait, h1 bool) (*curl.CURL, cxfer, error) {
+	var easy *curl.CURL
+	if n := len(e.pool); n > 0 {
+		easy, e.pool = e.pool[n-1], e.pool[:n-1]
+	} else if easy = e.tmpl.Duphandle(); easy == nil || easy.GetHandle() == nil {
+		return nil, cxfer{}, errors.New("libcurl: cannot create an easy handle")
+	} else if err := e.tls.attach(easy.GetHandle()); err != nil {
+		easy.Cleanup()
+		return nil, cxfer{}, fmt.Errorf("libcurl: sharing TLS sessions: %w", err)
+	} else if err := e.capDuplicate(easy); err != nil {
+		easy.Cleanup()
+		return nil, cxfer{}, err
+	}
+	if err := prepareEasy(easy.GetHandle(), url, e.headers, pipeWait, h1); err != nil {
+		e.parkEasy(easy)
+		return nil, cxfer{}, fmt.Errorf("libcurl rejected the URL: %w", err)
+	}
+	// Best effort: libcurl 7.88 answers CURLE_BAD_FUNCTION_ARGUMENT on a
+	// handle reused from the pool (measured); it keeps the size it had,
+	// which costs memory only, never a byte.
+	_ = easy.Setopt(curl.OPT_BUFFERSIZE, e.recvBuffer(len(e.active)))
+	x, err := newCXfer(easy.GetHandle(), path+PartSuffix, checkHTTP, e.pauserFor(), part.ptr())
+	if err != nil {
+		e.parkEasy(easy)
+		return nil, cxfer{}, err
+	}
+	return easy, x, nil
+}
+
+// startTransfer readies a handle for url, lets setup adjust the transfer,
+// adds it to the multi handle and registers it; seg is its range for a
+// split download, nil otherwise.
+func (e *engine) startTransfer(j *job, seg *segment, url string, checkHTTP bool, setup func(cxfer) error) (*transfer, error) {
+	// https: wait for a connection being set up to the host rather than
+	// open (and TLS-handshake) another, and share it when it turns out to
+	// speak HTTP/2 (ALPN settles that at the handshake). Measured, 2000 x
+	// 8 KiB over h2 at -j 16: median of 7 runs 0.174 s without, 0.147 s
+	// with. Not for http://, where a stalled HTTP/1.1 response would hold
+	// back every transfer waiting to learn whether its connection
+	// multiplexes; not for the ranges of a split download, which are there
+	// to get connections of their own. For that, ranges also speak
+	// HTTP/1.1: over HTTP/2, libcurl would put them all on the one
+	// connection to the host as streams, and a server that limits each
+	// connection would then serve the whole file at one connection's rate.
+	pipeWait := seg == nil && hasPrefixFold(url, "https://")
+	easy, x, err := e.newTransfer(url, j.entry.Path, &j.part, checkHTTP, pipeWait, seg != nil)
+	if err != nil {
+		return nil, err
+	}
+	// A whole small body may be written unnamed (see "Small files" in
+	// xfer.c): not a range, not the rest of a kept prefix, not one whose
+	// checksums are read back from NAME.part, not an encoded one (its
+	// Content-Length says nothing of the size on disk).
+	if seg == nil && j.offset == 0 && len(j.entry.Checksums) == 0 && !e.cfg.Compressed {
+		x.allowTmp()
+	}
+	if err = setup(x); err == nil {
+		if err = e.multi.AddHandle(easy); err != nil {
+			err = fmt.Errorf("libcurl: %w", err)
+		}
+	}
+	if err != nil {
+		x.free()
+		e.parkEasy(easy)
+		return nil, err
+	}
+	now := time.Now()
+	t := &transfer{job: j, easy: easy, x: x, start: now, seenAt: now, seg: seg}
+	e.active[uintptr(easy.GetHandle())] = t
+	e.started++
+	return t, nil
+}
+
+// parkEasy keeps a handle for the next transfer, up to what can run at
+// once; the rest are freed.
+func (e *engine) parkEasy(easy *curl.CURL) {
+	if len(e.pool) < e.cfg.Parallel*max(e.cfg.Split, 1) {
+		parkEasy(easy.GetHandle())
+		e.pool = append(e.pool, easy)
+		return
+	}
+	easy.Cleanup()
+}
+
+func (e *engine) releaseHost(h string) {
+	if e.perHost[h]--; e.perHost[h] <= 0 {
+		delete(e.perHost, h)
+	}
+}
+
+func isHTTP(raw string) bool {
+	return hasPrefixFold(raw, "http://") || hasPrefixFold(raw, "https://")
+}
+
+func hasPrefixFold(s, prefix string) bool {
+	return len(s) >= len(prefix) && strings.EqualFold(s[:len(prefix)], prefix)
+}
+
+// hostKey groups transfers for --per-host: scheme, host and port.
+func hostKey(raw string) string {
+	u, err := url.Parse(raw)
+	if err != nil {
+		return raw
+	}
+	port := u.Port()
+	if port == "" {
+		port = map[string]string{"http": "80", "https": "443", "ftp": "21", "ftps": "990"}[strings.ToLower(u.Scheme)]
+	}
+	return strings.ToLower(u.Scheme) + "://" + strings.ToLower(u.Hostname()) + ":" + port
+}
+
+func plural(n int, word string) string {
+	if n == 1 {
+		return "1 " + word
+	}
+	return fmt.Sprintf("%d %ss", n, word)
+}
+
+// bufferSize is libcurl's receive buffer. Large buffers mean few, large
+// recv(2) calls on fast transfers (measured: 4 x 256 MiB on loopback took
+// 1.10 s at the 16 KiB default, 0.70 s at 512 KiB). But libcurl checks a
+// speed cap only between read passes of up to 100 buffers, so with a cap a
+// large buffer would let megabytes through unchecked: then it stays small.
+func (e *engine) bufferSize() int {
+	if e.cfg.LimitRate > 0 || e.cfg.TotalRate > 0 {
+		return 16 << 10
+	}
+	return 512 << 10
+}
+
+// recvBuffer is the receive buffer of a transfer starting while running
+// others run. libcurl allocates it per running transfer and fills as much
+// of it as each read brings, so thousands of transfers (a huge -j) held
+// hundreds of megabytes in these buffers alone. Beyond the first
+// fullBuffers transfers running, new ones get libcurl's default: together
+// they hold at most fullBuffers x 512 KiB + 16 KiB per running transfer.
+func (e *engine) recvBuffer(running int) int {
+	if running >= fullBuffers {
+		return 16 << 10
+	}
+	return e.bufferSize()
+}
+
+// pauserFor is the pauser of a new transfer. Under a speed cap there is
+// none: such a transfer waits for a free write buffer instead of pausing.
+// From libcurl 8.18 on, resuming a paused transfer starts its speed limit
+// afresh, with a second's worth of bytes to read at once and any excess
+// already read forgiven (curl's lib/ratelimit.c, Curl_rlimit_block). A
+// capped transfer took that second's worth at once, found its buffers all
+// with the writer, paused, and so on: 32 MiB at a 4 MiB/s cap came in
+// 5.2 s instead of 8. A transfer under a cap rarely outruns its writer, so
+// the wait is short; and it is the same on every libcurl.
+func (e *engine) pauserFor() pauser {
+	if e.cfg.LimitRate > 0 || e.cfg.TotalRate > 0 {
+		return pauser{fd: -1}
+	}
+	return e.pz
+}
+
+// fullBuffers: more transfers than this at once gain nothing from large
+// receive buffers (they share the same links and cores).
+const fullBuffers = 128
