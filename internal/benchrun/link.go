@@ -292,3 +292,26 @@ func (b *bench) setLink(w *workload) error {
 }
 
 var errNoToxiproxy = errors.New("link workloads need -toxiproxy, -link-http and -link-https (run me through scripts/bench)")
+
+// linkWorkload fills in w, a workload of the link group.
+func (b *builder) linkWorkload(w *workload, s linkSpec) error {
+	w.link = &s
+	base, proto := b.cfg.linkHTTP, "HTTP/1.1"
+	if s.tls {
+		base, proto = b.cfg.linkHTTPS, "HTTPS + HTTP/2"
+	}
+	if s.large {
+		w.title = fmt.Sprintf("1 × %s, %s, split %d ways", size(b.sz.bigSize), s.describe(), linkSplit)
+		return b.oneSplit(w, base)
+	}
+	srcs := make([]string, b.sz.linkSmallN)
+	for i := range srcs {
+		srcs[i] = smallPath(i)
+	}
+	how := "each tool's defaults"
+	if s.budget > 0 {
+		how = fmt.Sprintf("%d at once", s.budget)
+	}
+	w.title = fmt.Sprintf("%s × %s, %s, %s, %s", count(b.sz.linkSmallN), size(int64(b.sz.smallSize)), proto, s.describe(), how)
+	return b.manyFilesWith(w, base, srcs, s.budget, s.tls, true)
+}

@@ -357,29 +357,6 @@ func (b *builder) oneSplit(w *workload, base string) error {
 	return nil
 }
 
-// linkWorkload fills in w, a workload of the link group.
-func (b *builder) linkWorkload(w *workload, s linkSpec) error {
-	w.link = &s
-	base, proto := b.cfg.linkHTTP, "HTTP/1.1"
-	if s.tls {
-		base, proto = b.cfg.linkHTTPS, "HTTPS + HTTP/2"
-	}
-	if s.large {
-		w.title = fmt.Sprintf("1 × %s, %s, split %d ways", size(b.sz.bigSize), s.describe(), linkSplit)
-		return b.oneSplit(w, base)
-	}
-	srcs := make([]string, b.sz.linkSmallN)
-	for i := range srcs {
-		srcs[i] = smallPath(i)
-	}
-	how := "each tool's defaults"
-	if s.budget > 0 {
-		how = fmt.Sprintf("%d at once", s.budget)
-	}
-	w.title = fmt.Sprintf("%s × %s, %s, %s, %s", count(b.sz.linkSmallN), size(int64(b.sz.smallSize)), proto, s.describe(), how)
-	return b.manyFilesWith(w, base, srcs, s.budget, s.tls, true)
-}
-
 // longList builds workload 6: multiget alone, reading lists of n lines
 // from stdin, each entry a 1-byte file under its own out= name.
 func (b *builder) longList(w *workload) error {

@@ -17,6 +17,7 @@ import (
 	"math/rand/v2"
 	"net/http"
 	"runtime"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -559,11 +560,14 @@ func (e *engine) fail(j *job) {
 // from RetryDelay with jitter, is at least the server's Retry-After, and
 // never exceeds RetryMaxDelay. A waiting retry holds no slot.
 func (e *engine) scheduleRetry(j *job, retryAfter time.Duration) {
-	j.due = time.Now().Add(e.backoff(j.attempts, retryAfter))
-	i := sort.Search(len(e.retries), func(i int) bool { return e.retries[i].due.After(j.due) })
-	e.retries = append(e.retries, nil)
-	copy(e.retries[i+1:], e.retries[i:])
-	e.retries[i] = j
+	e.queueRetry(j, time.Now().Add(e.backoff(j.attempts, retryAfter)))
+}
+
+// queueRetry puts j among the waiting retries, which are kept sorted by due.
+func (e *engine) queueRetry(j *job, due time.Time) {
+	j.due = due
+	i := sort.Search(len(e.retries), func(i int) bool { return e.retries[i].due.After(due) })
+	e.retries = slices.Insert(e.retries, i, j)
 }
 
 // backoff is the wait before the attempt after attempts.

@@ -225,3 +225,43 @@ func (e *engine) recordMeta() {
 		}
 	}
 }
+
+// segmentsMeta and restoreSegments convert ranges to and from the .meta.
+func segmentsMeta(j *job) [][3]int64 {
+	var out [][3]int64
+	for _, s := range j.segs {
+		done := s.done
+		if s.t != nil {
+			// Only what is flushed to the file counts after a crash.
+			done = s.t.x.flushed() - s.start
+			if s.t.x.state() != stateWriting {
+				done = s.done
+			}
+		}
+		out = append(out, [3]int64{s.start, s.end, done})
+	}
+	return out
+}
+
+func restoreSegments(m [][3]int64, size int64) []*segment {
+	var segs []*segment
+	var prev int64
+	for _, r := range m {
+		start, end, done := r[0], r[1], r[2]
+		if start != prev || end <= start || done < 0 || done > end-start {
+			return nil // not a partition of the file: start over
+		}
+		segs = append(segs, &segment{start: start, end: end, done: done})
+		prev = end
+	}
+	if len(segs) == 0 || prev != size {
+		return nil
+	}
+	return segs
+}
+
+// splitPartOK tells whether NAME.part can hold the recorded ranges.
+func splitPartOK(path string) bool {
+	fi, err := os.Lstat(path)
+	return err == nil && fi.Mode().IsRegular()
+}

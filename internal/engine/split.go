@@ -3,9 +3,7 @@ package engine
 import (
 	"errors"
 	"fmt"
-	"os"
 	"slices"
-	"sort"
 	"strings"
 	"time"
 
@@ -389,11 +387,7 @@ func (e *engine) unsplit(j *job, reason string) {
 }
 
 // retryNow puts j in line for the next free slot without a backoff.
-func (e *engine) retryNow(j *job) {
-	j.due = time.Now()
-	i := sort.Search(len(e.retries), func(i int) bool { return e.retries[i].due.After(j.due) })
-	e.retries = slices.Insert(e.retries, i, j)
-}
+func (e *engine) retryNow(j *job) { e.queueRetry(j, time.Now()) }
 
 // headersFor is the header list for a request of j to url. Headers given
 // for the entry's host (Authorization and Cookie with -H) never go to
@@ -433,44 +427,4 @@ func (e *engine) abortSplit(j *job) {
 	r.Status = StatusFailed
 	r.Error = fmt.Sprintf("aborted: %s (ranges kept in %s for -c)", e.stopReason, j.entry.Path+PartSuffix)
 	e.result(r)
-}
-
-// segmentsMeta and restoreSegments convert ranges to and from the .meta.
-func segmentsMeta(j *job) [][3]int64 {
-	var out [][3]int64
-	for _, s := range j.segs {
-		done := s.done
-		if s.t != nil {
-			// Only what is flushed to the file counts after a crash.
-			done = s.t.x.flushed() - s.start
-			if s.t.x.state() != stateWriting {
-				done = s.done
-			}
-		}
-		out = append(out, [3]int64{s.start, s.end, done})
-	}
-	return out
-}
-
-func restoreSegments(m [][3]int64, size int64) []*segment {
-	var segs []*segment
-	var prev int64
-	for _, r := range m {
-		start, end, done := r[0], r[1], r[2]
-		if start != prev || end <= start || done < 0 || done > end-start {
-			return nil // not a partition of the file: start over
-		}
-		segs = append(segs, &segment{start: start, end: end, done: done})
-		prev = end
-	}
-	if len(segs) == 0 || prev != size {
-		return nil
-	}
-	return segs
-}
-
-// splitPartOK tells whether NAME.part can hold the recorded ranges.
-func splitPartOK(path string) bool {
-	fi, err := os.Lstat(path)
-	return err == nil && fi.Mode().IsRegular()
 }
