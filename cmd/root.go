@@ -164,7 +164,13 @@ func Main() int {
 
 // Execute runs the command with args and maps the outcome to an exit code.
 func Execute(ctx context.Context, io *IOStreams, args []string) int {
-	c := NewRootCmd(io, nil)
+	return execute(ctx, io, args, nil)
+}
+
+// execute is Execute with NewRootCmd's runF, so that tests see the options
+// a command line parses to and the exit code and message it maps to.
+func execute(ctx context.Context, io *IOStreams, args []string, runF func(context.Context, *Options) error) int {
+	c := NewRootCmd(io, runF)
 	c.SetArgs(args)
 	err := c.ExecuteContext(ctx)
 	return exitCode(io, err)
