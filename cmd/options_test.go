@@ -10,6 +10,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/spf13/pflag"
+
 	"github.com/multiget/multiget/internal/sums"
 )
 
@@ -517,16 +519,22 @@ func flagSyntaxCases() []optCase {
 }
 
 // --help and --version print and exit 0 without a run.
-func TestOptionsHelpAndVersion(t *testing.T) {
-	for _, c := range []struct {
-		args []string
-		want string
-	}{
+type helpCase struct {
+	args []string
+	want string // in stdout
+}
+
+func helpCases() []helpCase {
+	return []helpCase{
 		{[]string{"--help"}, "Usage:\n  multiget [flags] [URL...]"},
 		{[]string{"-h", optURL}, "Usage:\n  multiget [flags] [URL...]"},
 		{[]string{"--version"}, "multiget " + version() + "\n"},
 		{[]string{"-v", "-j", "0"}, "multiget " + version() + "\n"},
-	} {
+	}
+}
+
+func TestOptionsHelpAndVersion(t *testing.T) {
+	for _, c := range helpCases() {
 		t.Run(strings.Join(c.args, " "), func(t *testing.T) {
 			got, code, stdout, stderr := parse(t, optCase{args: c.args})
 			if got != nil || code != ExitOK || stderr != "" || !strings.Contains(stdout, c.want) {
@@ -534,4 +542,36 @@ func TestOptionsHelpAndVersion(t *testing.T) {
 			}
 		})
 	}
+}
+
+// Every flag the command has, in its long and its short form, is given
+// by some case above, so a flag added later cannot go untested here.
+func TestOptionsCoverEveryFlag(t *testing.T) {
+	var args []string
+	for _, c := range optionCases() {
+		args = append(args, c.args...)
+	}
+	for _, c := range helpCases() {
+		args = append(args, c.args...)
+	}
+	given := func(form string) bool {
+		for _, a := range args {
+			if a == form || strings.HasPrefix(a, form+"=") ||
+				len(form) == 2 && strings.HasPrefix(a, form) && !strings.HasPrefix(a, "--") {
+				return true
+			}
+		}
+		return false
+	}
+	root := NewRootCmd(&IOStreams{}, nil)
+	root.InitDefaultHelpFlag()
+	root.InitDefaultVersionFlag()
+	root.Flags().VisitAll(func(f *pflag.Flag) {
+		if !given("--" + f.Name) {
+			t.Errorf("no case gives --%s", f.Name)
+		}
+		if f.Shorthand != "" && !given("-"+f.Shorthand) {
+			t.Errorf("no case gives -%s (--%s)", f.Shorthand, f.Name)
+		}
+	})
 }
