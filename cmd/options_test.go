@@ -251,7 +251,7 @@ func transferCases() []optCase {
 
 // Headers, TLS, proxies, protocols, credentials, encodings.
 func requestCases() []optCase {
-	return []optCase{
+	return append(mustExistCases(), []optCase{
 		{name: "-H repeated keeps every header in order", args: []string{"-H", "X-A: 1", "--header", "X-B: two words", optURL},
 			want: func(o *Options) {
 				o.Headers = []string{"X-A: 1", "X-B: two words"}
@@ -278,11 +278,6 @@ func requestCases() []optCase {
 		{name: "--user-agent long form", args: []string{"--user-agent", "bot/2", optURL}, want: func(o *Options) { o.UserAgent = "bot/2" }},
 		{name: "-k short form", args: []string{"-k", optURL}, want: func(o *Options) { o.Insecure = true }},
 		{name: "--insecure long form", args: []string{"--insecure", optURL}, want: func(o *Options) { o.Insecure = true }},
-		{name: "--cacert of a file that exists", args: []string{"--cacert", "ca.pem", optURL},
-			files: map[string]string{"ca.pem": "-----BEGIN CERTIFICATE-----\n"},
-			want:  func(o *Options) { o.CACert = "ca.pem" }},
-		{name: "--cacert of a missing file is refused", args: []string{"--cacert", "ca.pem", optURL},
-			stderr: usage("--cacert: stat ca.pem: no such file or directory"), code: ExitUsage},
 		{name: "-x short form", args: []string{"-x", "http://proxy:3128", optURL}, want: func(o *Options) { o.Proxy = "http://proxy:3128" }},
 		{name: "--proxy and --noproxy", args: []string{"--proxy", "socks5h://p:1080", "--noproxy", "a.example,b.example", optURL},
 			want: func(o *Options) { o.Proxy, o.NoProxy = "socks5h://p:1080", "a.example,b.example" }},
@@ -293,15 +288,31 @@ func requestCases() []optCase {
 		{name: "--proto allowing nothing is refused", args: []string{"--proto", " , ", optURL},
 			stderr: usage("--proto allows no protocol"), code: ExitUsage},
 		{name: "--netrc", args: []string{"--netrc", optURL}, want: func(o *Options) { o.Netrc = true }},
-		{name: "--netrc-file of a file that exists", args: []string{"--netrc-file", "creds", optURL},
-			files: map[string]string{"creds": "machine h login u password p\n"},
-			want:  func(o *Options) { o.NetrcFile = "creds" }},
-		{name: "--netrc-file of a missing file is refused", args: []string{"--netrc-file", "creds", optURL},
-			stderr: usage("--netrc-file: stat creds: no such file or directory"), code: ExitUsage},
 		{name: "--compressed", args: []string{"--compressed", optURL}, want: func(o *Options) { o.Compressed = true }},
 		{name: "-c with --compressed is refused", args: []string{"--compressed", "-c", optURL},
 			stderr: usage("-c cannot be combined with --compressed: a byte range of a compressed body is not a range of the saved, decoded file"), code: ExitUsage},
+	}...)
+}
+
+// mustExistCases: the flags naming a file that is checked for at parse
+// time, so that a typo is a usage error before anything is downloaded.
+func mustExistCases() []optCase {
+	var cases []optCase
+	for _, f := range []struct {
+		flag, file string
+		set        func(o *Options, v string)
+	}{
+		{"--cacert", "ca.pem", func(o *Options, v string) { o.CACert = v }},
+		{"--netrc-file", "creds", func(o *Options, v string) { o.NetrcFile = v }},
+	} {
+		cases = append(cases, optCase{name: f.flag + " of a file that exists", args: []string{f.flag, f.file, optURL},
+			files: map[string]string{f.file: ""},
+			want:  func(o *Options) { f.set(o, f.file) },
+		}, optCase{name: f.flag + " of a missing file is refused", args: []string{f.flag, f.file, optURL},
+			stderr: usage(f.flag + ": stat " + f.file + ": no such file or directory"), code: ExitUsage,
+		})
 	}
+	return cases
 }
 
 // --progress, -q, --json.

@@ -30,74 +30,55 @@ func (b *builder) manyFilesWith(w *workload, base string, srcs []string, paralle
 
 	for _, tool := range []string{"multiget", "curl", "wget2", "aria2c"} {
 		j := b.newJob(w, tool, "")
+		// Each tool reads the URLs from a file of its own: curl a -K config
+		// naming every output, aria2c a list with out= lines, the others
+		// the plain list.
 		tag := fmt.Sprintf("w%d-%s", w.id, tool)
+		name, content := tag+".txt", urls.String()
 		switch tool {
-		case "multiget":
-			list, err := b.writeFile(tag+".txt", urls.String())
-			if err != nil {
-				return err
-			}
-			j.argv = []string{b.have[tool], "-q"}
-			if parallel > 0 {
-				j.argv = append(j.argv, "-j", par)
-				j.label = label(labels, "-j "+par)
-			} else {
-				j.note = defaultsNote("-j", b.multigetDefaultJ)
-			}
-			j.argv = append(j.argv, "-i", list, "-d", j.outDir)
-			if tls {
-				j.argv = append(j.argv, "--cacert", b.cfg.cacert)
-			}
 		case "curl":
 			curlCfg.Reset()
 			for _, s := range srcs {
 				fmt.Fprintf(&curlCfg, "url = %s\noutput = %s\n", curlQuote(base+"/"+s), curlQuote(filepath.Join(j.outDir, filepath.Base(s))))
 			}
-			cfgFile, err := b.writeFile(tag+".cfg", curlCfg.String())
-			if err != nil {
-				return err
+			name, content = tag+".cfg", curlCfg.String()
+		case "aria2c":
+			content = aria.String()
+		}
+		in, err := b.writeFile(name, content)
+		if err != nil {
+			return err
+		}
+		switch tool {
+		case "multiget":
+			j.argv = []string{b.have[tool], "-q"}
+			j.atOnce(parallel, labels, defaultsNote("-j", b.multigetDefaultJ), "-j", par)
+			j.argv = append(j.argv, "-i", in, "-d", j.outDir)
+			if tls {
+				j.argv = append(j.argv, "--cacert", b.cfg.cacert)
 			}
+		case "curl":
 			// -q first: ignore any ~/.curlrc.
 			j.argv = []string{b.have[tool], "-q", "-s", "-Z"}
-			if parallel > 0 {
-				j.argv = append(j.argv, "--parallel-max", par)
-				j.label = label(labels, "--parallel-max "+par)
-			} else {
-				j.note = defaultsNote("--parallel-max", curlDefaultParallel)
-			}
-			j.argv = append(j.argv, "-K", cfgFile)
+			j.atOnce(parallel, labels, defaultsNote("--parallel-max", curlDefaultParallel), "--parallel-max", par)
+			j.argv = append(j.argv, "-K", in)
 			if tls {
 				j.argv = append(j.argv, "--cacert", b.cfg.cacert)
 			}
 		case "wget2":
-			list, err := b.writeFile(tag+".txt", urls.String())
-			if err != nil {
-				return err
-			}
 			j.argv = append([]string{b.have[tool]}, wget2Common...)
-			if parallel > 0 {
-				j.argv = append(j.argv, "--max-threads="+par)
-				j.label = label(labels, "--max-threads="+par)
-			} else {
-				j.note = defaultsNote("--max-threads=", wget2DefaultThreads)
-			}
-			j.argv = append(j.argv, "-i", list, "-P", j.outDir)
+			j.atOnce(parallel, labels, defaultsNote("--max-threads=", wget2DefaultThreads), "--max-threads="+par)
+			j.argv = append(j.argv, "-i", in, "-P", j.outDir)
 			if tls {
 				j.argv = append(j.argv, "--ca-certificate="+b.cfg.cacert)
 			}
 		case "aria2c":
-			list, err := b.writeFile(tag+".txt", aria.String())
-			if err != nil {
-				return err
-			}
 			j.argv = append([]string{b.have[tool]}, aria2Common...)
+			j.atOnce(parallel, labels, defaultsNote("-j", aria2DefaultJ), "-j"+par)
 			if parallel > 0 {
-				j.argv = append(j.argv, "-j"+par, "-x1")
-				j.label = label(labels, "-j"+par)
-			} else {
-				j.note = defaultsNote("-j", aria2DefaultJ)
+				j.argv = append(j.argv, "-x1")
 			}
-			j.argv = append(j.argv, "-i", list, "-d", j.outDir)
+			j.argv = append(j.argv, "-i", in, "-d", j.outDir)
 			if tls {
 				j.argv = append(j.argv, "--ca-certificate="+b.cfg.cacert)
 				j.note = joinNotes(j.note, "no HTTP/2 in aria2: HTTP/1.1 over TLS")

@@ -16,11 +16,18 @@ const (
 	aria2DefaultJ       = "5"
 )
 
-func label(on bool, s string) string {
-	if on {
-		return s
+// atOnce gives j's tool parallel transfers at once with the flag's words,
+// which also label the row when labels is set; parallel 0 leaves the
+// tool's default, which note says.
+func (j *job) atOnce(parallel int, labels bool, note string, words ...string) {
+	if parallel == 0 {
+		j.note = note
+		return
 	}
-	return ""
+	j.argv = append(j.argv, words...)
+	if labels {
+		j.label = strings.Join(words, " ")
+	}
 }
 
 // defaultsNote says a tool's default for transfers at once, flag (with "="
