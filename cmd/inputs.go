@@ -16,6 +16,14 @@ type source struct {
 	c    io.Closer
 }
 
+func closeInputs(srcs []source) {
+	for _, s := range srcs {
+		if s.c != nil {
+			s.c.Close()
+		}
+	}
+}
+
 // openInputs opens every list before anything is downloaded, so an
 // unreadable list stops the run at once with exit 2.
 func openInputs(o *Options, stdin io.Reader) ([]source, error) {
@@ -36,16 +44,8 @@ func openInputs(o *Options, stdin io.Reader) ([]source, error) {
 			}
 		}
 		if err != nil {
-			for _, s := range srcs {
-				if s.c != nil {
-					s.c.Close()
-				}
-			}
-			var pe *os.PathError
-			if errors.As(err, &pe) {
-				err = pe.Err
-			}
-			return nil, &InputError{Err: fmt.Errorf("cannot read list %s: %v", name, err)}
+			closeInputs(srcs)
+			return nil, &InputError{Err: fmt.Errorf("cannot read list %s: %v", name, unwrapPath(err))}
 		}
 		srcs = append(srcs, source{name: name, r: f, c: f})
 	}

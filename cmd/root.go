@@ -185,19 +185,22 @@ func exitCode(io *IOStreams, err error) int {
 	if errors.As(err, &ee) {
 		return ee.code
 	}
+	usage := func(e error) int {
+		fmt.Fprintf(io.ErrOut, "multiget: error: %v\nmultiget: hint: see multiget --help\n", e)
+		return ExitUsage
+	}
 	var fe *FlagError
 	if errors.As(err, &fe) {
-		fmt.Fprintf(io.ErrOut, "multiget: error: %v\nmultiget: hint: see multiget --help\n", fe.Err)
-		return ExitUsage
+		return usage(fe.Err)
 	}
 	var ie *InputError
 	if errors.As(err, &ie) {
 		fmt.Fprintf(io.ErrOut, "multiget: error: %v\n", ie.Err)
 		return ExitUsage
 	}
+	// cobra's own mistakes, which do not pass through the flag error func.
 	if strings.HasPrefix(err.Error(), "unknown command") || strings.HasPrefix(err.Error(), "unknown flag") {
-		fmt.Fprintf(io.ErrOut, "multiget: error: %v\nmultiget: hint: see multiget --help\n", err)
-		return ExitUsage
+		return usage(err)
 	}
 	fmt.Fprintf(io.ErrOut, "multiget: error: %v\n", err)
 	return ExitFailed

@@ -29,13 +29,7 @@ func run(ctx context.Context, ios *IOStreams, o *Options) error {
 	if err != nil {
 		return err
 	}
-	defer func() {
-		for _, s := range srcs {
-			if s.c != nil {
-				s.c.Close()
-			}
-		}
-	}()
+	defer closeInputs(srcs)
 	if err := mkdirUnlessDry(o); err != nil {
 		return &InputError{Err: fmt.Errorf("cannot create --dir %s: %v", o.Dir, unwrapPath(err))}
 	}
