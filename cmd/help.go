@@ -32,8 +32,11 @@ FILES
 OUTPUT
   On a terminal: a progress bar on stderr with one line per finished entry
   above it. Otherwise one line per entry on stdout (failures also on
-  stderr). --json prints one JSON object per entry on stdout instead.
-  A summary always ends on stderr.
+  stderr). --json prints one JSON object per entry on stdout instead,
+  with the keys source, url, effective_url, path, status (ok, failed,
+  skipped, invalid; planned in a --dry-run), http_code, curl_code, error,
+  bytes, duration_ms, attempts and checksums. A summary always ends on
+  stderr.
 
 RETRIES, RESUME, INTEGRITY
   Transient failures (connect/reset/receive errors, timeouts, stalls, short
@@ -66,6 +69,21 @@ NETWORK
   (--noproxy overrides NO_PROXY). --compressed saves decoded bodies, and
   checksums apply to the decoded file; it cannot resume. --total-rate gives
   each running transfer an equal share of RATE.
+
+COMMANDS
+  multiget completion bash|zsh|fish|powershell [--no-descriptions]
+       print a shell completion script on stdout (scripts/install puts
+       the bash, zsh and fish ones where those shells look)
+
+ENVIRONMENT
+  MULTIGET_CONFIG       the config file when --config is not given
+  JOB_COMPLETION_INDEX  --shard-from-env: this process's shard, 0-based
+  MULTIGET_SHARD_COUNT  --shard-from-env: the number of shards
+  GITHUB_ACTIONS        "true": failures also as ::error:: annotations
+  NO_COLOR, TERM        no colour when NO_COLOR is set or TERM is dumb
+  HOME                  where --netrc finds .netrc
+  http_proxy, https_proxy, HTTPS_PROXY, ALL_PROXY, all_proxy, NO_PROXY,
+  no_proxy              read by libcurl when -x is not given
 
 EXIT STATUS
   0    every entry downloaded (or skipped by --no-clobber)

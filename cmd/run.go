@@ -4,83 +4,14 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"os"
-	"path/filepath"
-	"strconv"
-	"strings"
 	"sync/atomic"
 	"time"
 
-	curl "github.com/andelf/go-curl"
-
 	"github.com/multiget/multiget/internal/engine"
-	"github.com/multiget/multiget/internal/list"
 	"github.com/multiget/multiget/internal/naming"
 	"github.com/multiget/multiget/internal/report"
-	"github.com/multiget/multiget/internal/sums"
 )
-
-// versionText is what --version prints: enough for a bug report to say
-// which libcurl, TLS library, protocols and features were at work.
-func versionText() string {
-	lib := engine.Lib()
-	var b strings.Builder
-	fmt.Fprintf(&b, "multiget %s\n", version())
-	fmt.Fprintf(&b, "%s\n", curl.Version())
-	fmt.Fprintf(&b, "libcurl: %s\n", lib.Version)
-	tls := lib.SSL
-	if tls == "" {
-		tls = "none"
-	}
-	fmt.Fprintf(&b, "TLS: %s\n", tls)
-	fmt.Fprintf(&b, "Protocols: %s\n", strings.Join(lib.Protocols, " "))
-	fmt.Fprintf(&b, "Features: %s\n", strings.Join(lib.Features, " "))
-	return b.String()
-}
-
-// source is one list to read: an opened file, stdin, or the URL arguments.
-type source struct {
-	name string
-	r    io.Reader
-	c    io.Closer
-}
-
-// openInputs opens every list before anything is downloaded, so an
-// unreadable list stops the run at once with exit 2.
-func openInputs(o *Options, stdin io.Reader) ([]source, error) {
-	var srcs []source
-	for _, name := range o.Inputs {
-		if name == "-" {
-			srcs = append(srcs, source{name: "-", r: stdin})
-			continue
-		}
-		f, err := os.Open(name)
-		if err == nil {
-			var fi os.FileInfo
-			if fi, err = f.Stat(); err == nil && fi.IsDir() {
-				err = errors.New("is a directory")
-			}
-			if err != nil {
-				f.Close()
-			}
-		}
-		if err != nil {
-			for _, s := range srcs {
-				if s.c != nil {
-					s.c.Close()
-				}
-			}
-			var pe *os.PathError
-			if errors.As(err, &pe) {
-				err = pe.Err
-			}
-			return nil, &InputError{Err: fmt.Errorf("cannot read list %s: %v", name, err)}
-		}
-		srcs = append(srcs, source{name: name, r: f, c: f})
-	}
-	return srcs, nil
-}
 
 // mkdirUnlessDry creates --dir, except in a dry run, which touches nothing.
 func mkdirUnlessDry(o *Options) error {
@@ -98,13 +29,7 @@ func run(ctx context.Context, ios *IOStreams, o *Options) error {
 	if err != nil {
 		return err
 	}
-	defer func() {
-		for _, s := range srcs {
-			if s.c != nil {
-				s.c.Close()
-			}
-		}
-	}()
+	defer closeInputs(srcs)
 	if err := mkdirUnlessDry(o); err != nil {
 		return &InputError{Err: fmt.Errorf("cannot create --dir %s: %v", o.Dir, unwrapPath(err))}
 	}
@@ -293,178 +218,4 @@ func progressMode(o *Options, ios *IOStreams) report.Mode {
 		return report.ModePlain
 	}
 	return report.ModeNone
-}
-
-// batchSize bounds how many entries travel to the engine in one channel
-// operation. The first batch holds only as many as run at once (-j), so
-// that the first transfers start as soon as those are read and named:
-// 2,000 files of 8 KiB reached their first connect() about 2 ms sooner
-// (10.9 against 12.9 ms after exec, medians of 21 runs; curl -Z, 6-7 ms).
-const batchSize = 128
-
-// produce turns the URL arguments and every list into entries, in order:
-// each is validated, named, and checked against the targets claimed before
-// it. Entries go out in batches, flushed when full or when reading on might
-// block (a slow pipe on stdin must not hold back the entries already read).
-// It stops when the run closes in, handing it the entries it holds. It
-// returns how many entries it sent, whether it read every list to its end,
-// and the first read error.
-func produce(in *intake, o *Options, targets *naming.Targets, srcs []source, out chan<- []engine.Entry) (int, bool, error) {
-	n := 0
-	size := min(max(o.Parallel, 1), batchSize)
-	batch := make([]engine.Entry, 0, size)
-	flush := func() bool {
-		if len(batch) == 0 {
-			return !in.closed()
-		}
-		if in.closed() {
-			in.leave(batch)
-			return false
-		}
-		select {
-		case out <- batch:
-			n += len(batch)
-			size = batchSize
-			batch = make([]engine.Entry, 0, size)
-			return true
-		case <-in.stop:
-			in.leave(batch)
-			return false
-		}
-	}
-	add := func(e engine.Entry, more bool) bool {
-		batch = append(batch, e)
-		if len(batch) >= size || !more {
-			return flush()
-		}
-		return true
-	}
-	for i, u := range o.URLs {
-		it := list.Item{Source: "arg:" + strconv.Itoa(i+1), Line: i + 1, URL: u}
-		if e, mine := resolve(o, targets, it); mine && !add(e, true) {
-			return n, false, nil
-		}
-	}
-	for _, s := range srcs {
-		p := list.NewParser(s.name, s.r)
-		for {
-			buffered := p.Buffered()
-			if !buffered && (!flush() || !in.park()) {
-				return n, false, nil
-			}
-			it, err := p.Next()
-			if !buffered && !in.unpark() {
-				// Read after the run stopped: not an entry of this run.
-				return n, false, nil
-			}
-			if err == io.EOF {
-				break
-			}
-			if err != nil {
-				flush()
-				return n, false, fmt.Errorf("cannot read list %s: %v", s.name, unwrapPath(err))
-			}
-			if e, mine := resolve(o, targets, it); mine && !add(e, true) {
-				return n, false, nil
-			}
-		}
-	}
-	return n, flush(), nil
-}
-
-// resolve makes an engine entry of a list item: checks its URL against
-// --proto, derives its output path, and refuses a path claimed earlier.
-// mine is false for an entry of another --shard, which gets no result here.
-func resolve(o *Options, targets *naming.Targets, it list.Item) (e engine.Entry, mine bool) {
-	e = engine.Entry{Source: it.Source, URL: it.URL}
-	invalid := func(err error) (engine.Entry, bool) {
-		e.Invalid = err
-		return e, inShard(invalidKey(it), o.shardK, o.shardN)
-	}
-	if it.Err != nil {
-		return invalid(it.Err)
-	}
-	u, err := naming.ParseURL(it.URL, o.protocols)
-	if err != nil {
-		return invalid(err)
-	}
-	if req := naming.Request(it.URL, u); req != it.URL {
-		e.URL, e.Written = req, it.URL
-	}
-	var rel string
-	if out, ok := it.Options["out"]; ok {
-		if rel, err = naming.CleanOut(out); err != nil {
-			return invalid(err)
-		}
-	} else {
-		rel = naming.FromURL(u, o.Tree)
-		e.NamedByURL = true
-	}
-	if !inShard(targetKey(rel), o.shardK, o.shardN) {
-		return e, false
-	}
-	if e.Checksums, err = checksums(o, it, rel); err != nil {
-		e.Invalid = err
-		return e, true
-	}
-	path := filepath.Join(o.Dir, rel)
-	if err := targets.ClaimTarget(path, it.Source); err != nil {
-		e.Invalid = fmt.Errorf("%v: give one of them out=OTHER/NAME", err)
-		return e, true
-	}
-	e.Path = path
-	return e, true
-}
-
-func unwrapPath(err error) error {
-	var pe *os.PathError
-	if errors.As(err, &pe) {
-		return pe.Err
-	}
-	return err
-}
-
-// checksums collects the digests an entry must match: those given in its
-// list line, and those a --checksum-file lists for its output name (the
-// list line wins for the same algorithm).
-func checksums(o *Options, it list.Item, rel string) ([]engine.Checksum, error) {
-	var out []engine.Checksum
-	have := map[string]bool{}
-	for _, algo := range []string{"sha256", "sha512", "sha1", "md5"} {
-		v, ok := it.Options[algo]
-		if !ok {
-			continue
-		}
-		hex, err := sums.Check(algo, v)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, engine.Checksum{Algo: algo, Hex: hex})
-		have[algo] = true
-	}
-	for _, s := range o.sums.Lookup(filepath.ToSlash(rel)) {
-		if !have[s.Algo] {
-			out = append(out, engine.Checksum{Algo: s.Algo, Hex: s.Hex})
-		}
-	}
-	return out, nil
-}
-
-// countEntries counts the entries of the URL arguments and every list, or
-// reports false when a list cannot be read.
-func countEntries(o *Options, srcs []source) (int, bool) {
-	n := len(o.URLs)
-	for _, s := range srcs {
-		f, err := os.Open(s.name)
-		if err != nil {
-			return 0, false
-		}
-		c, err := list.Count(f)
-		f.Close()
-		if err != nil {
-			return 0, false
-		}
-		n += c
-	}
-	return n, true
 }
