@@ -256,6 +256,9 @@ func (b *bench) memoryVerdict(w *workload) string {
 	var short, long stats
 	var shortJ, longJ *job
 	for _, j := range w.jobs {
+		if j.tool != "multiget" {
+			continue // a variant's rows are not the verdict's
+		}
 		switch j.label {
 		case listLabel(b.sz.listSmall):
 			short, shortJ = summarize(j), j

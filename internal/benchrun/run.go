@@ -63,7 +63,7 @@ func (b *bench) main(stdout io.Writer) error {
 			return err
 		}
 	}
-	b.versions = b.toolVersions()
+	b.versions = append(b.toolVersions(), variantVersions(b.cfg.variants)...)
 	for _, t := range toolNames {
 		if b.have[t] == "" && b.cfg.wantTool(t) {
 			b.logf("%s is not installed: skipped", t)
@@ -90,6 +90,7 @@ func (b *bench) main(stdout io.Writer) error {
 	if err != nil {
 		return fmt.Errorf("lists: %w", err)
 	}
+	addVariants(ws, b.cfg.variants)
 	b.logf("corpus and lists ready in %.1f s", time.Since(t0).Seconds())
 
 	for _, w := range ws {
@@ -190,7 +191,7 @@ func (b *bench) runOnce(w *workload, j *job) result {
 	defer logf.Close()
 
 	cmd := exec.Command("/usr/bin/time", append([]string{"-f", "%e %M", "-o", timeFile}, j.argv...)...)
-	cmd.Env = b.env
+	cmd.Env = append(append([]string(nil), b.env...), j.env...)
 	cmd.Dir = filepath.Join(b.cfg.work, "home")
 	cmd.Stdout, cmd.Stderr = logf, logf
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}

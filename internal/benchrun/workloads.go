@@ -74,7 +74,8 @@ type job struct {
 	tool   string // name in the table
 	label  string // extra words after the name (e.g. "20k list")
 	argv   []string
-	stdin  string // file fed on stdin, "" for none
+	stdin  string   // file fed on stdin, "" for none
+	env    []string // added to the tools' environment (variants)
 	outDir string
 	note   string // always shown in the notes column
 	skip   string // set: not run, this says why

@@ -1,0 +1,85 @@
+package main
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+func TestParseVariant(t *testing.T) {
+	bin := filepath.Join(t.TempDir(), "mg-old")
+	if err := os.WriteFile(bin, []byte("#!/bin/sh\n"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		in, off, bin, err string
+	}{
+		{in: "nocork:off=cork", off: "cork"},
+		{in: "plain:off=writers,pause", off: "writers,pause"},
+		{in: "old:bin=" + bin, bin: bin},
+		{in: "old:bin=/nonexistent/mg", err: "is not an executable file"},
+		{in: "Bad:off=cork", err: "NAME of a-z"},
+		{in: "nocork", err: "write NAME:off=WORDS"},
+		{in: "x:off=", err: "write NAME:off=WORDS"},
+		{in: "x:env=A", err: "write NAME:off=WORDS"},
+	} {
+		t.Run(tc.in, func(t *testing.T) {
+			v, err := parseVariant(tc.in)
+			if tc.err != "" {
+				if err == nil || !strings.Contains(err.Error(), tc.err) {
+					t.Fatalf("err %v, want one containing %q", err, tc.err)
+				}
+				return
+			}
+			if err != nil || v.off != tc.off || v.bin != tc.bin {
+				t.Fatalf("%+v, %v", v, err)
+			}
+		})
+	}
+}
+
+func TestVariantsRunBesideMultiget(t *testing.T) {
+	var sb strings.Builder
+	bin := filepath.Join(t.TempDir(), "mg-old")
+	if err := os.WriteFile(bin, []byte("#!/bin/sh\n"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	cfg, err := parseFlags([]string{"--workloads", "1,6", "--variant", "nocork:off=cork", "--variant", "old:bin=" + bin,
+		"-cacert", "/ca.pem", "-multiget", "/mg"}, &sb)
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	have := map[string]string{"multiget": "/mg", "curl": "/curl", "wget2": "/wget2", "aria2c": "/aria2c", "axel": "/axel"}
+	b := &builder{cfg: cfg, sz: sizesFor(true), lists: dir, outs: dir, split: true, have: have, multigetDefaultJ: "8"}
+	ws, err := b.build()
+	if err != nil {
+		t.Fatal(err)
+	}
+	addVariants(ws, cfg.variants)
+	for _, w := range ws {
+		var names []string
+		for _, j := range w.jobs {
+			names = append(names, j.name())
+			switch j.tool {
+			case "multiget:nocork":
+				if j.argv[0] != "/mg" || len(j.env) != 1 || j.env[0] != "MULTIGET_OFF=cork" || !strings.HasSuffix(j.outDir, "-nocork") {
+					t.Errorf("w%d nocork: %v env %v dir %s", w.id, j.argv, j.env, j.outDir)
+				}
+			case "multiget:old":
+				if j.argv[0] != bin || len(j.env) != 0 {
+					t.Errorf("w%d old: %v env %v", w.id, j.argv, j.env)
+				}
+			}
+		}
+		got := strings.Join(names, "|")
+		want := "multiget|multiget:nocork|multiget:old|curl|wget2|aria2c"
+		if w.id == 6 {
+			want = "multiget (5k list)|multiget:nocork (5k list)|multiget:old (5k list)|multiget (50k list)|multiget:nocork (50k list)|multiget:old (50k list)" // --quick sizes
+		}
+		if got != want {
+			t.Errorf("w%d jobs %s, want %s", w.id, got, want)
+		}
+	}
+}
