@@ -67,6 +67,12 @@ NETWORK
   checksums apply to the decoded file; it cannot resume. --total-rate gives
   each running transfer an equal share of RATE.
 
+ENVIRONMENT
+  MULTIGET_OFF switches the engine's optimizations off, for measuring what
+  each is worth or working around a platform problem; the files are the
+  same either way: all, or a comma-separated list of writers, pause, cork,
+  unnamed, handover. An unknown word is a usage error.
+
 EXIT STATUS
   0    every entry downloaded (or skipped by --no-clobber)
   1    at least one entry failed or was invalid, or the results could
