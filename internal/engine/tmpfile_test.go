@@ -10,7 +10,7 @@ import (
 )
 
 // Small bodies are written unnamed and linked into place when complete
-// (see "Small files" in xfer.c).
+// (see "Small files" in linker.c).
 
 // names lists dir's entries.
 func names(t *testing.T, dir string) []string {

@@ -22,7 +22,7 @@ import (
 func TestLargeBodiesGoThroughWriters(t *testing.T) {
 	s := newServer(t)
 	dir := t.TempDir()
-	const buf = 256 << 10 // MG_BUFCAP in xfer.c
+	const buf = 256 << 10 // MG_BUFCAP in writers.h
 	cases := []struct {
 		route string
 		size  int
