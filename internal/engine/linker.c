@@ -53,8 +53,15 @@
 
 static int tmp_on = 1;   // unnamed files in use this run
 static int link_how = 1; // 1: linkat(AT_EMPTY_PATH), 2: /proc/self/fd/N, 3: copy
-static int forced_how;   // test hook: link_how at the start of each run (0: 1)
-static int tmp_refused;  // test hook: O_TMPFILE fails as where unsupported
+// Test hooks (mg_tmpfile_mode): nothing of them in the product.
+#ifdef MG_TEST
+static int forced_how;  // link_how at the start of each run (0: 1)
+static int tmp_refused; // O_TMPFILE fails as where unsupported
+#define REFUSED() __atomic_load_n(&tmp_refused, __ATOMIC_RELAXED)
+#else
+#define forced_how 0
+#define REFUSED() 0
+#endif
 
 void mg_unnamed_reset(int on) {
 	__atomic_store_n(&tmp_on, on, __ATOMIC_RELAXED);
@@ -87,7 +94,7 @@ static int open_tmp(mg_xfer *x) {
 			// O_RDWR: where it cannot be linked, its bytes are read back.
 			fd = openat(dfd, ".", O_RDWR | O_TMPFILE | O_CLOEXEC, 0666);
 			e = errno;
-			if (fd >= 0 && __atomic_load_n(&tmp_refused, __ATOMIC_RELAXED)) {
+			if (fd >= 0 && REFUSED()) {
 				close(fd);
 				fd = -1;
 				e = EOPNOTSUPP;
@@ -365,7 +372,7 @@ static int write_body(struct link_item *it) {
 		int fd = dfd != AT_FDCWD ? openat(dfd, ".", O_RDWR | O_TMPFILE | O_CLOEXEC, 0666)
 		                         : open(dir, O_RDWR | O_TMPFILE | O_CLOEXEC, 0666);
 		e = errno;
-		if (fd >= 0 && __atomic_load_n(&tmp_refused, __ATOMIC_RELAXED)) {
+		if (fd >= 0 && REFUSED()) {
 			close(fd);
 			fd = -1;
 			e = EOPNOTSUPP;
