@@ -254,21 +254,24 @@ int mg_writers_acquire(mg_xfer *x) {
 	return take(x, next);
 }
 
-int mg_writers_hand_on(mg_xfer *x, size_t more) {
-	if (!x->jobs) {
-		if (x->cap < MG_BUFCAP || !mg_on.writers || go_async(x) != 0) {
-			int e = mg_pwrite_all(x->fd, x->buf, (long long)x->len, x->wpos);
-			if (e) {
-				errno = e;
-				mg_set_err(x, MG_OP_WRITE, x->path);
-				x->len = 0;
-				return -1;
-			}
-			x->wpos += (long long)x->len;
-			x->len = 0;
-			return 0;
-		}
+// write_here writes x's current buffer at wpos, on the loop thread.
+static int write_here(mg_xfer *x) {
+	int e = mg_pwrite_all(x->fd, x->buf, (long long)x->len, x->wpos);
+	if (e) {
+		// Under the lock: a writer may be recording a failure of its own.
+		pthread_mutex_lock(&mg_pool_mu);
+		fail_locked(x, e, x->wpos);
+		pthread_mutex_unlock(&mg_pool_mu);
+	} else {
+		x->wpos += (long long)x->len;
 	}
+	x->len = 0;
+	return e ? -1 : 0;
+}
+
+int mg_writers_hand_on(mg_xfer *x, size_t more) {
+	if (!x->jobs && (x->cap < MG_BUFCAP || !mg_on.writers || go_async(x) != 0))
+		return write_here(x);
 	pthread_mutex_lock(&mg_pool_mu);
 	mg_wjob *next = free_locked(x);
 	// A pausable transfer pauses at its next chunk, never inside one (the
@@ -284,17 +287,7 @@ int mg_writers_hand_on(mg_xfer *x, size_t more) {
 	// Out of buffers, and this transfer may not pause (now): its full
 	// buffer is written here, after those still queued in the file but
 	// maybe before them in time (pwrite at its own position).
-	int e = mg_pwrite_all(x->fd, x->buf, (long long)x->len, x->wpos);
-	if (e) {
-		pthread_mutex_lock(&mg_pool_mu);
-		fail_locked(x, e, x->wpos);
-		pthread_mutex_unlock(&mg_pool_mu);
-		x->len = 0;
-		return -1;
-	}
-	x->wpos += (long long)x->len;
-	x->len = 0;
-	return 0;
+	return write_here(x);
 }
 
 int mg_writers_drain(mg_xfer *x) {
