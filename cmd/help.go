@@ -84,6 +84,10 @@ ENVIRONMENT
   HOME                  where --netrc finds .netrc
   http_proxy, https_proxy, HTTPS_PROXY, ALL_PROXY, all_proxy, NO_PROXY,
   no_proxy              read by libcurl when -x is not given
+  MULTIGET_OFF          optimizations to switch off, for measuring them or
+                        working around a platform problem (the files are
+                        the same): all, or a comma-separated list of
+                        writers, pause, cork, unnamed, handover
 
 EXIT STATUS
   0    every entry downloaded (or skipped by --no-clobber)

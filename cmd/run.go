@@ -25,6 +25,10 @@ func run(ctx context.Context, ios *IOStreams, o *Options) error {
 	start := time.Now()
 	ctx, cancel := context.WithCancelCause(ctx)
 	defer cancel(nil)
+	tuning, err := tuningFromEnv(o.getenv)
+	if err != nil {
+		return err
+	}
 	srcs, err := openInputs(o, ios.In)
 	if err != nil {
 		return err
@@ -123,6 +127,8 @@ func run(ctx context.Context, ios *IOStreams, o *Options) error {
 		Compressed: o.Compressed,
 		LimitRate:  o.limitRate,
 		TotalRate:  o.totalRate,
+
+		Tuning: tuning,
 	}
 	if n, limit := engine.ParallelCap(cfg.Parallel, cfg.Split); n < cfg.Parallel {
 		fmt.Fprintf(ios.ErrOut, "multiget: warning: -j %d lowered to %d: the descriptor limit (ulimit -n) is %d\n",

@@ -3,9 +3,12 @@ package engine
 /*
 #cgo CFLAGS: -O2 -Wno-deprecated-declarations
 #cgo LDFLAGS: -lcurl
-#define _GNU_SOURCE
-#include <sched.h>
 #include <stdlib.h>
+#include "dir.h"
+#include "easy.h"
+#include "pause.h"
+#include "sockets.h"
+#include "cork.h"
 #include "xfer.h"
 */
 import "C"
@@ -13,7 +16,7 @@ import "C"
 import (
 	"errors"
 	"fmt"
-	"sync"
+	"strconv"
 	"syscall"
 	"time"
 	"unsafe"
@@ -76,14 +79,29 @@ func (x cxfer) incomplete() string {
 func (x cxfer) takeFD() int { return int(C.mg_xfer_take_fd(x.p)) }
 
 // resume makes the attempt continue at offset (up to end, exclusive, when
-// end > offset), with If-Range: validator.
+// end > offset), with If-Range: validator when there is one: the request
+// is built here, and the write path told what to check in the response.
 func (x cxfer) resume(offset, end int64, shared slist, validator string) error {
+	r := strconv.FormatInt(offset, 10) + "-"
+	if end > offset {
+		r += strconv.FormatInt(end-1, 10)
+	}
+	if err := setopt(x.p.easy, C.CURLOPT_RANGE, r); err != nil {
+		return err
+	}
 	cv := C.CString(validator)
 	defer C.free(unsafe.Pointer(cv))
-	if rc := C.mg_xfer_resume(x.p, C.longlong(offset), C.longlong(end), shared.p, cv); rc != C.CURLE_OK {
-		return curlError(int(rc))
+	if C.mg_xfer_expect(x.p, C.longlong(offset), C.longlong(end), cv) != 0 {
+		return errors.New("out of memory")
 	}
-	return nil
+	if validator == "" {
+		return nil
+	}
+	// The attempt's own list, freed with the transfer (mg_xfer_free).
+	l := shared.with("If-Range: " + validator)
+	C.mg_slist_free(x.p.headers)
+	x.p.headers = l.p
+	return l.set(x.p.easy, optHTTPHeader)
 }
 
 // retryAfter is the last response's Retry-After (seconds or HTTP date,
@@ -132,8 +150,8 @@ func (x cxfer) busy() bool {
 	return x.p.state == C.MG_IOERR && x.p.errop == C.MG_OP_OPEN && syscall.Errno(x.p.err) == syscall.EWOULDBLOCK
 }
 
-// BusyError is an entry whose NAME.part another process holds (see "Owning
-// NAME.part" in xfer.c): it is left alone.
+// BusyError is an entry whose NAME.part another process holds (see
+// part.c): it is left alone.
 type BusyError struct{ Path string }
 
 func (e *BusyError) Error() string {
@@ -141,7 +159,7 @@ func (e *BusyError) Error() string {
 		"let that run finish, or use another --dir", e.Path)
 }
 
-// partHold is an entry's hold on its NAME.part (see mg_part in xfer.h),
+// partHold is an entry's hold on its NAME.part (see part.c),
 // shared by all its transfers; the zero value holds nothing.
 type partHold struct{ p *C.mg_part }
 
@@ -210,10 +228,49 @@ const (
 	stateRangeBad = C.MG_RANGE_BAD
 )
 
+// prepareEasy points a fresh or reused handle at url, with no Range and
+// the shared headers (which may be empty), waiting for a multiplexed
+// connection with pipeWait, and speaking HTTP/1.1 only with h1 (so that
+// it gets a connection of its own); else libcurl's default (HTTP/2 over
+// TLS where it has HTTP/2). A reused handle may carry the last attempt's
+// Range and headers.
 func prepareEasy(easy unsafe.Pointer, url string, shared slist, pipeWait, h1 bool) error {
-	cu := C.CString(url)
-	defer C.free(unsafe.Pointer(cu))
-	if rc := C.mg_easy_prepare(easy, cu, shared.p, cbool(pipeWait), cbool(h1)); rc != C.CURLE_OK {
+	version := C.CURL_HTTP_VERSION_NONE
+	if h1 {
+		version = C.CURL_HTTP_VERSION_1_1
+	}
+	if err := setopt(easy, C.CURLOPT_URL, url); err != nil {
+		return err
+	}
+	if err := setopt(easy, C.CURLOPT_PIPEWAIT, int(cbool(pipeWait))); err != nil {
+		return err
+	}
+	if err := setopt(easy, C.CURLOPT_HTTP_VERSION, int(version)); err != nil {
+		return err
+	}
+	if err := setopt(easy, C.CURLOPT_RANGE, nil); err != nil {
+		return err
+	}
+	return shared.set(easy, optHTTPHeader)
+}
+
+// setopt sets a string option (nil resets it; libcurl copies strings) or
+// a long one: curl_easy_setopt is variadic, which cgo cannot call.
+func setopt(easy unsafe.Pointer, opt C.CURLoption, v any) error {
+	var rc C.CURLcode
+	switch v := v.(type) {
+	case nil:
+		rc = C.mg_setopt_str(easy, opt, nil)
+	case string:
+		cs := C.CString(v)
+		rc = C.mg_setopt_str(easy, opt, cs)
+		C.free(unsafe.Pointer(cs))
+	case int:
+		rc = C.mg_setopt_long(easy, opt, C.long(v))
+	default:
+		panic(fmt.Sprintf("setopt: %T", v))
+	}
+	if rc != C.CURLE_OK {
 		return curlError(int(rc))
 	}
 	return nil
@@ -266,6 +323,15 @@ func newSlist(items []string) slist {
 	return l
 }
 
+// with returns a new list of l's items followed by extra.
+func (l slist) with(extra ...string) slist {
+	var items []string
+	for s := l.p; s != nil; s = s.next {
+		items = append(items, C.GoString(s.data))
+	}
+	return newSlist(append(items, extra...))
+}
+
 func (l slist) set(easy unsafe.Pointer, opt int) error {
 	if rc := C.mg_setopt_slist(easy, C.CURLoption(opt), l.p); rc != C.CURLE_OK {
 		return curlError(int(rc))
@@ -277,31 +343,8 @@ func (l slist) free() { C.mg_slist_free(l.p) }
 
 func highSockets() int { return int(C.mg_high_sockets()) }
 
-// asyncTransfers counts the transfers whose body went through a writer
-// thread since the process started (tests check the path was taken).
-func asyncTransfers() int64 { return int64(C.mg_async_transfers()) }
-
-// holdWriters makes the writer threads wait before each buffer until it is
-// called with false (tests meet queued buffers this way).
-func holdWriters(on bool) { C.mg_writers_hold(cbool(on)) }
-
-// splicedBytes counts the body bytes spliced from a socket to a file
-// since the process started (tests check the path was taken).
-func splicedBytes() int64 { return int64(C.mg_spliced_bytes()) }
-
-// enableSplice turns spliced receive on or off for transfers that start
-// afterwards (tests compare both paths).
-func enableSplice(on bool) { C.mg_splice_enable(cbool(on)) }
-
 // corkMux corks or uncorks the connections known to be multiplexed.
 func corkMux(on bool) { C.mg_cork(cbool(on)) }
-
-// corks counts the performs run with multiplexed connections corked since
-// the process started; corked and muxSockets say how many of those
-// connections are corked now, and how many are known (tests).
-func corks() int64    { return int64(C.mg_corks()) }
-func corked() int     { return int(C.mg_corked()) }
-func muxSockets() int { return int(C.mg_mux_sockets()) }
 
 // cbool is b as a C int (1 or 0).
 func cbool(b bool) C.int {
@@ -311,13 +354,9 @@ func cbool(b bool) C.int {
 	return 0
 }
 
-// pauses counts the transfers paused for want of a free buffer or spliced
-// piece since the process started (tests check the path was taken).
-func pauses() int64 { return int64(C.mg_pauses()) }
-
 // pauser holds an engine's transfers paused for want of a free write
-// buffer or spliced piece (see xfer.c). A nil pauser never pauses: those
-// transfers wait.
+// buffer (see pause.c). A nil pauser never pauses: out of buffers, those
+// transfers write on the loop thread (see writers.c).
 type pauser struct {
 	p  *C.mg_pauser
 	fd int // readable when a paused transfer may go on; -1 for a nil pauser
@@ -328,9 +367,8 @@ func newPauser() pauser {
 	return pauser{p, int(C.mg_pauser_fd(p))}
 }
 
-// unpause pauses the transfers whose spliced pieces are all queued,
-// resumes the paused ones that have buffers and pieces again, and returns
-// how many it resumed.
+// unpause resumes the paused transfers that have buffers again, and
+// returns how many it resumed.
 func (z pauser) unpause() int { return int(C.mg_unpause(z.p)) }
 
 // free comes after every transfer that used z.
@@ -363,24 +401,19 @@ const (
 	optTimeoutMS         = C.CURLOPT_TIMEOUT_MS
 )
 
-var tuneMallocOnce sync.Once
-
-// tuneMalloc applies mg_tune_malloc once per process.
-func tuneMalloc() { tuneMallocOnce.Do(func() { C.mg_tune_malloc() }) }
-
-// threadPreemptions is how often the calling OS thread was preempted so
-// far (involuntary context switches), or -1.
-func threadPreemptions() int64 { return int64(C.mg_thread_preemptions()) }
-
-// moveCPU moves the calling OS thread to another CPU it may run on, leaving
-// its affinity as it was; it returns that CPU, or -1.
-func moveCPU() int { return int(C.mg_move_cpu()) }
-
-// currentCPU is the CPU the calling thread runs on (tests).
-func currentCPU() int { return int(C.sched_getcpu()) }
+// applyTuning sets the C side's switches for the run about to start.
+func applyTuning(t Tuning) {
+	C.mg_set_switches(C.mg_switches{
+		writers:  cbool(!t.NoWriters),
+		pause:    cbool(!t.NoPause),
+		cork:     cbool(!t.NoCork),
+		unnamed:  cbool(!t.NoUnnamed),
+		handover: cbool(!t.NoHandover),
+	})
+}
 
 // renameAt renames from to to, relative to the output directory the C side
-// keeps open (see xfer.c); with noreplace, an existing to is an EEXIST.
+// keeps open (see dir.c); with noreplace, an existing to is an EEXIST.
 func renameAt(from, to string, noreplace bool) error {
 	cf, ct := C.CString(from), C.CString(to)
 	defer C.free(unsafe.Pointer(cf))

@@ -1,10 +1,12 @@
 package engine
 
-// The Go side of the linker thread (see "Small files" in xfer.c): handing
-// it complete unnamed files and bodies, and collecting what it named.
+// The Go side of the linker thread (see linker.c): handing it complete
+// unnamed files and bodies, and collecting what it named.
 
 /*
 #include <stdlib.h>
+#include "dir.h"
+#include "linker.h"
 #include "xfer.h"
 */
 import "C"
@@ -52,7 +54,7 @@ func linkCollect(out []linked, block bool) []linked {
 }
 
 // takeBody hands over the body of a transfer that finish completed for the
-// linker to write (see "Hand-over" in xfer.c); ok is false for any other.
+// linker to write (see "Hand-over" in linker.c); ok is false for any other.
 func (x cxfer) takeBody() (buf unsafe.Pointer, n int64, ok bool) {
 	var b *C.char
 	var l C.longlong
@@ -72,13 +74,3 @@ func linkSubmitBody(buf unsafe.Pointer, n int64, path string, noreplace bool, id
 
 // freeBody frees a body of n bytes from takeBody that was not handed over.
 func freeBody(buf unsafe.Pointer, n int64) { C.mg_body_free((*C.char)(buf), C.longlong(n)) }
-
-// heldBytes is what transfers' first buffers and handed-over bodies hold
-// (see "Memory held per transfer" in xfer.c; tests).
-func heldBytes() int64 { return int64(C.mg_held_bytes()) }
-
-// setTmpfileMode is a test hook: see mg_tmpfile_mode.
-func setTmpfileMode(mode int) { C.mg_tmpfile_mode(C.int(mode)) }
-
-// tmpfileState is a test hook: see mg_tmpfile_state.
-func tmpfileState() int { return int(C.mg_tmpfile_state()) }

@@ -65,6 +65,8 @@ type Config struct {
 	Compressed bool   // ask for every encoding libcurl decodes; no resume
 	LimitRate  int64  // bytes/s per transfer, 0 = no cap
 	TotalRate  int64  // bytes/s across all transfers, 0 = no cap
+
+	Tuning Tuning // optimizations switched off (tuning.go)
 }
 
 // Stats sums up a run.
@@ -193,7 +195,6 @@ type engine struct {
 	lastProg   time.Time
 	lastYield  time.Time
 	started    int // transfers started since the last perform
-	pair       pairing
 	rate       rateState
 }
 
@@ -202,6 +203,8 @@ type engine struct {
 // from in gets exactly one Result through obs. Entries come in batches:
 // a channel operation per entry would wake the producing goroutine (and
 // switch threads) once per entry, a measurable cost on lists of small files.
+// Runs in one process take turns: a second Run waits until the first has
+// returned (the C side's writer threads, linker and switches are shared).
 func Run(ctx context.Context, cfg Config, in <-chan []Entry, obs Observer) (Stats, error) {
 	if cfg.Parallel < 1 {
 		cfg.Parallel = 1
@@ -214,7 +217,6 @@ func Run(ctx context.Context, cfg Config, in <-chan []Entry, obs Observer) (Stat
 		perHost:   make(map[string]int),
 		verified:  make(chan verifyResult, 16),
 		splitJobs: make(map[*job]struct{}),
-		pair:      pairing{n: -1},
 	}
 	// The loop spends its time in libcurl and select(2), outside Go. Left
 	// to the scheduler it moved between OS threads (four on 2 cores), and
@@ -223,7 +225,7 @@ func Run(ctx context.Context, cfg Config, in <-chan []Entry, obs Observer) (Stat
 	// switches). libcurl's handles do not care which thread calls them.
 	runtime.LockOSThread()
 	defer runtime.UnlockOSThread()
-	tuneMalloc()
+	defer beginRun(cfg.Tuning)()
 	if err := e.init(); err != nil {
 		return Stats{}, err
 	}

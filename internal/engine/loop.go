@@ -101,57 +101,9 @@ func (e *engine) loop(ctx context.Context) {
 // core the server shares. A Gosched every 5 ms costs far less.
 func (e *engine) yield() {
 	if now := time.Now(); now.Sub(e.lastYield) >= 5*time.Millisecond {
-		e.unpair(now, now.Sub(e.lastYield))
 		e.lastYield = now
 		runtime.Gosched()
 	}
-}
-
-// A server on the same host (a local mirror or cache, a test server) and
-// the loop can end up taking turns on one CPU while the others idle. A
-// request the loop sends wakes the server with the kernel's "synchronous"
-// hint, so the server is placed on the loop's CPU whenever its own is busy
-// at that moment, and from then on both stay there: the server preempts
-// the loop at every request and the loop waits. On 2 cores against nginx,
-// 2,000 files of 8 KiB took 97-105 ms when the two ran apart and 109-151
-// ms when they paired up (338-873 preemptions of the loop per run against
-// 41-177), and they paired up in 10 runs of 16. So every few
-// milliseconds the loop counts its preemptions, and when it was preempted
-// at least pairRate times per millisecond (and pairMin times in all) it
-// moves to another CPU: the server, woken from there, returns to its own.
-// One move at most per pairCooldown, so a machine busy with other work
-// does not make the loop wander.
-const (
-	pairMin      = 20
-	pairRate     = 4
-	pairCooldown = 50 * time.Millisecond
-)
-
-// pairing is the loop thread's preemption count at the last yield.
-type pairing struct {
-	n     int64 // -1: not counted yet
-	moved time.Time
-}
-
-// unpair runs at each yield; window is the time since the last one.
-func (e *engine) unpair(now time.Time, window time.Duration) {
-	n := threadPreemptions()
-	if n < 0 {
-		return
-	}
-	p := &e.pair
-	if p.n >= 0 && sharedCPU(n-p.n, window) && now.Sub(p.moved) >= pairCooldown {
-		if moveCPU() >= 0 {
-			p.moved = now
-		}
-	}
-	p.n = n
-}
-
-// sharedCPU says whether d preemptions in window mean the loop shares its
-// CPU with something that wakes as often as a server answering it.
-func sharedCPU(d int64, window time.Duration) bool {
-	return d >= pairMin && d*int64(time.Millisecond) >= pairRate*int64(window)
 }
 
 // idle blocks while nothing runs: until an entry arrives, a retry is due,

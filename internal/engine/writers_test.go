@@ -1,3 +1,5 @@
+//go:build mgtest
+
 package engine
 
 import (
@@ -20,7 +22,7 @@ import (
 func TestLargeBodiesGoThroughWriters(t *testing.T) {
 	s := newServer(t)
 	dir := t.TempDir()
-	const buf = 256 << 10 // MG_BUFCAP in xfer.c
+	const buf = 256 << 10 // MG_BUFCAP in writers.h
 	cases := []struct {
 		route string
 		size  int
@@ -114,12 +116,10 @@ func TestInterruptKeepsEveryQueuedByte(t *testing.T) {
 // is still held. Only then is it released, and the large file must arrive
 // whole. A loop that waited for the buffer instead would never see the
 // small files; a watchdog then releases everything and the test fails.
-func TestPausedTransferLetsOthersFinish(t *testing.T) { bothPaths(t, pausedTransferLetsOthersFinish) }
-
-func pausedTransferLetsOthersFinish(t *testing.T) {
+func TestPausedTransferLetsOthersFinish(t *testing.T) {
 	s := newServer(t)
 	dir := t.TempDir()
-	const big = 16 << 20 // more than a transfer may queue: 2 MiB in buffers, 8 MiB spliced
+	const big = 16 << 20 // more than the 2 MiB of buffers a transfer may queue
 	holdWriters(true)
 	t.Cleanup(func() { holdWriters(false) })
 	before := pauses()
@@ -205,9 +205,7 @@ func (r *releaseAfter) Result(res Result) {
 // While paused, a transfer receives nothing, but it waits for its own
 // writes, not for the server: --stall-timeout must not end it. The writer
 // is held for five stall timeouts.
-func TestPausedTransferIsNotStalled(t *testing.T) { bothPaths(t, pausedTransferIsNotStalled) }
-
-func pausedTransferIsNotStalled(t *testing.T) {
+func TestPausedTransferIsNotStalled(t *testing.T) {
 	// The fault server streams its content as it makes it: the first
 	// bytes come at once, whatever the size (a stall counts from the
 	// request).
@@ -246,9 +244,7 @@ func pausedTransferIsNotStalled(t *testing.T) {
 // Interrupted while paused (its buffers all queued to a held writer), a
 // transfer keeps NAME.part with exactly the bytes it accepted, in order:
 // what libcurl still held for it is not counted and not written.
-func TestInterruptWhilePaused(t *testing.T) { bothPaths(t, interruptWhilePaused) }
-
-func interruptWhilePaused(t *testing.T) {
+func TestInterruptWhilePaused(t *testing.T) {
 	s := newServer(t)
 	dir := t.TempDir()
 	const n = 16 << 20 // more than a transfer may queue
@@ -287,22 +283,5 @@ func interruptWhilePaused(t *testing.T) {
 	}
 	if !bytes.Equal(got, body("h", n)[:len(got)]) {
 		t.Errorf("h.part is not the first %d bytes of the body", len(got))
-	}
-}
-
-// bothPaths runs f with spliced receive on (a transfer whose spliced
-// pieces are all queued is paused) and off (one whose buffers are all
-// queued is).
-func bothPaths(t *testing.T, f func(t *testing.T)) {
-	for _, on := range []bool{true, false} {
-		t.Run(fmt.Sprintf("splice=%v", on), func(t *testing.T) {
-			enableSplice(on)
-			t.Cleanup(func() { enableSplice(true) })
-			before := splicedBytes()
-			f(t)
-			if got := splicedBytes() - before; on != (got > 0) {
-				t.Errorf("%d bytes spliced with splicing %v", got, on)
-			}
-		})
 	}
 }

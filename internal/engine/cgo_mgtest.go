@@ -1,0 +1,41 @@
+//go:build mgtest
+
+package engine
+
+// Test hooks and counters of the C side, in test builds only (go test
+// -tags mgtest): the CFLAGS below define MG_TEST for every C file of the
+// package, which compiles them in (see MG_COUNT in xfer.h).
+
+/*
+#cgo CFLAGS: -DMG_TEST
+#include "cork.h"
+#include "linker.h"
+#include "pause.h"
+#include "writers.h"
+*/
+import "C"
+
+// asyncTransfers counts the transfers whose body went through a writer
+// thread since the process started (tests check the path was taken).
+func asyncTransfers() int64 { return int64(C.mg_async_transfers()) }
+
+// holdWriters makes the writer threads wait before each buffer until it is
+// called with false (tests meet queued buffers this way).
+func holdWriters(on bool) { C.mg_writers_hold(cbool(on)) }
+
+// pauses counts the transfers paused for want of a free buffer since the
+// process started.
+func pauses() int64 { return int64(C.mg_pauses()) }
+
+// corks counts the performs run with multiplexed connections corked since
+// the process started; corked and muxSockets say how many of those
+// connections are corked now, and how many are known.
+func corks() int64    { return int64(C.mg_corks()) }
+func corked() int     { return int(C.mg_corked()) }
+func muxSockets() int { return int(C.mg_mux_sockets()) }
+
+// setTmpfileMode: see mg_tmpfile_mode.
+func setTmpfileMode(mode int) { C.mg_tmpfile_mode(C.int(mode)) }
+
+// tmpfileState: see mg_tmpfile_state.
+func tmpfileState() int { return int(C.mg_tmpfile_state()) }

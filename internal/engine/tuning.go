@@ -1,0 +1,59 @@
+package engine
+
+import (
+	"fmt"
+	"strings"
+	"sync"
+)
+
+// Tuning switches optimizations off one by one, for measuring what each
+// is worth and for working around a platform where one misbehaves; the
+// files written are the same either way. The zero value has all on.
+type Tuning struct {
+	NoWriters  bool // every body is written on the loop thread (see writers.c)
+	NoPause    bool // no transfer pauses for want of a write buffer (pause.c)
+	NoCork     bool // no multiplexed connection is corked (cork.c)
+	NoUnnamed  bool // every file is NAME.part renamed to NAME (linker.c)
+	NoHandover bool // the linker never writes a body itself (linker.c)
+}
+
+// tuningWords are ParseTuning's words, in the order the docs list them.
+var tuningWords = []string{"writers", "pause", "cork", "unnamed", "handover"}
+
+// ParseTuning reads a comma-separated list of the optimizations to turn
+// off: "writers,cork", "all", or "" (none).
+func ParseTuning(s string) (Tuning, error) {
+	var t Tuning
+	for _, w := range strings.Split(s, ",") {
+		switch strings.ToLower(strings.TrimSpace(w)) {
+		case "":
+		case "all":
+			t = Tuning{true, true, true, true, true}
+		case "writers":
+			t.NoWriters = true
+		case "pause":
+			t.NoPause = true
+		case "cork":
+			t.NoCork = true
+		case "unnamed":
+			t.NoUnnamed = true
+		case "handover":
+			t.NoHandover = true
+		default:
+			return Tuning{}, fmt.Errorf("unknown word %q; the valid ones are all, %s", strings.TrimSpace(w), strings.Join(tuningWords, ", "))
+		}
+	}
+	return t, nil
+}
+
+// The C side's state is the process's (writer threads, the linker's queue,
+// the cached output directory, the switches): one Run at a time.
+var runMu sync.Mutex
+
+// beginRun waits for any other Run of the process to end, then sets the C
+// side's switches for this one; the function it returns ends the run.
+func beginRun(t Tuning) (end func()) {
+	runMu.Lock()
+	applyTuning(t)
+	return runMu.Unlock
+}
