@@ -11,8 +11,76 @@ import (
 	curl "github.com/andelf/go-curl"
 )
 
-// Transfers: easy handles from the template and the pool, their buffers,
-// and the small helpers their results use.
+// Attempts: the template handle and its options, easy handles from the
+// pool, and every request an attempt sends (whole file or range), set up
+// in Go: URL, header list, Range and If-Range (through cxfer.resume).
+
+// configureTemplate sets every option shared by all transfers once; each
+// transfer starts as a duplicate of this handle.
+func (e *engine) configureTemplate() error {
+	h := e.tmpl
+	c := e.cfg
+	redir := redirectProtocols(c.Protocols)
+	type opt struct {
+		opt int
+		val interface{}
+	}
+	set := []opt{
+		{curl.OPT_NOSIGNAL, 1},
+		{curl.OPT_BUFFERSIZE, e.bufferSize()},
+		{curl.OPT_FOLLOWLOCATION, redir != ""},
+		{curl.OPT_MAXREDIRS, c.MaxRedirs},
+		{optProtocolsStr, strings.Join(c.Protocols, ",")},
+		{curl.OPT_FAILONERROR, 0},
+	}
+	if redir != "" {
+		set = append(set, opt{optRedirProtocolsStr, redir})
+	}
+	if c.ConnectTimeout > 0 {
+		set = append(set, opt{optConnectTimeoutMS, int(c.ConnectTimeout.Milliseconds())})
+	}
+	if c.MaxTime > 0 {
+		set = append(set, opt{optTimeoutMS, int(c.MaxTime.Milliseconds())})
+	}
+	if c.UserAgent != "" {
+		set = append(set, opt{curl.OPT_USERAGENT, c.UserAgent})
+	}
+	if c.Insecure {
+		set = append(set, opt{curl.OPT_SSL_VERIFYPEER, 0}, opt{curl.OPT_SSL_VERIFYHOST, 0})
+	}
+	if c.CACert != "" {
+		set = append(set, opt{curl.OPT_CAINFO, c.CACert})
+	}
+	if c.Proxy != "" {
+		set = append(set, opt{curl.OPT_PROXY, c.Proxy})
+	}
+	for _, s := range set {
+		if err := h.Setopt(s.opt, s.val); err != nil {
+			return fmt.Errorf("libcurl option %d: %w", s.opt, err)
+		}
+	}
+	if err := e.configureNetwork(h); err != nil {
+		return err
+	}
+	if len(c.Headers) > 0 {
+		if err := e.headers.set(h.GetHandle(), optHTTPHeader); err != nil {
+			return err
+		}
+	}
+	return setCallbacks(h.GetHandle())
+}
+
+// redirectProtocols: redirects only ever go to http or https, and only to
+// those the user allowed.
+func redirectProtocols(allowed []string) string {
+	var r []string
+	for _, p := range allowed {
+		if p == "http" || p == "https" {
+			r = append(r, p)
+		}
+	}
+	return strings.Join(r, ",")
+}
 
 func curlMessage(x cxfer, code int) string {
 	// libcurl's error buffer says more than curl_easy_strerror (host, port,
@@ -38,15 +106,15 @@ func httpError(code int) string {
 }
 
 // removeTransfer takes a transfer out of the multi handle and frees it.
-// Ranges of a split download count neither as -j slots nor per host: the
-// entry does, through e.splitJobs.
+// Ranges of a split download count for their host but not as -j slots:
+// the entry does, through sched.splits.
 func (e *engine) removeTransfer(t *transfer) {
 	_ = e.multi.RemoveHandle(t.easy)
 	delete(e.active, uintptr(t.easy.GetHandle()))
 	if t.seg == nil {
 		e.plain--
-		e.releaseHost(t.job.host)
 	}
+	e.sch.release(t.host)
 	t.x.free()
 	e.parkEasy(t.easy)
 }
@@ -85,9 +153,9 @@ func (e *engine) newTransfer(url, path string, part *partHold, checkHTTP, pipeWa
 }
 
 // startTransfer readies a handle for url, lets setup adjust the transfer,
-// adds it to the multi handle and registers it; seg is its range for a
-// split download, nil otherwise.
-func (e *engine) startTransfer(j *job, seg *segment, url string, checkHTTP bool, setup func(cxfer) error) (*transfer, error) {
+// adds it to the multi handle and registers it, counted for host; seg is
+// its range for a split download, nil otherwise.
+func (e *engine) startTransfer(j *job, seg *segment, url, host string, checkHTTP bool, setup func(cxfer) error) (*transfer, error) {
 	// https: wait for a connection being set up to the host rather than
 	// open (and TLS-handshake) another, and share it when it turns out to
 	// speak HTTP/2 (ALPN settles that at the handshake). Measured, 2000 x
@@ -122,10 +190,98 @@ func (e *engine) startTransfer(j *job, seg *segment, url string, checkHTTP bool,
 		return nil, err
 	}
 	now := time.Now()
-	t := &transfer{job: j, easy: easy, x: x, start: now, seenAt: now, seg: seg}
+	t := &transfer{job: j, easy: easy, x: x, start: now, seenAt: now, seg: seg, host: host}
 	e.active[uintptr(easy.GetHandle())] = t
+	e.sch.take(host)
 	e.started++
 	return t, nil
+}
+
+// attempt starts one transfer of j (or, for a split download resumed from
+// its .meta, all its unfinished ranges).
+func (e *engine) attempt(j *job) {
+	if j.resume.reload {
+		j.resume.reload = false
+		e.loadResume(j)
+	}
+	if j.segs != nil {
+		e.startSplitJob(j)
+		return
+	}
+	en := j.entry
+	j.tries.attempts++
+	_, err := e.startTransfer(j, nil, en.URL, j.host, isHTTP(en.URL), func(x cxfer) error {
+		if j.offset > 0 {
+			if err := x.resume(j.offset, -1, e.headers, j.validator); err != nil {
+				return err
+			}
+		}
+		// A compressed body has no byte ranges that map onto the saved file.
+		if e.cfg.Split > 1 && !e.cfg.Compressed && j.offset == 0 && j.splitting == splitMaybe && isHTTP(en.URL) {
+			x.setSplitMin(max(e.cfg.MinSplitSize, 2*minSegment))
+		}
+		return nil
+	})
+	if err != nil {
+		j.last.Error = err.Error()
+		e.fail(j)
+		return
+	}
+	e.plain++
+	e.setState(j, stRunning)
+}
+
+// startSegment starts the transfer of range s of j, asking for exactly
+// what is left of it with If-Range; when the range's host has no room it
+// waits (sched.startRanges starts it later).
+func (e *engine) startSegment(j *job, s *segment) {
+	host := j.rangeHost()
+	if !e.sch.hostFree(host) {
+		return
+	}
+	s.attempts++
+	j.tries.attempts++
+	url := j.rangeURL()
+	hdrs := e.headersFor(j, url)
+	t, err := e.startTransfer(j, s, url, host, true, func(x cxfer) error {
+		x.setSegment()
+		// With a validator (every split download has one) this sets the
+		// request's headers to hdrs and If-Range.
+		return x.resume(s.start+s.done, s.end, hdrs, j.validator)
+	})
+	if err != nil {
+		e.failSplit(j, err, true)
+		return
+	}
+	s.t = t
+}
+
+// headersFor is the header list for a request of j to url. Headers given
+// for the entry's host (Authorization and Cookie with -H) never go to
+// another scheme://host:port: libcurl drops them when the entry's first
+// request is redirected to another host, and the ranges, retries and
+// resumes sent straight to where it led must too. (Credentials in the
+// entry's URL are no part of a URL on another host.)
+func (e *engine) headersFor(j *job, url string) slist {
+	if hostKey(url) != j.host {
+		return e.foreign
+	}
+	return e.headers
+}
+
+// withoutCredentials is headers without Authorization and Cookie, the
+// ones libcurl keeps to the first host of a transfer.
+func withoutCredentials(headers []string) []string {
+	var out []string
+	for _, h := range headers {
+		name, _, _ := strings.Cut(h, ":")
+		name = strings.TrimSpace(name)
+		if strings.EqualFold(name, "Authorization") || strings.EqualFold(name, "Cookie") {
+			continue
+		}
+		out = append(out, h)
+	}
+	return out
 }
 
 // parkEasy keeps a handle for the next transfer, up to what can run at
@@ -139,12 +295,6 @@ func (e *engine) parkEasy(easy *curl.CURL) {
 	easy.Cleanup()
 }
 
-func (e *engine) releaseHost(h string) {
-	if e.perHost[h]--; e.perHost[h] <= 0 {
-		delete(e.perHost, h)
-	}
-}
-
 func isHTTP(raw string) bool {
 	return hasPrefixFold(raw, "http://") || hasPrefixFold(raw, "https://")
 }
@@ -153,7 +303,8 @@ func hasPrefixFold(s, prefix string) bool {
 	return len(s) >= len(prefix) && strings.EqualFold(s[:len(prefix)], prefix)
 }
 
-// hostKey groups transfers for --per-host: scheme, host and port.
+// hostKey names what the scheduler counts connections per, and what
+// credentials are kept to: scheme, host and port.
 func hostKey(raw string) string {
 	u, err := url.Parse(raw)
 	if err != nil {
