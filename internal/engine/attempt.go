@@ -310,11 +310,26 @@ func hostKey(raw string) string {
 	if err != nil {
 		return raw
 	}
+	scheme := strings.ToLower(u.Scheme)
 	port := u.Port()
 	if port == "" {
-		port = map[string]string{"http": "80", "https": "443", "ftp": "21", "ftps": "990"}[strings.ToLower(u.Scheme)]
+		port = defaultPort(scheme)
 	}
-	return strings.ToLower(u.Scheme) + "://" + strings.ToLower(u.Hostname()) + ":" + port
+	return scheme + "://" + strings.ToLower(u.Hostname()) + ":" + port
+}
+
+func defaultPort(scheme string) string {
+	switch scheme {
+	case "http":
+		return "80"
+	case "https":
+		return "443"
+	case "ftp":
+		return "21"
+	case "ftps":
+		return "990"
+	}
+	return ""
 }
 
 func plural(n int, word string) string {

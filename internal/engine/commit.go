@@ -1,5 +1,8 @@
 package engine
 
+// Finished files: checksums, the move to the final name (rename, or the
+// linker for unnamed files), and removing what a failed entry leaves.
+
 import (
 	"errors"
 	"fmt"
@@ -9,9 +12,6 @@ import (
 
 	"golang.org/x/sys/unix"
 )
-
-// Finished files: checksums, the move to the final name (rename, or the
-// linker for unnamed files), and removing what a failed entry leaves.
 
 // finishFile takes a complete NAME.part to its final name: after checking
 // its checksums (off the loop's goroutine), under the server's name when

@@ -1,5 +1,7 @@
 package engine
 
+// Descriptor limits, and the -j they allow.
+
 import "golang.org/x/sys/unix"
 
 // Descriptors. Every running transfer takes a socket (two while libcurl's

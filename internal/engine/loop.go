@@ -1,5 +1,8 @@
 package engine
 
+// The loop: add transfers while slots are free, wait, perform, drain
+// info_read, and the checks made between performs.
+
 import (
 	"context"
 	"encoding/binary"
@@ -13,9 +16,6 @@ import (
 	curl "github.com/andelf/go-curl"
 	"golang.org/x/sys/unix"
 )
-
-// The loop: add transfers while slots are free, wait, perform, drain
-// info_read, and the checks made between performs.
 
 func (e *engine) loop(ctx context.Context) {
 	for {

@@ -1,12 +1,12 @@
 package engine
 
+// Results and progress: stopping a run, aborting what runs, and the
+// events sent to the Observer.
+
 import (
 	"fmt"
 	"time"
 )
-
-// Results and progress: stopping a run, aborting what runs, and the
-// events sent to the Observer.
 
 func (e *engine) stop(reason string) {
 	if e.stopReason == "" {

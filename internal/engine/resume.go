@@ -1,5 +1,7 @@
 package engine
 
+// Resuming: NAME.part.meta, and the validators and ranges it records.
+
 import (
 	"encoding/json"
 	"net/http"

@@ -1,5 +1,7 @@
 package engine
 
+// Split downloads: one file fetched as byte ranges at once.
+
 import (
 	"errors"
 	"fmt"
