@@ -233,10 +233,11 @@ func (e *engine) attempt(j *job) {
 
 // startSegment starts the transfer of range s of j, asking for exactly
 // what is left of it with If-Range; when the range's host has no room it
-// waits (sched.startRanges starts it later).
+// waits (sched.startRanges starts it later). A split that failed while its
+// ranges were being started (the entry has its result) starts no more.
 func (e *engine) startSegment(j *job, s *segment) {
 	host := j.rangeHost()
-	if !e.sch.hostFree(host) {
+	if j.state != stSplit || !e.sch.hostFree(host) {
 		return
 	}
 	s.attempts++
