@@ -125,8 +125,8 @@ type job struct {
 	segHost   string // hostKey(segURL)
 	cdName    string // the probe's Content-Disposition name, when used
 	total     int64
-	splitting splitChoice
-	metaAt    time.Time // when the ranges' progress was last recorded
+	splitting splitChoice // whether the next probe may split (state.go)
+	metaAt    time.Time   // when the ranges' progress was last recorded
 }
 
 type transfer struct {
@@ -174,6 +174,8 @@ type engine struct {
 	pool  []*curl.CURL // easy handles kept for reuse
 	plain int          // running transfers that are not ranges of a split download
 
+	illegal string // the first illegal job state transition (state.go)
+
 	stats      Stats
 	doneBytes  int64
 	stopReason string
@@ -182,7 +184,6 @@ type engine struct {
 	started    int // transfers started since the last perform
 	pair       pairing
 	rate       rateState
-	illegal    string // the first illegal job state transition (state.go), for tests
 }
 
 // Run downloads every entry received from in until it is closed, the
