@@ -272,7 +272,12 @@ func (j *job) rangeHost() string {
 	return j.host
 }
 
-func (j *job) setRangeURL(u string) { j.segURL, j.segHost = u, hostKey(u) }
+func (j *job) setRangeURL(u string) {
+	j.segURL, j.segHost = u, ""
+	if u != "" {
+		j.segHost = hostKey(u)
+	}
+}
 
 func (e *engine) finishSplit(j *job) {
 	delete(e.sch.splits, j)
