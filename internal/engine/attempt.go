@@ -1,19 +1,17 @@
 package engine
 
+// Attempts: the template handle and its options, easy handles from the
+// pool, and every request an attempt sends (whole file or range), set up
+// in Go: URL, header list, Range and If-Range (through cxfer.resume).
+
 import (
 	"errors"
 	"fmt"
-	"net/http"
-	"net/url"
 	"strings"
 	"time"
 
 	curl "github.com/andelf/go-curl"
 )
-
-// Attempts: the template handle and its options, easy handles from the
-// pool, and every request an attempt sends (whole file or range), set up
-// in Go: URL, header list, Range and If-Range (through cxfer.resume).
 
 // configureTemplate sets every option shared by all transfers once; each
 // transfer starts as a duplicate of this handle.
@@ -80,29 +78,6 @@ func redirectProtocols(allowed []string) string {
 		}
 	}
 	return strings.Join(r, ",")
-}
-
-func curlMessage(x cxfer, code int) string {
-	// libcurl's error buffer says more than curl_easy_strerror (host, port,
-	// timings); fall back to the generic text when it is empty.
-	msg := strings.TrimSpace(x.errbuf())
-	if msg == "" {
-		msg = curlStrerror(code)
-	}
-	return fmt.Sprintf("%s (curl %d)", msg, code)
-}
-
-func httpError(code int) string {
-	if code == 0 {
-		return "no HTTP response"
-	}
-	if code >= 300 && code <= 399 {
-		return fmt.Sprintf("HTTP %d %s without a usable Location", code, http.StatusText(code))
-	}
-	if text := http.StatusText(code); text != "" {
-		return fmt.Sprintf("HTTP %d %s", code, text)
-	}
-	return fmt.Sprintf("HTTP %d", code)
 }
 
 // removeTransfer takes a transfer out of the multi handle and frees it.
@@ -302,42 +277,6 @@ func isHTTP(raw string) bool {
 
 func hasPrefixFold(s, prefix string) bool {
 	return len(s) >= len(prefix) && strings.EqualFold(s[:len(prefix)], prefix)
-}
-
-// hostKey names what the scheduler counts connections per, and what
-// credentials are kept to: scheme, host and port.
-func hostKey(raw string) string {
-	u, err := url.Parse(raw)
-	if err != nil {
-		return raw
-	}
-	scheme := strings.ToLower(u.Scheme)
-	port := u.Port()
-	if port == "" {
-		port = defaultPort(scheme)
-	}
-	return scheme + "://" + strings.ToLower(u.Hostname()) + ":" + port
-}
-
-func defaultPort(scheme string) string {
-	switch scheme {
-	case "http":
-		return "80"
-	case "https":
-		return "443"
-	case "ftp":
-		return "21"
-	case "ftps":
-		return "990"
-	}
-	return ""
-}
-
-func plural(n int, word string) string {
-	if n == 1 {
-		return "1 " + word
-	}
-	return fmt.Sprintf("%d %ss", n, word)
 }
 
 // bufferSize is libcurl's receive buffer. Large buffers mean few, large

@@ -5,6 +5,8 @@ package engine
 // (completeSegment in split.go).
 
 import (
+	"fmt"
+	"strings"
 	"time"
 
 	curl "github.com/andelf/go-curl"
@@ -50,6 +52,16 @@ func (e *engine) facts(t *transfer, code int) attemptFacts {
 		f.incomplete = x.incomplete()
 	}
 	return f
+}
+
+func curlMessage(x cxfer, code int) string {
+	// libcurl's error buffer says more than curl_easy_strerror (host, port,
+	// timings); fall back to the generic text when it is empty.
+	msg := strings.TrimSpace(x.errbuf())
+	if msg == "" {
+		msg = curlStrerror(code)
+	}
+	return fmt.Sprintf("%s (curl %d)", msg, code)
 }
 
 // readHeaders reads the response headers a verdict may depend on.

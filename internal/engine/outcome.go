@@ -340,3 +340,23 @@ func b2i(b bool) int {
 	}
 	return 0
 }
+
+func httpError(code int) string {
+	if code == 0 {
+		return "no HTTP response"
+	}
+	if code >= 300 && code <= 399 {
+		return fmt.Sprintf("HTTP %d %s without a usable Location", code, http.StatusText(code))
+	}
+	if text := http.StatusText(code); text != "" {
+		return fmt.Sprintf("HTTP %d %s", code, text)
+	}
+	return fmt.Sprintf("HTTP %d", code)
+}
+
+func plural(n int, word string) string {
+	if n == 1 {
+		return "1 " + word
+	}
+	return fmt.Sprintf("%d %ss", n, word)
+}

@@ -7,8 +7,10 @@ package engine
 
 import (
 	"math/rand/v2"
+	"net/url"
 	"slices"
 	"sort"
+	"strings"
 	"time"
 )
 
@@ -160,4 +162,33 @@ func (e *engine) backoff(attempts int, retryAfter time.Duration) time.Duration {
 		d = e.cfg.RetryMaxDelay
 	}
 	return d
+}
+
+// hostKey names what the scheduler counts connections per, and what
+// credentials are kept to: scheme, host and port.
+func hostKey(raw string) string {
+	u, err := url.Parse(raw)
+	if err != nil {
+		return raw
+	}
+	scheme := strings.ToLower(u.Scheme)
+	port := u.Port()
+	if port == "" {
+		port = defaultPort(scheme)
+	}
+	return scheme + "://" + strings.ToLower(u.Hostname()) + ":" + port
+}
+
+func defaultPort(scheme string) string {
+	switch scheme {
+	case "http":
+		return "80"
+	case "https":
+		return "443"
+	case "ftp":
+		return "21"
+	case "ftps":
+		return "990"
+	}
+	return ""
 }
