@@ -130,13 +130,14 @@ func (e *engine) complete(t *transfer, code int) {
 	if v.free {
 		j.tries.freeRestart = true
 	}
-	if v.keep == keepAll {
-		if !x.keep() {
-			v.kind, j.last.Error = vFail, x.ioError().Error()
-		} else {
-			j.offset = v.offset
-			j.setValidator(v.validator)
-		}
+	// What the verdict keeps must reach the disk first: if it cannot, the
+	// entry fails with the disk's error.
+	switch {
+	case v.keep == keepAll && !x.keep(), v.kind == vOK && !x.finish():
+		v.kind, j.last.Error = vFail, x.ioError().Error()
+	case v.keep == keepAll:
+		j.offset = v.offset
+		j.setValidator(v.validator)
 	}
 	switch v.kind {
 	case vRetry, vRestart:
@@ -157,14 +158,6 @@ func (e *engine) complete(t *transfer, code int) {
 		e.removeTransfer(t)
 		e.fail(j)
 	case vOK, vCompleted:
-		if v.kind == vOK && !x.finish() {
-			j.last.Error = x.ioError().Error()
-			x.discard()
-			e.dropPart(j)
-			e.removeTransfer(t)
-			e.fail(j)
-			return
-		}
 		j.out = takeOutput(x)
 		e.removeTransfer(t)
 		e.finishFile(j, cdName)
