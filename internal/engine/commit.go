@@ -1,16 +1,17 @@
 package engine
 
+// Finished files: checksums, the move to the final name (rename, or the
+// linker for unnamed files), and removing what a failed entry leaves.
+
 import (
 	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
+	"unsafe"
 
 	"golang.org/x/sys/unix"
 )
-
-// Finished files: checksums, the move to the final name (rename, or the
-// linker for unnamed files), and removing what a failed entry leaves.
 
 // finishFile takes a complete NAME.part to its final name: after checking
 // its checksums (off the loop's goroutine), under the server's name when
@@ -33,6 +34,7 @@ func (e *engine) finishFile(j *job, cdName string) {
 		}
 	}
 	if len(j.entry.Checksums) > 0 {
+		e.setState(j, stVerifying)
 		e.verifying++
 		go verify(j, target, e.verified)
 		return
@@ -73,17 +75,45 @@ type linkWait struct {
 	sums   map[string]string
 }
 
+// output is a finished body that is not in NAME.part: an unnamed file
+// (see "Small files" in linker.c) or a body for the linker to write (see
+// "Hand-over" there), taken from the transfer that finished it.
+type output struct {
+	kind outputKind
+	fd   int            // outTmpfile
+	body unsafe.Pointer // outBody
+	n    int64
+}
+
+type outputKind uint8
+
+const (
+	outPart    outputKind = iota // the body is in NAME.part
+	outTmpfile                   // an unnamed file, open as fd
+	outBody                      // n bytes at body
+)
+
+// takeOutput takes what x finished outside NAME.part, if anything.
+func takeOutput(x cxfer) output {
+	if fd := x.takeFD(); fd >= 0 {
+		return output{kind: outTmpfile, fd: fd}
+	}
+	if b, n, ok := x.takeBody(); ok {
+		return output{kind: outBody, body: b, n: n}
+	}
+	return output{}
+}
+
 // dropTmp closes an unnamed file that will not be linked, or frees a body
 // that will not be written: its bytes go.
 func (e *engine) dropTmp(j *job) {
-	if j.hasBody {
-		freeBody(j.body, j.bodyLen)
-		j.hasBody = false
+	switch j.out.kind {
+	case outBody:
+		freeBody(j.out.body, j.out.n)
+	case outTmpfile:
+		_ = unix.Close(j.out.fd)
 	}
-	if j.hasTmp {
-		_ = unix.Close(j.tmpfd)
-		j.hasTmp = false
-	}
+	j.out = output{}
 }
 
 // collectLinks reports the entries whose files the linker has named; with
@@ -99,10 +129,10 @@ func (e *engine) collectLinks(block bool) {
 		var err error
 		switch {
 		case l.err == 0:
-		case fdShortage(l.err) && w.j.fdWaits < maxFDWaits && e.stopReason == "":
+		case fdShortage(l.err) && w.j.tries.fdWaits < maxFDWaits && e.stopReason == "":
 			// Out of descriptors for the file: fetch it again after a
 			// backoff, not spent from --retry.
-			w.j.fdWaits++
+			w.j.tries.fdWaits++
 			w.j.last.Error = (&DiskError{Op: l.op, Path: w.target, Err: l.err}).Error()
 			e.scheduleRetry(w.j, 0)
 			continue
@@ -118,16 +148,17 @@ func (e *engine) collectLinks(block bool) {
 }
 
 func (e *engine) commitJob(j *job, target string, sums map[string]string) {
-	if j.hasTmp || j.hasBody {
+	if j.out.kind != outPart {
 		e.linkID++
 		var queued bool
-		if j.hasBody {
-			queued = linkSubmitBody(j.body, j.bodyLen, target, e.cfg.NoClobber, e.linkID)
+		if j.out.kind == outBody {
+			queued = linkSubmitBody(j.out.body, j.out.n, target, e.cfg.NoClobber, e.linkID)
 		} else {
-			queued = linkSubmit(j.tmpfd, target, e.cfg.NoClobber, e.linkID)
+			queued = linkSubmit(j.out.fd, target, e.cfg.NoClobber, e.linkID)
 		}
 		if queued {
-			j.hasTmp, j.hasBody = false, false
+			j.out = output{}
+			e.setState(j, stLinking)
 			if e.linking == nil {
 				e.linking = make(map[int64]linkWait)
 			}
@@ -173,13 +204,14 @@ func (e *engine) committed(j *job, target string, sums map[string]string, err er
 	}
 	j.part.release()
 	e.result(r)
+	e.setState(j, stDone)
 }
 
 // dropPart removes NAME.part and, when there may be one, its .meta (first),
 // unless another process holds NAME.part: then both are its own.
 func (e *engine) dropPart(j *job) {
-	j.part.remove(j.entry.Path+PartSuffix, j.metaSet || j.partSeen)
-	j.metaSet = false
+	j.part.remove(j.entry.Path+PartSuffix, j.resume.mayExist())
+	j.resume.written = false
 }
 
 var errExists = errors.New("target exists (--no-clobber)")

@@ -1,18 +1,19 @@
 package engine
 
+// Descriptor limits, and the -j they allow.
+
 import "golang.org/x/sys/unix"
 
 // Descriptors. Every running transfer takes a socket (two while libcurl's
 // threaded resolver looks its host up), a descriptor for its output, and
 // its entry's hold on NAME.part; the process also keeps a reserve: the
-// spliced-receive pipes (MG_PIPES pairs in xfer.c), the unnamed files
-// waiting for the linker, cached directories, the lists being read, the
-// eventfd, and Go's own. A -j the descriptor limit cannot serve would fail
-// entries with EMFILE for multiget's own sake, so it is lowered to what
-// the limit allows.
+// unnamed files waiting for the linker, cached directories, the lists
+// being read, the eventfd, and Go's own. A -j the descriptor limit cannot
+// serve would fail entries with EMFILE for multiget's own sake, so it is
+// lowered to what the limit allows.
 const (
 	fdsPerTransfer = 4
-	fdsReserve     = 192
+	fdsReserve     = 64
 )
 
 // ParallelCap returns how many entries can run at once within the

@@ -1,5 +1,8 @@
 package engine
 
+// The loop: add transfers while slots are free, wait, perform, drain
+// info_read, and the checks made between performs.
+
 import (
 	"context"
 	"encoding/binary"
@@ -13,9 +16,6 @@ import (
 	curl "github.com/andelf/go-curl"
 	"golang.org/x/sys/unix"
 )
-
-// The loop: add transfers while slots are free, wait, perform, drain
-// info_read, and the checks made between performs.
 
 func (e *engine) loop(ctx context.Context) {
 	for {
@@ -52,8 +52,7 @@ func (e *engine) loop(ctx context.Context) {
 			continue
 		}
 		if len(e.active) == 0 {
-			if e.inDone && e.bi >= len(e.batch) && len(e.deferred) == 0 && len(e.retries) == 0 &&
-				e.verifying == 0 && len(e.splitJobs) == 0 {
+			if e.inDone && e.bi >= len(e.batch) && e.sch.idle() && e.verifying == 0 {
 				return
 			}
 			e.idle(ctx)
@@ -66,7 +65,7 @@ func (e *engine) loop(ctx context.Context) {
 			e.wait()
 		}
 		// The requests of transfers started since the last perform leave
-		// together over a multiplexed connection (see xfer.c); a single
+		// together over a multiplexed connection (see cork.c); a single
 		// request has nothing to wait for.
 		cork := e.started >= 2
 		e.started = 0
@@ -110,15 +109,11 @@ func (e *engine) yield() {
 // a verification ends, or the context is cancelled.
 func (e *engine) idle(ctx context.Context) {
 	var in <-chan []Entry
-	if !e.inDone && len(e.deferred) < e.deferLimit() && e.bi >= len(e.batch) {
+	if !e.inDone && len(e.sch.waiting) < e.deferLimit() && e.bi >= len(e.batch) {
 		in = e.in
 	}
 	var timer <-chan time.Time
-	next, ok := e.nextSegmentDue()
-	if len(e.retries) > 0 && (!ok || e.retries[0].due.Before(next)) {
-		next, ok = e.retries[0].due, true
-	}
-	if ok {
+	if next, ok := e.sch.wake(time.Now(), e.slots() < e.cfg.Parallel); ok {
 		t := time.NewTimer(time.Until(next))
 		defer t.Stop()
 		timer = t.C
@@ -137,26 +132,19 @@ func (e *engine) idle(ctx context.Context) {
 	}
 }
 
-// fill starts transfers while slots are free: first retries whose backoff
-// is over, then entries that waited for a busy host, then new entries from
-// the input, without blocking.
+// fill starts transfers while slots are free: first the ranges whose
+// backoff is over (they hold no -j slot of their own), then what the
+// scheduler says is next (retries due, entries that waited for their
+// host), then new entries from the input, without blocking.
 func (e *engine) fill(ctx context.Context) {
 	now := time.Now()
-	e.startDueSegments(now)
+	e.sch.startRanges(now, e.startSegment)
 	for e.slots() < e.cfg.Parallel && e.stopReason == "" {
-		if i := e.dueRetry(now); i >= 0 {
-			j := e.retries[i]
-			e.retries = append(e.retries[:i], e.retries[i+1:]...)
+		if j := e.sch.next(now); j != nil {
 			e.attempt(j)
 			continue
 		}
-		if i := e.startableDeferred(); i >= 0 {
-			j := e.deferred[i]
-			e.deferred = append(e.deferred[:i], e.deferred[i+1:]...)
-			e.attempt(j)
-			continue
-		}
-		if len(e.deferred) >= e.deferLimit() || ctx.Err() != nil {
+		if len(e.sch.waiting) >= e.deferLimit() || ctx.Err() != nil {
 			return
 		}
 		if e.bi < len(e.batch) {
@@ -182,36 +170,11 @@ func (e *engine) fill(ctx context.Context) {
 	}
 }
 
-func (e *engine) dueRetry(now time.Time) int {
-	for i, j := range e.retries {
-		if j.due.After(now) {
-			return -1 // sorted: none later is due either
-		}
-		if e.hostFree(j.host) {
-			return i
-		}
-	}
-	return -1
-}
-
 // deferLimit bounds the entries read ahead while waiting for their host
 // (--per-host): enough to keep -j slots busy across many hosts, but never
 // hundreds of thousands of entries in memory for a huge -j.
 func (e *engine) deferLimit() int {
 	return min(max(4*e.cfg.Parallel, 256), 16384)
-}
-
-func (e *engine) startableDeferred() int {
-	for i, j := range e.deferred {
-		if e.hostFree(j.host) {
-			return i
-		}
-	}
-	return -1
-}
-
-func (e *engine) hostFree(h string) bool {
-	return e.cfg.PerHost <= 0 || e.perHost[h] < e.cfg.PerHost
 }
 
 // admit handles an entry fresh from the input: entries that need no
@@ -228,15 +191,13 @@ func (e *engine) admit(en Entry) {
 			return
 		}
 	}
-	j := &job{entry: en, begin: time.Now()}
-	if e.cfg.PerHost > 0 {
-		j.host = hostKey(en.URL)
-	}
+	j := &job{entry: en, begin: time.Now(), host: hostKey(en.URL)}
 	if e.cfg.Continue {
 		e.loadResume(j)
 	}
-	if !e.hostFree(j.host) {
-		e.deferred = append(e.deferred, j)
+	if !e.sch.hostFree(j.host) {
+		e.setState(j, stWaitHost)
+		e.sch.wait(j)
 		return
 	}
 	e.attempt(j)
@@ -244,49 +205,10 @@ func (e *engine) admit(en Entry) {
 
 // slots counts what -j limits: entries being transferred. A split download
 // is one entry however many ranges it runs.
-func (e *engine) slots() int { return e.plain + len(e.splitJobs) }
-
-// attempt starts one transfer of j (or, for a split download resumed from
-// its .meta, all its unfinished ranges).
-func (e *engine) attempt(j *job) {
-	if j.reload {
-		j.reload = false
-		e.loadResume(j)
-	}
-	if j.segs != nil {
-		e.startSplitJob(j)
-		return
-	}
-	en := j.entry
-	j.attempts++
-	fail := func(err error) {
-		j.part.release()
-		r := e.baseResult(j)
-		r.Status, r.Error = StatusFailed, err.Error()
-		e.result(r)
-	}
-	_, err := e.startTransfer(j, nil, en.URL, isHTTP(en.URL), func(x cxfer) error {
-		if j.offset > 0 {
-			if err := x.resume(j.offset, -1, e.headers, j.validator); err != nil {
-				return err
-			}
-		}
-		// A compressed body has no byte ranges that map onto the saved file.
-		if e.cfg.Split > 1 && !e.cfg.Compressed && j.offset == 0 && !j.noSplit && isHTTP(en.URL) {
-			x.setSplitMin(max(e.cfg.MinSplitSize, 2*minSegment))
-		}
-		return nil
-	})
-	if err != nil {
-		fail(err)
-		return
-	}
-	e.perHost[j.host]++
-	e.plain++
-}
+func (e *engine) slots() int { return e.plain + len(e.sch.splits) }
 
 // wait sleeps until a socket is ready or libcurl's next timeout, at most
-// maxWait, and no longer than the next retry's backoff. select(2) sees only
+// maxWait, and no longer than the scheduler's next wake. select(2) sees only
 // descriptors below FD_SETSIZE, and curl_multi_fdset silently leaves out
 // the others, so whenever libcurl holds such a socket the loop waits in
 // curl_multi_poll instead.
@@ -295,8 +217,8 @@ func (e *engine) wait() {
 	if ms, err := e.multi.Timeout(); err == nil && ms >= 0 && time.Duration(ms)*time.Millisecond < tmo {
 		tmo = time.Duration(ms) * time.Millisecond
 	}
-	if len(e.retries) > 0 && e.slots() < e.cfg.Parallel {
-		if d := time.Until(e.retries[0].due); d < tmo {
+	if next, ok := e.sch.wake(time.Now(), e.slots() < e.cfg.Parallel); ok {
+		if d := time.Until(next); d < tmo {
 			tmo = max(d, 0)
 		}
 	}

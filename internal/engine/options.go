@@ -1,5 +1,8 @@
 package engine
 
+// Network options of the template handle: credentials, proxies, encodings
+// and the per-transfer speed cap.
+
 // #include <curl/curl.h>
 import "C"
 

@@ -1,5 +1,7 @@
 package engine
 
+// --total-rate: each running transfer's share of the total speed cap.
+
 import curl "github.com/andelf/go-curl"
 
 // libcurl caps the speed of single transfers only (CURLOPT_MAX_RECV_SPEED_

@@ -1,12 +1,12 @@
 package engine
 
+// Results and progress: stopping a run, aborting what runs, and the
+// events sent to the Observer.
+
 import (
 	"fmt"
 	"time"
 )
-
-// Results and progress: stopping a run, aborting what runs, and the
-// events sent to the Observer.
 
 func (e *engine) stop(reason string) {
 	if e.stopReason == "" {
@@ -20,7 +20,7 @@ func (e *engine) stop(reason string) {
 // from the input but not started (waiting for their host, or still in the
 // batch) are reported "not started": every entry taken gets its result.
 func (e *engine) abortAll() {
-	for j := range e.splitJobs {
+	for j := range e.sch.splits {
 		e.abortSplit(j)
 	}
 	for _, t := range e.active {
@@ -34,9 +34,7 @@ func (e *engine) abortAll() {
 			} else {
 				j.offset += got
 			}
-			if v := responseValidator(t.easy.GetHandle()); v != j.validator {
-				j.validator, j.metaSet = v, false
-			}
+			j.setValidator(responseValidator(t.easy.GetHandle()))
 			kept = true
 		}
 		if !kept && j.offset == 0 {
@@ -46,14 +44,15 @@ func (e *engine) abortAll() {
 		e.removeTransfer(t)
 		e.abortJob(j)
 	}
-	for _, j := range e.retries {
+	for _, j := range e.sch.retries {
 		e.abortJob(j)
 	}
-	e.retries = nil
-	for _, j := range e.deferred {
+	e.sch.retries = nil
+	for _, j := range e.sch.waiting {
+		e.setState(j, stDone)
 		e.result(NotStarted(j.entry, e.stopReason))
 	}
-	e.deferred = nil
+	e.sch.waiting = nil
 	for ; e.bi < len(e.batch); e.bi++ {
 		e.result(NotStarted(e.batch[e.bi], e.stopReason))
 		e.batch[e.bi] = Entry{}
@@ -64,15 +63,12 @@ func (e *engine) abortJob(j *job) {
 	if j.offset > 0 {
 		e.writeMeta(j)
 	}
-	j.part.release()
-	r := e.baseResult(j)
-	r.Status = StatusFailed
-	r.CurlCode = 0
-	r.Error = "aborted: " + e.stopReason
+	j.last.CurlCode = 0
+	j.last.Error = "aborted: " + e.stopReason
 	if j.offset > 0 {
-		r.Error += fmt.Sprintf(" (%d bytes kept in %s for -c)", j.offset, j.entry.Path+PartSuffix)
+		j.last.Error += fmt.Sprintf(" (%d bytes kept in %s for -c)", j.offset, j.entry.Path+PartSuffix)
 	}
-	e.result(r)
+	e.fail(j)
 }
 
 func (e *engine) result(r Result) {
@@ -101,7 +97,7 @@ func (e *engine) progress() Progress {
 	for _, t := range e.active {
 		b += t.job.received + t.x.bytes()
 	}
-	for _, j := range e.retries {
+	for _, j := range e.sch.retries {
 		b += j.received
 	}
 	return Progress{Done: e.stats.Done(), Active: len(e.active), Bytes: b}

@@ -1,48 +1,18 @@
 package engine
 
+// Resuming: NAME.part.meta, and the validators and ranges it records.
+
 import (
 	"encoding/json"
-	"mime"
 	"net/http"
 	"os"
-	"path"
 	"strconv"
 	"strings"
 	"time"
 	"unsafe"
 
 	"golang.org/x/sys/unix"
-
-	"github.com/multiget/multiget/internal/naming"
 )
-
-// Which failures are worth another attempt. Everything else — other 4xx,
-// TLS verification, bad URLs, disk errors, too many redirects — fails at
-// once, because trying again cannot change the answer.
-var transientCurlCodes = map[int]bool{
-	5:  true, // could not resolve proxy
-	6:  true, // could not resolve host (often a passing DNS failure)
-	7:  true, // could not connect
-	16: true, // HTTP/2 framing layer error
-	18: true, // partial file: fewer bytes than announced
-	28: true, // timeout, and stalls (--stall-timeout)
-	35: true, // TLS handshake broken off (a reset, not a verification failure)
-	52: true, // empty reply
-	55: true, // send failed
-	56: true, // receive failed (connection reset)
-	92: true, // HTTP/2 stream error
-	95: true, // HTTP/3 layer error
-}
-
-func transientCurl(code int) bool { return transientCurlCodes[code] }
-
-func transientHTTP(code int) bool {
-	switch code {
-	case 408, 429, 500, 502, 503, 504:
-		return true
-	}
-	return false
-}
 
 // responseValidator names the version of the resource just received, for
 // If-Range: a strong ETag, else Last-Modified (weak ETags cannot validate
@@ -71,31 +41,22 @@ func rangeTotal(v string) int64 {
 	return n
 }
 
-// contentDispositionName is the server's file name, reduced to one safe
-// name: only its last element counts (a path in it is never followed), and
-// that element is sanitised like a name from a URL. "" when there is none.
-func contentDispositionName(v string) string {
-	if v == "" {
-		return ""
+// resumeRecord is what this run knows of NAME.part.meta.
+type resumeRecord struct {
+	written bool // the .meta describes the current .part
+	seen    bool // a .part existed before some attempt: a stale .meta may too
+	reload  bool // another process held NAME.part: look at it afresh (-c) next attempt
+}
+
+// mayExist says whether a .meta may lie beside NAME.part.
+func (r resumeRecord) mayExist() bool { return r.written || r.seen }
+
+// setValidator records the version NAME.part is a prefix of; a new one
+// makes the .meta out of date.
+func (j *job) setValidator(v string) {
+	if v != j.validator {
+		j.validator, j.resume.written = v, false
 	}
-	_, params, err := mime.ParseMediaType(v)
-	if err != nil {
-		return ""
-	}
-	name := params["filename"] // mime decodes filename*= into filename
-	name = strings.ReplaceAll(name, "\\", "/")
-	name = path.Base(strings.TrimRight(name, "/"))
-	if name == "" || name == "." || name == ".." || name == "/" {
-		return ""
-	}
-	name = naming.Sanitize(name)
-	// A server must not name a file like multiget's own temporary files:
-	// a planted NAME.part with a NAME.part.meta could feed a later -c.
-	if strings.HasSuffix(name, PartSuffix) || strings.HasSuffix(name, PartSuffix+MetaSuffix) ||
-		strings.HasSuffix(name, PartSuffix+MetaSuffix+metaTmpSuffix) {
-		return ""
-	}
-	return name
 }
 
 // meta is what NAME.part.meta records: which resource the .part is a prefix
@@ -133,17 +94,19 @@ func (e *engine) loadResume(j *job) {
 	}
 	if len(m.Segments) > 0 {
 		if segs := restoreSegments(m.Segments, m.Size); segs != nil && splitPartOK(j.entry.Path+PartSuffix) {
-			j.segs, j.total, j.validator, j.metaSet, j.partSeen, j.noSplit = segs, m.Size, m.Validator, true, true, true
+			j.segs, j.total, j.validator, j.splitting = segs, m.Size, m.Validator, splitYes
+			j.resume.written, j.resume.seen = true, true
 		}
 		return
 	}
-	j.offset, j.validator, j.metaSet, j.partSeen = fi.Size(), m.Validator, true, true
+	j.offset, j.validator = fi.Size(), m.Validator
+	j.resume.written, j.resume.seen = true, true
 }
 
 // writeMeta records j's validator beside its .part; best effort, since
 // without it a later -c simply starts over.
 func (e *engine) writeMeta(j *job) {
-	if j.metaSet || j.validator == "" {
+	if j.resume.written || j.validator == "" {
 		return
 	}
 	m := meta{URL: j.entry.URL, Validator: j.validator}
@@ -164,7 +127,7 @@ func (e *engine) writeMeta(j *job) {
 		_ = os.Remove(tmp)
 		return
 	}
-	j.metaSet = true
+	j.resume.written = true
 }
 
 // metaEvery is how often a running split download records its ranges'
@@ -176,13 +139,13 @@ const metaEvery = 250 * time.Millisecond
 // recordSplitMeta rewrites the .meta of split downloads whose last record
 // is metaEvery old, with what their ranges have flushed to the file.
 func (e *engine) recordSplitMeta() {
-	if len(e.splitJobs) == 0 {
+	if len(e.sch.splits) == 0 {
 		return
 	}
 	now := time.Now()
-	for j := range e.splitJobs {
+	for j := range e.sch.splits {
 		if now.Sub(j.metaAt) >= metaEvery {
-			j.metaSet = false
+			j.resume.written = false
 			e.writeMeta(j)
 		}
 	}
@@ -191,14 +154,14 @@ func (e *engine) recordSplitMeta() {
 // removeMeta removes the .meta, also one an earlier run left beside a
 // .part this run replaced.
 func (e *engine) removeMeta(j *job) {
-	if j.metaSet || j.partSeen {
+	if j.resume.mayExist() {
 		_ = unix.Unlink(metaPath(j))
 	}
 	if j.segs != nil {
 		// Left by a crash between writing and renaming, if at all.
 		_ = unix.Unlink(metaPath(j) + metaTmpSuffix)
 	}
-	j.metaSet = false
+	j.resume.written = false
 }
 
 // recordMeta writes the .meta of transfers that have started writing and
@@ -218,9 +181,7 @@ func (e *engine) recordMeta() {
 			continue
 		}
 		if v := responseValidator(t.easy.GetHandle()); v != "" {
-			if v != j.validator {
-				j.validator, j.metaSet = v, false
-			}
+			j.setValidator(v)
 			e.writeMeta(j)
 		}
 	}

@@ -1,10 +1,11 @@
 package engine
 
+// Split downloads: one file fetched as byte ranges at once.
+
 import (
 	"errors"
 	"fmt"
 	"slices"
-	"strings"
 	"time"
 
 	curl "github.com/andelf/go-curl"
@@ -44,7 +45,7 @@ func (e *engine) checkSplits() {
 	}
 	var probes []*transfer
 	for _, t := range e.active {
-		if t.seg == nil && t.job.segs == nil && !t.job.noSplit && t.x.splittable() && t.x.state() == stateWriting {
+		if t.seg == nil && t.job.segs == nil && t.job.splitting == splitMaybe && t.x.splittable() && t.x.state() == stateWriting {
 			probes = append(probes, t)
 		}
 	}
@@ -55,7 +56,7 @@ func (e *engine) checkSplits() {
 
 func (e *engine) split(t *transfer) {
 	j := t.job
-	j.noSplit = true // decided once, either way
+	j.splitting = splitNo // decided once, either way
 	h := t.easy.GetHandle()
 	validator := responseValidator(h)
 	if validator == "" {
@@ -70,13 +71,12 @@ func (e *engine) split(t *transfer) {
 	if n < 2 {
 		return
 	}
-	if v, err := t.easy.Getinfo(curl.INFO_EFFECTIVE_URL); err == nil {
-		j.segURL, _ = v.(string)
-	}
+	j.setRangeURL(getString(t.easy, curl.INFO_EFFECTIVE_URL))
 	if e.cfg.ContentDisposition && j.entry.NamedByURL {
 		j.cdName = contentDispositionName(header(h, "Content-Disposition"))
 	}
-	j.validator, j.total, j.metaSet = validator, total, false
+	j.splitting, j.total = splitYes, total
+	j.setValidator(validator)
 	// The probe stops where it is, and n new transfers take the rest as
 	// ranges. Keeping the probe on for a range of its own saves a
 	// connection but made it the last to finish against nginx's limit_rate:
@@ -97,141 +97,103 @@ func (e *engine) split(t *transfer) {
 		cut = end
 	}
 	// The entry now holds its slot as a split download, not as the probe.
+	// The probe still counts for its host until it ends: the first range
+	// then takes its connection, and others as the host has room.
 	e.plain--
-	e.releaseHost(j.host)
-	e.splitJobs[j] = struct{}{}
+	e.sch.splits[j] = struct{}{}
+	e.setState(j, stSplit)
 	e.writeMeta(j)
-	for _, s := range j.segs[1:] {
-		e.startSegment(j, s)
-	}
+	e.startRangesOf(j)
 }
 
 // startSplitJob resumes a split download from its .meta (-c): every range
 // not yet finished starts at once.
 func (e *engine) startSplitJob(j *job) {
-	e.splitJobs[j] = struct{}{}
-	for _, s := range j.segs {
-		if !s.finished() && s.t == nil {
-			e.startSegment(j, s)
-		}
-	}
+	e.sch.splits[j] = struct{}{}
+	e.setState(j, stSplit)
+	e.startRangesOf(j)
 	if e.splitDone(j) {
 		e.finishSplit(j)
 	}
 }
 
-func (e *engine) startSegment(j *job, s *segment) {
-	s.attempts++
-	j.attempts++
-	url := j.segURL
-	if url == "" {
-		url = j.entry.URL
-	}
-	hdrs := e.headersFor(j, url)
-	t, err := e.startTransfer(j, s, url, true, func(x cxfer) error {
-		x.setSegment()
-		// With a validator (every split download has one) this sets the
-		// request's headers to hdrs and If-Range.
-		return x.resume(s.start+s.done, s.end, hdrs, j.validator)
-	})
-	if err != nil {
-		e.failSplit(j, err, true)
-		return
-	}
-	s.t = t
-}
-
-// completeSegment handles the end of one range's transfer.
+// completeSegment acts on the end of one range's transfer.
 func (e *engine) completeSegment(t *transfer, code int) {
 	j, s, x := t.job, t.seg, t.x
-	got := x.bytes()
-	j.received += got
-	httpCode := 0
-	if v, err := t.easy.Getinfo(curl.INFO_RESPONSE_CODE); err == nil {
-		httpCode, _ = v.(int)
+	f := e.facts(t, code)
+	j.received += f.got
+	// A range keeps what it wrote, whatever follows.
+	f.kept = f.state != stateWriting || x.keep()
+	if f.state == stateWriting && f.kept {
+		s.done += f.got
 	}
-	state := x.state()
-	kept := state != stateWriting || x.keep()
-	if state == stateWriting && kept {
-		s.done += got
+	if !f.kept {
+		f.ioErr = x.ioError().Error()
 	}
-	retryAfter := x.retryAfter()
-	var ttfb time.Duration // what this range took to get its first byte
-	if v, err := t.easy.Getinfo(curl.INFO_STARTTRANSFER_TIME); err == nil {
-		if f, ok := v.(float64); ok {
-			ttfb = time.Duration(f * float64(time.Second))
-		}
+	f.from, f.end, f.start = s.start+s.done, s.end, s.start
+	f.limitHit, f.finished = x.limitHit(), s.finished()
+	f.attempts = s.attempts
+	if f.needsHeaders() {
+		f.hdr = readHeaders(t)
 	}
-	var failure string
-	transient := false
-	switch {
-	case !kept || state == stateIOErr:
-		failure = x.ioError().Error()
-	case state == stateRangeBad:
-		// The server did not answer with the range asked for. The whole
-		// file of the same version means it does not honour ranges after
-		// all: fetch it whole. Another version (a 200, or a 206 with
-		// If-Range ignored) means the file changed under us: start the
-		// whole file over. (Or NAME.part is gone: its bytes went with it.)
-		same := httpCode == 200 && responseValidator(t.easy.GetHandle()) == j.validator
-		why := fmt.Sprintf("range %d-%d refused (HTTP %d): the file changed", s.start+s.done, s.end-1, httpCode)
-		switch {
-		case x.otherVersion():
-			why = fmt.Sprintf("range %d-%d came from another version than %s (If-Range ignored): the file changed", s.start+s.done, s.end-1, j.validator)
-		case x.partGone():
-			why = fmt.Sprintf("%s changed since this run looked at it (another process?): starting over", j.entry.Path+PartSuffix)
-		}
-		e.removeTransfer(t)
-		s.t = nil
-		if same {
-			e.unsplit(j, fmt.Sprintf("range %d-%d answered with the whole file (HTTP 200): the server ignores ranges", s.start+s.done, s.end-1))
-			return
-		}
-		e.restartSplit(j, why)
-		return
-	case state == stateRejected:
-		failure, transient = httpError(httpCode), transientHTTP(httpCode)
-	case t.stalled:
-		failure, transient = fmt.Sprintf("stalled: nothing received for %s (--stall-timeout)", e.cfg.StallTimeout), true
-	case code == 0 || (code == curlWriteError && x.limitHit()):
-		if !s.finished() {
-			failure, transient = fmt.Sprintf("range %d-%d ended early", s.start, s.end-1), true
-		}
-	default:
-		failure, transient = curlMessage(x, code), transientCurl(code)
-	}
-	if failure == "" && j.segURL == "" {
+	v := classify(f)
+	ttfb := getSeconds(t.easy, curl.INFO_STARTTRANSFER_TIME) // what this range took to get its first byte
+	if v.kind == vOK && j.segURL == "" {
 		// A split download resumed with -c fetches its ranges from the
 		// entry's URL (redirects followed): where they came from is the
 		// URL of its result, and of the ranges still to start.
-		if v, err := t.easy.Getinfo(curl.INFO_EFFECTIVE_URL); err == nil {
-			j.segURL, _ = v.(string)
-		}
+		j.setRangeURL(getString(t.easy, curl.INFO_EFFECTIVE_URL))
 	}
 	e.removeTransfer(t)
 	s.t = nil
-	if failure == "" {
+	if v.fresh {
+		e.abandonSplit(j, v)
+		return
+	}
+	switch v.kind {
+	case vOK:
 		if e.splitDone(j) {
 			e.finishSplit(j)
 		} else if !s.probe {
 			// (The probe ends as the ranges start: nothing to judge yet.)
 			e.rebalance(j, ttfb)
 		}
-		return
+	case vRetry:
+		s.due = time.Now().Add(e.backoff(s.attempts, v.retryAfter))
+		e.writeMeta(j)
+	default:
+		j.last.HTTPCode, j.last.CurlCode = f.httpCode, code
+		e.failSplit(j, errors.New(v.reason), v.kind == vFail)
 	}
-	if !transient || s.attempts > e.cfg.Retry {
-		if transient {
-			failure = fmt.Sprintf("%s (gave up after %s)", failure, plural(s.attempts, "attempt"))
-		}
-		j.last.HTTPCode, j.last.CurlCode = httpCode, code
-		e.failSplit(j, errors.New(failure), !transient)
-		return
-	}
-	s.due = time.Now().Add(e.backoff(s.attempts, retryAfter))
-	e.writeMeta(j)
 }
 
-const curlWriteError = 23
+// abandonSplit throws the ranges of j and what they brought away: the
+// resource changed between them (restart, once without spending a retry),
+// or its server answered one with the whole file of the version asked for
+// and so does not honour ranges, whatever its Accept-Ranges said (unsplit:
+// fetched whole on one connection, at once, never split again; nothing of
+// the ranges is kept, so nothing is spliced).
+func (e *engine) abandonSplit(j *job, v verdict) {
+	e.stopSegments(j, false)
+	e.dropPart(j)
+	j.segs, j.segURL, j.segHost, j.validator, j.offset, j.total = nil, "", "", "", 0, 0
+	j.splitting = splitMaybe
+	j.last = Result{Error: v.reason}
+	if v.free {
+		j.tries.freeRestart = true
+	}
+	switch {
+	case v.kind == vUnsplit:
+		j.splitting = splitNo
+		e.retryNow(j)
+	case v.kind == vFail:
+		e.fail(j)
+	case v.now:
+		e.retryNow(j)
+	default:
+		e.scheduleRetry(j, 0)
+	}
+}
 
 // stealMin is the least a running range must have left for rebalance to
 // split it: each half then brings at least 512 KiB.
@@ -271,7 +233,7 @@ func (e *engine) rebalance(j *job, ttfb time.Duration) {
 	slow.end = mid
 	slow.t.x.setLimit(mid)
 	j.segs = slices.Insert(j.segs, at+1, tail)
-	j.metaSet = false
+	j.resume.written = false
 	e.writeMeta(j) // the new partition, for -c after a crash
 	e.startSegment(j, tail)
 }
@@ -285,33 +247,40 @@ func (e *engine) splitDone(j *job) bool {
 	return true
 }
 
-// startDueSegments restarts failed ranges whose backoff is over.
-func (e *engine) startDueSegments(now time.Time) {
-	for j := range e.splitJobs {
-		for _, s := range j.segs {
-			if s.t == nil && !s.finished() && !s.due.After(now) {
-				e.startSegment(j, s)
-			}
+// startRangesOf starts the ranges of j that wait and may start now.
+func (e *engine) startRangesOf(j *job) {
+	now := time.Now()
+	for _, s := range j.segs {
+		if waitingRange(s) && !s.due.After(now) {
+			e.startSegment(j, s)
 		}
 	}
 }
 
-// nextSegmentDue is the earliest backoff end of a waiting range.
-func (e *engine) nextSegmentDue() (time.Time, bool) {
-	var next time.Time
-	found := false
-	for j := range e.splitJobs {
-		for _, s := range j.segs {
-			if s.t == nil && !s.finished() && (!found || s.due.Before(next)) {
-				next, found = s.due, true
-			}
-		}
+// rangeURL is where the ranges of j are fetched, and rangeHost its host.
+func (j *job) rangeURL() string {
+	if j.segURL != "" {
+		return j.segURL
 	}
-	return next, found
+	return j.entry.URL
+}
+
+func (j *job) rangeHost() string {
+	if j.segHost != "" {
+		return j.segHost
+	}
+	return j.host
+}
+
+func (j *job) setRangeURL(u string) {
+	j.segURL, j.segHost = u, ""
+	if u != "" {
+		j.segHost = hostKey(u)
+	}
 }
 
 func (e *engine) finishSplit(j *job) {
-	delete(e.splitJobs, j)
+	delete(e.sch.splits, j)
 	j.last = Result{HTTPCode: 206, EffectiveURL: j.segURL}
 	e.finishFile(j, j.cdName)
 }
@@ -330,7 +299,7 @@ func (e *engine) stopSegments(j *job, keep bool) {
 			s.t = nil
 		}
 	}
-	delete(e.splitJobs, j)
+	delete(e.sch.splits, j)
 }
 
 // failSplit ends a split download as failed. Permanent failures remove the
@@ -342,89 +311,17 @@ func (e *engine) failSplit(j *job, err error, permanent bool) {
 	if permanent {
 		e.dropPart(j)
 	} else {
-		j.metaSet = false
+		j.resume.written = false
 		e.writeMeta(j)
 	}
 	e.fail(j)
 }
 
-// restartSplit throws the partial file away and fetches the entry anew
-// (the resource changed between ranges), once without spending a retry.
-func (e *engine) restartSplit(j *job, reason string) {
-	e.stopSegments(j, false)
-	e.dropPart(j)
-	j.segs, j.segURL, j.validator, j.offset, j.total, j.noSplit = nil, "", "", 0, 0, false
-	j.last = Result{Error: reason}
-	budget := j.attempts
-	if !j.freeRestart {
-		j.freeRestart = true
-		budget = 0
-	}
-	if budget > e.cfg.Retry {
-		j.last.Error = fmt.Sprintf("%s (gave up after %s)", reason, plural(j.attempts, "attempt"))
-		e.fail(j)
-		return
-	}
-	if budget == 0 {
-		e.retryNow(j) // the free restart is no retry: no backoff either
-		return
-	}
-	e.scheduleRetry(j, 0)
-}
-
-// unsplit gives up the ranges of j, whose server answered one with the
-// whole file of the version the ranges were asked for: it does not honour
-// ranges, whatever its Accept-Ranges said. The file is fetched whole on one
-// connection, at once and without spending a retry; nothing of the ranges
-// is kept, so nothing is spliced.
-func (e *engine) unsplit(j *job, reason string) {
-	e.stopSegments(j, false)
-	e.dropPart(j)
-	j.segs, j.segURL, j.validator, j.offset, j.total = nil, "", "", 0, 0
-	j.noSplit = true // never split again
-	j.last = Result{Error: reason}
-	e.retryNow(j)
-}
-
-// retryNow puts j in line for the next free slot without a backoff.
-func (e *engine) retryNow(j *job) { e.queueRetry(j, time.Now()) }
-
-// headersFor is the header list for a request of j to url. Headers given
-// for the entry's host (Authorization and Cookie with -H) never go to
-// another scheme://host:port: libcurl drops them when the entry's first
-// request is redirected to another host, and the ranges, retries and
-// resumes sent straight to where it led must too. (Credentials in the
-// entry's URL are no part of a URL on another host.)
-func (e *engine) headersFor(j *job, url string) slist {
-	if hostKey(url) != hostKey(j.entry.URL) {
-		return e.foreign
-	}
-	return e.headers
-}
-
-// withoutCredentials is headers without Authorization and Cookie, the
-// ones libcurl keeps to the first host of a transfer.
-func withoutCredentials(headers []string) []string {
-	var out []string
-	for _, h := range headers {
-		name, _, _ := strings.Cut(h, ":")
-		name = strings.TrimSpace(name)
-		if strings.EqualFold(name, "Authorization") || strings.EqualFold(name, "Cookie") {
-			continue
-		}
-		out = append(out, h)
-	}
-	return out
-}
-
 // abortSplit records the ranges of an interrupted split download.
 func (e *engine) abortSplit(j *job) {
 	e.stopSegments(j, true)
-	j.metaSet = false
+	j.resume.written = false
 	e.writeMeta(j)
-	j.part.release()
-	r := e.baseResult(j)
-	r.Status = StatusFailed
-	r.Error = fmt.Sprintf("aborted: %s (ranges kept in %s for -c)", e.stopReason, j.entry.Path+PartSuffix)
-	e.result(r)
+	j.last.Error = fmt.Sprintf("aborted: %s (ranges kept in %s for -c)", e.stopReason, j.entry.Path+PartSuffix)
+	e.fail(j)
 }

@@ -1,5 +1,7 @@
 package engine
 
+// The engine's public types: entries, results and the observer.
+
 import "time"
 
 // Entry is one line of a URL list (or one command-line argument) ready for

@@ -1,5 +1,7 @@
 package engine
 
+// Checksums of finished files, read back off the loop's goroutine.
+
 import (
 	"crypto/md5"
 	"crypto/sha1"

@@ -1,5 +1,7 @@
 package engine
 
+// What the loaded libcurl is (--version).
+
 /*
 #include <curl/curl.h>
 

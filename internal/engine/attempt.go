@@ -1,52 +1,95 @@
 package engine
 
+// Attempts: the template handle and its options, easy handles from the
+// pool, and every request an attempt sends (whole file or range), set up
+// in Go: URL, header list, Range and If-Range (through cxfer.resume).
+
 import (
 	"errors"
 	"fmt"
-	"net/http"
-	"net/url"
 	"strings"
 	"time"
 
 	curl "github.com/andelf/go-curl"
 )
 
-// Transfers: easy handles from the template and the pool, their buffers,
-// and the small helpers their results use.
-
-func curlMessage(x cxfer, code int) string {
-	// libcurl's error buffer says more than curl_easy_strerror (host, port,
-	// timings); fall back to the generic text when it is empty.
-	msg := strings.TrimSpace(x.errbuf())
-	if msg == "" {
-		msg = curlStrerror(code)
+// configureTemplate sets every option shared by all transfers once; each
+// transfer starts as a duplicate of this handle.
+func (e *engine) configureTemplate() error {
+	h := e.tmpl
+	c := e.cfg
+	redir := redirectProtocols(c.Protocols)
+	type opt struct {
+		opt int
+		val interface{}
 	}
-	return fmt.Sprintf("%s (curl %d)", msg, code)
+	set := []opt{
+		{curl.OPT_NOSIGNAL, 1},
+		{curl.OPT_BUFFERSIZE, e.bufferSize()},
+		{curl.OPT_FOLLOWLOCATION, redir != ""},
+		{curl.OPT_MAXREDIRS, c.MaxRedirs},
+		{optProtocolsStr, strings.Join(c.Protocols, ",")},
+		{curl.OPT_FAILONERROR, 0},
+	}
+	if redir != "" {
+		set = append(set, opt{optRedirProtocolsStr, redir})
+	}
+	if c.ConnectTimeout > 0 {
+		set = append(set, opt{optConnectTimeoutMS, int(c.ConnectTimeout.Milliseconds())})
+	}
+	if c.MaxTime > 0 {
+		set = append(set, opt{optTimeoutMS, int(c.MaxTime.Milliseconds())})
+	}
+	if c.UserAgent != "" {
+		set = append(set, opt{curl.OPT_USERAGENT, c.UserAgent})
+	}
+	if c.Insecure {
+		set = append(set, opt{curl.OPT_SSL_VERIFYPEER, 0}, opt{curl.OPT_SSL_VERIFYHOST, 0})
+	}
+	if c.CACert != "" {
+		set = append(set, opt{curl.OPT_CAINFO, c.CACert})
+	}
+	if c.Proxy != "" {
+		set = append(set, opt{curl.OPT_PROXY, c.Proxy})
+	}
+	for _, s := range set {
+		if err := h.Setopt(s.opt, s.val); err != nil {
+			return fmt.Errorf("libcurl option %d: %w", s.opt, err)
+		}
+	}
+	if err := e.configureNetwork(h); err != nil {
+		return err
+	}
+	if len(c.Headers) > 0 {
+		if err := e.headers.set(h.GetHandle(), optHTTPHeader); err != nil {
+			return err
+		}
+	}
+	return setCallbacks(h.GetHandle())
 }
 
-func httpError(code int) string {
-	if code == 0 {
-		return "no HTTP response"
+// redirectProtocols: redirects only ever go to http or https, and only to
+// those the user allowed.
+func redirectProtocols(allowed []string) string {
+	var r []string
+	for _, p := range allowed {
+		if p == "http" || p == "https" {
+			r = append(r, p)
+		}
 	}
-	if code >= 300 && code <= 399 {
-		return fmt.Sprintf("HTTP %d %s without a usable Location", code, http.StatusText(code))
-	}
-	if text := http.StatusText(code); text != "" {
-		return fmt.Sprintf("HTTP %d %s", code, text)
-	}
-	return fmt.Sprintf("HTTP %d", code)
+	return strings.Join(r, ",")
 }
 
 // removeTransfer takes a transfer out of the multi handle and frees it.
-// Ranges of a split download count neither as -j slots nor per host: the
-// entry does, through e.splitJobs.
+// Ranges of a split download count for their host but not as -j slots:
+// the entry does, through sched.splits.
 func (e *engine) removeTransfer(t *transfer) {
 	_ = e.multi.RemoveHandle(t.easy)
 	delete(e.active, uintptr(t.easy.GetHandle()))
 	if t.seg == nil {
 		e.plain--
-		e.releaseHost(t.job.host)
 	}
+	e.sch.release(t.host)
 	t.x.free()
 	e.parkEasy(t.easy)
 }
@@ -85,9 +128,9 @@ func (e *engine) newTransfer(url, path string, part *partHold, checkHTTP, pipeWa
 }
 
 // startTransfer readies a handle for url, lets setup adjust the transfer,
-// adds it to the multi handle and registers it; seg is its range for a
-// split download, nil otherwise.
-func (e *engine) startTransfer(j *job, seg *segment, url string, checkHTTP bool, setup func(cxfer) error) (*transfer, error) {
+// adds it to the multi handle and registers it, counted for host; seg is
+// its range for a split download, nil otherwise.
+func (e *engine) startTransfer(j *job, seg *segment, url, host string, checkHTTP bool, setup func(cxfer) error) (*transfer, error) {
 	// https: wait for a connection being set up to the host rather than
 	// open (and TLS-handshake) another, and share it when it turns out to
 	// speak HTTP/2 (ALPN settles that at the handshake). Measured, 2000 x
@@ -105,7 +148,7 @@ func (e *engine) startTransfer(j *job, seg *segment, url string, checkHTTP bool,
 		return nil, err
 	}
 	// A whole small body may be written unnamed (see "Small files" in
-	// xfer.c): not a range, not the rest of a kept prefix, not one whose
+	// linker.c): not a range, not the rest of a kept prefix, not one whose
 	// checksums are read back from NAME.part, not an encoded one (its
 	// Content-Length says nothing of the size on disk).
 	if seg == nil && j.offset == 0 && len(j.entry.Checksums) == 0 && !e.cfg.Compressed {
@@ -122,10 +165,99 @@ func (e *engine) startTransfer(j *job, seg *segment, url string, checkHTTP bool,
 		return nil, err
 	}
 	now := time.Now()
-	t := &transfer{job: j, easy: easy, x: x, start: now, seenAt: now, seg: seg}
+	t := &transfer{job: j, easy: easy, x: x, start: now, seenAt: now, seg: seg, host: host}
 	e.active[uintptr(easy.GetHandle())] = t
+	e.sch.take(host)
 	e.started++
 	return t, nil
+}
+
+// attempt starts one transfer of j (or, for a split download resumed from
+// its .meta, all its unfinished ranges).
+func (e *engine) attempt(j *job) {
+	if j.resume.reload {
+		j.resume.reload = false
+		e.loadResume(j)
+	}
+	if j.segs != nil {
+		e.startSplitJob(j)
+		return
+	}
+	en := j.entry
+	j.tries.attempts++
+	_, err := e.startTransfer(j, nil, en.URL, j.host, isHTTP(en.URL), func(x cxfer) error {
+		if j.offset > 0 {
+			if err := x.resume(j.offset, -1, e.headers, j.validator); err != nil {
+				return err
+			}
+		}
+		// A compressed body has no byte ranges that map onto the saved file.
+		if e.cfg.Split > 1 && !e.cfg.Compressed && j.offset == 0 && j.splitting == splitMaybe && isHTTP(en.URL) {
+			x.setSplitMin(max(e.cfg.MinSplitSize, 2*minSegment))
+		}
+		return nil
+	})
+	if err != nil {
+		j.last.Error = err.Error()
+		e.fail(j)
+		return
+	}
+	e.plain++
+	e.setState(j, stRunning)
+}
+
+// startSegment starts the transfer of range s of j, asking for exactly
+// what is left of it with If-Range; when the range's host has no room it
+// waits (sched.startRanges starts it later). A split that failed while its
+// ranges were being started (the entry has its result) starts no more.
+func (e *engine) startSegment(j *job, s *segment) {
+	host := j.rangeHost()
+	if j.state != stSplit || !e.sch.hostFree(host) {
+		return
+	}
+	s.attempts++
+	j.tries.attempts++
+	url := j.rangeURL()
+	hdrs := e.headersFor(j, url)
+	t, err := e.startTransfer(j, s, url, host, true, func(x cxfer) error {
+		x.setSegment()
+		// With a validator (every split download has one) this sets the
+		// request's headers to hdrs and If-Range.
+		return x.resume(s.start+s.done, s.end, hdrs, j.validator)
+	})
+	if err != nil {
+		e.failSplit(j, err, true)
+		return
+	}
+	s.t = t
+}
+
+// headersFor is the header list for a request of j to url. Headers given
+// for the entry's host (Authorization and Cookie with -H) never go to
+// another scheme://host:port: libcurl drops them when the entry's first
+// request is redirected to another host, and the ranges, retries and
+// resumes sent straight to where it led must too. (Credentials in the
+// entry's URL are no part of a URL on another host.)
+func (e *engine) headersFor(j *job, url string) slist {
+	if hostKey(url) != j.host {
+		return e.foreign
+	}
+	return e.headers
+}
+
+// withoutCredentials is headers without Authorization and Cookie, the
+// ones libcurl keeps to the first host of a transfer.
+func withoutCredentials(headers []string) []string {
+	var out []string
+	for _, h := range headers {
+		name, _, _ := strings.Cut(h, ":")
+		name = strings.TrimSpace(name)
+		if strings.EqualFold(name, "Authorization") || strings.EqualFold(name, "Cookie") {
+			continue
+		}
+		out = append(out, h)
+	}
+	return out
 }
 
 // parkEasy keeps a handle for the next transfer, up to what can run at
@@ -139,38 +271,12 @@ func (e *engine) parkEasy(easy *curl.CURL) {
 	easy.Cleanup()
 }
 
-func (e *engine) releaseHost(h string) {
-	if e.perHost[h]--; e.perHost[h] <= 0 {
-		delete(e.perHost, h)
-	}
-}
-
 func isHTTP(raw string) bool {
 	return hasPrefixFold(raw, "http://") || hasPrefixFold(raw, "https://")
 }
 
 func hasPrefixFold(s, prefix string) bool {
 	return len(s) >= len(prefix) && strings.EqualFold(s[:len(prefix)], prefix)
-}
-
-// hostKey groups transfers for --per-host: scheme, host and port.
-func hostKey(raw string) string {
-	u, err := url.Parse(raw)
-	if err != nil {
-		return raw
-	}
-	port := u.Port()
-	if port == "" {
-		port = map[string]string{"http": "80", "https": "443", "ftp": "21", "ftps": "990"}[strings.ToLower(u.Scheme)]
-	}
-	return strings.ToLower(u.Scheme) + "://" + strings.ToLower(u.Hostname()) + ":" + port
-}
-
-func plural(n int, word string) string {
-	if n == 1 {
-		return "1 " + word
-	}
-	return fmt.Sprintf("%d %ss", n, word)
 }
 
 // bufferSize is libcurl's receive buffer. Large buffers mean few, large
@@ -199,14 +305,15 @@ func (e *engine) recvBuffer(running int) int {
 }
 
 // pauserFor is the pauser of a new transfer. Under a speed cap there is
-// none: such a transfer waits for a free write buffer instead of pausing.
+// none: such a transfer whose buffers are all with its writer writes the
+// next one itself (see writers.c) instead of pausing.
 // From libcurl 8.18 on, resuming a paused transfer starts its speed limit
 // afresh, with a second's worth of bytes to read at once and any excess
 // already read forgiven (curl's lib/ratelimit.c, Curl_rlimit_block). A
 // capped transfer took that second's worth at once, found its buffers all
 // with the writer, paused, and so on: 32 MiB at a 4 MiB/s cap came in
-// 5.2 s instead of 8. A transfer under a cap rarely outruns its writer, so
-// the wait is short; and it is the same on every libcurl.
+// 5.2 s instead of 8. A transfer under a cap rarely outruns its writer,
+// so it seldom writes itself; and it is the same on every libcurl.
 func (e *engine) pauserFor() pauser {
 	if e.cfg.LimitRate > 0 || e.cfg.TotalRate > 0 {
 		return pauser{fd: -1}

@@ -1,0 +1,173 @@
+package engine
+
+// Finished attempts: the facts classify needs are read from the transfer,
+// and its verdict is carried out for a whole file (here) or a range
+// (completeSegment in split.go).
+
+import (
+	"fmt"
+	"strings"
+	"time"
+
+	curl "github.com/andelf/go-curl"
+)
+
+// facts reads what classify needs from a finished transfer; a range's
+// caller has already counted what the attempt kept.
+func (e *engine) facts(t *transfer, code int) attemptFacts {
+	j, x := t.job, t.x
+	f := attemptFacts{
+		segment:      t.seg != nil,
+		http:         t.seg != nil || isHTTP(j.entry.URL),
+		part:         j.entry.Path + PartSuffix,
+		curlCode:     code,
+		httpCode:     getInt(t.easy, curl.INFO_RESPONSE_CODE),
+		state:        x.state(),
+		otherVersion: x.otherVersion(),
+		partGone:     x.partGone(),
+		busy:         x.busy(),
+		outOfFDs:     x.outOfFDs(),
+		stalled:      t.stalled,
+		stallTimeout: e.cfg.StallTimeout,
+		tmpfile:      x.tmpfile(),
+		restarted:    x.restarted(),
+		got:          x.bytes(),
+		offset:       j.offset,
+		validator:    j.validator,
+		compressed:   e.cfg.Compressed,
+		kept:         true,
+		attempts:     j.tries.attempts,
+		jobAttempts:  j.tries.attempts,
+		fdWaits:      j.tries.fdWaits,
+		freeUsed:     j.tries.freeRestart,
+		retry:        e.cfg.Retry,
+		stopping:     e.stopReason != "",
+	}
+	if f.state == stateIOErr {
+		f.ioErr = x.ioError().Error()
+	}
+	if code != 0 {
+		f.curlMsg = curlMessage(x, code)
+	} else if !f.segment && !f.stalled && (f.state == stateFresh || f.state == stateWriting) {
+		f.incomplete = x.incomplete()
+	}
+	return f
+}
+
+func curlMessage(x cxfer, code int) string {
+	// libcurl's error buffer says more than curl_easy_strerror (host, port,
+	// timings); fall back to the generic text when it is empty.
+	msg := strings.TrimSpace(x.errbuf())
+	if msg == "" {
+		msg = curlStrerror(code)
+	}
+	return fmt.Sprintf("%s (curl %d)", msg, code)
+}
+
+// readHeaders reads the response headers a verdict may depend on.
+func readHeaders(t *transfer) *respHeaders {
+	h := t.easy.GetHandle()
+	return &respHeaders{
+		validator:     responseValidator(h),
+		acceptsRanges: acceptsRanges(h),
+		rangeTotal:    rangeTotal(header(h, "Content-Range")),
+		retryAfter:    t.x.retryAfter(),
+	}
+}
+
+func getInt(easy *curl.CURL, info curl.CurlInfo) int {
+	v, err := easy.Getinfo(info)
+	if err != nil {
+		return 0
+	}
+	n, _ := v.(int)
+	return n
+}
+
+func getString(easy *curl.CURL, info curl.CurlInfo) string {
+	v, err := easy.Getinfo(info)
+	if err != nil {
+		return ""
+	}
+	s, _ := v.(string)
+	return s
+}
+
+func getSeconds(easy *curl.CURL, info curl.CurlInfo) time.Duration {
+	v, err := easy.Getinfo(info)
+	if err != nil {
+		return 0
+	}
+	f, _ := v.(float64)
+	return time.Duration(f * float64(time.Second))
+}
+
+// complete acts on the end of a transfer.
+func (e *engine) complete(t *transfer, code int) {
+	if t.seg != nil {
+		e.completeSegment(t, code)
+		return
+	}
+	j, x := t.job, t.x
+	f := e.facts(t, code)
+	if f.needsHeaders() {
+		f.hdr = readHeaders(t)
+	}
+	v := classify(f)
+	j.received += f.got
+	j.resume.seen = j.resume.seen || x.preexisted()
+	cdName := ""
+	if e.cfg.ContentDisposition && j.entry.NamedByURL {
+		cdName = contentDispositionName(header(t.easy.GetHandle(), "Content-Disposition"))
+	}
+	j.last = Result{CurlCode: v.curlCode, HTTPCode: f.httpCode, EffectiveURL: getString(t.easy, curl.INFO_EFFECTIVE_URL), Error: v.reason}
+	if v.fdWait {
+		j.tries.fdWaits++
+	}
+	if v.reload && e.cfg.Continue {
+		j.resume.reload = true
+	}
+	if v.free {
+		j.tries.freeRestart = true
+	}
+	// What the verdict keeps must reach the disk first: if it cannot, the
+	// entry fails with the disk's error.
+	switch {
+	case v.keep == keepAll && !x.keep(), v.kind == vOK && !x.finish():
+		v.kind, j.last.Error = vFail, x.ioError().Error()
+	case v.keep == keepAll:
+		j.offset = v.offset
+		j.setValidator(v.validator)
+	}
+	switch v.kind {
+	case vRetry, vRestart:
+		if v.keep == keepNone {
+			x.discard()
+			e.dropPart(j)
+			j.offset, j.validator = 0, ""
+		}
+		e.removeTransfer(t)
+		e.scheduleRetry(j, v.retryAfter)
+	case vFail:
+		x.discard()
+		e.dropPart(j)
+		e.removeTransfer(t)
+		e.fail(j)
+	case vFailKeep:
+		e.writeMeta(j)
+		e.removeTransfer(t)
+		e.fail(j)
+	case vOK, vCompleted:
+		j.out = takeOutput(x)
+		e.removeTransfer(t)
+		e.finishFile(j, cdName)
+	}
+}
+
+func (e *engine) fail(j *job) {
+	j.part.release()
+	r := e.baseResult(j)
+	r.Status = StatusFailed
+	e.result(r)
+	e.setState(j, stDone)
+}

@@ -1,0 +1,194 @@
+package engine
+
+// The scheduler: every queue of the engine (entries waiting for their host,
+// retries waiting for their backoff, ranges waiting for theirs), the
+// connections each host has, and when the loop must wake next. It never
+// calls libcurl: the loop asks it what to start and reports what ended.
+
+import (
+	"math/rand/v2"
+	"net/url"
+	"slices"
+	"sort"
+	"strings"
+	"time"
+)
+
+type sched struct {
+	perHost int               // --per-host, 0 = no cap
+	hosts   map[string]int    // running transfers per hostKey, ranges included
+	waiting []*job            // entries waiting for their host to have room
+	retries []*job            // waiting for their backoff, sorted by due
+	splits  map[*job]struct{} // split downloads in progress (their ranges wait in segs)
+}
+
+func newSched(perHost int) sched {
+	return sched{perHost: perHost, hosts: make(map[string]int), splits: make(map[*job]struct{})}
+}
+
+// hostFree says whether host h may have one more connection of this run.
+// Every transfer counts for its host, a range of a split download too, so
+// that --per-host N means N connections, whatever they fetch.
+func (s *sched) hostFree(h string) bool { return s.perHost <= 0 || s.hosts[h] < s.perHost }
+
+func (s *sched) take(h string) { s.hosts[h]++ }
+
+func (s *sched) release(h string) {
+	if s.hosts[h]--; s.hosts[h] <= 0 {
+		delete(s.hosts, h)
+	}
+}
+
+// wait puts j in line for its host.
+func (s *sched) wait(j *job) { s.waiting = append(s.waiting, j) }
+
+// queueRetry puts j among the waiting retries, kept sorted by due.
+func (s *sched) queueRetry(j *job, due time.Time) {
+	j.due = due
+	i := sort.Search(len(s.retries), func(i int) bool { return s.retries[i].due.After(due) })
+	s.retries = slices.Insert(s.retries, i, j)
+}
+
+// next takes the job to start now out of its queue: first a retry whose
+// backoff is over, then an entry that waited for its host; nil when none
+// may start (each needs room on its host).
+func (s *sched) next(now time.Time) *job {
+	for i, j := range s.retries {
+		if j.due.After(now) {
+			break // sorted: none later is due either
+		}
+		if s.hostFree(j.host) {
+			s.retries = slices.Delete(s.retries, i, i+1)
+			return j
+		}
+	}
+	for i, j := range s.waiting {
+		if s.hostFree(j.host) {
+			s.waiting = slices.Delete(s.waiting, i, i+1)
+			return j
+		}
+	}
+	return nil
+}
+
+// waitingRange says whether range g of j waits to start: not running, not
+// finished.
+func waitingRange(g *segment) bool { return g.t == nil && !g.finished() }
+
+// startRanges calls start for every waiting range whose backoff is over
+// and whose host has room, in order, so the first range of a split takes
+// the connection its probe gave up.
+func (s *sched) startRanges(now time.Time, start func(*job, *segment)) {
+	for j := range s.splits {
+		for _, g := range j.segs {
+			if waitingRange(g) && !g.due.After(now) && s.hostFree(j.rangeHost()) {
+				start(j, g)
+			}
+		}
+	}
+}
+
+// wake is when the loop must look at the queues again, false when nothing
+// waits for the clock. Work whose time has come but whose host is full is
+// left out: a transfer ending (which wakes the loop anyway) is what lets it
+// start. Retries count only while a -j slot is free (slotFree).
+func (s *sched) wake(now time.Time, slotFree bool) (time.Time, bool) {
+	var next time.Time
+	found := false
+	consider := func(due time.Time, host string) {
+		if !due.After(now) {
+			if !s.hostFree(host) {
+				return
+			}
+			due = now
+		}
+		if !found || due.Before(next) {
+			next, found = due, true
+		}
+	}
+	if slotFree {
+		for _, j := range s.retries {
+			consider(j.due, j.host)
+			if j.due.After(now) {
+				break
+			}
+		}
+	}
+	for j := range s.splits {
+		for _, g := range j.segs {
+			if waitingRange(g) {
+				consider(g.due, j.rangeHost())
+			}
+		}
+	}
+	return next, found
+}
+
+// idle says whether no queue holds anything.
+func (s *sched) idle() bool { return len(s.waiting) == 0 && len(s.retries) == 0 && len(s.splits) == 0 }
+
+// scheduleRetry puts j back in line after its backoff: the delay doubles
+// from RetryDelay with jitter, is at least the server's Retry-After, and
+// never exceeds RetryMaxDelay. A waiting retry holds no slot.
+func (e *engine) scheduleRetry(j *job, retryAfter time.Duration) {
+	e.queueRetry(j, time.Now().Add(e.backoff(j.tries.attempts, retryAfter)))
+}
+
+// retryNow puts j in line for the next free slot without a backoff.
+func (e *engine) retryNow(j *job) { e.queueRetry(j, time.Now()) }
+
+func (e *engine) queueRetry(j *job, due time.Time) {
+	e.setState(j, stBackoff)
+	e.sch.queueRetry(j, due)
+}
+
+// backoff is the wait before the attempt after attempts.
+func (e *engine) backoff(attempts int, retryAfter time.Duration) time.Duration {
+	d := e.cfg.RetryDelay
+	for i := 1; i < attempts && d < e.cfg.RetryMaxDelay; i++ {
+		d *= 2
+	}
+	// Jitter in [d/2, d) spreads retries of many entries failing together.
+	if d > 0 {
+		d = d/2 + rand.N(d/2+1)
+	}
+	// Retry-After R: a wait in [R, 1.5 R], never sooner than the server
+	// asked, and spread as widely as the backoff: entries told the same R
+	// at the same moment (a 503 to all of them) must not return together.
+	if retryAfter > d {
+		d = retryAfter + rand.N(retryAfter/2+1)
+	}
+	if e.cfg.RetryMaxDelay > 0 && d > e.cfg.RetryMaxDelay {
+		d = e.cfg.RetryMaxDelay
+	}
+	return d
+}
+
+// hostKey names what the scheduler counts connections per, and what
+// credentials are kept to: scheme, host and port.
+func hostKey(raw string) string {
+	u, err := url.Parse(raw)
+	if err != nil {
+		return raw
+	}
+	scheme := strings.ToLower(u.Scheme)
+	port := u.Port()
+	if port == "" {
+		port = defaultPort(scheme)
+	}
+	return scheme + "://" + strings.ToLower(u.Hostname()) + ":" + port
+}
+
+func defaultPort(scheme string) string {
+	switch scheme {
+	case "http":
+		return "80"
+	case "https":
+		return "443"
+	case "ftp":
+		return "21"
+	case "ftps":
+		return "990"
+	}
+	return ""
+}
