@@ -60,7 +60,11 @@ func addVariants(ws []*workload, vs []variant) {
 				c := *j
 				c.tool = "multiget:" + v.name
 				c.outDir = j.outDir + "-" + v.name
-				c.argv = append([]string(nil), j.argv...)
+				// Its own output dir, where the command line names one.
+				c.argv = make([]string, len(j.argv))
+				for i, a := range j.argv {
+					c.argv[i] = strings.ReplaceAll(a, j.outDir, c.outDir)
+				}
 				if v.bin != "" && len(c.argv) > 0 {
 					c.argv[0] = v.bin
 				}

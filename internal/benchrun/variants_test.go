@@ -3,6 +3,7 @@ package main
 import (
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -62,6 +63,9 @@ func TestVariantsRunBesideMultiget(t *testing.T) {
 		var names []string
 		for _, j := range w.jobs {
 			names = append(names, j.name())
+			if strings.HasPrefix(j.tool, "multiget") && !slices.Contains(j.argv, j.outDir) {
+				t.Errorf("w%d %s: %v does not write to its own dir %s", w.id, j.name(), j.argv, j.outDir)
+			}
 			switch j.tool {
 			case "multiget:nocork":
 				if j.argv[0] != "/mg" || len(j.env) != 1 || j.env[0] != "MULTIGET_OFF=cork" || !strings.HasSuffix(j.outDir, "-nocork") {
