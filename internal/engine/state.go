@@ -62,9 +62,6 @@ func legalTransition(from, to jobState) bool {
 	return false
 }
 
-// onIllegal, when set (by the tests), hears of every illegal transition.
-var onIllegal func(string)
-
 // setState moves j to s. An illegal move is a bug of the engine: the first
 // is kept in e.illegal, and tests fail on it.
 func (e *engine) setState(j *job, s jobState) {
@@ -73,9 +70,7 @@ func (e *engine) setState(j *job, s jobState) {
 		if e.illegal == "" {
 			e.illegal = msg
 		}
-		if onIllegal != nil {
-			onIllegal(msg)
-		}
+		heardIllegal(msg)
 	}
 	j.state = s
 }
