@@ -100,7 +100,7 @@ func parseFlags(args []string, stderr io.Writer) (*config, error) {
 	fs.BoolVar(&c.link, "link", false, "run the real-link group (workloads 11-17) instead of the loopback one; with --workloads, only link workloads")
 	fs.StringVar(&tl, "tools", "", "comma-separated tools to run (multiget,curl,wget2,aria2c,axel; default all)")
 	fs.StringVar(&c.out, "out", "", "also write the table as Markdown to `FILE`")
-	fs.Func("variant", "also run multiget as `NAME:off=WORDS` (with MULTIGET_OFF=WORDS) or NAME:bin=PATH (another build), beside multiget on its workloads; repeatable", func(s string) error {
+	fs.Func("variant", "also run multiget as `NAME:off=WORDS` (with MULTIGET_OFF=WORDS), NAME:env=KEY=VALUE or NAME:bin=PATH (another build), beside multiget on its workloads; repeatable", func(s string) error {
 		v, err := parseVariant(s)
 		if err == nil {
 			c.variants = append(c.variants, v)

@@ -16,29 +16,32 @@ import (
 type variant struct {
 	name string
 	off  string // MULTIGET_OFF for this variant, "" for none
+	env  string // another KEY=VALUE for its environment, "" for none
 	bin  string // another multiget binary, "" for the one under test
 }
 
 var variantName = regexp.MustCompile(`^[a-z0-9][a-z0-9_.-]*$`)
 
-// parseVariant reads NAME:off=WORDS or NAME:bin=PATH.
+// parseVariant reads NAME:off=WORDS, NAME:env=KEY=VALUE or NAME:bin=PATH.
 func parseVariant(s string) (variant, error) {
 	name, spec, ok := strings.Cut(s, ":")
 	if !ok || !variantName.MatchString(name) {
-		return variant{}, fmt.Errorf("--variant %q: write NAME:off=WORDS or NAME:bin=PATH (NAME of a-z, 0-9, . _ -)", s)
+		return variant{}, fmt.Errorf("--variant %q: write NAME:off=WORDS, NAME:env=KEY=VALUE or NAME:bin=PATH (NAME of a-z, 0-9, . _ -)", s)
 	}
 	key, val, _ := strings.Cut(spec, "=")
 	v := variant{name: name}
 	switch {
 	case key == "off" && val != "":
 		v.off = val
+	case key == "env" && strings.Contains(val, "=") && !strings.HasPrefix(val, "="):
+		v.env = val
 	case key == "bin" && val != "":
 		if fi, err := os.Stat(val); err != nil || fi.IsDir() || fi.Mode()&0o111 == 0 {
 			return variant{}, fmt.Errorf("--variant %q: %s is not an executable file", s, val)
 		}
 		v.bin = val
 	default:
-		return variant{}, fmt.Errorf("--variant %q: write NAME:off=WORDS or NAME:bin=PATH", s)
+		return variant{}, fmt.Errorf("--variant %q: write NAME:off=WORDS, NAME:env=KEY=VALUE or NAME:bin=PATH", s)
 	}
 	return v, nil
 }
@@ -71,6 +74,9 @@ func addVariants(ws []*workload, vs []variant) {
 				if v.off != "" {
 					c.env = []string{"MULTIGET_OFF=" + v.off}
 				}
+				if v.env != "" {
+					c.env = []string{v.env}
+				}
 				jobs = append(jobs, &c)
 			}
 		}
@@ -85,6 +91,8 @@ func variantVersions(vs []variant) []string {
 		switch {
 		case v.off != "":
 			out = append(out, fmt.Sprintf("multiget:%s = the multiget above with MULTIGET_OFF=%s", v.name, v.off))
+		case v.env != "":
+			out = append(out, fmt.Sprintf("multiget:%s = the multiget above with %s", v.name, v.env))
 		default:
 			ver, _ := exec.Command(v.bin, "--version").CombinedOutput()
 			lines := strings.SplitN(strings.TrimSpace(string(ver)), "\n", 2)

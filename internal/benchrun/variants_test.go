@@ -14,16 +14,18 @@ func TestParseVariant(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, tc := range []struct {
-		in, off, bin, err string
+		in, off, env, bin, err string
 	}{
 		{in: "nocork:off=cork", off: "cork"},
 		{in: "plain:off=writers,pause", off: "writers,pause"},
 		{in: "old:bin=" + bin, bin: bin},
+		{in: "mmap:env=GLIBC_TUNABLES=glibc.malloc.mmap_threshold=4194304", env: "GLIBC_TUNABLES=glibc.malloc.mmap_threshold=4194304"},
+		{in: "x:env=NOEQUALS", err: "NAME:env=KEY=VALUE"},
 		{in: "old:bin=/nonexistent/mg", err: "is not an executable file"},
 		{in: "Bad:off=cork", err: "NAME of a-z"},
 		{in: "nocork", err: "write NAME:off=WORDS"},
 		{in: "x:off=", err: "write NAME:off=WORDS"},
-		{in: "x:env=A", err: "write NAME:off=WORDS"},
+		{in: "x:arg=A", err: "write NAME:off=WORDS"},
 	} {
 		t.Run(tc.in, func(t *testing.T) {
 			v, err := parseVariant(tc.in)
@@ -33,7 +35,7 @@ func TestParseVariant(t *testing.T) {
 				}
 				return
 			}
-			if err != nil || v.off != tc.off || v.bin != tc.bin {
+			if err != nil || v.off != tc.off || v.env != tc.env || v.bin != tc.bin {
 				t.Fatalf("%+v, %v", v, err)
 			}
 		})
