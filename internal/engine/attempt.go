@@ -119,7 +119,7 @@ func (e *engine) newTransfer(url, path string, part *partHold, checkHTTP, pipeWa
 	// handle reused from the pool (measured); it keeps the size it had,
 	// which costs memory only, never a byte.
 	_ = easy.Setopt(curl.OPT_BUFFERSIZE, e.recvBuffer(len(e.active)))
-	x, err := newCXfer(easy.GetHandle(), path+PartSuffix, checkHTTP, e.pauserFor(), part.ptr())
+	x, err := newCXfer(easy.GetHandle(), path+PartSuffix, checkHTTP, part.ptr())
 	if err != nil {
 		e.parkEasy(easy)
 		return nil, cxfer{}, err
@@ -302,23 +302,6 @@ func (e *engine) recvBuffer(running int) int {
 		return 16 << 10
 	}
 	return e.bufferSize()
-}
-
-// pauserFor is the pauser of a new transfer. Under a speed cap there is
-// none: such a transfer whose buffers are all with its writer writes the
-// next one itself (see writers.c) instead of pausing.
-// From libcurl 8.18 on, resuming a paused transfer starts its speed limit
-// afresh, with a second's worth of bytes to read at once and any excess
-// already read forgiven (curl's lib/ratelimit.c, Curl_rlimit_block). A
-// capped transfer took that second's worth at once, found its buffers all
-// with the writer, paused, and so on: 32 MiB at a 4 MiB/s cap came in
-// 5.2 s instead of 8. A transfer under a cap rarely outruns its writer,
-// so it seldom writes itself; and it is the same on every libcurl.
-func (e *engine) pauserFor() pauser {
-	if e.cfg.LimitRate > 0 || e.cfg.TotalRate > 0 {
-		return pauser{fd: -1}
-	}
-	return e.pz
 }
 
 // fullBuffers: more transfers than this at once gain nothing from large

@@ -6,7 +6,6 @@ package engine
 #include <stdlib.h>
 #include "dir.h"
 #include "easy.h"
-#include "pause.h"
 #include "sockets.h"
 #include "cork.h"
 #include "xfer.h"
@@ -26,10 +25,10 @@ import (
 // goroutine, between calls into libcurl, so the counters need no locking.
 type cxfer struct{ p *C.mg_xfer }
 
-func newCXfer(easy unsafe.Pointer, path string, checkHTTP bool, z pauser, part *C.mg_part) (cxfer, error) {
+func newCXfer(easy unsafe.Pointer, path string, checkHTTP bool, part *C.mg_part) (cxfer, error) {
 	cp := C.CString(path)
 	defer C.free(unsafe.Pointer(cp))
-	p := C.mg_xfer_new(easy, cp, cbool(checkHTTP), z.p, part)
+	p := C.mg_xfer_new(easy, cp, cbool(checkHTTP), part)
 	if p == nil {
 		return cxfer{}, errors.New("out of memory")
 	}
@@ -41,7 +40,6 @@ func newCXfer(easy unsafe.Pointer, path string, checkHTTP bool, z pauser, part *
 }
 
 func (x cxfer) bytes() int64        { return int64(x.p.bytes) }
-func (x cxfer) paused() bool        { return x.p.paused != 0 } // set and cleared on the loop thread
 func (x cxfer) state() int          { return int(x.p.state) }
 func (x cxfer) code() int           { return int(x.p.code) }
 func (x cxfer) errbuf() string      { return C.GoString(&x.p.errbuf[0]) }
@@ -354,31 +352,10 @@ func cbool(b bool) C.int {
 	return 0
 }
 
-// pauser holds an engine's transfers paused for want of a free write
-// buffer (see pause.c). A nil pauser never pauses: out of buffers, those
-// transfers write on the loop thread (see writers.c).
-type pauser struct {
-	p  *C.mg_pauser
-	fd int // readable when a paused transfer may go on; -1 for a nil pauser
-}
-
-func newPauser() pauser {
-	p := C.mg_pauser_new()
-	return pauser{p, int(C.mg_pauser_fd(p))}
-}
-
-// unpause resumes the paused transfers that have buffers again, and
-// returns how many it resumed.
-func (z pauser) unpause() int { return int(C.mg_unpause(z.p)) }
-
-// free comes after every transfer that used z.
-func (z pauser) free() { C.mg_pauser_free(z.p) }
-
-// multiPoll waits in curl_multi_poll on libcurl's sockets and extraFD
-// (none when negative).
-func multiPoll(multi unsafe.Pointer, extraFD, timeoutMS int) error {
+// multiPoll waits in curl_multi_poll on libcurl's sockets.
+func multiPoll(multi unsafe.Pointer, timeoutMS int) error {
 	var n C.int
-	if rc := C.mg_multi_poll(multi, C.int(extraFD), C.int(timeoutMS), &n); rc != C.CURLM_OK {
+	if rc := C.mg_multi_poll(multi, C.int(timeoutMS), &n); rc != C.CURLM_OK {
 		return errors.New(C.GoString(C.curl_multi_strerror(rc)))
 	}
 	return nil
@@ -405,7 +382,6 @@ const (
 func applyTuning(t Tuning) {
 	C.mg_set_switches(C.mg_switches{
 		writers:  cbool(!t.NoWriters),
-		pause:    cbool(!t.NoPause),
 		cork:     cbool(!t.NoCork),
 		unnamed:  cbool(!t.NoUnnamed),
 		handover: cbool(!t.NoHandover),

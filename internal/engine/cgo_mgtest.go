@@ -10,7 +10,6 @@ package engine
 #cgo CFLAGS: -DMG_TEST
 #include "cork.h"
 #include "linker.h"
-#include "pause.h"
 #include "writers.h"
 */
 import "C"
@@ -22,10 +21,6 @@ func asyncTransfers() int64 { return int64(C.mg_async_transfers()) }
 // holdWriters makes the writer threads wait before each buffer until it is
 // called with false (tests meet queued buffers this way).
 func holdWriters(on bool) { C.mg_writers_hold(cbool(on)) }
-
-// pauses counts the transfers paused for want of a free buffer since the
-// process started.
-func pauses() int64 { return int64(C.mg_pauses()) }
 
 // corks counts the performs run with multiplexed connections corked since
 // the process started; corked and muxSockets say how many of those

@@ -157,7 +157,6 @@ type engine struct {
 	headers slist
 	foreign slist    // headers without the credentials, for another host (split.go)
 	tls     tlsShare // TLS sessions shared by all handles
-	pz      pauser   // transfers paused for want of a write buffer
 
 	active map[uintptr]*transfer
 	sch    sched // what waits, and each host's connections
@@ -236,7 +235,6 @@ func (e *engine) init() error {
 	e.headers = newSlist(e.cfg.Headers)
 	e.foreign = newSlist(withoutCredentials(e.cfg.Headers))
 	e.tls = newTLSShare()
-	e.pz = newPauser()
 	return e.configureTemplate()
 }
 
@@ -257,7 +255,6 @@ func (e *engine) close() {
 	e.headers.free()
 	e.foreign.free()
 	e.tls.free() // after every handle that used it
-	e.pz.free()  // after every transfer
 }
 
 // multiPtr reads the CURLM* out of the binding's handle, whose only field

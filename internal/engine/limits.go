@@ -8,7 +8,7 @@ import "golang.org/x/sys/unix"
 // threaded resolver looks its host up), a descriptor for its output, and
 // its entry's hold on NAME.part; the process also keeps a reserve: the
 // unnamed files waiting for the linker, cached directories, the lists
-// being read, the eventfd, and Go's own. A -j the descriptor limit cannot
+// being read, and Go's own. A -j the descriptor limit cannot
 // serve would fail entries with EMFILE for multiget's own sake, so it is
 // lowered to what the limit allows.
 const (

@@ -60,10 +60,7 @@ func (e *engine) loop(ctx context.Context) {
 		}
 		e.shareRates()
 		e.yield()
-		// A transfer just unpaused has data for perform already: no wait.
-		if e.pz.unpause() == 0 {
-			e.wait()
-		}
+		e.wait()
 		// The requests of transfers started since the last perform leave
 		// together over a multiplexed connection (see cork.c); a single
 		// request has nothing to wait for.
@@ -227,7 +224,7 @@ func (e *engine) wait() {
 	}
 	if highSockets() > 0 {
 		e.stats.PollWaits++
-		_ = multiPoll(e.multiPtr(), e.pz.fd, int(tmo.Milliseconds()))
+		_ = multiPoll(e.multiPtr(), int(tmo.Milliseconds()))
 		return
 	}
 	var r, w, x syscall.FdSet
@@ -236,11 +233,6 @@ func (e *engine) wait() {
 		return
 	}
 	e.stats.SelectWaits++
-	if wfd := e.pz.fd; wfd >= 0 && wfd < syscall.FD_SETSIZE {
-		// A paused transfer's writer wakes the loop through it.
-		(*unix.FdSet)(unsafe.Pointer(&r)).Set(wfd)
-		maxfd = max(maxfd, wfd)
-	}
 	if maxfd < 0 {
 		// libcurl has nothing to wait on yet (resolving, backing off):
 		// sleep until its timeout, as its documentation asks.
@@ -283,8 +275,7 @@ func (e *engine) checkStalls() {
 	now := time.Now()
 	var stalled []*transfer
 	for _, t := range e.active {
-		if b := t.x.bytes(); b != t.seenBytes || t.x.paused() {
-			// Paused: waiting for our own writes, not for the server.
+		if b := t.x.bytes(); b != t.seenBytes {
 			t.seenBytes, t.seenAt = b, now
 			continue
 		}

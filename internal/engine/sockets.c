@@ -31,9 +31,8 @@ int mg_closesocket(void *clientp, curl_socket_t s) {
 
 long mg_high_sockets(void) { return __atomic_load_n(&high_sockets, __ATOMIC_RELAXED); }
 
-CURLMcode mg_multi_poll(CURLM *multi, int extra_fd, int timeout_ms, int *numfds) {
-	struct curl_waitfd w = {.fd = extra_fd, .events = CURL_WAIT_POLLIN};
-	return curl_multi_poll(multi, extra_fd >= 0 ? &w : NULL, extra_fd >= 0 ? 1 : 0, timeout_ms, numfds);
+CURLMcode mg_multi_poll(CURLM *multi, int timeout_ms, int *numfds) {
+	return curl_multi_poll(multi, NULL, 0, timeout_ms, numfds);
 }
 
 CURLMcode mg_multi_wakeup(CURLM *multi) { return curl_multi_wakeup(multi); }

@@ -12,7 +12,7 @@ int mg_closesocket(void *clientp, curl_socket_t s);
 // curl_multi_fdset cannot report.
 long mg_high_sockets(void);
 // Waits on the multi handle with curl_multi_poll (no FD_SETSIZE limit).
-CURLMcode mg_multi_poll(CURLM *multi, int extra_fd, int timeout_ms, int *numfds);
+CURLMcode mg_multi_poll(CURLM *multi, int timeout_ms, int *numfds);
 CURLMcode mg_multi_wakeup(CURLM *multi);
 
 #endif

@@ -11,14 +11,13 @@ import (
 // files written are the same either way. The zero value has all on.
 type Tuning struct {
 	NoWriters  bool // every body is written on the loop thread (see writers.c)
-	NoPause    bool // no transfer pauses for want of a write buffer (pause.c)
 	NoCork     bool // no multiplexed connection is corked (cork.c)
 	NoUnnamed  bool // every file is NAME.part renamed to NAME (linker.c)
 	NoHandover bool // the linker never writes a body itself (linker.c)
 }
 
 // tuningWords are ParseTuning's words, in the order the docs list them.
-var tuningWords = []string{"writers", "pause", "cork", "unnamed", "handover"}
+var tuningWords = []string{"writers", "cork", "unnamed", "handover"}
 
 // ParseTuning reads a comma-separated list of the optimizations to turn
 // off: "writers,cork", "all", or "" (none).
@@ -28,11 +27,9 @@ func ParseTuning(s string) (Tuning, error) {
 		switch strings.ToLower(strings.TrimSpace(w)) {
 		case "":
 		case "all":
-			t = Tuning{true, true, true, true, true}
+			t = Tuning{true, true, true, true}
 		case "writers":
 			t.NoWriters = true
-		case "pause":
-			t.NoPause = true
 		case "cork":
 			t.NoCork = true
 		case "unnamed":

@@ -25,7 +25,7 @@ func fileIs(t *testing.T, path string, want []byte) {
 }
 
 func TestParseTuning(t *testing.T) {
-	all := Tuning{true, true, true, true, true}
+	all := Tuning{true, true, true, true}
 	cases := []struct {
 		in   string
 		want Tuning
@@ -34,12 +34,12 @@ func TestParseTuning(t *testing.T) {
 		{"", Tuning{}, ""},
 		{"all", all, ""},
 		{"writers", Tuning{NoWriters: true}, ""},
-		{"pause", Tuning{NoPause: true}, ""},
+		{"pause", Tuning{}, "pause"},
 		{"cork", Tuning{NoCork: true}, ""},
 		{"unnamed", Tuning{NoUnnamed: true}, ""},
 		{"handover", Tuning{NoHandover: true}, ""},
 		{"writers,cork", Tuning{NoWriters: true, NoCork: true}, ""},
-		{" Pause , HANDOVER ,", Tuning{NoPause: true, NoHandover: true}, ""},
+		{" Cork , HANDOVER ,", Tuning{NoCork: true, NoHandover: true}, ""},
 		{"cork,all", all, ""},
 		{"splice", Tuning{}, "splice"},
 		{"writers,corks", Tuning{}, "corks"},
@@ -49,7 +49,7 @@ func TestParseTuning(t *testing.T) {
 			got, err := ParseTuning(c.in)
 			if c.bad != "" {
 				if err == nil || !strings.Contains(err.Error(), fmt.Sprintf("%q", c.bad)) ||
-					!strings.Contains(err.Error(), "all, writers, pause, cork, unnamed, handover") {
+					!strings.Contains(err.Error(), "all, writers, cork, unnamed, handover") {
 					t.Fatalf("ParseTuning(%q) = %+v, %v; want an error naming %q and the valid words", c.in, got, err, c.bad)
 				}
 				return
@@ -63,8 +63,8 @@ func TestParseTuning(t *testing.T) {
 
 // mixedEntries returns entries that take every path of the C side: empty,
 // tiny and handed-over small bodies, bodies larger than the write buffers
-// (a writer, and pausing once its buffers are queued), a chunked one, and
-// a response without Content-Length; each saved under dir.
+// (a writer, and the loop writing once its buffers are all queued), a
+// chunked one, and a response without Content-Length; each saved under dir.
 func mixedEntries(s *server, dir string) (entries []Entry, sizes []int) {
 	add := func(route string, n int) {
 		name := fmt.Sprintf("m%d", len(entries))

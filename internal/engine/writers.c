@@ -3,10 +3,9 @@
 // while the loop goes on receiving. Each transfer sticks to one writer, so
 // its buffers are written in order. A transfer holds up to MG_WBUFS
 // buffers, allocated as it needs them, and all transfers together about
-// MG_WBUF_BUDGET. When none is free, an HTTP/1.x transfer is paused (see
-// pause.c) and the loop goes on with the others; any other transfer (an
-// HTTP/2 stream, FTP, one under a speed cap) writes that buffer itself on
-// the loop thread, so that no libcurl callback ever waits for a thread.
+// MG_WBUF_BUDGET. When none is free, the transfer writes its full buffer
+// itself on the loop thread, so that no libcurl callback ever waits for a
+// thread.
 //
 // Why: copying into freshly allocated page-cache pages is the dearest part
 // of a large download, and on the loop thread it capped every transfer at
@@ -17,7 +16,6 @@
 // Switch: mg_on.writers (engine.Tuning.NoWriters).
 
 #include "writers.h"
-#include "pause.h"
 
 #include <errno.h>
 #include <signal.h>
@@ -114,7 +112,6 @@ static void *writer_main(void *arg) {
 		x->inflight--;
 		if (x->waiting)
 			pthread_cond_broadcast(&pool.back);
-		mg_pause_kick_locked(x);
 	}
 	return NULL;
 }
@@ -169,11 +166,12 @@ static int go_async(mg_xfer *x) {
 		jobs[i].x = x;
 	jobs[0].data = x->buf;
 	x->jobs = jobs;
-	x->pausable = mg_pause_may(x);
 	return 0;
 }
 
-void mg_writers_queue_locked(mg_xfer *x) {
+// queue_locked hands the current buffer to x's writer; x then has no
+// current buffer until take. mg_pool_mu is held.
+static void queue_locked(mg_xfer *x) {
 	mg_wjob *cur = NULL;
 	for (int i = 0; i < MG_WBUFS && !cur; i++)
 		if (x->jobs[i].data == x->buf)
@@ -186,24 +184,6 @@ void mg_writers_queue_locked(mg_xfer *x) {
 	x->buf = NULL;
 	x->inflight++;
 	enqueue_locked(x->writer, cur);
-}
-
-size_t mg_writers_room_locked(mg_xfer *x) {
-	size_t r = x->buf ? x->cap - x->len : 0;
-	int unallocated = 0;
-	for (int i = 0; i < MG_WBUFS; i++) {
-		mg_wjob *j = &x->jobs[i];
-		if (!j->data)
-			unallocated++;
-		else if (!j->busy && j->data != x->buf)
-			r += MG_BUFCAP;
-	}
-	int afford = MG_WBUF_BUDGET - pool.bufs;
-	if (afford > unallocated)
-		afford = unallocated;
-	if (afford > 0)
-		r += (size_t)afford * MG_BUFCAP;
-	return r;
 }
 
 // free_locked finds a buffer of x that is neither current nor queued, or a
@@ -242,18 +222,6 @@ static int take(mg_xfer *x, mg_wjob *next) {
 	return 0;
 }
 
-int mg_writers_acquire(mg_xfer *x) {
-	pthread_mutex_lock(&mg_pool_mu);
-	mg_wjob *next = free_locked(x);
-	pthread_mutex_unlock(&mg_pool_mu);
-	if (!next) {
-		errno = ENOBUFS; // cannot happen: the room was counted first
-		mg_set_err(x, MG_OP_WRITE, x->path);
-		return -1;
-	}
-	return take(x, next);
-}
-
 // write_here writes x's current buffer at wpos, on the loop thread.
 static int write_here(mg_xfer *x) {
 	int e = mg_pwrite_all(x->fd, x->buf, (long long)x->len, x->wpos);
@@ -269,24 +237,19 @@ static int write_here(mg_xfer *x) {
 	return e ? -1 : 0;
 }
 
-int mg_writers_hand_on(mg_xfer *x, size_t more) {
+int mg_writers_hand_on(mg_xfer *x) {
 	if (!x->jobs && (x->cap < MG_BUFCAP || !mg_on.writers || go_async(x) != 0))
 		return write_here(x);
 	pthread_mutex_lock(&mg_pool_mu);
 	mg_wjob *next = free_locked(x);
-	// A pausable transfer pauses at its next chunk, never inside one (the
-	// bytes before the pause would come again).
-	int wait = !next && x->pausable && more == 0;
-	if (next || wait)
-		mg_writers_queue_locked(x);
+	if (next)
+		queue_locked(x);
 	pthread_mutex_unlock(&mg_pool_mu);
 	if (next)
 		return take(x, next);
-	if (wait)
-		return 0;
-	// Out of buffers, and this transfer may not pause (now): its full
-	// buffer is written here, after those still queued in the file but
-	// maybe before them in time (pwrite at its own position).
+	// Out of buffers: the full buffer is written here, after those still
+	// queued in the file but maybe before them in time (pwrite at its own
+	// position).
 	return write_here(x);
 }
 

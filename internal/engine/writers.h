@@ -32,22 +32,9 @@ extern pthread_mutex_t mg_pool_mu;
 // writer yet gets one when its body is larger than one buffer, writers are
 // on and a writer can be had; else the buffer is written here. A transfer
 // with a writer queues the buffer to it and takes a free one; when none
-// is free, a pausable transfer at the end of a chunk (more, the bytes of
-// the chunk still to place, is 0) is left without a buffer (its next
-// chunk pauses it: see pause.c), and any other writes the buffer here, on
-// the loop thread, so the write callback never waits. Returns 0, or -1
-// with the error recorded.
-int mg_writers_hand_on(mg_xfer *x, size_t more);
-// mg_writers_acquire makes a free buffer current for a transfer left
-// without one, after mg_pause_room said there is one. Returns 0 or -1.
-int mg_writers_acquire(mg_xfer *x);
-// mg_writers_room_locked is how many bytes x can take without pausing:
-// what is left in its current buffer, its free buffers, and the ones it
-// may still allocate. mg_pool_mu is held.
-size_t mg_writers_room_locked(mg_xfer *x);
-// mg_writers_queue_locked hands the current buffer to x's writer; x then
-// has no current buffer. mg_pool_mu is held.
-void mg_writers_queue_locked(mg_xfer *x);
+// is free, it writes the buffer here, on the loop thread, so the write
+// callback never waits. Returns 0, or -1 with the error recorded.
+int mg_writers_hand_on(mg_xfer *x);
 // mg_writers_drain waits until the writer has written every queued buffer
 // of x: outside libcurl's callbacks only (finish, keep, discard, free).
 // Returns -1 when one of them failed (err is set), else 0; afterwards the

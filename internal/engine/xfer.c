@@ -3,14 +3,13 @@
 // the version a resume asked for), opens the output and coalesces chunks
 // into a buffer written in large pieces; the header callback notes where
 // the header block ends. The optimizations each live in a file of their
-// own, with their switch in mg_on: writers.c, pause.c, linker.c, cork.c.
+// own, with their switch in mg_on: writers.c, linker.c, cork.c.
 
 #include "xfer.h"
 #include "cork.h"
 #include "dir.h"
 #include "easy.h"
 #include "linker.h"
-#include "pause.h"
 #include "writers.h"
 
 #include <errno.h>
@@ -21,7 +20,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-mg_switches mg_on = {1, 1, 1, 1, 1};
+mg_switches mg_on = {1, 1, 1, 1};
 
 void mg_set_switches(mg_switches s) {
 	mg_on = s;
@@ -50,7 +49,7 @@ void mg_body_free(char *buf, long long len) {
 	mg_unhold(len);
 }
 
-mg_xfer *mg_xfer_new(CURL *easy, const char *path, int check_http, mg_pauser *pauser, mg_part *part) {
+mg_xfer *mg_xfer_new(CURL *easy, const char *path, int check_http, mg_part *part) {
 	mg_xfer *x = calloc(1, sizeof *x);
 	if (!x)
 		return NULL;
@@ -63,7 +62,6 @@ mg_xfer *mg_xfer_new(CURL *easy, const char *path, int check_http, mg_pauser *pa
 	x->fd = -1;
 	x->limit = -1;
 	x->check_http = check_http;
-	x->pauser = pauser;
 	x->part = part;
 	return x;
 }
@@ -369,13 +367,10 @@ size_t mg_write(char *ptr, size_t size, size_t nmemb, void *ud) {
 		}
 		left = 0;
 	}
-	if (x->jobs && x->pausable && !(x->buf && x->cap - x->len >= left) && mg_pause_room(x, left))
-		return CURL_WRITEFUNC_PAUSE; // only a chunk that crosses into another buffer needs the lock
 	while (left > 0) {
 		// A full buffer (only ever of a transfer without a writer yet) is
-		// written here or goes to a writer; a pausable transfer left
-		// without a buffer takes a free one, which it was just seen to have.
-		if ((x->len == x->cap && mg_writers_hand_on(x, left) != 0) || (!x->buf && mg_writers_acquire(x) != 0)) {
+		// written here or goes to a writer.
+		if (x->len == x->cap && mg_writers_hand_on(x) != 0) {
 			x->state = MG_IOERR;
 			return 0;
 		}
@@ -387,7 +382,7 @@ size_t mg_write(char *ptr, size_t size, size_t nmemb, void *ud) {
 		p += k;
 		left -= k;
 		// Full: to the writer at once, not at the next chunk.
-		if (x->jobs && x->len == x->cap && mg_writers_hand_on(x, left) != 0) {
+		if (x->jobs && x->len == x->cap && mg_writers_hand_on(x) != 0) {
 			x->state = MG_IOERR;
 			return 0;
 		}
@@ -400,7 +395,6 @@ size_t mg_write(char *ptr, size_t size, size_t nmemb, void *ud) {
 
 
 int mg_xfer_finish(mg_xfer *x) {
-	mg_pause_forget(x);
 	mg_mux_note(x->easy);
 	if (x->state == MG_FRESH) {
 		if (open_output(x, 0, 0) != 0) {
@@ -450,7 +444,6 @@ int mg_xfer_take_fd(mg_xfer *x) {
 }
 
 int mg_xfer_keep(mg_xfer *x) {
-	mg_pause_forget(x);
 	if (x->fd < 0)
 		return 0;
 	if (x->tmpfile) {
@@ -471,7 +464,6 @@ int mg_xfer_keep(mg_xfer *x) {
 }
 
 void mg_xfer_discard(mg_xfer *x) {
-	mg_pause_forget(x);
 	mg_writers_drain(x);
 	if (x->fd >= 0) {
 		close(x->fd);
@@ -483,7 +475,6 @@ void mg_xfer_free(mg_xfer *x) {
 	if (!x)
 		return;
 	mg_unhold(x->held);
-	mg_pause_forget(x);
 	mg_writers_drain(x);
 	if (x->fd >= 0)
 		close(x->fd);

@@ -31,12 +31,11 @@ enum {
 // The optimizations, each with one switch (1: on), set per run from Go
 // (engine.Tuning) before any transfer starts; loop thread only. Off is
 // the plain path: writers 0, every body is written on the loop thread;
-// pause 0, a transfer out of write buffers writes its full buffer itself
-// instead of pausing; cork 0, no connection is ever corked; unnamed 0,
+// cork 0, no connection is ever corked; unnamed 0,
 // every file is NAME.part renamed to NAME (no O_TMPFILE, no linker);
 // handover 0, the linker never writes a body.
 typedef struct mg_switches {
-	int writers, pause, cork, unnamed, handover;
+	int writers, cork, unnamed, handover;
 } mg_switches;
 extern mg_switches mg_on;
 void mg_set_switches(mg_switches s);
@@ -49,7 +48,6 @@ void mg_set_switches(mg_switches s);
 #define MG_COUNT(v) ((void)0)
 #endif
 
-typedef struct mg_pauser mg_pauser;
 struct mg_wjob;
 
 typedef struct mg_xfer {
@@ -95,16 +93,10 @@ typedef struct mg_xfer {
 	int waiting;          // (pool) the loop waits for them (mg_writers_drain)
 	int wfail;            // (pool) a background write failed: err is set
 	long long fail_off;   // (pool) where that write was to go
-	int pausable;         // pause instead of writing here when out of buffers
-	// Pausing (see pause.c).
-	int paused;           // (pool) paused until buffers come back
-	int kicked;           // (pool) the writer has woken the loop for it
-	mg_pauser *pauser;    // the engine's, or NULL: never pause
-	struct mg_xfer *pnext; // paused list (loop thread)
 	char errbuf[CURL_ERROR_SIZE];
 } mg_xfer;
 
-mg_xfer *mg_xfer_new(CURL *easy, const char *path, int check_http, mg_pauser *pauser, mg_part *part);
+mg_xfer *mg_xfer_new(CURL *easy, const char *path, int check_http, mg_part *part);
 // mg_xfer_expect tells the write path what the attempt's request asked
 // for: the bytes from offset on, up to end (exclusive) when end > offset,
 // of the version named by ifrange (If-Range; may be empty).
