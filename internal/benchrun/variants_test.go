@@ -17,7 +17,7 @@ func TestParseVariant(t *testing.T) {
 		in, off, env, bin, err string
 	}{
 		{in: "nocork:off=cork", off: "cork"},
-		{in: "plain:off=writers,pause", off: "writers,pause"},
+		{in: "plain:off=writers,cork", off: "writers,cork"},
 		{in: "old:bin=" + bin, bin: bin},
 		{in: "mmap:env=GLIBC_TUNABLES=glibc.malloc.mmap_threshold=4194304", env: "GLIBC_TUNABLES=glibc.malloc.mmap_threshold=4194304"},
 		{in: "x:env=NOEQUALS", err: "NAME:env=KEY=VALUE"},
