@@ -172,7 +172,7 @@ func (e *engine) completeSegment(t *transfer, code int) {
 // or its server answered one with the whole file of the version asked for
 // and so does not honour ranges, whatever its Accept-Ranges said (unsplit:
 // fetched whole on one connection, at once, never split again; nothing of
-// the ranges is kept, so nothing is spliced).
+// the ranges is kept, so no two versions are mixed).
 func (e *engine) abandonSplit(j *job, v verdict) {
 	e.stopSegments(j, false)
 	e.dropPart(j)

@@ -220,7 +220,7 @@ static int same_value(const char *a, const char *b) {
 // other_version tells whether a 206 names a version other than the one
 // its request's If-Range asked for. A server that ignores If-Range answers
 // a resume of a changed file with a range of the new version: appended,
-// it would splice two versions. An entity tag (quoted, or anything that is
+// it would mix two versions. An entity tag (quoted, or anything that is
 // not a date) is compared with the response's ETag, a date with its
 // Last-Modified; a response without that header is taken at its word.
 static int other_version(mg_xfer *x) {
@@ -283,7 +283,7 @@ size_t mg_write(char *ptr, size_t size, size_t nmemb, void *ud) {
 			}
 			if (code == 206) {
 				// Only a range that starts exactly where the file ends may
-				// be appended; anything else would splice wrong bytes.
+				// be appended; anything else would mix wrong bytes into the file.
 				if ((x->offset <= 0 && !x->segment) ||
 				    range_start(mg_header(x->easy, "Content-Range")) != x->offset) {
 					x->state = MG_RANGE_BAD;
