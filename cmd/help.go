@@ -87,7 +87,7 @@ ENVIRONMENT
   MULTIGET_OFF          optimizations to switch off, for measuring them or
                         working around a platform problem (the files are
                         the same): all, or a comma-separated list of
-                        writers, cork, unnamed, handover
+                        writers, unnamed, handover
 
 EXIT STATUS
   0    every entry downloaded (or skipped by --no-clobber)

@@ -16,14 +16,14 @@ func TestParseVariant(t *testing.T) {
 	for _, tc := range []struct {
 		in, off, env, bin, err string
 	}{
-		{in: "nocork:off=cork", off: "cork"},
-		{in: "plain:off=writers,cork", off: "writers,cork"},
+		{in: "nohand:off=handover", off: "handover"},
+		{in: "plain:off=writers,unnamed", off: "writers,unnamed"},
 		{in: "old:bin=" + bin, bin: bin},
 		{in: "mmap:env=GLIBC_TUNABLES=glibc.malloc.mmap_threshold=4194304", env: "GLIBC_TUNABLES=glibc.malloc.mmap_threshold=4194304"},
 		{in: "x:env=NOEQUALS", err: "NAME:env=KEY=VALUE"},
 		{in: "old:bin=/nonexistent/mg", err: "is not an executable file"},
-		{in: "Bad:off=cork", err: "NAME of a-z"},
-		{in: "nocork", err: "write NAME:off=WORDS"},
+		{in: "Bad:off=handover", err: "NAME of a-z"},
+		{in: "nohand", err: "write NAME:off=WORDS"},
 		{in: "x:off=", err: "write NAME:off=WORDS"},
 		{in: "x:arg=A", err: "write NAME:off=WORDS"},
 	} {
@@ -48,7 +48,7 @@ func TestVariantsRunBesideMultiget(t *testing.T) {
 	if err := os.WriteFile(bin, []byte("#!/bin/sh\n"), 0o755); err != nil {
 		t.Fatal(err)
 	}
-	cfg, err := parseFlags([]string{"--workloads", "1,6", "--variant", "nocork:off=cork", "--variant", "old:bin=" + bin,
+	cfg, err := parseFlags([]string{"--workloads", "1,6", "--variant", "nohand:off=handover", "--variant", "old:bin=" + bin,
 		"-cacert", "/ca.pem", "-multiget", "/mg"}, &sb)
 	if err != nil {
 		t.Fatal(err)
@@ -69,9 +69,9 @@ func TestVariantsRunBesideMultiget(t *testing.T) {
 				t.Errorf("w%d %s: %v does not write to its own dir %s", w.id, j.name(), j.argv, j.outDir)
 			}
 			switch j.tool {
-			case "multiget:nocork":
-				if j.argv[0] != "/mg" || len(j.env) != 1 || j.env[0] != "MULTIGET_OFF=cork" || !strings.HasSuffix(j.outDir, "-nocork") {
-					t.Errorf("w%d nocork: %v env %v dir %s", w.id, j.argv, j.env, j.outDir)
+			case "multiget:nohand":
+				if j.argv[0] != "/mg" || len(j.env) != 1 || j.env[0] != "MULTIGET_OFF=handover" || !strings.HasSuffix(j.outDir, "-nohand") {
+					t.Errorf("w%d nohand: %v env %v dir %s", w.id, j.argv, j.env, j.outDir)
 				}
 			case "multiget:old":
 				if j.argv[0] != bin || len(j.env) != 0 {
@@ -80,9 +80,9 @@ func TestVariantsRunBesideMultiget(t *testing.T) {
 			}
 		}
 		got := strings.Join(names, "|")
-		want := "multiget|multiget:nocork|multiget:old|curl|wget2|aria2c"
+		want := "multiget|multiget:nohand|multiget:old|curl|wget2|aria2c"
 		if w.id == 6 {
-			want = "multiget (5k list)|multiget:nocork (5k list)|multiget:old (5k list)|multiget (50k list)|multiget:nocork (50k list)|multiget:old (50k list)" // --quick sizes
+			want = "multiget (5k list)|multiget:nohand (5k list)|multiget:old (5k list)|multiget (50k list)|multiget:nohand (50k list)|multiget:old (50k list)" // --quick sizes
 		}
 		if got != want {
 			t.Errorf("w%d jobs %s, want %s", w.id, got, want)

@@ -168,7 +168,6 @@ func (e *engine) startTransfer(j *job, seg *segment, url, host string, checkHTTP
 	t := &transfer{job: j, easy: easy, x: x, start: now, seenAt: now, seg: seg, host: host}
 	e.active[uintptr(easy.GetHandle())] = t
 	e.sch.take(host)
-	e.started++
 	return t, nil
 }
 

@@ -7,7 +7,6 @@ package engine
 #include "dir.h"
 #include "easy.h"
 #include "sockets.h"
-#include "cork.h"
 #include "xfer.h"
 */
 import "C"
@@ -341,9 +340,6 @@ func (l slist) free() { C.mg_slist_free(l.p) }
 
 func highSockets() int { return int(C.mg_high_sockets()) }
 
-// corkMux corks or uncorks the connections known to be multiplexed.
-func corkMux(on bool) { C.mg_cork(cbool(on)) }
-
 // cbool is b as a C int (1 or 0).
 func cbool(b bool) C.int {
 	if b {
@@ -382,7 +378,6 @@ const (
 func applyTuning(t Tuning) {
 	C.mg_set_switches(C.mg_switches{
 		writers:  cbool(!t.NoWriters),
-		cork:     cbool(!t.NoCork),
 		unnamed:  cbool(!t.NoUnnamed),
 		handover: cbool(!t.NoHandover),
 	})

@@ -8,7 +8,6 @@ package engine
 
 /*
 #cgo CFLAGS: -DMG_TEST
-#include "cork.h"
 #include "linker.h"
 #include "writers.h"
 */
@@ -21,13 +20,6 @@ func asyncTransfers() int64 { return int64(C.mg_async_transfers()) }
 // holdWriters makes the writer threads wait before each buffer until it is
 // called with false (tests meet queued buffers this way).
 func holdWriters(on bool) { C.mg_writers_hold(cbool(on)) }
-
-// corks counts the performs run with multiplexed connections corked since
-// the process started; corked and muxSockets say how many of those
-// connections are corked now, and how many are known.
-func corks() int64    { return int64(C.mg_corks()) }
-func corked() int     { return int(C.mg_corked()) }
-func muxSockets() int { return int(C.mg_mux_sockets()) }
 
 // setTmpfileMode: see mg_tmpfile_mode.
 func setTmpfileMode(mode int) { C.mg_tmpfile_mode(C.int(mode)) }

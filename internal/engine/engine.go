@@ -182,7 +182,6 @@ type engine struct {
 	stopReason string
 	lastProg   time.Time
 	lastYield  time.Time
-	started    int // transfers started since the last perform
 	rate       rateState
 }
 

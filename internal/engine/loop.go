@@ -61,18 +61,7 @@ func (e *engine) loop(ctx context.Context) {
 		e.shareRates()
 		e.yield()
 		e.wait()
-		// The requests of transfers started since the last perform leave
-		// together over a multiplexed connection (see cork.c); a single
-		// request has nothing to wait for.
-		cork := e.started >= 2
-		e.started = 0
-		if cork {
-			corkMux(true)
-		}
 		_, err := e.multi.Perform()
-		if cork {
-			corkMux(false)
-		}
 		if err != nil {
 			// A multi-level error leaves no transfer trustworthy.
 			e.stop("libcurl: " + err.Error())

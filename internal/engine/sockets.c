@@ -1,10 +1,8 @@
 // libcurl opens every socket through mg_opensocket and closes it through
 // mg_closesocket, so the engine knows when one lands above FD_SETSIZE and
-// select(2) can no longer see it (the loop then waits in curl_multi_poll),
-// and a corked connection is forgotten before its number is reused.
+// select(2) can no longer see it (the loop then waits in curl_multi_poll).
 
 #include "sockets.h"
-#include "cork.h"
 
 #include <sys/select.h>
 #include <sys/socket.h>
@@ -23,7 +21,6 @@ curl_socket_t mg_opensocket(void *clientp, curlsocktype purpose, struct curl_soc
 
 int mg_closesocket(void *clientp, curl_socket_t s) {
 	(void)clientp;
-	mg_mux_forget(s);
 	if (s >= FD_SETSIZE)
 		__atomic_sub_fetch(&high_sockets, 1, __ATOMIC_RELAXED);
 	return close(s);

@@ -11,27 +11,24 @@ import (
 // files written are the same either way. The zero value has all on.
 type Tuning struct {
 	NoWriters  bool // every body is written on the loop thread (see writers.c)
-	NoCork     bool // no multiplexed connection is corked (cork.c)
 	NoUnnamed  bool // every file is NAME.part renamed to NAME (linker.c)
 	NoHandover bool // the linker never writes a body itself (linker.c)
 }
 
 // tuningWords are ParseTuning's words, in the order the docs list them.
-var tuningWords = []string{"writers", "cork", "unnamed", "handover"}
+var tuningWords = []string{"writers", "unnamed", "handover"}
 
 // ParseTuning reads a comma-separated list of the optimizations to turn
-// off: "writers,cork", "all", or "" (none).
+// off: "writers,unnamed", "all", or "" (none).
 func ParseTuning(s string) (Tuning, error) {
 	var t Tuning
 	for _, w := range strings.Split(s, ",") {
 		switch strings.ToLower(strings.TrimSpace(w)) {
 		case "":
 		case "all":
-			t = Tuning{true, true, true, true}
+			t = Tuning{true, true, true}
 		case "writers":
 			t.NoWriters = true
-		case "cork":
-			t.NoCork = true
 		case "unnamed":
 			t.NoUnnamed = true
 		case "handover":

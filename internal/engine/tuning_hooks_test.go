@@ -16,12 +16,9 @@ import (
 )
 
 // Each switch turns its mechanism off: no writer thread with writers off,
-// no corked perform with cork off, no unnamed file with unnamed off; and
-// each is on by default.
+// no unnamed file with unnamed off; and each is on by default.
 func TestSwitchesTurnTheirMechanismOff(t *testing.T) {
 	s := newServer(t)
-	h2dir := t.TempDir()
-	h2, ca, _ := h2Server(t, h2dir, h2Only(3000))
 	for _, off := range []bool{false, true} {
 		t.Run(fmt.Sprintf("off=%v", off), func(t *testing.T) {
 			dir := t.TempDir()
@@ -36,15 +33,6 @@ func TestSwitchesTurnTheirMechanismOff(t *testing.T) {
 			}
 			if unnamed := tmpfileState() >= 10; unnamed == off {
 				t.Errorf("unnamed files in use %v with unnamed off=%v", unnamed, off)
-			}
-			c := corks()
-			_, st = run(t, context.Background(), Config{Parallel: 8, CACert: ca, Protocols: []string{"https"}, Tuning: Tuning{NoCork: off}},
-				smallFiles(h2, dir, 120))
-			if st.OK != 120 {
-				t.Fatalf("%+v", st)
-			}
-			if got := corks() - c; (got == 0) != off {
-				t.Errorf("%d corked performs with cork off=%v", got, off)
 			}
 		})
 	}

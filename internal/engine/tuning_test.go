@@ -25,7 +25,7 @@ func fileIs(t *testing.T, path string, want []byte) {
 }
 
 func TestParseTuning(t *testing.T) {
-	all := Tuning{true, true, true, true}
+	all := Tuning{true, true, true}
 	cases := []struct {
 		in   string
 		want Tuning
@@ -35,21 +35,21 @@ func TestParseTuning(t *testing.T) {
 		{"all", all, ""},
 		{"writers", Tuning{NoWriters: true}, ""},
 		{"pause", Tuning{}, "pause"},
-		{"cork", Tuning{NoCork: true}, ""},
+		{"cork", Tuning{}, "cork"},
 		{"unnamed", Tuning{NoUnnamed: true}, ""},
 		{"handover", Tuning{NoHandover: true}, ""},
-		{"writers,cork", Tuning{NoWriters: true, NoCork: true}, ""},
-		{" Cork , HANDOVER ,", Tuning{NoCork: true, NoHandover: true}, ""},
-		{"cork,all", all, ""},
+		{"writers,unnamed", Tuning{NoWriters: true, NoUnnamed: true}, ""},
+		{" Unnamed , HANDOVER ,", Tuning{NoUnnamed: true, NoHandover: true}, ""},
+		{"unnamed,all", all, ""},
 		{"splice", Tuning{}, "splice"},
-		{"writers,corks", Tuning{}, "corks"},
+		{"writers,handovers", Tuning{}, "handovers"},
 	}
 	for _, c := range cases {
 		t.Run(fmt.Sprintf("%q", c.in), func(t *testing.T) {
 			got, err := ParseTuning(c.in)
 			if c.bad != "" {
 				if err == nil || !strings.Contains(err.Error(), fmt.Sprintf("%q", c.bad)) ||
-					!strings.Contains(err.Error(), "all, writers, cork, unnamed, handover") {
+					!strings.Contains(err.Error(), "all, writers, unnamed, handover") {
 					t.Fatalf("ParseTuning(%q) = %+v, %v; want an error naming %q and the valid words", c.in, got, err, c.bad)
 				}
 				return
@@ -81,8 +81,7 @@ func mixedEntries(s *server, dir string) (entries []Entry, sizes []int) {
 }
 
 // Every switch of MULTIGET_OFF, alone and all together, takes a plain path
-// that delivers the same whole files: over HTTP/1.1 and, for the corked
-// requests, over HTTP/2.
+// that delivers the same whole files, over HTTP/1.1 and over HTTP/2.
 func TestEverySwitchDeliversWholeFiles(t *testing.T) {
 	s := newServer(t)
 	h2dir := t.TempDir()

@@ -3,10 +3,9 @@
 // the version a resume asked for), opens the output and coalesces chunks
 // into a buffer written in large pieces; the header callback notes where
 // the header block ends. The optimizations each live in a file of their
-// own, with their switch in mg_on: writers.c, linker.c, cork.c.
+// own, with their switch in mg_on: writers.c, linker.c.
 
 #include "xfer.h"
-#include "cork.h"
 #include "dir.h"
 #include "easy.h"
 #include "linker.h"
@@ -20,7 +19,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-mg_switches mg_on = {1, 1, 1, 1};
+mg_switches mg_on = {1, 1, 1};
 
 void mg_set_switches(mg_switches s) {
 	mg_on = s;
@@ -395,7 +394,6 @@ size_t mg_write(char *ptr, size_t size, size_t nmemb, void *ud) {
 
 
 int mg_xfer_finish(mg_xfer *x) {
-	mg_mux_note(x->easy);
 	if (x->state == MG_FRESH) {
 		if (open_output(x, 0, 0) != 0) {
 			x->state = MG_IOERR;

@@ -31,11 +31,11 @@ enum {
 // The optimizations, each with one switch (1: on), set per run from Go
 // (engine.Tuning) before any transfer starts; loop thread only. Off is
 // the plain path: writers 0, every body is written on the loop thread;
-// cork 0, no connection is ever corked; unnamed 0,
+// unnamed 0,
 // every file is NAME.part renamed to NAME (no O_TMPFILE, no linker);
 // handover 0, the linker never writes a body.
 typedef struct mg_switches {
-	int writers, cork, unnamed, handover;
+	int writers, unnamed, handover;
 } mg_switches;
 extern mg_switches mg_on;
 void mg_set_switches(mg_switches s);
@@ -102,8 +102,7 @@ mg_xfer *mg_xfer_new(CURL *easy, const char *path, int check_http, mg_part *part
 // of the version named by ifrange (If-Range; may be empty).
 int mg_xfer_expect(mg_xfer *x, long long offset, long long end, const char *ifrange);
 // mg_xfer_finish flushes and closes the output, creating an empty file when
-// the body was empty. Returns 0, or -1 with err/errop set. It also notes
-// the transfer's connection when it is multiplexed (see cork.c).
+// the body was empty. Returns 0, or -1 with err/errop set.
 int mg_xfer_finish(mg_xfer *x);
 // mg_xfer_take_fd hands over the still open output of a transfer that
 // mg_xfer_finish completed unnamed (tmpfile), for mg_link_submit; -1 for
