@@ -167,7 +167,7 @@ func (e *engine) startTransfer(j *job, seg *segment, url, host string, checkHTTP
 	now := time.Now()
 	t := &transfer{job: j, easy: easy, x: x, start: now, seenAt: now, seg: seg, host: host}
 	e.active[uintptr(easy.GetHandle())] = t
-	e.sch.take(host)
+	t.ticket = e.sch.take(host)
 	e.started++
 	return t, nil
 }
