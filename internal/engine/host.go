@@ -93,9 +93,10 @@ func (h *hostState) halve(ticket, counter uint64, perHost int) {
 	}
 }
 
-// failedAt notes that the host refused what was running: the limit never
-// grows back to that many. A lone transfer's failure says nothing of
-// concurrency.
+// failedAt notes that the host refused a connection while this many ran:
+// the limit never grows back to that many (a 429 or a timeout speaks of
+// rate, not of connections, and sets no ceiling). A lone transfer's
+// failure says nothing of concurrency.
 func (h *hostState) failedAt() {
 	if n := h.running - 1; n >= 1 && (h.ceiling == 0 || n < h.ceiling) {
 		h.ceiling = n
@@ -180,7 +181,6 @@ func (s *sched) throttled(h string, ticket uint64, status int, wait time.Duratio
 		st.stat.Throttles = map[int]int{}
 	}
 	st.stat.Throttles[status]++
-	st.failedAt()
 	st.halve(ticket, s.tickets, s.perHost)
 	st.pause(ticket, s.now(), wait, s.maxPause)
 	s.paused[st] = struct{}{}
@@ -201,12 +201,12 @@ func (s *sched) succeeded(h string, ticket uint64) {
 func (s *sched) failedConn(h string, ticket uint64, code int) {
 	st := s.host(h)
 	st.record(code != curlTimeout)
-	st.failedAt()
 	if code == curlTimeout {
 		st.stat.Timeouts++
 		st.halve(ticket, s.tickets, s.perHost)
 	} else {
 		st.stat.ConnFails++
+		st.failedAt()
 		if bits.OnesCount8(st.recent) >= connBurst {
 			st.halve(ticket, s.tickets, s.perHost)
 		}
