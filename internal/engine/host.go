@@ -59,7 +59,7 @@ func (h *hostState) free(now time.Time, perHost int) bool {
 	if h.probing {
 		return h.probe == 0
 	}
-	if perHost > 0 && h.running >= perHost {
+	if perHost > 0 && h.running >= perHost || h.ceiling > 0 && h.running >= h.ceiling {
 		return false
 	}
 	return h.limit <= 0 || h.running < h.limit
@@ -88,18 +88,29 @@ func (h *hostState) halve(ticket, counter uint64, perHost int) {
 	}
 	h.limit = max(cur/2, 1)
 	h.halvedAt = counter
-	if h.stat.Lowest == 0 || h.limit < h.stat.Lowest {
-		h.stat.Lowest = h.limit
+	h.noteLowest()
+}
+
+// noteLowest keeps the lowest number of transfers the host was allowed.
+func (h *hostState) noteLowest() {
+	n := h.limit
+	if h.ceiling > 0 && (n <= 0 || h.ceiling < n) {
+		n = h.ceiling
+	}
+	if n > 0 && (h.stat.Lowest == 0 || n < h.stat.Lowest) {
+		h.stat.Lowest = n
 	}
 }
 
-// failedAt notes that the host refused a connection while this many ran:
-// the limit never grows back to that many (a 429 or a timeout speaks of
-// rate, not of connections, and sets no ceiling). A lone transfer's
-// failure says nothing of concurrency.
+// failedAt notes that the host refused connections (a burst of them)
+// while this many ran: this run never has that many on it again. A 429
+// or a timeout speaks of rate, not of connections, and sets no ceiling; a
+// lone refusal may be a lost packet; a lone transfer's failure says
+// nothing of concurrency.
 func (h *hostState) failedAt() {
 	if n := h.running - 1; n >= 1 && (h.ceiling == 0 || n < h.ceiling) {
 		h.ceiling = n
+		h.noteLowest()
 	}
 }
 
@@ -206,8 +217,8 @@ func (s *sched) failedConn(h string, ticket uint64, code int) {
 		st.halve(ticket, s.tickets, s.perHost)
 	} else {
 		st.stat.ConnFails++
-		st.failedAt()
 		if bits.OnesCount8(st.recent) >= connBurst {
+			st.failedAt()
 			st.halve(ticket, s.tickets, s.perHost)
 		}
 	}
