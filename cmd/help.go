@@ -35,8 +35,10 @@ OUTPUT
   stderr). --json prints one JSON object per entry on stdout instead,
   with the keys source, url, effective_url, path, status (ok, failed,
   skipped, invalid; planned in a --dry-run), http_code, curl_code, error,
-  bytes, duration_ms, attempts and checksums. A summary always ends on
-  stderr.
+  bytes, duration_ms, attempts and checksums; then one object per host that
+  pushed back (429/503, refused connections, timeouts), with "record":
+  "host". A summary always ends on stderr, with a line per such host:
+  "host H throttled: 40 -> 5 at once, paused 2.0s (3 x 429)".
 
 RETRIES, RESUME, INTEGRITY
   Transient failures (connect/reset/receive errors, timeouts, stalls, short

@@ -89,6 +89,7 @@ func (e *engine) removeTransfer(t *transfer) {
 	if t.seg == nil {
 		e.plain--
 	}
+	e.sch.forget(t.host, t.ticket)
 	e.sch.release(t.host)
 	t.x.free()
 	e.parkEasy(t.easy)

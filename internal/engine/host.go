@@ -39,8 +39,9 @@ type HostStats struct {
 	Timeouts  int           // transfers that timed out (curl 28)
 }
 
-// Throttled says whether the host slowed the run down at all.
-func (h HostStats) Throttled() bool { return h.Lowest > 0 || h.Paused > 0 }
+// Throttled says whether the host slowed the run down at all: a lone
+// transfer's failures, halving 1 to 1, did not.
+func (h HostStats) Throttled() bool { return h.Paused > 0 || h.Lowest > 0 && h.Lowest < h.Peak }
 
 // connBurst: this many connection failures among the last 4 completions of
 // a host mean it refuses load, not that one packet was lost.
@@ -230,6 +231,15 @@ func (s *sched) failedOther(h string, ticket uint64) {
 	st := s.host(h)
 	st.record(false)
 	st.ended(ticket)
+}
+
+// forget: a transfer stopped without a verdict (its split given up, the
+// run stopping) says nothing of the host; if it was the probe, the next
+// transfer probes instead, else the host would wait for it forever.
+func (s *sched) forget(h string, ticket uint64) {
+	if st := s.hosts[h]; st != nil && st.probing && st.probe == ticket {
+		st.probe = 0
+	}
 }
 
 // hostStats lists the hosts that throttled this run.

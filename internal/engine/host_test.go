@@ -162,3 +162,23 @@ func TestHostPauseCap(t *testing.T) {
 		t.Errorf("paused for %v, want the --retry-max-delay of 3s", got)
 	}
 }
+
+// A probe stopped without a verdict (its split given up) lets the next
+// transfer probe.
+func TestHostProbeForgotten(t *testing.T) {
+	s, now := clockSched(0, 0)
+	tk := s.take(hostA)
+	s.throttled(hostA, tk, 429, time.Second)
+	s.release(hostA)
+	*now = now.Add(time.Second)
+	probe := s.take(hostA)
+	s.forget(hostA, probe)
+	s.release(hostA)
+	if !s.hostFree(hostA) {
+		t.Fatal("the host waits for a probe that was stopped")
+	}
+	next := s.take(hostA)
+	if s.hostFree(hostA) || s.hosts[hostA].probe != next {
+		t.Error("the next transfer is not the probe")
+	}
+}

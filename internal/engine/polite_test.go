@@ -49,13 +49,38 @@ func (s *logServer) leave(a *arrival) {
 	a.done = time.Now()
 }
 
-func smallEntries(url, dir string, n int) []Entry {
+// newLogServer logs every request and serves /f/NAME (3000 bytes) unless
+// refuse, called first, has answered it.
+func newLogServer(t *testing.T, refuse func(a *arrival, rw http.ResponseWriter) bool) *logServer {
+	s := &logServer{}
+	s.Server = httptest.NewServer(http.HandlerFunc(func(rw http.ResponseWriter, r *http.Request) {
+		a := s.arrive()
+		defer s.leave(a)
+		if !refuse(a, rw) {
+			_, _ = rw.Write(testserver.Content(strings.TrimPrefix(r.URL.Path, "/f/"), 3000))
+		}
+	}))
+	t.Cleanup(s.Close)
+	return s
+}
+
+// fetchAll downloads n files and checks that each one ended whole.
+func (s *logServer) fetchAll(t *testing.T, cfg Config, n int) Stats {
+	t.Helper()
+	dir := t.TempDir()
 	var entries []Entry
 	for i := 0; i < n; i++ {
 		name := "f" + strconv.Itoa(i)
-		entries = append(entries, Entry{Source: name, URL: url + "/f/" + name, Path: filepath.Join(dir, name)})
+		entries = append(entries, Entry{Source: name, URL: s.URL + "/f/" + name, Path: filepath.Join(dir, name)})
 	}
-	return entries
+	rec, st := run(t, context.Background(), cfg, entries)
+	if st.OK != n {
+		t.Fatalf("%+v\n%+v", st, rec.results)
+	}
+	for _, en := range entries {
+		wantWhole(t, en.Path, en.Source, 3000)
+	}
+	return st
 }
 
 // The first of 40 parallel requests gets 429 with Retry-After: 2 while
@@ -65,45 +90,33 @@ func smallEntries(url, dir string, n int) []Entry {
 // rest.
 func TestRetryAfterPausesTheHost(t *testing.T) {
 	const n, wave = 80, 40
-	s := &logServer{}
 	var w testserver.Wave
 	w.Set(wave)
+	var mu sync.Mutex
 	var sent429 time.Time
 	first := true
-	s.Server = httptest.NewServer(http.HandlerFunc(func(rw http.ResponseWriter, r *http.Request) {
-		a := s.arrive()
-		defer s.leave(a)
+	s := newLogServer(t, func(a *arrival, rw http.ResponseWriter) bool {
 		w.Hold() // the first 40 are all in flight before any answer
-		s.mu.Lock()
+		mu.Lock()
 		throttle := first
 		first = false
 		if throttle {
 			sent429 = time.Now()
 		}
-		s.mu.Unlock()
+		mu.Unlock()
 		if throttle {
 			rw.Header().Set("Retry-After", "2")
 			rw.WriteHeader(http.StatusTooManyRequests)
-			return
+			return true
 		}
 		if a.index < wave {
 			time.Sleep(300 * time.Millisecond) // the wave ends during the pause
 		}
-		name := strings.TrimPrefix(r.URL.Path, "/f/")
-		_, _ = rw.Write(testserver.Content(name, 3000))
-	}))
-	t.Cleanup(s.Close)
-	dir := t.TempDir()
-	entries := smallEntries(s.URL, dir, n)
+		return false
+	})
 	cfg := retryCfg()
 	cfg.Parallel, cfg.RetryMaxDelay = wave, 10*time.Second
-	rec, st := run(t, context.Background(), cfg, entries)
-	if st.OK != n {
-		t.Fatalf("%+v\n%+v", st, rec.results)
-	}
-	for _, en := range entries {
-		wantWhole(t, en.Path, en.Source, 3000)
-	}
+	st := s.fetchAll(t, cfg, n)
 	if w.Late() {
 		t.Fatal("the first 40 requests were never in flight together")
 	}
@@ -115,6 +128,8 @@ func TestRetryAfterPausesTheHost(t *testing.T) {
 		t.Fatalf("%d requests after the first wave, want %d (the 40 left and the throttled one's retry)", len(after), n-wave+1)
 	}
 	probe := after[0]
+	mu.Lock()
+	defer mu.Unlock()
 	if probe.at.Before(sent429.Add(2 * time.Second)) {
 		t.Errorf("a request came %v after the 429, before its Retry-After of 2s", probe.at.Sub(sent429))
 	}
@@ -137,37 +152,24 @@ func TestRetryAfterPausesTheHost(t *testing.T) {
 // below 4: the last quarter of the requests met no more than 4 at once.
 func TestConnectionResetsLowerTheLimit(t *testing.T) {
 	const n, most = 80, 4
-	s := &logServer{}
-	s.Server = httptest.NewServer(http.HandlerFunc(func(rw http.ResponseWriter, r *http.Request) {
-		a := s.arrive()
-		defer s.leave(a)
-		if a.inflight > most {
-			// A reset, as an overloaded server's accept queue gives.
-			c, _, err := rw.(http.Hijacker).Hijack()
-			if err == nil {
-				if tc, ok := c.(*net.TCPConn); ok {
-					_ = tc.SetLinger(0)
-				}
-				_ = c.Close()
-			}
-			return
+	s := newLogServer(t, func(a *arrival, rw http.ResponseWriter) bool {
+		if a.inflight <= most {
+			time.Sleep(20 * time.Millisecond) // so that requests overlap
+			return false
 		}
-		time.Sleep(20 * time.Millisecond) // so that requests overlap
-		name := strings.TrimPrefix(r.URL.Path, "/f/")
-		_, _ = rw.Write(testserver.Content(name, 3000))
-	}))
-	t.Cleanup(s.Close)
-	dir := t.TempDir()
-	entries := smallEntries(s.URL, dir, n)
+		// A reset, as an overloaded server's accept queue gives.
+		c, _, err := rw.(http.Hijacker).Hijack()
+		if err == nil {
+			if tc, ok := c.(*net.TCPConn); ok {
+				_ = tc.SetLinger(0)
+			}
+			_ = c.Close()
+		}
+		return true
+	})
 	cfg := retryCfg()
 	cfg.Parallel, cfg.Retry, cfg.RetryMaxDelay = 16, 30, 100*time.Millisecond
-	rec, st := run(t, context.Background(), cfg, entries)
-	if st.OK != n {
-		t.Fatalf("%+v\n%+v", st, rec.results)
-	}
-	for _, en := range entries {
-		wantWhole(t, en.Path, en.Source, 3000)
-	}
+	st := s.fetchAll(t, cfg, n)
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	peak, late := 0, 0
