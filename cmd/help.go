@@ -44,6 +44,10 @@ RETRIES, RESUME, INTEGRITY
   Transient failures (connect/reset/receive errors, timeouts, stalls, short
   bodies; HTTP 408, 429, 500, 502, 503, 504) are retried --retry times with
   doubling, jittered backoff (Retry-After honoured up to --retry-max-delay).
+  A 429 or 503 pauses every transfer of that host not yet running until its
+  Retry-After, then one probes before the rest go; a host's concurrency is
+  halved when it pushes back (429/503, refused connections, timeouts) and
+  grows by one per success, up to --per-host.
   A retry continues with a Range request checked by If-Range when the
   server allows it. Interrupted and retry-exhausted transfers keep
   NAME.part (and NAME.part.meta); -c resumes them in a later run. Checksums
