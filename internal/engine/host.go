@@ -57,8 +57,8 @@ func (h *hostState) free(now time.Time, perHost int) bool {
 	if now.Before(h.pausedUntil) {
 		return false
 	}
-	if h.probing {
-		return h.probe == 0
+	if h.probing && h.probe != 0 {
+		return false // the probe decides for the rest
 	}
 	if perHost > 0 && h.running >= perHost || h.ceiling > 0 && h.running >= h.ceiling {
 		return false

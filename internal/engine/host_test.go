@@ -182,3 +182,23 @@ func TestHostProbeForgotten(t *testing.T) {
 		t.Error("the next transfer is not the probe")
 	}
 }
+
+// The probe needs room under the limit like any transfer: transfers that
+// ran through the pause still count.
+func TestHostProbeWaitsForRoom(t *testing.T) {
+	s, now := clockSched(0, 0)
+	tickets := takeN(s, hostA, 4)
+	s.throttled(hostA, tickets[0], 429, time.Second) // limit 2
+	s.release(hostA)
+	*now = now.Add(time.Second)
+	if s.hostFree(hostA) {
+		t.Fatal("3 running over a limit of 2, and the probe may start")
+	}
+	s.succeeded(hostA, tickets[1])
+	s.release(hostA)
+	s.succeeded(hostA, tickets[2])
+	s.release(hostA)
+	if !s.hostFree(hostA) {
+		t.Fatal("room under the limit, but no probe may start")
+	}
+}
