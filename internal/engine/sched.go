@@ -36,10 +36,15 @@ func newSched(perHost int, maxPause time.Duration) sched {
 // that --per-host N means N connections, whatever they fetch. A host
 // paused by a 429 or 503, or held to a lower limit, has less room (host.go).
 func (s *sched) hostFree(h string) bool {
-	if st := s.hosts[h]; st != nil {
-		return st.free(s.now(), s.perHost)
+	st := s.hosts[h]
+	if st == nil {
+		return true
 	}
-	return true
+	var now time.Time // the clock is read only for a host that was paused: next calls this per waiting entry
+	if !st.pausedUntil.IsZero() {
+		now = s.now()
+	}
+	return st.free(now, s.perHost)
 }
 
 // take counts a transfer starting on h; its ticket goes with the report
