@@ -35,13 +35,19 @@ OUTPUT
   stderr). --json prints one JSON object per entry on stdout instead,
   with the keys source, url, effective_url, path, status (ok, failed,
   skipped, invalid; planned in a --dry-run), http_code, curl_code, error,
-  bytes, duration_ms, attempts and checksums. A summary always ends on
-  stderr.
+  bytes, duration_ms, attempts and checksums; then one object per host that
+  pushed back (429/503, refused connections, timeouts), with "record":
+  "host". A summary always ends on stderr, with a line per such host:
+  "host H throttled: 40 -> 5 at once, paused 2.0s (3 x 429)".
 
 RETRIES, RESUME, INTEGRITY
   Transient failures (connect/reset/receive errors, timeouts, stalls, short
   bodies; HTTP 408, 429, 500, 502, 503, 504) are retried --retry times with
   doubling, jittered backoff (Retry-After honoured up to --retry-max-delay).
+  A 429 or 503 pauses every transfer of that host not yet running until its
+  Retry-After, then one probes before the rest go; a host's concurrency is
+  halved when it pushes back (429/503, refused connections, timeouts) and
+  grows by one per success, up to --per-host.
   A retry continues with a Range request checked by If-Range when the
   server allows it. Interrupted and retry-exhausted transfers keep
   NAME.part (and NAME.part.meta); -c resumes them in a later run. Checksums

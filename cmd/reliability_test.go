@@ -107,13 +107,33 @@ func mgTimeout(t *testing.T, timeout time.Duration, dir string, args ...string) 
 	return r
 }
 
-// parseJSONLines parses stdout of a --json run: every line one object.
+// parseJSONLines parses stdout of a --json run: every line one object,
+// an entry's; after the last of them, the records of hosts that pushed
+// back, which are checked and left out.
 func parseJSONLines(t *testing.T, out string) []jsonResult {
 	t.Helper()
 	var res []jsonResult
+	hosts := 0
 	sc := bufio.NewScanner(strings.NewReader(out))
 	sc.Buffer(make([]byte, 1<<20), 1<<20)
 	for sc.Scan() {
+		var rec struct {
+			Record string `json:"record"`
+			Host   string `json:"host"`
+		}
+		if err := json.Unmarshal(sc.Bytes(), &rec); err != nil {
+			t.Fatalf("stdout line is not a JSON object: %v\n%s", err, sc.Text())
+		}
+		if rec.Record != "" {
+			if rec.Record != "host" || rec.Host == "" {
+				t.Fatalf("a record of another kind than host: %s", sc.Text())
+			}
+			hosts++
+			continue
+		}
+		if hosts > 0 {
+			t.Fatalf("an entry's object after a host record: %s", sc.Text())
+		}
 		var r jsonResult
 		if err := json.Unmarshal(sc.Bytes(), &r); err != nil {
 			t.Fatalf("stdout line is not a JSON object: %v\n%s", err, sc.Text())

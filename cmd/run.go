@@ -178,6 +178,7 @@ func run(ctx context.Context, ios *IOStreams, o *Options) error {
 		Interrupted: interrupted, FailFast: stats.FailFast, Stopped: stopped,
 		NotStarted: -1,
 		DryRun:     o.DryRun,
+		Hosts:      stats.Hosts,
 	}
 	if stats.Interrupted || stats.FailFast {
 		if countable && !countAhead && total.Load() == 0 {

@@ -89,6 +89,7 @@ func (e *engine) removeTransfer(t *transfer) {
 	if t.seg == nil {
 		e.plain--
 	}
+	e.sch.forget(t.host, t.ticket)
 	e.sch.release(t.host)
 	t.x.free()
 	e.parkEasy(t.easy)
@@ -167,7 +168,7 @@ func (e *engine) startTransfer(j *job, seg *segment, url, host string, checkHTTP
 	now := time.Now()
 	t := &transfer{job: j, easy: easy, x: x, start: now, seenAt: now, seg: seg, host: host}
 	e.active[uintptr(easy.GetHandle())] = t
-	e.sch.take(host)
+	t.ticket = e.sch.take(host)
 	return t, nil
 }
 

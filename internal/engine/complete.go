@@ -114,6 +114,7 @@ func (e *engine) complete(t *transfer, code int) {
 		f.hdr = readHeaders(t)
 	}
 	v := classify(f)
+	e.hostFeedback(t, &f, v)
 	j.received += f.got
 	j.resume.seen = j.resume.seen || x.preexisted()
 	cdName := ""

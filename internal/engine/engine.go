@@ -75,6 +75,9 @@ type Stats struct {
 	// Waits counts how the loop slept: through select(2) on curl_multi_fdset,
 	// or through curl_multi_poll when a socket was >= FD_SETSIZE.
 	SelectWaits, PollWaits int
+	// Hosts lists the hosts that throttled the run (429/503, refused
+	// connections, timeouts: see host.go), in no order; nil when none did.
+	Hosts []HostStats
 }
 
 // Done is the number of entries that got a result.
@@ -145,8 +148,9 @@ type transfer struct {
 	seenAt    time.Time
 	stalled   bool
 
-	seg  *segment // the range this transfer fetches, for split downloads
-	host string   // what it counts for in sched.hosts
+	seg    *segment // the range this transfer fetches, for split downloads
+	host   string   // what it counts for in sched.hosts
+	ticket uint64   // from sched.take: how it ended is reported with it
 }
 
 type engine struct {
@@ -201,7 +205,7 @@ func Run(ctx context.Context, cfg Config, in <-chan []Entry, obs Observer) (Stat
 		obs:      obs,
 		in:       in,
 		active:   make(map[uintptr]*transfer),
-		sch:      newSched(cfg.PerHost),
+		sch:      newSched(cfg.PerHost, cfg.RetryMaxDelay),
 		verified: make(chan verifyResult, 16),
 	}
 	// The loop spends its time in libcurl and select(2), outside Go. Left
@@ -218,6 +222,7 @@ func Run(ctx context.Context, cfg Config, in <-chan []Entry, obs Observer) (Stat
 	defer e.close()
 	defer runDone()
 	e.loop(ctx)
+	e.stats.Hosts = e.sch.hostStats()
 	e.obs.Progress(e.progress())
 	return e.stats, nil
 }

@@ -266,7 +266,8 @@ func urlQueryEscape(s string) string {
 }
 
 // A waiting retry holds no slot: with -j 1, a good entry behind a failing
-// one finishes while the failing one backs off.
+// one finishes while the failing one backs off. (A 500, not a 503: a 503
+// pauses the whole host, see TestRetryAfterPausesTheHost.)
 func TestWaitingRetryHoldsNoSlot(t *testing.T) {
 	s := faultServer(t)
 	dir := t.TempDir()
@@ -275,7 +276,7 @@ func TestWaitingRetryHoldsNoSlot(t *testing.T) {
 	cfg.RetryDelay = 300 * time.Millisecond
 	cfg.Retry = 1
 	rec, _ := run(t, context.Background(), cfg, []Entry{
-		{Source: "flaky", URL: s.URLFor("/status/503/1/100/fl"), Path: filepath.Join(dir, "fl")},
+		{Source: "flaky", URL: s.URLFor("/status/500/1/100/fl"), Path: filepath.Join(dir, "fl")},
 		{Source: "good", URL: s.URLFor("/ok/100/gd"), Path: filepath.Join(dir, "gd")},
 	})
 	if len(rec.results) != 2 || rec.results[0].Source != "good" || rec.results[1].Source != "flaky" {

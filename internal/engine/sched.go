@@ -15,26 +15,52 @@ import (
 )
 
 type sched struct {
-	perHost int               // --per-host, 0 = no cap
-	hosts   map[string]int    // running transfers per hostKey, ranges included
-	waiting []*job            // entries waiting for their host to have room
-	retries []*job            // waiting for their backoff, sorted by due
-	splits  map[*job]struct{} // split downloads in progress (their ranges wait in segs)
+	perHost  int                     // --per-host, 0 = no cap
+	hosts    map[string]*hostState   // per hostKey (host.go)
+	tickets  uint64                  // transfers started so far: each one's ticket
+	maxPause time.Duration           // --retry-max-delay: the longest a host is paused
+	paused   map[*hostState]struct{} // hosts whose pause may still run
+	now      func() time.Time
+	waiting  []*job            // entries waiting for their host to have room
+	retries  []*job            // waiting for their backoff, sorted by due
+	splits   map[*job]struct{} // split downloads in progress (their ranges wait in segs)
 }
 
-func newSched(perHost int) sched {
-	return sched{perHost: perHost, hosts: make(map[string]int), splits: make(map[*job]struct{})}
+func newSched(perHost int, maxPause time.Duration) sched {
+	return sched{perHost: perHost, maxPause: maxPause, now: time.Now,
+		hosts: make(map[string]*hostState), paused: make(map[*hostState]struct{}), splits: make(map[*job]struct{})}
 }
 
 // hostFree says whether host h may have one more connection of this run.
 // Every transfer counts for its host, a range of a split download too, so
-// that --per-host N means N connections, whatever they fetch.
-func (s *sched) hostFree(h string) bool { return s.perHost <= 0 || s.hosts[h] < s.perHost }
+// that --per-host N means N connections, whatever they fetch. A host
+// paused by a 429 or 503, or held to a lower limit, has less room (host.go).
+func (s *sched) hostFree(h string) bool {
+	st := s.hosts[h]
+	if st == nil {
+		return true
+	}
+	var now time.Time // the clock is read only for a host that was paused: next calls this per waiting entry
+	if !st.pausedUntil.IsZero() {
+		now = s.now()
+	}
+	return st.free(now, s.perHost)
+}
 
-func (s *sched) take(h string) { s.hosts[h]++ }
+// take counts a transfer starting on h; its ticket goes with the report
+// of how it ended (throttled, succeeded, failedConn, failedOther).
+func (s *sched) take(h string) uint64 {
+	s.tickets++
+	s.host(h).take(s.tickets, s.now())
+	return s.tickets
+}
 
 func (s *sched) release(h string) {
-	if s.hosts[h]--; s.hosts[h] <= 0 {
+	st := s.hosts[h]
+	if st == nil {
+		return
+	}
+	if st.running--; st.pristine() {
 		delete(s.hosts, h)
 	}
 }
@@ -120,6 +146,10 @@ func (s *sched) wake(now time.Time, slotFree bool) (time.Time, bool) {
 				consider(g.due, j.rangeHost())
 			}
 		}
+	}
+	// A pause ending lets work start with no transfer ending to say so.
+	if p, ok := s.pauseEnds(now); ok {
+		consider(p, "")
 	}
 	return next, found
 }

@@ -144,6 +144,7 @@ func (e *engine) completeSegment(t *transfer, code int) {
 		// URL of its result, and of the ranges still to start.
 		j.setRangeURL(getString(t.easy, curl.INFO_EFFECTIVE_URL))
 	}
+	e.hostFeedback(t, &f, v)
 	e.removeTransfer(t)
 	s.t = nil
 	if v.fresh {

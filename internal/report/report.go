@@ -80,6 +80,8 @@ type Summary struct {
 	NotStarted int
 	FailFast   bool
 	DryRun     bool // OK counts planned entries
+	// Hosts are the hosts that throttled the run (hosts.go).
+	Hosts []engine.HostStats
 }
 
 const (
@@ -241,8 +243,15 @@ func (r *Reporter) Finish(s Summary) {
 		_ = r.bar.Exit()
 		r.bar = nil
 	}
+	hosts := sortHosts(s.Hosts)
+	if r.o.JSON {
+		r.writeHosts(hosts)
+	}
 	for _, l := range summaryLines(s, r.o.Mode == ModeBar && r.o.Color) {
 		r.write(r.o.Err, l+"\n")
+	}
+	for _, h := range hosts {
+		r.write(r.o.Err, hostLine(h)+"\n")
 	}
 }
 
