@@ -89,7 +89,7 @@ func (e *engine) removeTransfer(t *transfer) {
 	if t.seg == nil {
 		e.plain--
 	}
-	e.sch.release(t.host)
+	e.sch.release(t.host, t.stream)
 	t.x.free()
 	e.parkEasy(t.easy)
 }
@@ -165,9 +165,11 @@ func (e *engine) startTransfer(j *job, seg *segment, url, host string, checkHTTP
 		return nil, err
 	}
 	now := time.Now()
-	t := &transfer{job: j, easy: easy, x: x, start: now, seenAt: now, seg: seg, host: host}
+	// Ranges speak HTTP/1.1 (see above): never streams.
+	stream := seg == nil && e.sch.mux.known[host]
+	t := &transfer{job: j, easy: easy, x: x, start: now, seenAt: now, seg: seg, host: host, stream: stream}
 	e.active[uintptr(easy.GetHandle())] = t
-	e.sch.take(host)
+	e.sch.take(host, stream)
 	e.started++
 	return t, nil
 }

@@ -17,23 +17,51 @@ import (
 type sched struct {
 	perHost int               // --per-host, 0 = no cap
 	hosts   map[string]int    // running transfers per hostKey, ranges included
-	waiting []*job            // entries waiting for their host to have room
+	waiting []*job            // entries waiting for their host (or a -j slot) to have room
 	retries []*job            // waiting for their backoff, sorted by due
 	splits  map[*job]struct{} // split downloads in progress (their ranges wait in segs)
+	mux     multiplexing      // hosts whose transfers share connections as streams
 }
 
-func newSched(perHost int) sched {
-	return sched{perHost: perHost, hosts: make(map[string]int), splits: make(map[*job]struct{})}
+func newSched(perHost, streams int) sched {
+	return sched{perHost: perHost, hosts: make(map[string]int), splits: make(map[*job]struct{}),
+		mux: newMultiplexing(streams)}
 }
+
+// conns is what host h counts against --per-host: its transfers, except
+// that streams count a connection per started --streams of them.
+func (s *sched) conns(h string) int { return s.hosts[h] - s.mux.streams[h] + s.mux.connsOf(h) }
 
 // hostFree says whether host h may have one more connection of this run.
 // Every transfer counts for its host, a range of a split download too, so
 // that --per-host N means N connections, whatever they fetch.
-func (s *sched) hostFree(h string) bool { return s.perHost <= 0 || s.hosts[h] < s.perHost }
+func (s *sched) hostFree(h string) bool { return s.perHost <= 0 || s.conns(h) < s.perHost }
 
-func (s *sched) take(h string) { s.hosts[h]++ }
+// entryFree says whether a whole-file transfer to h may start: on a host
+// known to multiplex it is a stream, free while a connection has room.
+func (s *sched) entryFree(h string) bool { return s.mux.openRoom(h) || s.hostFree(h) }
 
-func (s *sched) release(h string) {
+// startable says whether a whole-file transfer to h may start now; full
+// says every -j slot is taken, and then only a stream on a connection
+// with room may.
+func (s *sched) startable(h string, full bool) bool {
+	if full {
+		return s.mux.openRoom(h)
+	}
+	return s.entryFree(h)
+}
+
+func (s *sched) take(h string, stream bool) {
+	s.hosts[h]++
+	if stream {
+		s.mux.take(h)
+	}
+}
+
+func (s *sched) release(h string, stream bool) {
+	if stream {
+		s.mux.release(h)
+	}
 	if s.hosts[h]--; s.hosts[h] <= 0 {
 		delete(s.hosts, h)
 	}
@@ -51,19 +79,20 @@ func (s *sched) queueRetry(j *job, due time.Time) {
 
 // next takes the job to start now out of its queue: first a retry whose
 // backoff is over, then an entry that waited for its host; nil when none
-// may start (each needs room on its host).
-func (s *sched) next(now time.Time) *job {
+// may start (each needs room on its host; with every -j slot taken, full,
+// only a stream with room on its connection may).
+func (s *sched) next(now time.Time, full bool) *job {
 	for i, j := range s.retries {
 		if j.due.After(now) {
 			break // sorted: none later is due either
 		}
-		if s.hostFree(j.host) {
+		if s.startable(j.host, full) {
 			s.retries = slices.Delete(s.retries, i, i+1)
 			return j
 		}
 	}
 	for i, j := range s.waiting {
-		if s.hostFree(j.host) {
+		if s.startable(j.host, full) {
 			s.waiting = slices.Delete(s.waiting, i, i+1)
 			return j
 		}
@@ -91,13 +120,14 @@ func (s *sched) startRanges(now time.Time, start func(*job, *segment)) {
 // wake is when the loop must look at the queues again, false when nothing
 // waits for the clock. Work whose time has come but whose host is full is
 // left out: a transfer ending (which wakes the loop anyway) is what lets it
-// start. Retries count only while a -j slot is free (slotFree).
+// start. Retries count only while a -j slot is free (slotFree) or their
+// host has a connection with room for a stream.
 func (s *sched) wake(now time.Time, slotFree bool) (time.Time, bool) {
 	var next time.Time
 	found := false
-	consider := func(due time.Time, host string) {
+	consider := func(due time.Time, free bool) {
 		if !due.After(now) {
-			if !s.hostFree(host) {
+			if !free {
 				return
 			}
 			due = now
@@ -106,9 +136,11 @@ func (s *sched) wake(now time.Time, slotFree bool) (time.Time, bool) {
 			next, found = due, true
 		}
 	}
-	if slotFree {
+	if slotFree || s.mux.open > 0 {
 		for _, j := range s.retries {
-			consider(j.due, j.host)
+			if slotFree || s.mux.openRoom(j.host) {
+				consider(j.due, s.startable(j.host, !slotFree))
+			}
 			if j.due.After(now) {
 				break
 			}
@@ -117,7 +149,7 @@ func (s *sched) wake(now time.Time, slotFree bool) (time.Time, bool) {
 	for j := range s.splits {
 		for _, g := range j.segs {
 			if waitingRange(g) {
-				consider(g.due, j.rangeHost())
+				consider(g.due, s.hostFree(j.rangeHost()))
 			}
 		}
 	}
