@@ -90,6 +90,7 @@ func (e *engine) removeTransfer(t *transfer) {
 		e.plain--
 	}
 	e.sch.release(t.host, t.stream)
+	e.sch.mux.ended(t.host, t)
 	t.x.free()
 	e.parkEasy(t.easy)
 }
@@ -170,6 +171,9 @@ func (e *engine) startTransfer(j *job, seg *segment, url, host string, checkHTTP
 	t := &transfer{job: j, easy: easy, x: x, start: now, seenAt: now, seg: seg, host: host, stream: stream}
 	e.active[uintptr(easy.GetHandle())] = t
 	e.sch.take(host, stream)
+	if stream {
+		e.sch.mux.started(host, t)
+	}
 	e.started++
 	return t, nil
 }

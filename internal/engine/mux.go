@@ -15,10 +15,24 @@ type multiplexing struct {
 	slots   int             // connections the streams stand for, all hosts
 	running int             // running transfers counted as streams, all hosts
 	open    int             // hosts whose last connection has room for a stream
+
+	// Before libcurl 8.21 (not known where in between it changed), a
+	// transfer finding every connection to a multiplexing host at
+	// CURLMOPT_MAX_CONCURRENT_STREAMS opens a connection of its own even
+	// with CURLOPT_PIPEWAIT, rather than wait for the one another transfer
+	// is opening (measured on 7.88: 10 streams at --streams 5 took 6
+	// connections, on 8.21 two). There the first stream beyond the
+	// connections a host has goes alone (opening[h]) until its request is
+	// about to leave (CURLINFO_PRETRANSFER_TIME): its connection is then
+	// up and, ALPN having said h2, marked multiplexing, and takes the next
+	// --streams - 1.
+	waitOpen bool
+	opening  map[string]*transfer
 }
 
 func newMultiplexing(per int) multiplexing {
-	return multiplexing{per: max(per, 1), known: make(map[string]bool), streams: make(map[string]int)}
+	return multiplexing{per: max(per, 1), known: make(map[string]bool), streams: make(map[string]int),
+		waitOpen: Lib().Num < 0x081500, opening: make(map[string]*transfer)}
 }
 
 // learn records that h multiplexes: its next transfers are streams.
@@ -30,7 +44,34 @@ func (m *multiplexing) connsOf(h string) int { return (m.streams[h] + m.per - 1)
 
 // openRoom says whether a stream to h fits on a connection its running
 // streams already stand for.
-func (m *multiplexing) openRoom(h string) bool { return m.streams[h]%m.per != 0 }
+func (m *multiplexing) openRoom(h string) bool { return m.streams[h]%m.per != 0 && m.opening[h] == nil }
+
+// started notes stream t to h: when it needs a connection beyond those
+// the host's streams have, and libcurl would not wait for it, the next
+// streams wait for its response (see waitOpen).
+func (m *multiplexing) started(h string, t *transfer) {
+	// At --streams 1 no stream waits to join a connection: each opens one.
+	if m.waitOpen && m.per > 1 && m.streams[h] > 1 && m.streams[h]%m.per == 1 {
+		m.opening[h] = t
+	}
+}
+
+// ended forgets t as the stream a host waits for.
+func (m *multiplexing) ended(h string, t *transfer) {
+	if m.opening[h] == t {
+		delete(m.opening, h)
+	}
+}
+
+// checkOpening lets the streams of a host through once the transfer that
+// opens its next connection has it up.
+func (m *multiplexing) checkOpening() {
+	for h, t := range m.opening {
+		if getSeconds(t.easy, curl.INFO_PRETRANSFER_TIME) > 0 {
+			delete(m.opening, h)
+		}
+	}
+}
 
 func (m *multiplexing) take(h string) {
 	n := m.streams[h]
@@ -86,4 +127,13 @@ func (e *engine) learnMux(t *transfer) {
 		return
 	}
 	e.sch.mux.learn(t.host)
+	// The transfers started before, waiting on the same connection
+	// (CURLOPT_PIPEWAIT), are streams of it too.
+	for _, o := range e.active {
+		if o.host == t.host && o.seg == nil && !o.stream && o != t {
+			e.sch.release(o.host, false)
+			e.sch.take(o.host, true)
+			o.stream = true
+		}
+	}
 }

@@ -39,7 +39,9 @@ func (s *sched) hostFree(h string) bool { return s.perHost <= 0 || s.conns(h) < 
 
 // entryFree says whether a whole-file transfer to h may start: on a host
 // known to multiplex it is a stream, free while a connection has room.
-func (s *sched) entryFree(h string) bool { return s.mux.openRoom(h) || s.hostFree(h) }
+func (s *sched) entryFree(h string) bool {
+	return s.mux.openRoom(h) || s.mux.opening[h] == nil && s.hostFree(h)
+}
 
 // startable says whether a whole-file transfer to h may start now; full
 // says every -j slot is taken, and then only a stream on a connection

@@ -161,3 +161,36 @@ func TestSchedStartRanges(t *testing.T) {
 		t.Fatalf("started %v, want [10 30]: the probe's connection goes to the next range due", started)
 	}
 }
+
+// Streams to a host known to multiplex take a connection per started
+// --streams of them, against -j (mux.saved) and --per-host alike.
+func TestSchedStreamsCountPerConnection(t *testing.T) {
+	s := newSched(3, 3)
+	s.mux.waitOpen = false
+	s.take(hostA, false) // started before hostA was known to multiplex
+	s.mux.learn(hostA)
+	for i := 1; i <= 5; i++ {
+		if !s.entryFree(hostA) {
+			t.Fatalf("stream %d refused: conns %d", i, s.conns(hostA))
+		}
+		s.take(hostA, true)
+	}
+	// One connection for the first transfer, two for five streams of 3.
+	if s.conns(hostA) != 3 || s.mux.saved() != 3 || s.mux.openRoom(hostA) != true {
+		t.Fatalf("conns %d saved %d room %v, want 3, 3, true", s.conns(hostA), s.mux.saved(), s.mux.openRoom(hostA))
+	}
+	s.take(hostA, true) // the sixth fills the second connection
+	if s.entryFree(hostA) || s.startable(hostA, true) {
+		t.Fatal("a fourth connection allowed under --per-host 3")
+	}
+	s.release(hostA, false)
+	if !s.entryFree(hostA) || s.startable(hostA, true) {
+		t.Fatal("room for a new connection misjudged: free under --per-host, but it needs a -j slot")
+	}
+	for i := 0; i < 6; i++ {
+		s.release(hostA, true)
+	}
+	if len(s.hosts) != 0 || len(s.mux.streams) != 0 || s.mux.slots != 0 || s.mux.open != 0 || s.mux.running != 0 {
+		t.Errorf("counts left at zero streams: %+v %+v", s.hosts, s.mux)
+	}
+}
