@@ -49,22 +49,32 @@ func (c *streamCounter) wantAtOnce(t *testing.T, n int, what string) {
 	}
 }
 
+// runStreams downloads n small files over HTTP/2 with cfg, the server
+// passing pass requests and then holding a wave of atOnce; it checks every
+// file, that atOnce were in flight at once and never more, and returns
+// the TLS connections the server saw.
+func runStreams(t *testing.T, cfg Config, n int, pass, atOnce int64, what string) int64 {
+	t.Helper()
+	dir := t.TempDir()
+	c := &streamCounter{pass: pass}
+	c.wave.Set(int(atOnce))
+	srv, ca, conns := h2Server(t, dir, c.handler(3000))
+	entries := smallFiles(srv, dir, n)
+	cfg.CACert, cfg.Protocols = ca, []string{"https"}
+	_, st := run(t, context.Background(), cfg, entries)
+	if st.OK != len(entries) {
+		t.Fatalf("%s: %+v", what, st)
+	}
+	checkSmallFiles(t, entries, 3000)
+	c.wantAtOnce(t, int(atOnce), what)
+	return conns.Load()
+}
+
 // -j 1 --streams 10 over HTTP/2: once the first transfer has shown the
 // host multiplexes, one -j slot carries 10 transfers, all on the one
 // connection, and never more.
 func TestStreamsPerSlot(t *testing.T) {
-	dir := t.TempDir()
-	c := &streamCounter{}
-	c.wave.Set(10)
-	srv, ca, conns := h2Server(t, dir, c.handler(3000))
-	entries := smallFiles(srv, dir, 60)
-	_, st := run(t, context.Background(), Config{Parallel: 1, Streams: 10, CACert: ca, Protocols: []string{"https"}}, entries)
-	if st.OK != len(entries) {
-		t.Fatalf("%+v", st)
-	}
-	checkSmallFiles(t, entries, 3000)
-	c.wantAtOnce(t, 10, "-j 1 --streams 10")
-	if n := conns.Load(); n != 1 {
+	if n := runStreams(t, Config{Parallel: 1, Streams: 10}, 60, 1, 10, "-j 1 --streams 10"); n != 1 {
 		t.Errorf("%d TLS connections, want 1", n)
 	}
 }
@@ -75,19 +85,8 @@ func TestStreamsPerSlot(t *testing.T) {
 // the ten take two connections. The two transfers started before the
 // host was known to multiplex share the first (CURLOPT_PIPEWAIT).
 func TestPerHostCountsConnectionsOverHTTP2(t *testing.T) {
-	dir := t.TempDir()
-	c := &streamCounter{pass: 2}
-	c.wave.Set(10)
-	srv, ca, conns := h2Server(t, dir, c.handler(3000))
-	entries := smallFiles(srv, dir, 60)
-	cfg := Config{Parallel: 64, PerHost: 2, Streams: 5, CACert: ca, Protocols: []string{"https"}}
-	_, st := run(t, context.Background(), cfg, entries)
-	if st.OK != len(entries) {
-		t.Fatalf("%+v", st)
-	}
-	checkSmallFiles(t, entries, 3000)
-	c.wantAtOnce(t, 10, "--per-host 2 --streams 5")
-	if n := conns.Load(); n < 2 || n > 2 {
+	cfg := Config{Parallel: 64, PerHost: 2, Streams: 5}
+	if n := runStreams(t, cfg, 60, 2, 10, "--per-host 2 --streams 5"); n != 2 {
 		t.Errorf("%d TLS connections, want 2 (5 streams each)", n)
 	}
 }
@@ -96,16 +95,5 @@ func TestPerHostCountsConnectionsOverHTTP2(t *testing.T) {
 // what -j and --streams would allow (the descriptor limit, see
 // InFlightCap).
 func TestInFlightBoundsStreams(t *testing.T) {
-	dir := t.TempDir()
-	c := &streamCounter{}
-	c.wave.Set(6)
-	srv, ca, _ := h2Server(t, dir, c.handler(3000))
-	entries := smallFiles(srv, dir, 40)
-	cfg := Config{Parallel: 4, Streams: 100, InFlight: 6, CACert: ca, Protocols: []string{"https"}}
-	_, st := run(t, context.Background(), cfg, entries)
-	if st.OK != len(entries) {
-		t.Fatalf("%+v", st)
-	}
-	checkSmallFiles(t, entries, 3000)
-	c.wantAtOnce(t, 6, "-j 4 --streams 100 and 6 in flight")
+	runStreams(t, Config{Parallel: 4, Streams: 100, InFlight: 6}, 40, 1, 6, "-j 4 --streams 100 and 6 in flight")
 }
