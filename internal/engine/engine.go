@@ -26,7 +26,7 @@ type Config struct {
 	Parallel       int           // connections at once (>= 1); see mux.go for streams
 	PerHost        int           // connections per scheme://host:port at once, 0 = no cap
 	Streams        int           // HTTP/2 transfers per connection, 0 = libcurl's 100
-	InFlight       int           // transfers at once, streams included, 0 = no cap (see ParallelCap)
+	InFlight       int           // transfers at once, streams included, 0 = no cap (see InFlightCap)
 	NoClobber      bool          // keep existing targets, report them skipped
 	FailFast       bool          // the first failure stops the run
 	ConnectTimeout time.Duration // 0 = libcurl's default

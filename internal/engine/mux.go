@@ -35,8 +35,8 @@ func newMultiplexing(per int) multiplexing {
 		waitOpen: Lib().Num < 0x081500, opening: make(map[string]*transfer)}
 }
 
-// learn records that h multiplexes: its next transfers are streams.
-// Those already running keep counting as connections until they end.
+// learn records that h multiplexes: its next transfers are streams
+// (learnMux turns those already running there into streams too).
 func (m *multiplexing) learn(h string) { m.known[h] = true }
 
 // connsOf is the connections the streams to h stand for: ceil(n/per).
