@@ -28,7 +28,8 @@ const batchSize = 128
 // and the first read error.
 func produce(in *intake, o *Options, targets *naming.Targets, srcs []source, out chan<- []engine.Entry) (int, bool, error) {
 	n := 0
-	size := min(max(o.Parallel, 1), batchSize)
+	// What can run at once: over HTTP/2 a -j slot carries --streams transfers.
+	size := min(min(max(o.Parallel, 1), batchSize)*min(max(o.Streams, 1), batchSize), batchSize)
 	batch := make([]engine.Entry, 0, size)
 	flush := func() bool {
 		if len(batch) == 0 {

@@ -107,7 +107,7 @@ EXIT STATUS
 const examples = `  # one-liner: fetch three files into ./dl
   multiget -d dl https://example.com/a.tgz https://example.com/b.tgz https://example.com/c.tgz
 
-  # batch script: a list, 16 at once, at most 4 per host, keep existing files
+  # batch script: a list, 16 connections at once, at most 4 per host, keep existing files
   multiget -i urls.txt -j 16 --per-host 4 --no-clobber -d mirror --tree
 
   # pipeline: URLs from another program on stdin

@@ -17,6 +17,7 @@ type Options struct {
 	Tree           bool
 	Parallel       int
 	PerHost        int
+	Streams        int
 	NoClobber      bool
 	ConnectTimeout time.Duration
 	MaxTime        time.Duration
@@ -78,6 +79,9 @@ func (o *Options) validate() error {
 	}
 	if o.PerHost < 0 {
 		return flagErrorf("--per-host must be 0 (no cap) or more, got %d", o.PerHost)
+	}
+	if o.Streams < 1 {
+		return flagErrorf("--streams must be at least 1, got %d", o.Streams)
 	}
 	if o.ConnectTimeout < 0 || o.MaxTime < 0 {
 		return flagErrorf("timeouts cannot be negative")

@@ -99,6 +99,7 @@ func run(ctx context.Context, ios *IOStreams, o *Options) error {
 	cfg := engine.Config{
 		Parallel:       o.Parallel,
 		PerHost:        o.PerHost,
+		Streams:        o.Streams,
 		NoClobber:      o.NoClobber,
 		FailFast:       o.FailFast,
 		ConnectTimeout: o.ConnectTimeout,
@@ -130,9 +131,11 @@ func run(ctx context.Context, ios *IOStreams, o *Options) error {
 
 		Tuning: tuning,
 	}
-	if n, limit := engine.ParallelCap(cfg.Parallel, cfg.Split); n < cfg.Parallel {
-		fmt.Fprintf(ios.ErrOut, "multiget: warning: -j %d lowered to %d: the descriptor limit (ulimit -n) is %d\n",
-			cfg.Parallel, n, limit)
+	n, limit := engine.ParallelCap(cfg.Parallel, cfg.Split)
+	cfg.InFlight = engine.InFlightCap(limit)
+	if n < cfg.Parallel {
+		fmt.Fprintf(ios.ErrOut, "multiget: warning: -j %d lowered to %d, and at most %d transfers at once, HTTP/2 streams included: the descriptor limit (ulimit -n) is %d\n",
+			cfg.Parallel, n, cfg.InFlight, limit)
 		cfg.Parallel = n
 	}
 	var stats engine.Stats

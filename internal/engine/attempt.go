@@ -90,7 +90,8 @@ func (e *engine) removeTransfer(t *transfer) {
 		e.plain--
 	}
 	e.sch.forget(t.host, t.ticket)
-	e.sch.release(t.host)
+	e.sch.release(t.host, t.stream)
+	e.sch.mux.ended(t.host, t)
 	t.x.free()
 	e.parkEasy(t.easy)
 }
@@ -166,9 +167,14 @@ func (e *engine) startTransfer(j *job, seg *segment, url, host string, checkHTTP
 		return nil, err
 	}
 	now := time.Now()
-	t := &transfer{job: j, easy: easy, x: x, start: now, seenAt: now, seg: seg, host: host}
+	// Ranges speak HTTP/1.1 (see above): never streams.
+	stream := seg == nil && e.sch.mux.known[host]
+	t := &transfer{job: j, easy: easy, x: x, start: now, seenAt: now, seg: seg, host: host, stream: stream}
 	e.active[uintptr(easy.GetHandle())] = t
-	t.ticket = e.sch.take(host)
+	t.ticket = e.sch.take(host, stream)
+	if stream {
+		e.sch.mux.started(host, t)
+	}
 	return t, nil
 }
 

@@ -20,6 +20,14 @@ import (
 	"unsafe"
 )
 
+// What mux.go needs of libcurl that the binding does not name.
+const (
+	moptMaxConcurrentStreams = int(C.CURLMOPT_MAX_CONCURRENT_STREAMS) // libcurl >= 7.67
+	infoHTTPVersion          = C.CURLINFO_HTTP_VERSION
+	httpVersion2             = int(C.CURL_HTTP_VERSION_2_0)
+	httpVersion3             = 30 // CURL_HTTP_VERSION_3, a name only from 7.66 on
+)
+
 // cxfer wraps the C side of one transfer. It is only touched by the engine
 // goroutine, between calls into libcurl, so the counters need no locking.
 type cxfer struct{ p *C.mg_xfer }

@@ -23,8 +23,10 @@ import (
 
 // Config holds what the command line says about transfers.
 type Config struct {
-	Parallel       int           // transfers at once (>= 1)
-	PerHost        int           // transfers per scheme://host:port at once, 0 = no cap
+	Parallel       int           // connections at once (>= 1); see mux.go for streams
+	PerHost        int           // connections per scheme://host:port at once, 0 = no cap
+	Streams        int           // HTTP/2 transfers per connection, 0 = libcurl's 100
+	InFlight       int           // transfers at once, streams included, 0 = no cap (see InFlightCap)
 	NoClobber      bool          // keep existing targets, report them skipped
 	FailFast       bool          // the first failure stops the run
 	ConnectTimeout time.Duration // 0 = libcurl's default
@@ -151,6 +153,7 @@ type transfer struct {
 	seg    *segment // the range this transfer fetches, for split downloads
 	host   string   // what it counts for in sched.hosts
 	ticket uint64   // from sched.take: how it ended is reported with it
+	stream bool     // counted as a stream of a multiplexed connection (mux.go)
 }
 
 type engine struct {
@@ -200,12 +203,15 @@ func Run(ctx context.Context, cfg Config, in <-chan []Entry, obs Observer) (Stat
 	if cfg.Parallel < 1 {
 		cfg.Parallel = 1
 	}
+	if cfg.Streams < 1 {
+		cfg.Streams = defaultStreams
+	}
 	e := &engine{
 		cfg:      cfg,
 		obs:      obs,
 		in:       in,
 		active:   make(map[uintptr]*transfer),
-		sch:      newSched(cfg.PerHost, cfg.RetryMaxDelay),
+		sch:      newSched(cfg.PerHost, cfg.RetryMaxDelay, cfg.Streams),
 		verified: make(chan verifyResult, 16),
 	}
 	// The loop spends its time in libcurl and select(2), outside Go. Left
@@ -239,6 +245,13 @@ func (e *engine) init() error {
 	e.headers = newSlist(e.cfg.Headers)
 	e.foreign = newSlist(withoutCredentials(e.cfg.Headers))
 	e.tls = newTLSShare()
+	// libcurl multiplexes by default since 7.62 (CURLPIPE_MULTIPLEX) and
+	// runs up to this many streams per connection (100 by default), fewer
+	// when the server's SETTINGS_MAX_CONCURRENT_STREAMS says so: then it
+	// opens another connection.
+	if err := e.multi.Setopt(moptMaxConcurrentStreams, e.cfg.Streams); err != nil {
+		return fmt.Errorf("libcurl: CURLMOPT_MAX_CONCURRENT_STREAMS: %w", err)
+	}
 	return e.configureTemplate()
 }
 

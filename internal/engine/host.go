@@ -193,7 +193,7 @@ func (s *sched) throttled(h string, ticket uint64, status int, wait time.Duratio
 		st.stat.Throttles = map[int]int{}
 	}
 	st.stat.Throttles[status]++
-	st.halve(ticket, s.tickets, s.perHost)
+	st.halve(ticket, s.tickets, s.transferCap(h))
 	st.pause(ticket, s.now(), wait, s.maxPause)
 	s.paused[st] = struct{}{}
 	st.record(false)
@@ -202,7 +202,7 @@ func (s *sched) throttled(h string, ticket uint64, status int, wait time.Duratio
 // succeeded grows h's limit by one.
 func (s *sched) succeeded(h string, ticket uint64) {
 	st := s.host(h)
-	st.grow(s.perHost)
+	st.grow(s.transferCap(h))
 	st.record(false)
 	st.ended(ticket)
 }
@@ -215,12 +215,12 @@ func (s *sched) failedConn(h string, ticket uint64, code int) {
 	st.record(code != curlTimeout)
 	if code == curlTimeout {
 		st.stat.Timeouts++
-		st.halve(ticket, s.tickets, s.perHost)
+		st.halve(ticket, s.tickets, s.transferCap(h))
 	} else {
 		st.stat.ConnFails++
 		if bits.OnesCount8(st.recent) >= connBurst {
 			st.failedAt()
-			st.halve(ticket, s.tickets, s.perHost)
+			st.halve(ticket, s.tickets, s.transferCap(h))
 		}
 	}
 	st.ended(ticket)

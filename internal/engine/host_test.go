@@ -9,7 +9,7 @@ import (
 
 // clockSched is a scheduler whose clock the test moves.
 func clockSched(perHost int, maxPause time.Duration) (*sched, *time.Time) {
-	s := newSched(perHost, maxPause)
+	s := newSched(perHost, maxPause, defaultStreams)
 	now := time.Unix(1000, 0)
 	s.now = func() time.Time { return now }
 	return &s, &now
@@ -18,7 +18,7 @@ func clockSched(perHost int, maxPause time.Duration) (*sched, *time.Time) {
 func takeN(s *sched, h string, n int) []uint64 {
 	var t []uint64
 	for i := 0; i < n; i++ {
-		t = append(t, s.take(h))
+		t = append(t, s.take(h, false))
 	}
 	return t
 }
@@ -34,10 +34,10 @@ func TestHostHalvesOncePerRound(t *testing.T) {
 		t.Fatalf("40 simultaneous 429s: limit %d, want 20 (halved once)", st.limit)
 	}
 	for range tickets {
-		s.release(hostA)
+		s.release(hostA, false)
 	}
 	// A transfer started after the halving is the next round.
-	tk := s.take(hostA)
+	tk := s.take(hostA, false)
 	s.throttled(hostA, tk, 503, time.Second)
 	if st.limit != 10 || st.stat.Lowest != 10 || st.stat.Peak != 40 {
 		t.Errorf("next round: limit %d lowest %d peak %d, want 10, 10, 40", st.limit, st.stat.Lowest, st.stat.Peak)
@@ -52,14 +52,14 @@ func TestHostHalvesOncePerRound(t *testing.T) {
 
 func TestHostGrowsToCap(t *testing.T) {
 	s, now := clockSched(6, 0)
-	tk := s.take(hostA)
+	tk := s.take(hostA, false)
 	s.throttled(hostA, tk, 429, time.Second) // alone: no ceiling, limit 1
-	s.release(hostA)
+	s.release(hostA, false)
 	*now = now.Add(time.Second)
 	for want := 2; want <= 8; want++ {
-		tk := s.take(hostA)
+		tk := s.take(hostA, false)
 		s.succeeded(hostA, tk)
-		s.release(hostA)
+		s.release(hostA, false)
 		if got, w := s.hosts[hostA].limit, min(want, 6); got != w {
 			t.Fatalf("after %d successes: limit %d, want %d", want-1, got, w)
 		}
@@ -91,7 +91,7 @@ func TestHostRefusalBurst(t *testing.T) {
 	if st.limit != 7 {
 		t.Errorf("grown past the concurrency that failed: %d, want 7", st.limit)
 	}
-	tk := s.take(hostA)
+	tk := s.take(hostA, false)
 	s.failedConn(hostA, tk, curlTimeout) // a timeout halves alone
 	if st.limit != 3 || st.stat.Timeouts != 1 || st.stat.ConnFails != 3 {
 		t.Errorf("after a timeout: limit %d, %+v", st.limit, st.stat)
@@ -103,7 +103,7 @@ func TestHostPauseAndProbe(t *testing.T) {
 	t0 := *now
 	tickets := takeN(s, hostA, 3)
 	s.throttled(hostA, tickets[0], 429, 2*time.Second)
-	s.release(hostA)
+	s.release(hostA, false)
 	if s.hostFree(hostA) {
 		t.Fatal("a paused host has room")
 	}
@@ -115,7 +115,7 @@ func TestHostPauseAndProbe(t *testing.T) {
 	}
 	*now = t0.Add(time.Second)
 	s.succeeded(hostA, tickets[1]) // running before the pause: no probe
-	s.release(hostA)
+	s.release(hostA, false)
 	if s.hostFree(hostA) {
 		t.Fatal("a transfer older than the pause ended it")
 	}
@@ -123,24 +123,24 @@ func TestHostPauseAndProbe(t *testing.T) {
 	if !s.hostFree(hostA) {
 		t.Fatal("pause over: no room for the probe")
 	}
-	probe := s.take(hostA)
+	probe := s.take(hostA, false)
 	if s.hostFree(hostA) {
 		t.Fatal("room beside the probe")
 	}
 	// The probe is told 429 again: a longer pause.
 	s.throttled(hostA, probe, 429, 2*time.Second)
-	s.release(hostA)
+	s.release(hostA, false)
 	*now = t0.Add(5 * time.Second)
 	if s.hostFree(hostA) {
 		t.Fatal("a second pause no longer than the first")
 	}
 	*now = t0.Add(6 * time.Second)
-	probe = s.take(hostA)
+	probe = s.take(hostA, false)
 	if s.hostFree(hostA) {
 		t.Fatal("room beside the second probe")
 	}
 	s.succeeded(hostA, probe)
-	s.release(hostA)
+	s.release(hostA, false)
 	if !s.hostFree(hostA) {
 		t.Fatalf("the probe succeeded but the host stays closed: %+v", *s.hosts[hostA])
 	}
@@ -156,7 +156,7 @@ func TestHostPauseAndProbe(t *testing.T) {
 
 func TestHostPauseCap(t *testing.T) {
 	s, now := clockSched(0, 3*time.Second)
-	tk := s.take(hostA)
+	tk := s.take(hostA, false)
 	s.throttled(hostA, tk, 503, time.Minute)
 	if got := s.hosts[hostA].pausedUntil.Sub(*now); got != 3*time.Second {
 		t.Errorf("paused for %v, want the --retry-max-delay of 3s", got)
@@ -167,17 +167,17 @@ func TestHostPauseCap(t *testing.T) {
 // transfer probe.
 func TestHostProbeForgotten(t *testing.T) {
 	s, now := clockSched(0, 0)
-	tk := s.take(hostA)
+	tk := s.take(hostA, false)
 	s.throttled(hostA, tk, 429, time.Second)
-	s.release(hostA)
+	s.release(hostA, false)
 	*now = now.Add(time.Second)
-	probe := s.take(hostA)
+	probe := s.take(hostA, false)
 	s.forget(hostA, probe)
-	s.release(hostA)
+	s.release(hostA, false)
 	if !s.hostFree(hostA) {
 		t.Fatal("the host waits for a probe that was stopped")
 	}
-	next := s.take(hostA)
+	next := s.take(hostA, false)
 	if s.hostFree(hostA) || s.hosts[hostA].probe != next {
 		t.Error("the next transfer is not the probe")
 	}
@@ -189,15 +189,15 @@ func TestHostProbeWaitsForRoom(t *testing.T) {
 	s, now := clockSched(0, 0)
 	tickets := takeN(s, hostA, 4)
 	s.throttled(hostA, tickets[0], 429, time.Second) // limit 2
-	s.release(hostA)
+	s.release(hostA, false)
 	*now = now.Add(time.Second)
 	if s.hostFree(hostA) {
 		t.Fatal("3 running over a limit of 2, and the probe may start")
 	}
 	s.succeeded(hostA, tickets[1])
-	s.release(hostA)
+	s.release(hostA, false)
 	s.succeeded(hostA, tickets[2])
-	s.release(hostA)
+	s.release(hostA, false)
 	if !s.hostFree(hostA) {
 		t.Fatal("room under the limit, but no probe may start")
 	}

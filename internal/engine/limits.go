@@ -37,6 +37,21 @@ func ParallelCap(parallel, split int) (n int, limit uint64) {
 	return int(c), rl.Cur
 }
 
+// InFlightCap is how many transfers may run at once, HTTP/2 streams
+// included, within descriptor limit (as ParallelCap returns it; 0 = no
+// cap). A stream shares its connection's socket, but holds its output and
+// its entry's hold on NAME.part; counting it at a whole transfer's
+// descriptors keeps room for the connection it may open.
+func InFlightCap(limit uint64) int {
+	if limit == 0 {
+		return 0
+	}
+	if limit <= fdsReserve+fdsPerTransfer {
+		return 1
+	}
+	return int(min((limit-fdsReserve)/fdsPerTransfer, 1<<30))
+}
+
 // fdShortage: err is the process running out of descriptors (EMFILE) or
 // the system (ENFILE), which passes as transfers end: worth waiting for,
 // never a reason to fail an entry.

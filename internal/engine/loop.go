@@ -72,6 +72,7 @@ func (e *engine) loop(ctx context.Context) {
 			linkKick()
 		}
 		e.checkSplits()
+		e.sch.mux.checkOpening()
 		e.recordMeta()
 		e.checkStalls()
 		e.maybeProgress(false)
@@ -125,8 +126,14 @@ func (e *engine) idle(ctx context.Context) {
 func (e *engine) fill(ctx context.Context) {
 	now := time.Now()
 	e.sch.startRanges(now, e.startSegment)
-	for e.slots() < e.cfg.Parallel && e.stopReason == "" {
-		if j := e.sch.next(now); j != nil {
+	for e.stopReason == "" && !e.atInFlightCap() {
+		// With every -j slot taken, only a stream on a connection with
+		// room may start.
+		full := e.slots() >= e.cfg.Parallel
+		if full && e.sch.mux.open == 0 {
+			return
+		}
+		if j := e.sch.next(now, full); j != nil {
 			e.attempt(j)
 			continue
 		}
@@ -137,7 +144,7 @@ func (e *engine) fill(ctx context.Context) {
 			en := e.batch[e.bi]
 			e.batch[e.bi] = Entry{} // the batch's array must not pin finished entries
 			e.bi++
-			e.admit(en)
+			e.admit(en, full)
 			continue
 		}
 		if e.inDone {
@@ -157,15 +164,22 @@ func (e *engine) fill(ctx context.Context) {
 }
 
 // deferLimit bounds the entries read ahead while waiting for their host
-// (--per-host): enough to keep -j slots busy across many hosts, but never
-// hundreds of thousands of entries in memory for a huge -j.
+// (--per-host) or a -j slot (while streams fill a connection): enough to
+// keep -j slots busy across many hosts, but never hundreds of thousands of
+// entries in memory for a huge -j.
 func (e *engine) deferLimit() int {
 	return min(max(4*e.cfg.Parallel, 256), 16384)
 }
 
+// atInFlightCap says whether the transfers running reach what the
+// descriptor limit allows (Config.InFlight): streams share a socket, but
+// each still holds its output file and its hold on NAME.part.
+func (e *engine) atInFlightCap() bool { return e.cfg.InFlight > 0 && len(e.active) >= e.cfg.InFlight }
+
 // admit handles an entry fresh from the input: entries that need no
-// transfer get their result at once, others start or wait for their host.
-func (e *engine) admit(en Entry) {
+// transfer get their result at once, others start or wait for their host
+// (or, with every -j slot taken, full, for a slot).
+func (e *engine) admit(en Entry, full bool) {
 	if en.Invalid != nil {
 		e.result(Result{Source: en.Source, URL: en.AsWritten(), Status: StatusInvalid, Error: en.Invalid.Error()})
 		return
@@ -181,7 +195,7 @@ func (e *engine) admit(en Entry) {
 	if e.cfg.Continue {
 		e.loadResume(j)
 	}
-	if !e.sch.hostFree(j.host) {
+	if !e.sch.startable(j.host, full) {
 		e.setState(j, stWaitHost)
 		e.sch.wait(j)
 		return
@@ -189,9 +203,11 @@ func (e *engine) admit(en Entry) {
 	e.attempt(j)
 }
 
-// slots counts what -j limits: entries being transferred. A split download
-// is one entry however many ranges it runs.
-func (e *engine) slots() int { return e.plain + len(e.sch.splits) }
+// slots counts what -j limits: connections. A transfer is one, except
+// that streams to a host known to multiplex take one per started --streams
+// of them (mux.go); a split download is one entry however many ranges it
+// runs.
+func (e *engine) slots() int { return e.plain + len(e.sch.splits) - e.sch.mux.saved() }
 
 // wait sleeps until a socket is ready or libcurl's next timeout, at most
 // maxWait, and no longer than the scheduler's next wake. select(2) sees only
@@ -251,6 +267,7 @@ func (e *engine) drain() {
 			continue
 		}
 		code := int(binary.NativeEndian.Uint32(msg.Data[:4]))
+		e.learnMux(t)
 		e.complete(t, code)
 	}
 }

@@ -21,21 +21,51 @@ type sched struct {
 	maxPause time.Duration           // --retry-max-delay: the longest a host is paused
 	paused   map[*hostState]struct{} // hosts whose pause may still run
 	now      func() time.Time
-	waiting  []*job            // entries waiting for their host to have room
+	waiting  []*job            // entries waiting for their host (or a -j slot) to have room
 	retries  []*job            // waiting for their backoff, sorted by due
 	splits   map[*job]struct{} // split downloads in progress (their ranges wait in segs)
+	mux      multiplexing      // hosts whose transfers share connections as streams (mux.go)
 }
 
-func newSched(perHost int, maxPause time.Duration) sched {
+func newSched(perHost int, maxPause time.Duration, streams int) sched {
 	return sched{perHost: perHost, maxPause: maxPause, now: time.Now,
-		hosts: make(map[string]*hostState), paused: make(map[*hostState]struct{}), splits: make(map[*job]struct{})}
+		hosts: make(map[string]*hostState), paused: make(map[*hostState]struct{}), splits: make(map[*job]struct{}),
+		mux: newMultiplexing(streams)}
+}
+
+// running is how many transfers host h has, ranges and streams included.
+func (s *sched) running(h string) int {
+	if st := s.hosts[h]; st != nil {
+		return st.running
+	}
+	return 0
+}
+
+// conns is what host h counts against --per-host: its transfers, except
+// that streams count a connection per started --streams of them.
+func (s *sched) conns(h string) int { return s.running(h) - s.mux.streams[h] + s.mux.connsOf(h) }
+
+// transferCap is the most transfers --per-host lets h run: N connections,
+// each of --streams transfers on a host known to multiplex; 0 = no cap.
+// The host's own limit (host.go) counts transfers, requests in flight.
+func (s *sched) transferCap(h string) int {
+	if s.perHost > 0 && s.mux.known[h] {
+		return s.perHost * s.mux.per
+	}
+	return s.perHost
 }
 
 // hostFree says whether host h may have one more connection of this run.
 // Every transfer counts for its host, a range of a split download too, so
-// that --per-host N means N connections, whatever they fetch. A host
-// paused by a 429 or 503, or held to a lower limit, has less room (host.go).
+// that --per-host N means N connections, whatever they fetch.
 func (s *sched) hostFree(h string) bool {
+	return (s.perHost <= 0 || s.conns(h) < s.perHost) && s.loadFree(h)
+}
+
+// loadFree says whether what host h said of its load lets one more
+// transfer start: not paused by a 429 or 503, not waiting for its probe,
+// under its limit (host.go).
+func (s *sched) loadFree(h string) bool {
 	st := s.hosts[h]
 	if st == nil {
 		return true
@@ -44,18 +74,47 @@ func (s *sched) hostFree(h string) bool {
 	if !st.pausedUntil.IsZero() {
 		now = s.now()
 	}
-	return st.free(now, s.perHost)
+	return st.free(now, 0) // --per-host is counted in connections, above
 }
 
-// take counts a transfer starting on h; its ticket goes with the report
-// of how it ended (throttled, succeeded, failedConn, failedOther).
-func (s *sched) take(h string) uint64 {
+// entryFree says whether a whole-file transfer to h may start: on a host
+// known to multiplex it is a stream, free while a connection has room.
+func (s *sched) entryFree(h string) bool {
+	if s.mux.opening[h] != nil {
+		return false
+	}
+	if s.mux.openRoom(h) {
+		return s.loadFree(h)
+	}
+	return s.hostFree(h)
+}
+
+// startable says whether a whole-file transfer to h may start now; full
+// says every -j slot is taken, and then only a stream on a connection
+// with room may.
+func (s *sched) startable(h string, full bool) bool {
+	if full {
+		return s.mux.openRoom(h) && s.loadFree(h)
+	}
+	return s.entryFree(h)
+}
+
+// take counts a transfer starting on h, as a stream or a connection; its
+// ticket goes with the report of how it ended (throttled, succeeded,
+// failedConn, failedOther).
+func (s *sched) take(h string, stream bool) uint64 {
 	s.tickets++
 	s.host(h).take(s.tickets, s.now())
+	if stream {
+		s.mux.take(h)
+	}
 	return s.tickets
 }
 
-func (s *sched) release(h string) {
+func (s *sched) release(h string, stream bool) {
+	if stream {
+		s.mux.release(h)
+	}
 	st := s.hosts[h]
 	if st == nil {
 		return
@@ -77,19 +136,20 @@ func (s *sched) queueRetry(j *job, due time.Time) {
 
 // next takes the job to start now out of its queue: first a retry whose
 // backoff is over, then an entry that waited for its host; nil when none
-// may start (each needs room on its host).
-func (s *sched) next(now time.Time) *job {
+// may start (each needs room on its host; with every -j slot taken, full,
+// only a stream with room on its connection may).
+func (s *sched) next(now time.Time, full bool) *job {
 	for i, j := range s.retries {
 		if j.due.After(now) {
 			break // sorted: none later is due either
 		}
-		if s.hostFree(j.host) {
+		if s.startable(j.host, full) {
 			s.retries = slices.Delete(s.retries, i, i+1)
 			return j
 		}
 	}
 	for i, j := range s.waiting {
-		if s.hostFree(j.host) {
+		if s.startable(j.host, full) {
 			s.waiting = slices.Delete(s.waiting, i, i+1)
 			return j
 		}
@@ -117,13 +177,14 @@ func (s *sched) startRanges(now time.Time, start func(*job, *segment)) {
 // wake is when the loop must look at the queues again, false when nothing
 // waits for the clock. Work whose time has come but whose host is full is
 // left out: a transfer ending (which wakes the loop anyway) is what lets it
-// start. Retries count only while a -j slot is free (slotFree).
+// start. Retries count only while a -j slot is free (slotFree) or their
+// host has a connection with room for a stream.
 func (s *sched) wake(now time.Time, slotFree bool) (time.Time, bool) {
 	var next time.Time
 	found := false
-	consider := func(due time.Time, host string) {
+	consider := func(due time.Time, free bool) {
 		if !due.After(now) {
-			if !s.hostFree(host) {
+			if !free {
 				return
 			}
 			due = now
@@ -132,9 +193,11 @@ func (s *sched) wake(now time.Time, slotFree bool) (time.Time, bool) {
 			next, found = due, true
 		}
 	}
-	if slotFree {
+	if slotFree || s.mux.open > 0 {
 		for _, j := range s.retries {
-			consider(j.due, j.host)
+			if slotFree || s.mux.openRoom(j.host) {
+				consider(j.due, s.startable(j.host, !slotFree))
+			}
 			if j.due.After(now) {
 				break
 			}
@@ -143,13 +206,13 @@ func (s *sched) wake(now time.Time, slotFree bool) (time.Time, bool) {
 	for j := range s.splits {
 		for _, g := range j.segs {
 			if waitingRange(g) {
-				consider(g.due, j.rangeHost())
+				consider(g.due, s.hostFree(j.rangeHost()))
 			}
 		}
 	}
 	// A pause ending lets work start with no transfer ending to say so.
 	if p, ok := s.pauseEnds(now); ok {
-		consider(p, "")
+		consider(p, true)
 	}
 	return next, found
 }

@@ -100,6 +100,11 @@ func (e *engine) split(t *transfer) {
 	// The probe still counts for its host until it ends: the first range
 	// then takes its connection, and others as the host has room.
 	e.plain--
+	if t.stream {
+		// As a range it counts as a connection of its own.
+		e.sch.mux.release(t.host)
+		t.stream = false
+	}
 	e.sch.splits[j] = struct{}{}
 	e.setState(j, stSplit)
 	e.writeMeta(j)
