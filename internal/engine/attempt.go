@@ -91,7 +91,6 @@ func (e *engine) removeTransfer(t *transfer) {
 	}
 	e.sch.forget(t.host, t.ticket)
 	e.sch.release(t.host, t.stream)
-	e.sch.mux.ended(t.host, t)
 	t.x.free()
 	e.parkEasy(t.easy)
 }
@@ -172,9 +171,6 @@ func (e *engine) startTransfer(j *job, seg *segment, url, host string, checkHTTP
 	t := &transfer{job: j, easy: easy, x: x, start: now, seenAt: now, seg: seg, host: host, stream: stream}
 	e.active[uintptr(easy.GetHandle())] = t
 	t.ticket = e.sch.take(host, stream)
-	if stream {
-		e.sch.mux.started(host, t)
-	}
 	return t, nil
 }
 

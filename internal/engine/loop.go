@@ -72,7 +72,6 @@ func (e *engine) loop(ctx context.Context) {
 			linkKick()
 		}
 		e.checkSplits()
-		e.sch.mux.checkOpening()
 		e.recordMeta()
 		e.checkStalls()
 		e.maybeProgress(false)

@@ -16,23 +16,20 @@ type multiplexing struct {
 	running int             // running transfers counted as streams, all hosts
 	open    int             // hosts whose last connection has room for a stream
 
-	// Before libcurl 8.21 (not known where in between it changed), a
-	// transfer finding every connection to a multiplexing host at
-	// CURLMOPT_MAX_CONCURRENT_STREAMS opens a connection of its own even
-	// with CURLOPT_PIPEWAIT, rather than wait for the one another transfer
-	// is opening (measured on 7.88: 10 streams at --streams 5 took 6
-	// connections, on 8.21 two). There the first stream beyond the
-	// connections a host has goes alone (opening[h]) until its request is
-	// about to leave (CURLINFO_PRETRANSFER_TIME): its connection is then
-	// up and, ALPN having said h2, marked multiplexing, and takes the next
-	// --streams - 1.
-	waitOpen bool
-	opening  map[string]*transfer
+	// oneConn: at most one connection per multiplexing host. Before
+	// libcurl 8.0 (its change "CURLOPT_PIPEWAIT: allow waited reuse also
+	// for subsequent connections", curl issue 10456), a transfer finding
+	// every connection to the host at CURLMOPT_MAX_CONCURRENT_STREAMS opens
+	// a connection of its own even with CURLOPT_PIPEWAIT, rather than wait
+	// for the one another transfer is opening (measured on 7.88: 10 streams
+	// at --streams 5 took 6 connections, on 8.21 two). There a host's
+	// streams stay within one connection's --streams.
+	oneConn bool
 }
 
 func newMultiplexing(per int) multiplexing {
 	return multiplexing{per: max(per, 1), known: make(map[string]bool), streams: make(map[string]int),
-		waitOpen: Lib().Num < 0x081500, opening: make(map[string]*transfer)}
+		oneConn: Lib().Num < 0x080000}
 }
 
 // learn records that h multiplexes: its next transfers are streams
@@ -44,34 +41,17 @@ func (m *multiplexing) connsOf(h string) int { return (m.streams[h] + m.per - 1)
 
 // openRoom says whether a stream to h fits on a connection its running
 // streams already stand for.
-func (m *multiplexing) openRoom(h string) bool { return m.streams[h]%m.per != 0 && m.opening[h] == nil }
-
-// started notes stream t to h: when it needs a connection beyond those
-// the host's streams have, and libcurl would not wait for it, the next
-// streams wait for its response (see waitOpen).
-func (m *multiplexing) started(h string, t *transfer) {
-	// At --streams 1 no stream waits to join a connection: each opens one.
-	if m.waitOpen && m.per > 1 && m.streams[h] > 1 && m.streams[h]%m.per == 1 {
-		m.opening[h] = t
+func (m *multiplexing) openRoom(h string) bool {
+	if m.oneConn {
+		return m.streams[h] > 0 && m.streams[h] < m.per
 	}
+	return m.streams[h]%m.per != 0
 }
 
-// ended forgets t as the stream a host waits for.
-func (m *multiplexing) ended(h string, t *transfer) {
-	if m.opening[h] == t {
-		delete(m.opening, h)
-	}
-}
-
-// checkOpening lets the streams of a host through once the transfer that
-// opens its next connection has it up.
-func (m *multiplexing) checkOpening() {
-	for h, t := range m.opening {
-		if getSeconds(t.easy, curl.INFO_PRETRANSFER_TIME) > 0 {
-			delete(m.opening, h)
-		}
-	}
-}
+// newConnOK says whether a stream to h may open a connection of its own:
+// never where libcurl cannot share a second one (oneConn) while the first
+// runs streams.
+func (m *multiplexing) newConnOK(h string) bool { return !m.oneConn || !m.known[h] || m.streams[h] == 0 }
 
 func (m *multiplexing) take(h string) {
 	n := m.streams[h]

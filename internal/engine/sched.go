@@ -80,13 +80,10 @@ func (s *sched) loadFree(h string) bool {
 // entryFree says whether a whole-file transfer to h may start: on a host
 // known to multiplex it is a stream, free while a connection has room.
 func (s *sched) entryFree(h string) bool {
-	if s.mux.opening[h] != nil {
-		return false
-	}
 	if s.mux.openRoom(h) {
 		return s.loadFree(h)
 	}
-	return s.hostFree(h)
+	return s.mux.newConnOK(h) && s.hostFree(h)
 }
 
 // startable says whether a whole-file transfer to h may start now; full

@@ -166,7 +166,7 @@ func TestSchedStartRanges(t *testing.T) {
 // --streams of them, against -j (mux.saved) and --per-host alike.
 func TestSchedStreamsCountPerConnection(t *testing.T) {
 	s := newSched(3, 0, 3)
-	s.mux.waitOpen = false
+	s.mux.oneConn = false
 	s.take(hostA, false) // started before hostA was known to multiplex
 	s.mux.learn(hostA)
 	for i := 1; i <= 5; i++ {
