@@ -51,7 +51,9 @@ func (m *multiplexing) openRoom(h string) bool {
 // newConnOK says whether a stream to h may open a connection of its own:
 // never where libcurl cannot share a second one (oneConn) while the first
 // runs streams.
-func (m *multiplexing) newConnOK(h string) bool { return !m.oneConn || !m.known[h] || m.streams[h] == 0 }
+func (m *multiplexing) newConnOK(h string) bool {
+	return !m.oneConn || !m.known[h] || m.streams[h] == 0
+}
 
 func (m *multiplexing) take(h string) {
 	n := m.streams[h]
