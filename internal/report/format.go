@@ -193,7 +193,7 @@ func reason(res engine.Result) string {
 // field is sanitised, so the returned string never contains a newline or
 // an escape sequence.
 func Line(res engine.Result) string {
-	head := fmt.Sprintf("%-7s %s  %s", tag(res.Status), field(res.Source), field(res.URL))
+	head := fmt.Sprintf("%-7s %s  %s", tag(res.Status), field(res.Source), field(RedactURL(res.URL)))
 	switch res.Status {
 	case engine.StatusOK:
 		code := "-"

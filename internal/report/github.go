@@ -27,7 +27,7 @@ func Annotation(res engine.Result) string {
 	if why == "" {
 		why = reason(res)
 	}
-	msg := res.Source + " " + res.URL + ": " + why
+	msg := res.Source + " " + RedactURL(res.URL) + ": " + why
 	return "::error " + strings.Join(props, ",") + "::" + Sanitize(escapeData(msg))
 }
 

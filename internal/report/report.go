@@ -323,8 +323,8 @@ type jsonResult struct {
 func toJSON(res engine.Result) jsonResult {
 	return jsonResult{
 		Source:       res.Source,
-		URL:          res.URL,
-		EffectiveURL: res.EffectiveURL,
+		URL:          RedactURL(res.URL),
+		EffectiveURL: RedactURL(res.EffectiveURL),
 		Path:         res.Path,
 		Status:       res.Status,
 		HTTPCode:     res.HTTPCode,
