@@ -28,8 +28,10 @@ const batchSize = 128
 // and the first read error.
 func produce(in *intake, o *Options, targets *naming.Targets, srcs []source, out chan<- []engine.Entry) (int, bool, error) {
 	n := 0
-	// What can run at once: over HTTP/2 a -j slot carries --streams transfers.
-	size := min(min(max(o.Parallel, 1), batchSize)*min(max(o.Streams, 1), batchSize), batchSize)
+	// What can run at once, at most batchSize: over HTTP/2 a -j slot
+	// carries --streams transfers.
+	size := min(max(o.Parallel, 1), batchSize) * min(max(o.Streams, 1), batchSize)
+	size = min(size, batchSize)
 	batch := make([]engine.Entry, 0, size)
 	flush := func() bool {
 		if len(batch) == 0 {

@@ -26,11 +26,7 @@ func ParallelCap(parallel, split int) (n int, limit uint64) {
 	if unix.Getrlimit(unix.RLIMIT_NOFILE, &rl) != nil || rl.Cur == unix.RLIM_INFINITY {
 		return parallel, 0
 	}
-	per := uint64(fdsPerTransfer * max(split, 1))
-	c := uint64(1)
-	if rl.Cur > fdsReserve+per {
-		c = (rl.Cur - fdsReserve) / per
-	}
+	c := fdCap(rl.Cur, uint64(fdsPerTransfer*max(split, 1)))
 	if c >= uint64(parallel) {
 		return parallel, rl.Cur
 	}
@@ -46,10 +42,16 @@ func InFlightCap(limit uint64) int {
 	if limit == 0 {
 		return 0
 	}
-	if limit <= fdsReserve+fdsPerTransfer {
+	return int(min(fdCap(limit, fdsPerTransfer), 1<<30))
+}
+
+// fdCap is how many users of per descriptors each the limit holds beside
+// the reserve, at least one.
+func fdCap(limit, per uint64) uint64 {
+	if limit <= fdsReserve+per {
 		return 1
 	}
-	return int(min((limit-fdsReserve)/fdsPerTransfer, 1<<30))
+	return (limit - fdsReserve) / per
 }
 
 // fdShortage: err is the process running out of descriptors (EMFILE) or

@@ -101,7 +101,12 @@ func (s *sched) startable(h string, full bool) bool {
 // failedConn, failedOther).
 func (s *sched) take(h string, stream bool) uint64 {
 	s.tickets++
-	s.host(h).take(s.tickets, s.now())
+	st := s.host(h)
+	var now time.Time // the clock matters only to a host waiting for its probe
+	if st.probing {
+		now = s.now()
+	}
+	st.take(s.tickets, now)
 	if stream {
 		s.mux.take(h)
 	}
