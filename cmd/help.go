@@ -50,7 +50,9 @@ RETRIES, RESUME, INTEGRITY
   grows by one per success, up to --per-host.
   A retry continues with a Range request checked by If-Range when the
   server allows it. Interrupted and retry-exhausted transfers keep
-  NAME.part (and NAME.part.meta); -c resumes them in a later run. Checksums
+  NAME.part (and NAME.part.meta); -c resumes them in a later run, and skips
+  a finished NAME the server still has at that size (one request, no
+  body) or that matches its checksums (no request). Checksums
   are verified before NAME appears; a mismatch leaves no file.
 
 CONFIG FILE

@@ -193,6 +193,12 @@ func (e *engine) attempt(j *job) {
 				return err
 			}
 		}
+		if j.whole > 0 {
+			if err := x.resume(j.whole, -1, e.headers, ""); err != nil {
+				return err
+			}
+			x.setProbe()
+		}
 		// A compressed body has no byte ranges that map onto the saved file.
 		if e.cfg.Split > 1 && !e.cfg.Compressed && j.offset == 0 && j.splitting == splitMaybe && isHTTP(en.URL) {
 			x.setSplitMin(max(e.cfg.MinSplitSize, 2*minSegment))

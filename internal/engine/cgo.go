@@ -53,6 +53,7 @@ func (x cxfer) errbuf() string      { return C.GoString(&x.p.errbuf[0]) }
 func (x cxfer) finish() bool        { return C.mg_xfer_finish(x.p) == 0 }
 func (x cxfer) keep() bool          { return C.mg_xfer_keep(x.p) == 0 }
 func (x cxfer) setSegment()         { x.p.segment = 1 }
+func (x cxfer) setProbe()           { x.p.probe = 1 }
 func (x cxfer) setSplitMin(n int64) { x.p.split_min = C.longlong(n) }
 func (x cxfer) splittable() bool    { return x.p.splittable != 0 }
 func (x cxfer) total() int64        { return int64(x.p.total) }

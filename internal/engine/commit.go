@@ -59,6 +59,10 @@ func (e *engine) collectVerified(block bool) {
 
 func (e *engine) finishVerify(v verifyResult) {
 	e.verifying--
+	if v.existing {
+		e.finishWholeVerify(v)
+		return
+	}
 	if v.err != nil {
 		v.job.last.Error = v.err.Error()
 		e.dropPart(v.job)

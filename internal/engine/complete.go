@@ -33,6 +33,7 @@ func (e *engine) facts(t *transfer, code int) attemptFacts {
 		restarted:    x.restarted(),
 		got:          x.bytes(),
 		offset:       j.offset,
+		whole:        j.whole,
 		validator:    j.validator,
 		compressed:   e.cfg.Compressed,
 		kept:         true,
@@ -115,6 +116,9 @@ func (e *engine) complete(t *transfer, code int) {
 	}
 	v := classify(f)
 	e.hostFeedback(t, &f, v)
+	if v.kind != vRetry {
+		j.whole = 0 // the probe of a saved file is answered
+	}
 	j.received += f.got
 	j.resume.seen = j.resume.seen || x.preexisted()
 	cdName := ""
@@ -148,7 +152,11 @@ func (e *engine) complete(t *transfer, code int) {
 			j.offset, j.validator = 0, ""
 		}
 		e.removeTransfer(t)
-		e.scheduleRetry(j, v.retryAfter)
+		if v.now {
+			e.retryNow(j)
+		} else {
+			e.scheduleRetry(j, v.retryAfter)
+		}
 	case vFail:
 		x.discard()
 		e.dropPart(j)
@@ -158,7 +166,15 @@ func (e *engine) complete(t *transfer, code int) {
 		e.writeMeta(j)
 		e.removeTransfer(t)
 		e.fail(j)
-	case vOK, vCompleted:
+	case vCompleted:
+		if f.whole > 0 {
+			x.discard()
+			e.removeTransfer(t)
+			e.skipWhole(j, fmt.Sprintf("the server's file is the %d bytes saved", f.whole))
+			return
+		}
+		fallthrough
+	case vOK:
 		j.out = takeOutput(x)
 		e.removeTransfer(t)
 		e.finishFile(j, cdName)

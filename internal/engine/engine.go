@@ -120,6 +120,10 @@ type job struct {
 	offset    int64
 	validator string
 	resume    resumeRecord // what this run knows of NAME.part.meta
+	// whole is the size of a finished NAME a -c rerun found with no
+	// NAME.part to resume: the attempt asks only whether it is whole
+	// (whole.go). 0 otherwise.
+	whole int64
 
 	due  time.Time // when a waiting retry may start
 	last Result    // outcome of the latest attempt, for reporting

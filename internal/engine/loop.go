@@ -194,6 +194,9 @@ func (e *engine) admit(en Entry, full bool) {
 	if e.cfg.Continue {
 		e.loadResume(j)
 	}
+	if e.checkWhole(j) {
+		return
+	}
 	if !e.sch.startable(j.host, full) {
 		e.setState(j, stWaitHost)
 		e.sch.wait(j)

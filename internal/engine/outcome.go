@@ -77,6 +77,7 @@ type attemptFacts struct {
 
 	// Whole files: the resume state the attempt started from.
 	offset     int64
+	whole      int64 // a -c rerun asked only past this saved size (whole.go)
 	validator  string
 	compressed bool // --compressed: a range of an encoded body is no range of the file
 
@@ -140,7 +141,7 @@ type verdict struct {
 // range is large, its headers cost nothing), and for a whole file only
 // when it is not a plain success or failure.
 func (f *attemptFacts) needsHeaders() bool {
-	if f.segment {
+	if f.segment || f.whole > 0 {
 		return true
 	}
 	k := judge(f).kind
@@ -155,7 +156,10 @@ func classify(f attemptFacts) verdict {
 	if f.segment {
 		return classifyRange(&f)
 	}
-	v := judge(&f)
+	v, ok := wholeVerdict(&f)
+	if !ok {
+		v = judge(&f)
+	}
 	if v.kind == vRetry || v.kind == vRestart {
 		settle(&f, &v)
 	}

@@ -16,6 +16,16 @@ func whole(f func(*attemptFacts)) attemptFacts {
 	return a
 }
 
+// probe is the first attempt of a -c rerun that found a saved file of 5000
+// bytes and asked only for what lies past it (whole.go).
+func probe(f func(*attemptFacts)) attemptFacts {
+	a := whole(func(a *attemptFacts) {
+		a.offset, a.validator, a.whole, a.got, a.attempts, a.jobAttempts = 0, "", 5000, 0, 1, 1
+	})
+	f(&a)
+	return a
+}
+
 // rng is a finished range 100-199 of a split download of "v1", resumed at
 // 150, on its first retry of --retry 3.
 func rng(f func(*attemptFacts)) attemptFacts {
@@ -66,6 +76,28 @@ func TestClassify(t *testing.T) {
 		{"416 on a resume of the whole size is complete",
 			whole(func(a *attemptFacts) { a.state, a.httpCode, a.curlCode, a.hdr.rangeTotal = stateRejected, 416, 23, 100 }),
 			verdict{kind: vCompleted, reason: "HTTP 416 Requested Range Not Satisfiable"}},
+		{"a -c rerun's probe told 416 at the saved size: whole",
+			probe(func(a *attemptFacts) {
+				a.state, a.httpCode, a.curlCode, a.hdr.rangeTotal = stateRejected, 416, 23, 5000
+			}),
+			verdict{kind: vCompleted, now: true}},
+		{"a probe told 416 with an empty body (no write) is whole too",
+			probe(func(a *attemptFacts) { a.state, a.httpCode, a.hdr.rangeTotal = stateFresh, 416, 5000 }),
+			verdict{kind: vCompleted, now: true}},
+		{"a probe told 416 of another size fetches the file at once",
+			probe(func(a *attemptFacts) {
+				a.state, a.httpCode, a.curlCode, a.hdr.rangeTotal = stateRejected, 416, 23, 4000
+			}),
+			verdict{kind: vRestart, reason: "the server's file is not the 5000 bytes saved: fetching it whole", retryAfter: ra, now: true, free: true}},
+		{"a probe answered 206 (a longer file) fetches it at once",
+			probe(func(a *attemptFacts) { a.state, a.httpCode, a.curlCode = stateRangeBad, 206, 23 }),
+			verdict{kind: vRestart, reason: "the server's file is longer than the 5000 bytes saved: fetching it whole", retryAfter: ra, now: true, free: true}},
+		{"a probe answered 200 is a fresh download",
+			probe(func(a *attemptFacts) { a.httpCode, a.restarted = 200, true }),
+			verdict{kind: vOK}},
+		{"a probe told 503 retries as any attempt",
+			probe(func(a *attemptFacts) { a.state, a.httpCode, a.curlCode = stateRejected, 503, 23 }),
+			verdict{kind: vRetry, reason: "HTTP 503 Service Unavailable", retryAfter: ra}},
 		{"416 of another size restarts",
 			whole(func(a *attemptFacts) { a.state, a.httpCode, a.hdr.rangeTotal = stateRejected, 416, 90 }),
 			verdict{kind: vRestart, reason: "HTTP 416 Requested Range Not Satisfiable", retryAfter: ra, free: true}},

@@ -8,12 +8,12 @@ import "fmt"
 // jobState is where a job is in its life.
 //
 //	from \ to    waitHost running backoff split verifying linking done
-//	queued          x        x               x                    x
+//	queued          x        x               x       x            x
 //	waitHost                 x               x                    x
 //	running                          x       x       x        x   x
 //	backoff                  x               x                    x
 //	split                            x               x            x
-//	verifying                                                x    x
+//	verifying       x        x                               x    x
 //	linking                          x                            x
 //	done
 //
@@ -22,7 +22,8 @@ import "fmt"
 // included). backoff: waiting for a retry's due time (sched's retries; a
 // restart due at once waits there too). split: ranges run or wait
 // (sched's splits; a -c resume of recorded ranges starts here). verifying:
-// checksums are read on a goroutine. linking: the linker names its unnamed
+// checksums are read on a goroutine (also of a saved file a -c rerun
+// found, which then goes to be fetched when they do not match: whole.go). linking: the linker names its unnamed
 // file (and may find no descriptor: backoff). done: the one Result is out.
 type jobState uint8
 
@@ -43,12 +44,12 @@ func (s jobState) String() string { return stateNames[s] }
 
 // legal is the transition table above.
 var legal = [...][]jobState{
-	stQueued:    {stWaitHost, stRunning, stSplit, stDone},
+	stQueued:    {stWaitHost, stRunning, stSplit, stVerifying, stDone},
 	stWaitHost:  {stRunning, stSplit, stDone},
 	stRunning:   {stBackoff, stSplit, stVerifying, stLinking, stDone},
 	stBackoff:   {stRunning, stSplit, stDone},
 	stSplit:     {stBackoff, stVerifying, stDone},
-	stVerifying: {stLinking, stDone},
+	stVerifying: {stWaitHost, stRunning, stLinking, stDone},
 	stLinking:   {stBackoff, stDone},
 	stDone:      nil,
 }

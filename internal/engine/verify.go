@@ -30,10 +30,11 @@ func NewHash(algo string) hash.Hash {
 }
 
 type verifyResult struct {
-	job    *job
-	target string
-	sums   map[string]string // verified algo -> hex
-	err    error
+	job      *job
+	target   string
+	sums     map[string]string // verified algo -> hex
+	err      error
+	existing bool // the file checked is a finished NAME a -c rerun found (whole.go)
 }
 
 // verify hashes the finished NAME.part in one read and compares every
@@ -42,7 +43,11 @@ type verifyResult struct {
 func verify(j *job, target string, done chan<- verifyResult) {
 	res := verifyResult{job: j, target: target}
 	defer func() { done <- res }()
-	part := j.entry.Path + PartSuffix
+	hashFile(j, j.entry.Path+PartSuffix, &res)
+}
+
+// hashFile compares every checksum of j's entry with the file at path.
+func hashFile(j *job, part string, res *verifyResult) {
 	f, err := os.Open(part)
 	if err != nil {
 		res.err = &DiskError{Op: "read back", Path: part, Err: err}

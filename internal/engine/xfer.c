@@ -186,6 +186,15 @@ static int open_output(mg_xfer *x, int resume, long long cl) {
 	return 0;
 }
 
+// probe_skip reads past up to MG_PROBE_BODY bytes of the error page of a
+// probe's 416; it returns 0 (ending the transfer) for anything else.
+static size_t probe_skip(mg_xfer *x, long code, size_t n) {
+	if (!x->probe || code != 416 || x->skipped + (long long)n > MG_PROBE_BODY)
+		return 0;
+	x->skipped += (long long)n;
+	return n;
+}
+
 // range_start parses the first byte position of "bytes START-END/TOTAL".
 static long long range_start(const char *v) {
 	if (!v)
@@ -278,12 +287,16 @@ size_t mg_write(char *ptr, size_t size, size_t nmemb, void *ud) {
 			x->code = code;
 			if (code < 200 || code > 299) {
 				x->state = MG_REJECTED;
-				return 0; // aborts the transfer: the error body is never stored
+				// Aborts the transfer: the error body is never stored. A
+				// probe's 416 (whole.go) is read to its end when short, so
+				// that the connection serves the next request.
+				return probe_skip(x, code, n);
 			}
 			if (code == 206) {
 				// Only a range that starts exactly where the file ends may
-				// be appended; anything else would mix wrong bytes into the file.
-				if ((x->offset <= 0 && !x->segment) ||
+				// be appended; anything else would mix wrong bytes into the
+				// file. A probe of a saved file (whole.go) appends nothing.
+				if ((x->offset <= 0 && !x->segment) || x->probe ||
 				    range_start(mg_header(x->easy, "Content-Range")) != x->offset) {
 					x->state = MG_RANGE_BAD;
 					return 0;
@@ -342,6 +355,8 @@ size_t mg_write(char *ptr, size_t size, size_t nmemb, void *ud) {
 			}
 		}
 		x->state = MG_WRITING;
+	} else if (x->state == MG_REJECTED) {
+		return probe_skip(x, x->code, n);
 	} else if (x->state != MG_WRITING) {
 		return 0;
 	} else if (__atomic_load_n(&x->wfail, __ATOMIC_ACQUIRE)) {

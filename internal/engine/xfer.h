@@ -19,6 +19,10 @@ enum {
 	MG_RANGE_BAD = 4, // a 206 answer that does not start where we resume
 };
 
+// A probe (whole.go) reads at most this much of a 416's error page (nginx
+// sends about 200 bytes) to keep its connection; a longer one is cut.
+#define MG_PROBE_BODY (16 * 1024)
+
 enum {
 	MG_OP_NONE = 0,
 	MG_OP_MKDIR = 1,
@@ -67,6 +71,8 @@ typedef struct mg_xfer {
 	int restarted;       // resuming, but the server sent the whole body (200)
 	char *ifrange;       // the validator a resume sent in If-Range, owned
 	int other_version;   // MG_RANGE_BAD: the 206 named a version other than ifrange
+	int probe;           // asks only whether a saved file is whole: no 206 body is kept
+	long long skipped;   // bytes of a probe's 416 error page read past
 	int hdr_end;         // the last response's header block ended (blank line seen)
 	int preexisted;      // the output file existed before this attempt
 	int tmp_ok;          // may be written unnamed (see linker.c)

@@ -1,0 +1,100 @@
+package engine
+
+// Reruns with -c: a target that is already there and whole.
+//
+// With no NAME.part to resume, -c asks the server only for what lies past
+// the end of the saved file (Range: bytes=SIZE-). A 416 whose Content-Range
+// names SIZE as the resource's size says the file is whole: the entry is
+// skipped and no body moves. Any other answer means the server's file is
+// not the one saved, and it is fetched whole into NAME.part and renamed
+// over NAME as any download is: a 206 (the server's file is longer) is
+// never appended, because without a validator recorded for the saved file
+// nothing proves the saved bytes are a prefix of the longer one; a 200 (the
+// server ignores ranges) is that whole file already. With checksums on the
+// entry no request is made: the file is hashed, and only a mismatch fetches
+// it again.
+
+import (
+	"fmt"
+	"net/http"
+	"os"
+)
+
+// checkWhole decides whether j, fresh from the input, is a -c rerun of a
+// finished file. It returns true when it took the entry over (its
+// checksums are being read); otherwise j.whole says whether the first
+// attempt asks only for what lies past the file's end.
+func (e *engine) checkWhole(j *job) bool {
+	if !e.cfg.Continue || e.cfg.Compressed || j.offset > 0 || j.segs != nil || !isHTTP(j.entry.URL) {
+		return false
+	}
+	fi, err := os.Lstat(j.entry.Path)
+	if err != nil || !fi.Mode().IsRegular() || fi.Size() == 0 {
+		// An empty file costs nothing to fetch again.
+		return false
+	}
+	j.whole = fi.Size()
+	if len(j.entry.Checksums) == 0 {
+		return false
+	}
+	e.setState(j, stVerifying)
+	e.verifying++
+	go func() {
+		res := verifyResult{job: j, target: j.entry.Path, existing: true}
+		hashFile(j, j.entry.Path, &res)
+		e.verified <- res
+	}()
+	return true
+}
+
+// finishWholeVerify ends an entry whose saved file matched its checksums,
+// or sends it to be fetched whole when it did not.
+func (e *engine) finishWholeVerify(v verifyResult) {
+	j := v.job
+	if v.err == nil {
+		j.last.Verified = v.sums
+		e.skipWhole(j, "checksums match")
+		return
+	}
+	j.whole = 0
+	if !e.sch.startable(j.host, e.slots() >= e.cfg.Parallel) {
+		e.setState(j, stWaitHost)
+		e.sch.wait(j)
+		return
+	}
+	e.attempt(j)
+}
+
+// skipWhole reports j's saved file as whole.
+func (e *engine) skipWhole(j *job, how string) {
+	r := e.baseResult(j)
+	r.Status = StatusSkipped
+	r.Error = fmt.Sprintf("already complete (-c: %s)", how)
+	e.result(r)
+	e.setState(j, stDone)
+}
+
+// wholeVerdict classifies the answer to a probe of a saved file (f.whole
+// bytes): the C side refused any body of a 206 (xfer.h: probe), so nothing
+// was written and a restart keeps nothing.
+func wholeVerdict(f *attemptFacts) (verdict, bool) {
+	if f.whole <= 0 {
+		return verdict{}, false
+	}
+	v := verdict{kind: vRestart, now: true}
+	// A 416 with an empty body never reaches the write callback.
+	refused := f.httpCode == http.StatusRequestedRangeNotSatisfiable && (f.state == stateRejected || f.curlCode == 0)
+	switch {
+	case refused && f.hdr.rangeTotal == f.whole:
+		v.kind = vCompleted
+	case refused:
+		v.reason = fmt.Sprintf("the server's file is not the %d bytes saved: fetching it whole", f.whole)
+	case f.state == stateRangeBad:
+		v.reason = fmt.Sprintf("the server's file is longer than the %d bytes saved: fetching it whole", f.whole)
+	default:
+		// A 200 is the whole file (written as any fresh download); a
+		// failure is judged as any other.
+		return verdict{}, false
+	}
+	return v, true
+}
