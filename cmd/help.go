@@ -34,7 +34,7 @@ OUTPUT
   above it. Otherwise one line per entry on stdout (failures also on
   stderr). --json prints one JSON object per entry on stdout instead,
   with the keys source, url, effective_url, path, status (ok, failed,
-  skipped, invalid; planned in a --dry-run), http_code, curl_code, error,
+  skipped, unchanged, invalid; planned in a --dry-run), http_code, curl_code, error,
   bytes, duration_ms, attempts and checksums; then one object per host that
   pushed back (429/503, refused connections, timeouts), with "record":
   "host". A summary always ends on stderr, with a line per such host:
@@ -52,7 +52,10 @@ RETRIES, RESUME, INTEGRITY
   server allows it. Interrupted and retry-exhausted transfers keep
   NAME.part (and NAME.part.meta); -c resumes them in a later run, and skips
   a finished NAME the server still has at that size (one request, no
-  body) or that matches its checksums (no request). Checksums
+  body) or that matches its checksums (no request). With -N an existing
+  file is asked about (If-None-Match with the ETag recorded in
+  DIR/.multiget/state, else If-Modified-Since): a 304 leaves it, status
+  unchanged. Checksums
   are verified before NAME appears; a mismatch leaves no file.
 
 CONFIG FILE
@@ -98,7 +101,7 @@ ENVIRONMENT
                         writers, unnamed, handover
 
 EXIT STATUS
-  0    every entry downloaded (or skipped by --no-clobber)
+  0    every entry downloaded, unchanged (-N) or skipped
   1    at least one entry failed or was invalid, or the results could
        not be written (a full disk under > results.jsonl, or a reader
        that went away, as in | head -1: the run then stops)

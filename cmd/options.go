@@ -37,6 +37,9 @@ type Options struct {
 	RetryDelay         time.Duration
 	RetryMaxDelay      time.Duration
 	Continue           bool
+	Update             bool // -N
+	RemoteTime         bool // -R; on by default with -N
+	remoteTimeSet      bool // -R given, either way
 	StallTimeout       time.Duration
 	ChecksumFiles      []string
 	ContentDisposition bool
@@ -173,6 +176,9 @@ func (o *Options) validate() error {
 		if o.shardK, o.shardN, err2 = shardFromEnv(getenv); err2 != nil {
 			return err2
 		}
+	}
+	if o.Update && o.NoClobber {
+		return flagErrorf("-N cannot be combined with --no-clobber: -N replaces a file the server changed, --no-clobber keeps every existing file; give one")
 	}
 	if o.Compressed && o.Continue {
 		return flagErrorf("-c cannot be combined with --compressed: a byte range of a compressed body is not a range of the saved, decoded file")

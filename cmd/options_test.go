@@ -306,6 +306,13 @@ func requestCases() []optCase {
 		{name: "--compressed", args: []string{"--compressed", optURL}, want: func(o *Options) { o.Compressed = true }},
 		{name: "-c with --compressed is refused", args: []string{"--compressed", "-c", optURL},
 			stderr: usage("-c cannot be combined with --compressed: a byte range of a compressed body is not a range of the saved, decoded file"), code: ExitUsage},
+		{name: "-N", args: []string{"-N", optURL}, want: func(o *Options) { o.Update = true }},
+		{name: "--update", args: []string{"--update", optURL}, want: func(o *Options) { o.Update = true }},
+		{name: "-R", args: []string{"-R", optURL}, want: func(o *Options) { o.RemoteTime, o.remoteTimeSet = true, true }},
+		{name: "--remote-time=false with -N", args: []string{"-N", "--remote-time=false", optURL},
+			want: func(o *Options) { o.Update, o.remoteTimeSet = true, true }},
+		{name: "-N with --no-clobber is refused", args: []string{"-N", "--no-clobber", optURL},
+			stderr: usage("-N cannot be combined with --no-clobber: -N replaces a file the server changed, --no-clobber keeps every existing file; give one"), code: ExitUsage},
 	}...)
 }
 

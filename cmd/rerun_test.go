@@ -9,10 +9,15 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
+	"sync"
 	"testing"
+	"time"
 
 	"github.com/multiget/multiget/internal/testserver"
 )
@@ -148,4 +153,49 @@ func TestContinueRerunWithChecksum(t *testing.T) {
 	}
 	wantFile(t, filepath.Join(dir, "out", "sum1"), testserver.Content("sum1", size))
 	noLeftovers(t, dir)
+}
+
+// A probe answered with the whole file (a 200: the server ignored the
+// range) that is cut midway is continued as any download: the retry asks
+// for the rest of what came, not for what lies past the saved file.
+// Likewise a -N condition answered with a cut 200 is not sent again.
+func TestRerunCutAnswerContinues(t *testing.T) {
+	t.Parallel()
+	data := bytes.Repeat([]byte("0123456789abcdef"), 40000) // 640,000 bytes
+	for _, flag := range []string{"-c", "-N"} {
+		t.Run(flag, func(t *testing.T) {
+			var mu sync.Mutex
+			var seen []string
+			srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				mu.Lock()
+				seen = append(seen, fmt.Sprintf("range=%q inm=%q ims=%q", r.Header.Get("Range"), r.Header.Get("If-None-Match"), r.Header.Get("If-Modified-Since")))
+				first := len(seen) == 1
+				mu.Unlock()
+				w.Header().Set("ETag", `"big-v1"`)
+				w.Header().Set("Accept-Ranges", "bytes")
+				if first {
+					w.Header().Set("Content-Length", strconv.Itoa(len(data)))
+					w.WriteHeader(http.StatusOK)
+					_, _ = w.Write(data[:len(data)/2])
+					w.(http.Flusher).Flush()
+					panic(http.ErrAbortHandler) // the connection is cut
+				}
+				http.ServeContent(w, r, "", time.Time{}, bytes.NewReader(data))
+			}))
+			defer srv.Close()
+			dir := t.TempDir()
+			p := saveAs(t, dir, "big", []byte("an older, shorter file"))
+			r := mg(t, dir, "-d", "out", "--json", flag, "--retry-delay", "10ms", srv.URL+"/big")
+			res := single(t, r)
+			if r.code != 0 || res.Status != "ok" {
+				t.Fatalf("want ok, got %+v\n%s", res, r)
+			}
+			wantFile(t, p, data)
+			mu.Lock()
+			defer mu.Unlock()
+			if len(seen) != 2 || !strings.Contains(seen[1], fmt.Sprintf(`range="bytes=%d-" inm="" ims=""`, len(data)/2)) {
+				t.Fatalf("want the retry to continue the cut body, with no probe range or condition; requests:\n%s", strings.Join(seen, "\n"))
+			}
+		})
+	}
 }

@@ -73,6 +73,7 @@ func NewRootCmd(io *IOStreams, runF func(context.Context, *Options) error) *cobr
 				}
 			}
 			opts.progressSet = c.Flags().Changed("progress")
+			opts.remoteTimeSet = c.Flags().Changed("remote-time")
 			if err := opts.validate(); err != nil {
 				return err
 			}
@@ -117,6 +118,8 @@ func NewRootCmd(io *IOStreams, runF func(context.Context, *Options) error) *cobr
 	f.Var(newSeconds(&opts.RetryDelay, time.Second), "retry-delay", "first retry backoff, doubled each time, with jitter")
 	f.Var(newSeconds(&opts.RetryMaxDelay, 30*time.Second), "retry-max-delay", "longest backoff, Retry-After included")
 	f.BoolVarP(&opts.Continue, "continue", "c", false, "resume NAME.part files left by an earlier run")
+	f.BoolVarP(&opts.Update, "update", "N", false, "for a file that exists, ask the server whether it changed (ETag or time); a 304 leaves it (status unchanged)")
+	f.BoolVarP(&opts.RemoteTime, "remote-time", "R", false, "give each saved file the server's Last-Modified time (default on with -N; --remote-time=false turns it off)")
 	f.Var(newSeconds(&opts.StallTimeout, 60*time.Second), "stall-timeout", "fail (and retry) a transfer that receives nothing for `DUR` (0 = never)")
 	f.StringArrayVar(&opts.ChecksumFiles, "checksum-file", nil, "verify files against `FILE` in sha256sum/sha512sum/sha1sum/md5sum format (repeatable)")
 	f.BoolVar(&opts.ContentDisposition, "content-disposition", false, "name files as the server's Content-Disposition says (sanitised)")

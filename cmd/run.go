@@ -11,6 +11,7 @@ import (
 	"github.com/multiget/multiget/internal/engine"
 	"github.com/multiget/multiget/internal/naming"
 	"github.com/multiget/multiget/internal/report"
+	"github.com/multiget/multiget/internal/store"
 )
 
 // mkdirUnlessDry creates --dir, except in a dry run, which touches nothing.
@@ -117,6 +118,9 @@ func run(ctx context.Context, ios *IOStreams, o *Options) error {
 		RetryDelay:         o.RetryDelay,
 		RetryMaxDelay:      o.RetryMaxDelay,
 		Continue:           o.Continue,
+		Update:             o.Update,
+		RemoteTime:         o.RemoteTime || (o.Update && !o.remoteTimeSet),
+		Dir:                o.Dir,
 		ContentDisposition: o.ContentDisposition,
 		Claim:              targets.ClaimTarget,
 		Split:              o.Split,
@@ -130,6 +134,9 @@ func run(ctx context.Context, ios *IOStreams, o *Options) error {
 		TotalRate:  o.totalRate,
 
 		Tuning: tuning,
+	}
+	if o.Update {
+		cfg.State = store.Open(o.Dir)
 	}
 	n, limit := engine.ParallelCap(cfg.Parallel, cfg.Split)
 	cfg.InFlight = engine.InFlightCap(limit)
@@ -176,7 +183,7 @@ func run(ctx context.Context, ios *IOStreams, o *Options) error {
 		<-readDone
 	}
 	sum := report.Summary{
-		OK: stats.OK, Failed: stats.Failed, Skipped: stats.Skipped, Invalid: stats.Invalid,
+		OK: stats.OK, Failed: stats.Failed, Skipped: stats.Skipped, Invalid: stats.Invalid, Unchanged: stats.Unchanged,
 		Bytes: stats.Bytes, Elapsed: time.Since(start),
 		Interrupted: interrupted, FailFast: stats.FailFast, Stopped: stopped,
 		NotStarted: -1,

@@ -199,6 +199,11 @@ func (e *engine) attempt(j *job) {
 			}
 			x.setProbe()
 		}
+		if j.cond != "" {
+			if err := x.addHeader(e.headers, j.cond); err != nil {
+				return err
+			}
+		}
 		// A compressed body has no byte ranges that map onto the saved file.
 		if e.cfg.Split > 1 && !e.cfg.Compressed && j.offset == 0 && j.splitting == splitMaybe && isHTTP(en.URL) {
 			x.setSplitMin(max(e.cfg.MinSplitSize, 2*minSegment))

@@ -103,8 +103,13 @@ func (x cxfer) resume(offset, end int64, shared slist, validator string) error {
 	if validator == "" {
 		return nil
 	}
-	// The attempt's own list, freed with the transfer (mg_xfer_free).
-	l := shared.with("If-Range: " + validator)
+	return x.addHeader(shared, "If-Range: "+validator)
+}
+
+// addHeader sends line with this attempt's request, after shared (the
+// attempt's own list, freed with the transfer).
+func (x cxfer) addHeader(shared slist, line string) error {
+	l := shared.with(line)
 	C.mg_slist_free(x.p.headers)
 	x.p.headers = l.p
 	return l.set(x.p.easy, optHTTPHeader)

@@ -205,6 +205,7 @@ func (e *engine) committed(j *job, target string, sums map[string]string, err er
 	} else {
 		r.Status = StatusOK
 		r.Error = ""
+		e.saved(j, target)
 	}
 	j.part.release()
 	e.result(r)

@@ -34,6 +34,7 @@ func (e *engine) facts(t *transfer, code int) attemptFacts {
 		got:          x.bytes(),
 		offset:       j.offset,
 		whole:        j.whole,
+		conditional:  j.cond != "",
 		validator:    j.validator,
 		compressed:   e.cfg.Compressed,
 		kept:         true,
@@ -116,8 +117,11 @@ func (e *engine) complete(t *transfer, code int) {
 	}
 	v := classify(f)
 	e.hostFeedback(t, &f, v)
-	if v.kind != vRetry {
-		j.whole = 0 // the probe of a saved file is answered
+	if v.kind != vRetry || f.state == stateWriting {
+		// The probe of a saved file, or its condition, is answered: by a
+		// verdict, or by a body (a 200), which a retry continues or
+		// starts over like any download.
+		j.whole, j.cond = 0, ""
 	}
 	j.received += f.got
 	j.resume.seen = j.resume.seen || x.preexisted()
@@ -166,6 +170,14 @@ func (e *engine) complete(t *transfer, code int) {
 		e.writeMeta(j)
 		e.removeTransfer(t)
 		e.fail(j)
+	case vUnchanged:
+		x.discard()
+		// A file checked by its time learns its ETag for the next run.
+		if etag := header(t.easy.GetHandle(), "ETag"); etag != "" {
+			e.remember(j, j.entry.Path, etag, "")
+		}
+		e.removeTransfer(t)
+		e.unchanged(j)
 	case vCompleted:
 		if f.whole > 0 {
 			x.discard()
@@ -175,6 +187,7 @@ func (e *engine) complete(t *transfer, code int) {
 		}
 		fallthrough
 	case vOK:
+		e.noteRemote(j, t.easy.GetHandle())
 		j.out = takeOutput(x)
 		e.removeTransfer(t)
 		e.finishFile(j, cdName)

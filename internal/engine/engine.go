@@ -19,6 +19,8 @@ import (
 	"unsafe"
 
 	curl "github.com/andelf/go-curl"
+
+	"github.com/multiget/multiget/internal/store"
 )
 
 // Config holds what the command line says about transfers.
@@ -45,6 +47,15 @@ type Config struct {
 	RetryMaxDelay time.Duration // backoff cap, Retry-After included
 	Continue      bool          // resume NAME.part left by an earlier run
 
+	// Reruns (rerun.go, remote.go): Update (-N) asks whether a saved file
+	// changed; State records each saved file's version for it (nil: none);
+	// RemoteTime (-R) gives a saved file the server's Last-Modified; Dir is
+	// the --dir, which State's paths are relative to.
+	Update     bool
+	State      *store.Store
+	RemoteTime bool
+	Dir        string
+
 	// ContentDisposition lets a server's filename replace a name taken from
 	// the URL; Claim (when set) guards the new path against duplicates.
 	ContentDisposition bool
@@ -68,10 +79,12 @@ type Config struct {
 
 // Stats sums up a run.
 type Stats struct {
-	OK, Failed, Skipped, Invalid int
-	Bytes                        int64
-	Interrupted                  bool // the context was cancelled
-	FailFast                     bool // stopped by the first failure
+	OK, Failed, Skipped, Invalid, Unchanged int
+	Bytes                                   int64
+	// StoreError is the first failure to write the state store (-N).
+	StoreError  string
+	Interrupted bool // the context was cancelled
+	FailFast    bool // stopped by the first failure
 	// StopReason says why the run stopped early ("interrupted", ...).
 	StopReason string
 	// Waits counts how the loop slept: through select(2) on curl_multi_fdset,
@@ -83,7 +96,7 @@ type Stats struct {
 }
 
 // Done is the number of entries that got a result.
-func (s Stats) Done() int { return s.OK + s.Failed + s.Skipped + s.Invalid }
+func (s Stats) Done() int { return s.OK + s.Failed + s.Skipped + s.Invalid + s.Unchanged }
 
 // DiskError is a failure to create or write an output file.
 type DiskError struct {
@@ -122,8 +135,13 @@ type job struct {
 	resume    resumeRecord // what this run knows of NAME.part.meta
 	// whole is the size of a finished NAME a -c rerun found with no
 	// NAME.part to resume: the attempt asks only whether it is whole
-	// (whole.go). 0 otherwise.
+	// (rerun.go). 0 otherwise.
 	whole int64
+	// cond is the condition header of a -N rerun's request ("" for none);
+	// etag and lastMod the version headers of the response the file came
+	// from (remote.go).
+	cond          string
+	etag, lastMod string
 
 	due  time.Time // when a waiting retry may start
 	last Result    // outcome of the latest attempt, for reporting

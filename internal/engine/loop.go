@@ -194,7 +194,7 @@ func (e *engine) admit(en Entry, full bool) {
 	if e.cfg.Continue {
 		e.loadResume(j)
 	}
-	if e.checkWhole(j) {
+	if e.checkExisting(j) {
 		return
 	}
 	if !e.sch.startable(j.host, full) {

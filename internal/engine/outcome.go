@@ -76,10 +76,11 @@ type attemptFacts struct {
 	got                int64  // body bytes of this attempt
 
 	// Whole files: the resume state the attempt started from.
-	offset     int64
-	whole      int64 // a -c rerun asked only past this saved size (whole.go)
-	validator  string
-	compressed bool // --compressed: a range of an encoded body is no range of the file
+	offset      int64
+	whole       int64 // a -c rerun asked only past this saved size (rerun.go)
+	conditional bool  // a -N rerun asked whether the saved file changed
+	validator   string
+	compressed  bool // --compressed: a range of an encoded body is no range of the file
 
 	// Ranges: the range after what this attempt brought was counted.
 	kept      bool  // the attempt's bytes are on disk (mg_xfer_keep succeeded)
@@ -110,6 +111,7 @@ const (
 	vUnsplit                      // fetch the file whole on one connection, at once
 	vFail                         // give up; NAME.part goes
 	vFailKeep                     // give up; NAME.part stays for -c
+	vUnchanged                    // a -N rerun's saved file is current (304)
 )
 
 // keepWhat says what of NAME.part a retry or failure keeps.
@@ -156,7 +158,7 @@ func classify(f attemptFacts) verdict {
 	if f.segment {
 		return classifyRange(&f)
 	}
-	v, ok := wholeVerdict(&f)
+	v, ok := rerunVerdict(&f)
 	if !ok {
 		v = judge(&f)
 	}

@@ -17,7 +17,7 @@ func whole(f func(*attemptFacts)) attemptFacts {
 }
 
 // probe is the first attempt of a -c rerun that found a saved file of 5000
-// bytes and asked only for what lies past it (whole.go).
+// bytes and asked only for what lies past it (rerun.go).
 func probe(f func(*attemptFacts)) attemptFacts {
 	a := whole(func(a *attemptFacts) {
 		a.offset, a.validator, a.whole, a.got, a.attempts, a.jobAttempts = 0, "", 5000, 0, 1, 1

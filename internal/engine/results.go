@@ -77,6 +77,8 @@ func (e *engine) result(r Result) {
 		e.stats.OK++
 	case StatusSkipped:
 		e.stats.Skipped++
+	case StatusUnchanged:
+		e.stats.Unchanged++
 	case StatusInvalid:
 		e.stats.Invalid++
 	default:

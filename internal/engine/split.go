@@ -77,6 +77,7 @@ func (e *engine) split(t *transfer) {
 	}
 	j.splitting, j.total = splitYes, total
 	j.setValidator(validator)
+	e.noteRemote(j, h)
 	// The probe stops where it is, and n new transfers take the rest as
 	// ranges. Keeping the probe on for a range of its own saves a
 	// connection but made it the last to finish against nginx's limit_rate:

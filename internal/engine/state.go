@@ -23,8 +23,9 @@ import "fmt"
 // restart due at once waits there too). split: ranges run or wait
 // (sched's splits; a -c resume of recorded ranges starts here). verifying:
 // checksums are read on a goroutine (also of a saved file a -c rerun
-// found, which then goes to be fetched when they do not match: whole.go). linking: the linker names its unnamed
-// file (and may find no descriptor: backoff). done: the one Result is out.
+// found, which goes to be fetched when they do not match: rerun.go).
+// linking: the linker names its unnamed file (and may find no descriptor:
+// backoff). done: the one Result is out.
 type jobState uint8
 
 const (

@@ -71,6 +71,9 @@ const (
 	StatusFailed  Status = "failed"
 	StatusSkipped Status = "skipped"
 	StatusInvalid Status = "invalid"
+	// StatusUnchanged is a -N rerun's entry whose server said the saved
+	// file is current (304): nothing was fetched.
+	StatusUnchanged Status = "unchanged"
 	// StatusPlanned is a valid entry of a --dry-run: it would be
 	// downloaded. The engine itself never reports it.
 	StatusPlanned Status = "planned"

@@ -34,7 +34,7 @@ type verifyResult struct {
 	target   string
 	sums     map[string]string // verified algo -> hex
 	err      error
-	existing bool // the file checked is a finished NAME a -c rerun found (whole.go)
+	existing bool // the file checked is a finished NAME a -c rerun found (rerun.go)
 }
 
 // verify hashes the finished NAME.part in one read and compares every

@@ -288,14 +288,14 @@ size_t mg_write(char *ptr, size_t size, size_t nmemb, void *ud) {
 			if (code < 200 || code > 299) {
 				x->state = MG_REJECTED;
 				// Aborts the transfer: the error body is never stored. A
-				// probe's 416 (whole.go) is read to its end when short, so
+				// probe's 416 (rerun.go) is read to its end when short, so
 				// that the connection serves the next request.
 				return probe_skip(x, code, n);
 			}
 			if (code == 206) {
 				// Only a range that starts exactly where the file ends may
 				// be appended; anything else would mix wrong bytes into the
-				// file. A probe of a saved file (whole.go) appends nothing.
+				// file. A probe of a saved file (rerun.go) appends nothing.
 				if ((x->offset <= 0 && !x->segment) || x->probe ||
 				    range_start(mg_header(x->easy, "Content-Range")) != x->offset) {
 					x->state = MG_RANGE_BAD;

@@ -19,7 +19,7 @@ enum {
 	MG_RANGE_BAD = 4, // a 206 answer that does not start where we resume
 };
 
-// A probe (whole.go) reads at most this much of a 416's error page (nginx
+// A probe (rerun.go) reads at most this much of a 416's error page (nginx
 // sends about 200 bytes) to keep its connection; a longer one is cut.
 #define MG_PROBE_BODY (16 * 1024)
 

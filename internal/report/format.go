@@ -159,6 +159,8 @@ func tag(st engine.Status) string {
 		return "FAILED"
 	case engine.StatusSkipped:
 		return "skipped"
+	case engine.StatusUnchanged:
+		return "unchanged"
 	case engine.StatusInvalid:
 		return "INVALID"
 	case engine.StatusPlanned:
@@ -170,7 +172,7 @@ func tag(st engine.Status) string {
 // isBad reports results the user must notice. Unknown statuses count as
 // bad so that an engine bug is never silently filed under success.
 func isBad(st engine.Status) bool {
-	return st != engine.StatusOK && st != engine.StatusSkipped && st != engine.StatusPlanned
+	return st != engine.StatusOK && st != engine.StatusSkipped && st != engine.StatusPlanned && st != engine.StatusUnchanged
 }
 
 // reason is the failure text, with a fallback so the line never ends in
@@ -217,6 +219,8 @@ func Line(res engine.Result) string {
 			line += "  (" + Sanitize(res.Error) + ")"
 		}
 		return line
+	case engine.StatusUnchanged:
+		return head + " -> " + field(res.Path) + "  (not modified)"
 	case engine.StatusInvalid:
 		return head + ": " + reason(res)
 	case engine.StatusPlanned:
@@ -296,8 +300,12 @@ func summaryLines(s Summary, color bool) []string {
 		// Nothing was transferred: no bytes, no speed.
 		return []string{fmt.Sprintf("multiget: dry run: %d planned, %d invalid", s.OK, s.Invalid)}
 	}
-	first := fmt.Sprintf("multiget: %d ok, %s, %d skipped, %d invalid · %s in %s",
-		s.OK, failed, s.Skipped, s.Invalid, FormatSize(s.Bytes), FormatDuration(s.Elapsed))
+	unchanged := ""
+	if s.Unchanged > 0 {
+		unchanged = fmt.Sprintf(", %d unchanged", s.Unchanged)
+	}
+	first := fmt.Sprintf("multiget: %d ok%s, %s, %d skipped, %d invalid · %s in %s",
+		s.OK, unchanged, failed, s.Skipped, s.Invalid, FormatSize(s.Bytes), FormatDuration(s.Elapsed))
 	if s.Elapsed > 0 {
 		first += " (" + FormatRate(rate(s.Bytes, s.Elapsed)) + ")"
 	}

@@ -69,6 +69,7 @@ func (e *WriteError) Unwrap() error { return e.Err }
 // Summary is the outcome of a whole run, printed by Finish.
 type Summary struct {
 	OK, Failed, Skipped, Invalid int
+	Unchanged                    int // -N: the server said the saved file is current
 	Bytes                        int64
 	Elapsed                      time.Duration
 	Interrupted                  bool

@@ -1,8 +1,20 @@
 package engine
 
-// Reruns with -c: a target that is already there and whole.
+// Reruns: a target that is already there. -N asks the server whether its
+// version changed (a conditional request); -c asks only whether the saved
+// file is whole.
 //
-// With no NAME.part to resume, -c asks the server only for what lies past
+// -N: with a record of the file in the state store (internal/store) that
+// still describes it (same size and time), the request carries
+// If-None-Match with the recorded ETag, else If-Modified-Since with the
+// recorded Last-Modified; with no such record, If-Modified-Since with the
+// file's own time. A 304 ends the entry "unchanged" with the file
+// untouched; a 200 is a download as any other, renamed over NAME once
+// whole. A server that ignores the condition costs a download, never a
+// wrong file. A resumable NAME.part is continued instead (the file is
+// being fetched, not checked).
+//
+// -c: with no NAME.part to resume, -c asks the server only for what lies past
 // the end of the saved file (Range: bytes=SIZE-). A 416 whose Content-Range
 // names SIZE as the resource's size says the file is whole: the entry is
 // skipped and no body moves. Any other answer means the server's file is
@@ -18,7 +30,59 @@ import (
 	"fmt"
 	"net/http"
 	"os"
+	"path/filepath"
 )
+
+// checkExisting looks at the target of j, fresh from the input, for -N or
+// -c. It returns true when it took the entry over.
+func (e *engine) checkExisting(j *job) bool {
+	if e.cfg.Update {
+		e.prepareConditional(j)
+		return false
+	}
+	return e.checkWhole(j)
+}
+
+// prepareConditional sets j.cond, the condition of j's first request, when
+// its target exists.
+func (e *engine) prepareConditional(j *job) {
+	if j.offset > 0 || j.segs != nil || !isHTTP(j.entry.URL) {
+		return
+	}
+	fi, err := os.Lstat(j.entry.Path)
+	if err != nil || !fi.Mode().IsRegular() {
+		return
+	}
+	if rec, ok := e.record(j.entry.Path); ok && rec.Describes(fi) {
+		switch {
+		case rec.ETag != "":
+			j.cond = "If-None-Match: " + rec.ETag
+			return
+		case rec.LastModified != "":
+			j.cond = "If-Modified-Since: " + rec.LastModified
+			return
+		}
+	}
+	j.cond = "If-Modified-Since: " + fi.ModTime().UTC().Format(http.TimeFormat)
+}
+
+// relPath is path relative to the --dir, as the state store keys it.
+func (e *engine) relPath(path string) string {
+	rel, err := filepath.Rel(e.cfg.Dir, path)
+	if err != nil {
+		return filepath.ToSlash(path)
+	}
+	return filepath.ToSlash(rel)
+}
+
+// unchanged ends j, whose server said its saved file is current (304).
+func (e *engine) unchanged(j *job) {
+	r := e.baseResult(j)
+	r.Status = StatusUnchanged
+	r.Error = ""
+	e.result(r)
+	e.setState(j, stDone)
+}
 
 // checkWhole decides whether j, fresh from the input, is a -c rerun of a
 // finished file. It returns true when it took the entry over (its
@@ -74,10 +138,13 @@ func (e *engine) skipWhole(j *job, how string) {
 	e.setState(j, stDone)
 }
 
-// wholeVerdict classifies the answer to a probe of a saved file (f.whole
-// bytes): the C side refused any body of a 206 (xfer.h: probe), so nothing
+// rerunVerdict classifies the answer to a conditional request (-N: a 304)
+// or to a probe of a saved file (-c, f.whole bytes): the C side refused any body of a 206 (xfer.h: probe), so nothing
 // was written and a restart keeps nothing.
-func wholeVerdict(f *attemptFacts) (verdict, bool) {
+func rerunVerdict(f *attemptFacts) (verdict, bool) {
+	if f.conditional && f.httpCode == http.StatusNotModified && (f.state == stateRejected || f.curlCode == 0) {
+		return verdict{kind: vUnchanged}, true
+	}
 	if f.whole <= 0 {
 		return verdict{}, false
 	}
