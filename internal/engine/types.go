@@ -18,6 +18,10 @@ type Entry struct {
 	// Written is the URL as written when that differs from URL; results
 	// show it, so they match the list. "" when the same.
 	Written string
+	// Mirrors are other URLs of the same file (in the list's order, each
+	// in the form URL is), tried when a failure on one URL could be fixed
+	// by another (mirrors.go). Path is named after URL.
+	Mirrors []string
 	// Path is the final output path (already joined with --dir, cleaned,
 	// and proven to stay inside it). Empty when Invalid is set.
 	Path string
