@@ -99,7 +99,7 @@ func (e *engine) removeTransfer(t *transfer) {
 // handle kept from a finished transfer when there is one (reuse spares
 // libcurl's per-handle allocations, its receive buffer among them), else a
 // duplicate of the template.
-func (e *engine) newTransfer(url, path string, part *partHold, checkHTTP, pipeWait, h1 bool) (*curl.CURL, cxfer, error) {
+func (e *engine) newTransfer(url string, hdrs slist, path string, part *partHold, checkHTTP, pipeWait, h1 bool) (*curl.CURL, cxfer, error) {
 	var easy *curl.CURL
 	if n := len(e.pool); n > 0 {
 		easy, e.pool = e.pool[n-1], e.pool[:n-1]
@@ -112,7 +112,7 @@ func (e *engine) newTransfer(url, path string, part *partHold, checkHTTP, pipeWa
 		easy.Cleanup()
 		return nil, cxfer{}, err
 	}
-	if err := prepareEasy(easy.GetHandle(), url, e.headers, pipeWait, h1); err != nil {
+	if err := prepareEasy(easy.GetHandle(), url, hdrs, pipeWait, h1); err != nil {
 		e.parkEasy(easy)
 		return nil, cxfer{}, fmt.Errorf("libcurl rejected the URL: %w", err)
 	}
@@ -144,7 +144,7 @@ func (e *engine) startTransfer(j *job, seg *segment, url, host string, checkHTTP
 	// connection to the host as streams, and a server that limits each
 	// connection would then serve the whole file at one connection's rate.
 	pipeWait := seg == nil && hasPrefixFold(url, "https://")
-	easy, x, err := e.newTransfer(url, j.entry.Path, &j.part, checkHTTP, pipeWait, seg != nil)
+	easy, x, err := e.newTransfer(url, e.headersFor(j, url), j.entry.Path, &j.part, checkHTTP, pipeWait, seg != nil)
 	if err != nil {
 		return nil, err
 	}
@@ -185,27 +185,29 @@ func (e *engine) attempt(j *job) {
 		e.startSplitJob(j)
 		return
 	}
-	en := j.entry
 	j.tries.attempts++
-	_, err := e.startTransfer(j, nil, en.URL, j.host, isHTTP(en.URL), func(x cxfer) error {
+	u := j.url()
+	j.noteTried(u)
+	hdrs := e.headersFor(j, u)
+	_, err := e.startTransfer(j, nil, u, j.host, isHTTP(u), func(x cxfer) error {
 		if j.offset > 0 {
-			if err := x.resume(j.offset, -1, e.headers, j.validator); err != nil {
+			if err := x.resume(j.offset, -1, hdrs, j.validator); err != nil {
 				return err
 			}
 		}
 		if j.whole > 0 {
-			if err := x.resume(j.whole, -1, e.headers, ""); err != nil {
+			if err := x.resume(j.whole, -1, hdrs, ""); err != nil {
 				return err
 			}
 			x.setProbe()
 		}
 		if j.cond != "" {
-			if err := x.addHeader(e.headers, j.cond); err != nil {
+			if err := x.addHeader(hdrs, j.cond); err != nil {
 				return err
 			}
 		}
 		// A compressed body has no byte ranges that map onto the saved file.
-		if e.cfg.Split > 1 && !e.cfg.Compressed && j.offset == 0 && j.splitting == splitMaybe && isHTTP(en.URL) {
+		if e.cfg.Split > 1 && !e.cfg.Compressed && j.offset == 0 && j.splitting == splitMaybe && isHTTP(u) {
 			x.setSplitMin(max(e.cfg.MinSplitSize, 2*minSegment))
 		}
 		return nil
@@ -224,19 +226,25 @@ func (e *engine) attempt(j *job) {
 // waits (sched.startRanges starts it later). A split that failed while its
 // ranges were being started (the entry has its result) starts no more.
 func (e *engine) startSegment(j *job, s *segment) {
-	host := j.rangeHost()
+	url, host := j.segmentURL(s)
 	if j.state != stSplit || !e.sch.hostFree(host) {
 		return
 	}
 	s.attempts++
 	j.tries.attempts++
-	url := j.rangeURL()
 	hdrs := e.headersFor(j, url)
+	validator := j.validator
+	if s.mirror > 0 {
+		// Another server's version names differ: the checksum, not
+		// If-Range, proves its bytes (mirrors.go).
+		validator = ""
+	}
 	t, err := e.startTransfer(j, s, url, host, true, func(x cxfer) error {
 		x.setSegment()
-		// With a validator (every split download has one) this sets the
-		// request's headers to hdrs and If-Range.
-		return x.resume(s.start+s.done, s.end, hdrs, j.validator)
+		// With a validator (every split download has one, save a range
+		// spread to a mirror) this sets the request's headers to hdrs and
+		// If-Range.
+		return x.resume(s.start+s.done, s.end, hdrs, validator)
 	})
 	if err != nil {
 		e.failSplit(j, err, true)
@@ -252,7 +260,7 @@ func (e *engine) startSegment(j *job, s *segment) {
 // resumes sent straight to where it led must too. (Credentials in the
 // entry's URL are no part of a URL on another host.)
 func (e *engine) headersFor(j *job, url string) slist {
-	if hostKey(url) != j.host {
+	if hostKey(url) != j.origin {
 		return e.foreign
 	}
 	return e.headers

@@ -63,6 +63,17 @@ func (e *engine) finishVerify(v verifyResult) {
 		e.finishWholeVerify(v)
 		return
 	}
+	var mismatch *ChecksumError
+	if errors.As(v.err, &mismatch) && e.nextMirror(v.job) {
+		// What this URL sent is not the file: the next one may be honest.
+		j := v.job
+		j.noSpread = j.noSpread || j.spreading()
+		j.last.Error = v.err.Error()
+		e.dropPart(j)
+		j.segs, j.validator, j.offset, j.total, j.splitting = nil, "", 0, 0, splitMaybe
+		e.retryNow(j)
+		return
+	}
 	if v.err != nil {
 		v.job.last.Error = v.err.Error()
 		e.dropPart(v.job)

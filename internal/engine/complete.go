@@ -18,7 +18,7 @@ func (e *engine) facts(t *transfer, code int) attemptFacts {
 	j, x := t.job, t.x
 	f := attemptFacts{
 		segment:      t.seg != nil,
-		http:         t.seg != nil || isHTTP(j.entry.URL),
+		http:         t.seg != nil || isHTTP(j.url()),
 		part:         j.entry.Path + PartSuffix,
 		curlCode:     code,
 		httpCode:     getInt(t.easy, curl.INFO_RESPONSE_CODE),
@@ -41,6 +41,7 @@ func (e *engine) facts(t *transfer, code int) attemptFacts {
 		attempts:     j.tries.attempts,
 		jobAttempts:  j.tries.attempts,
 		fdWaits:      j.tries.fdWaits,
+		switches:     j.tries.switches,
 		freeUsed:     j.tries.freeRestart,
 		retry:        e.cfg.Retry,
 		stopping:     e.stopReason != "",
@@ -117,6 +118,11 @@ func (e *engine) complete(t *transfer, code int) {
 	}
 	v := classify(f)
 	e.hostFeedback(t, &f, v)
+	if fixable := mirrorFixable(&f); fixable && (v.kind == vRetry || v.kind == vFail || v.kind == vFailKeep) && e.nextMirror(j) {
+		v.kind, v.now = vRetry, true
+	} else if fixable && v.kind == vRetry {
+		e.nextRound(j)
+	}
 	if v.kind != vRetry || f.state == stateWriting {
 		// The probe of a saved file, or its condition, is answered: by a
 		// verdict, or by a body (a 200), which a retry continues or

@@ -122,7 +122,8 @@ const maxWait = 100 * time.Millisecond
 // job is one entry across all its attempts.
 type job struct {
 	entry    Entry
-	host     string   // hostKey(entry.URL): what --per-host counts
+	host     string   // hostKey(url()): what --per-host counts
+	origin   string   // hostKey(entry.URL): where -H credentials may go
 	state    jobState // see state.go
 	begin    time.Time
 	tries    retryBudget
@@ -137,6 +138,11 @@ type job struct {
 	// NAME.part to resume: the attempt asks only whether it is whole
 	// (rerun.go). 0 otherwise.
 	whole int64
+	// Mirrors (mirrors.go): the URL asked (0: entry.URL, i: Mirrors[i-1]),
+	// how many URLs this round has tried, and the URLs tried so far.
+	mirror, roundTried int
+	tried              []string
+	noSpread           bool // a spread split failed its checksum: one URL at a time
 	// cond is the condition header of a -N rerun's request ("" for none);
 	// etag and lastMod the version headers of the response the file came
 	// from (remote.go).
@@ -309,5 +315,6 @@ func (e *engine) baseResult(j *job) Result {
 	r.Bytes = j.received
 	r.Attempts = j.tries.attempts
 	r.Duration = time.Since(j.begin)
+	r.Tried = j.tried
 	return r
 }

@@ -190,7 +190,8 @@ func (e *engine) admit(en Entry, full bool) {
 			return
 		}
 	}
-	j := &job{entry: en, begin: time.Now(), host: hostKey(en.URL)}
+	h := hostKey(en.URL)
+	j := &job{entry: en, begin: time.Now(), host: h, origin: h, roundTried: 1}
 	if e.cfg.Continue {
 		e.loadResume(j)
 	}

@@ -93,6 +93,7 @@ type attemptFacts struct {
 	attempts    int  // of the whole file, or of the range
 	jobAttempts int  // of the whole file (ranges: for a restart)
 	fdWaits     int  // attempts spent waiting for descriptors so far
+	switches    int  // attempts that moved to another mirror (outside --retry)
 	freeUsed    bool // the free restart is spent
 	retry       int  // --retry
 	stopping    bool // the run is stopping: nothing is tried again
@@ -249,7 +250,7 @@ func settle(f *attemptFacts, v *verdict) {
 	default:
 		offset = 0
 	}
-	budget := f.attempts - min(f.fdWaits+b2i(v.fdWait), maxFDWaits)
+	budget := f.attempts - min(f.fdWaits+b2i(v.fdWait), maxFDWaits) - f.switches
 	// A resume that found the prefix unusable (the file changed or shrank)
 	// starts over once without spending a retry.
 	v.free = v.kind == vRestart && !f.freeUsed

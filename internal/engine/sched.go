@@ -169,7 +169,7 @@ func waitingRange(g *segment) bool { return g.t == nil && !g.finished() }
 func (s *sched) startRanges(now time.Time, start func(*job, *segment)) {
 	for j := range s.splits {
 		for _, g := range j.segs {
-			if waitingRange(g) && !g.due.After(now) && s.hostFree(j.rangeHost()) {
+			if _, h := j.segmentURL(g); waitingRange(g) && !g.due.After(now) && s.hostFree(h) {
 				start(j, g)
 			}
 		}
@@ -208,7 +208,8 @@ func (s *sched) wake(now time.Time, slotFree bool) (time.Time, bool) {
 	for j := range s.splits {
 		for _, g := range j.segs {
 			if waitingRange(g) {
-				consider(g.due, s.hostFree(j.rangeHost()))
+				_, h := j.segmentURL(g)
+				consider(g.due, s.hostFree(h))
 			}
 		}
 	}

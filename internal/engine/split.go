@@ -30,6 +30,9 @@ type segment struct {
 	attempts   int
 	due        time.Time // when a failed segment may try again
 	probe      bool      // the bytes the first transfer got before the split
+	// mirror is the URL the range is fetched from: 0 for the job's
+	// rangeURL, i for the job's i-th URL (1: Entry.URL; mirrors.go).
+	mirror int
 }
 
 func (s *segment) finished() bool { return s.start+s.done >= s.end }
@@ -94,7 +97,7 @@ func (e *engine) split(t *transfer) {
 		if i == n-1 {
 			end = total
 		}
-		j.segs = append(j.segs, &segment{start: cut, end: end})
+		j.segs = append(j.segs, &segment{start: cut, end: end, mirror: j.spreadURL(int(i))})
 		cut = end
 	}
 	// The entry now holds its slot as a split download, not as the probe.
@@ -167,6 +170,10 @@ func (e *engine) completeSegment(t *transfer, code int) {
 		}
 	case vRetry:
 		s.due = time.Now().Add(e.backoff(s.attempts, v.retryAfter))
+		if j.spreading() && mirrorFixable(&f) {
+			// Another URL of the file may serve the range now.
+			s.mirror, s.due = j.spreadURL(s.attempts), time.Now()
+		}
 		e.writeMeta(j)
 	default:
 		j.last.HTTPCode, j.last.CurlCode = f.httpCode, code
@@ -236,7 +243,7 @@ func (e *engine) rebalance(j *job, ttfb time.Duration) {
 		return
 	}
 	mid := slow.end - left/2
-	tail := &segment{start: mid, end: slow.end}
+	tail := &segment{start: mid, end: slow.end, mirror: j.spreadURL(len(j.segs))}
 	slow.end = mid
 	slow.t.x.setLimit(mid)
 	j.segs = slices.Insert(j.segs, at+1, tail)
@@ -269,7 +276,7 @@ func (j *job) rangeURL() string {
 	if j.segURL != "" {
 		return j.segURL
 	}
-	return j.entry.URL
+	return j.url()
 }
 
 func (j *job) rangeHost() string {

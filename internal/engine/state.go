@@ -13,7 +13,7 @@ import "fmt"
 //	running                          x       x       x        x   x
 //	backoff                  x               x                    x
 //	split                            x               x            x
-//	verifying       x        x                               x    x
+//	verifying       x        x       x                       x    x
 //	linking                          x                            x
 //	done
 //
@@ -23,7 +23,8 @@ import "fmt"
 // restart due at once waits there too). split: ranges run or wait
 // (sched's splits; a -c resume of recorded ranges starts here). verifying:
 // checksums are read on a goroutine (also of a saved file a -c rerun
-// found, which goes to be fetched when they do not match: rerun.go).
+// found, which goes to be fetched when they do not match: rerun.go; or a
+// file that did not match, which goes to the next mirror: backoff).
 // linking: the linker names its unnamed file (and may find no descriptor:
 // backoff). done: the one Result is out.
 type jobState uint8
@@ -50,7 +51,7 @@ var legal = [...][]jobState{
 	stRunning:   {stBackoff, stSplit, stVerifying, stLinking, stDone},
 	stBackoff:   {stRunning, stSplit, stDone},
 	stSplit:     {stBackoff, stVerifying, stDone},
-	stVerifying: {stWaitHost, stRunning, stLinking, stDone},
+	stVerifying: {stWaitHost, stRunning, stBackoff, stLinking, stDone},
 	stLinking:   {stBackoff, stDone},
 	stDone:      nil,
 }
@@ -83,6 +84,7 @@ func (e *engine) setState(j *job, s jobState) {
 type retryBudget struct {
 	attempts    int
 	fdWaits     int
+	switches    int // attempts that moved to another mirror, outside --retry
 	freeRestart bool
 }
 

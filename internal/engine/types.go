@@ -97,6 +97,9 @@ type Result struct {
 	Duration     time.Duration
 	Attempts     int               // transfers tried; 0 when none was
 	Verified     map[string]string // algo -> hex of the checksums that matched
+	// Tried lists the URLs asked, in order, when the entry has mirrors
+	// (nil otherwise); EffectiveURL is where the last answer came from.
+	Tried []string
 }
 
 // Progress is a snapshot of the whole run, sent between perform calls.

@@ -29,6 +29,13 @@ func NewHash(algo string) hash.Hash {
 	return nil
 }
 
+// ChecksumError is a finished file whose digest is not the one expected.
+type ChecksumError struct{ Algo, Got, Want string }
+
+func (e *ChecksumError) Error() string {
+	return fmt.Sprintf("%s mismatch: got %s, want %s", e.Algo, e.Got, e.Want)
+}
+
 type verifyResult struct {
 	job      *job
 	target   string
@@ -73,7 +80,7 @@ func hashFile(j *job, part string, res *verifyResult) {
 		got := hex.EncodeToString(hs[i].Sum(nil))
 		if got != c.Hex {
 			res.sums = nil
-			res.err = fmt.Errorf("%s mismatch: got %s, want %s", c.Algo, got, c.Hex)
+			res.err = &ChecksumError{Algo: c.Algo, Got: got, Want: c.Hex}
 			return
 		}
 		res.sums[c.Algo] = got

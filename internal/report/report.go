@@ -317,6 +317,7 @@ type jsonResult struct {
 	DurationMS   int64             `json:"duration_ms"`
 	Attempts     int               `json:"attempts"`
 	Checksums    map[string]string `json:"checksums"`
+	Tried        []string          `json:"tried,omitempty"`
 }
 
 // toJSON keeps values raw: encoding/json already escapes control characters
@@ -335,7 +336,17 @@ func toJSON(res engine.Result) jsonResult {
 		DurationMS:   res.Duration.Milliseconds(),
 		Attempts:     res.Attempts,
 		Checksums:    nonNil(res.Verified),
+		Tried:        redactAll(res.Tried),
 	}
+}
+
+// redactAll is urls with every password shown as ***.
+func redactAll(urls []string) []string {
+	var out []string
+	for _, u := range urls {
+		out = append(out, RedactURL(u))
+	}
+	return out
 }
 
 // nonNil keeps "checksums" an object in every line, so consumers need no
