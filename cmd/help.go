@@ -32,7 +32,9 @@ FILES
 OUTPUT
   On a terminal: a progress bar on stderr with one line per finished entry
   above it. Otherwise one line per entry on stdout (failures also on
-  stderr). --json prints one JSON object per entry on stdout instead,
+  stderr, unless it is the same file as stdout: 2>&1, one terminal).
+  stdout holds results only; the bar, warnings and summary are on stderr;
+  under GitHub Actions the stderr copy is an ::error annotation. --json prints one JSON object per entry on stdout instead,
   with the keys source, url, effective_url, path, status (ok, failed,
   skipped, invalid; planned in a --dry-run), http_code, curl_code, error,
   bytes, duration_ms, attempts and checksums; then one object per host that
@@ -66,8 +68,8 @@ SHARDING AND CI
   no result. --shard-from-env reads JOB_COMPLETION_INDEX (0-based, set in a
   Kubernetes Indexed Job) and MULTIGET_SHARD_COUNT. --dry-run checks the
   lists and prints each target without any request (exit 1 if any entry
-  is invalid). With GITHUB_ACTIONS=true failures are also printed on
-  stderr as ::error:: annotations. Colour only on a terminal, never with
+  is invalid). With GITHUB_ACTIONS=true the stderr copy of each failure
+  is an ::error:: annotation. Colour only on a terminal, never with
   NO_COLOR.
 
 NETWORK
@@ -85,7 +87,7 @@ ENVIRONMENT
   MULTIGET_CONFIG       the config file when --config is not given
   JOB_COMPLETION_INDEX  --shard-from-env: this process's shard, 0-based
   MULTIGET_SHARD_COUNT  --shard-from-env: the number of shards
-  GITHUB_ACTIONS        "true": failures also as ::error:: annotations
+  GITHUB_ACTIONS        "true": failures copied to stderr as ::error::
   NO_COLOR, TERM        no colour when NO_COLOR is set or TERM is dumb
   HOME                  where --netrc finds .netrc
   http_proxy, https_proxy, HTTPS_PROXY, ALL_PROXY, all_proxy, NO_PROXY,

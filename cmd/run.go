@@ -48,7 +48,8 @@ func run(ctx context.Context, ios *IOStreams, o *Options) error {
 		Color: ios.Color(),
 		Width: ios.TermWidth,
 		// GitHub Actions sets GITHUB_ACTIONS=true in every step.
-		GitHub: ios.Getenv != nil && ios.Getenv("GITHUB_ACTIONS") == "true",
+		GitHub:   ios.Getenv != nil && ios.Getenv("GITHUB_ACTIONS") == "true",
+		SameDest: ios.SameDest,
 		// Whoever reads the results has gone (| head -1 has seen enough):
 		// stop as an interrupt does, rather than download for no one.
 		Broken: func(we *report.WriteError) {

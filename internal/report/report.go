@@ -40,11 +40,15 @@ type Options struct {
 	Quiet    bool      // only failures and the summary
 	Color    bool      // colour allowed (used only by ModeBar)
 	Width    int       // terminal width for the bar, 0 = 80
-	// GitHub adds a GitHub Actions ::error:: annotation on Err for each
-	// failed or invalid entry (stderr keeps --json stdout clean, and the
-	// runner reads workflow commands from both).
+	// GitHub makes the stderr copy of each failed or invalid entry a
+	// GitHub Actions ::error:: annotation (stderr keeps --json stdout
+	// clean, and the runner reads workflow commands from both).
 	GitHub bool
-	Now    func() time.Time // clock; nil = time.Now
+	// SameDest says Out and Err reach the same place (2>&1, one
+	// terminal): failures are then not copied to Err, and the bar is
+	// cleared before anything is written to Out.
+	SameDest bool
+	Now      func() time.Time // clock; nil = time.Now
 	// Broken, when set, is called once, at the first write to Out or Err
 	// that fails with EPIPE: whoever read that stream has gone, so the
 	// caller can stop the run. It is called with the Reporter's lock held.
@@ -209,24 +213,32 @@ func (r *Reporter) Result(res engine.Result) {
 		}
 		return
 	}
-	if bad && r.o.GitHub {
-		defer r.annotate(res)
-	}
 	line := Line(res)
-	switch {
-	case r.o.Mode == ModeBar:
+	if r.o.Mode == ModeBar && !r.o.JSON {
+		// Under a bar the line itself is shown above it, on stderr; stdout
+		// stays empty, so there is no copy to make.
 		if r.o.Color {
 			line = colorLine(res.Status, line)
 		}
 		r.aboveBar(line)
-	case r.o.JSON:
-		r.write(r.o.Err, line+"\n")
-	default:
-		r.write(r.o.Out, line+"\n")
-		if bad {
-			r.write(r.o.Err, line+"\n")
-		}
+		return
 	}
+	if !r.o.JSON {
+		r.write(r.o.Out, line+"\n")
+	}
+	// A failure is copied to stderr only where stdout is not read too: in
+	// a 2>&1 log or on one terminal it would be read twice. Under GitHub
+	// Actions the annotation is that copy.
+	if !bad || r.o.SameDest {
+		return
+	}
+	switch {
+	case r.o.GitHub:
+		line = Annotation(res)
+	case r.bar != nil && r.o.Color:
+		line = colorLine(res.Status, line)
+	}
+	r.aboveBar(line)
 }
 
 // Finish removes the bar and prints the summary on Err. Only the first call
@@ -253,16 +265,6 @@ func (r *Reporter) Finish(s Summary) {
 	for _, h := range hosts {
 		r.write(r.o.Err, hostLine(h)+"\n")
 	}
-}
-
-// annotate writes res as a workflow command, above the bar if one is
-// drawn. Callers hold r.mu.
-func (r *Reporter) annotate(res engine.Result) {
-	if r.bar != nil {
-		r.aboveBar(Annotation(res))
-		return
-	}
-	r.write(r.o.Err, Annotation(res)+"\n")
 }
 
 func (r *Reporter) write(w io.Writer, s string) {
