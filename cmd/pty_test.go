@@ -217,3 +217,35 @@ func TestTerminalQuiet(t *testing.T) {
 	}
 	checkFiles(t, out, n, size)
 }
+
+// -q with an explicit --progress bar: the bar is drawn (the flag wins over
+// -q's default), failures above it, no ok lines.
+func TestTerminalQuietExplicitBar(t *testing.T) {
+	const n, size = 5, 1000
+	dir := t.TempDir()
+	s := newTestServer(dir)
+	defer s.close()
+	list := genFiles(t, dir, s.srv.URL, n, size)
+	f, err := os.OpenFile(list, os.O_APPEND|os.O_WRONLY, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	fmt.Fprintf(f, "%s/status/404\n", s.srv.URL)
+	f.Close()
+	out := filepath.Join(dir, "out")
+
+	term, stdout, code := ptyRun(t, []string{"TERM=xterm"}, "-q", "--progress", "bar", "--retry", "0", "-d", out, "-i", list)
+	if code != 1 || stdout != "" {
+		t.Errorf("exit code %d, stdout %q; want 1 and nothing under a bar", code, stdout)
+	}
+	if !strings.Contains(term, "/6") {
+		t.Errorf("no bar with -q --progress bar:\n%q", term)
+	}
+	if okLine.MatchString(strings.ReplaceAll(term, "\r", "\n")) {
+		t.Errorf("ok lines with -q:\n%q", term)
+	}
+	if c := len(regexp.MustCompile(`FAILED +\S*list\.txt:6 .*HTTP 404`).FindAllString(term, -1)); c != 1 {
+		t.Errorf("the failure shown %d times, want once:\n%q", c, term)
+	}
+	checkFiles(t, out, n, size)
+}

@@ -111,7 +111,7 @@ func NewRootCmd(io *IOStreams, runF func(context.Context, *Options) error) *cobr
 	f.StringVar(&opts.Proto, "proto", "http,https,ftp,ftps", "allowed protocols, comma-separated (redirects only ever to http/https)")
 	f.BoolVar(&opts.FailFast, "fail-fast", false, "stop everything at the first failure (exit 1)")
 	f.StringVar(&opts.Progress, "progress", "auto", "progress display: auto, bar, plain or none (auto: bar when stderr is a terminal)")
-	f.BoolVarP(&opts.Quiet, "quiet", "q", false, "print only failures and the summary")
+	f.BoolVarP(&opts.Quiet, "quiet", "q", false, "print only failures and the summary (and no progress, unless --progress is given)")
 	f.BoolVar(&opts.JSON, "json", false, "print one JSON object per entry on stdout, nothing else")
 	f.IntVar(&opts.Retry, "retry", 3, "retry transient failures up to `N` times")
 	f.Var(newSeconds(&opts.RetryDelay, time.Second), "retry-delay", "first retry backoff, doubled each time, with jitter")

@@ -74,7 +74,7 @@ func run(ctx context.Context, ios *IOStreams, o *Options) error {
 	// Only the bar and plain progress lines show the total as they go;
 	// otherwise the lists are read a second time only if the run stops
 	// early, for the summary's count of entries not started.
-	countAhead := countable && (mode == report.ModeBar || mode == report.ModePlain && !o.Quiet)
+	countAhead := countable && (mode == report.ModeBar || mode == report.ModePlain)
 	if countAhead {
 		go count()
 	}
@@ -214,6 +214,8 @@ func run(ctx context.Context, ios *IOStreams, o *Options) error {
 	return nil
 }
 
+// progressMode: -q changes only the default (auto), so an explicit
+// --progress bar or plain still draws with -q.
 func progressMode(o *Options, ios *IOStreams) report.Mode {
 	p := o.Progress
 	if p == "auto" {

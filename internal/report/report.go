@@ -37,7 +37,7 @@ type Options struct {
 	Out, Err io.Writer // stdout, stderr; nil discards
 	Mode     Mode      // progress display; ModeBar draws on Err
 	JSON     bool      // one JSON object per entry on Out, nothing else on Out
-	Quiet    bool      // only failures and the summary
+	Quiet    bool      // no result lines but failures (progress is Mode's)
 	Color    bool      // colour allowed (used only by ModeBar)
 	Width    int       // terminal width for the bar, 0 = 80
 	// GitHub makes the stderr copy of each failed or invalid entry a
@@ -146,7 +146,7 @@ func New(o Options) *Reporter {
 		meter: newMeter(rateWindow, rateSpacing),
 	}
 	r.lastPlain = r.now()
-	if o.Mode == ModeBar && !o.Quiet {
+	if o.Mode == ModeBar {
 		r.bar = newBar(o)
 	}
 	return r
@@ -191,7 +191,7 @@ func (r *Reporter) Progress(p engine.Progress) {
 	if r.bar != nil && now.Sub(r.lastDraw) >= barInterval {
 		r.drawBar(now)
 	}
-	if r.o.Mode == ModePlain && !r.o.Quiet && now.Sub(r.lastPlain) >= plainInterval {
+	if r.o.Mode == ModePlain && now.Sub(r.lastPlain) >= plainInterval {
 		r.lastPlain = now
 		r.write(r.o.Err, plainProgressText(r.done, r.total, r.totalKnown,
 			r.active, r.bytes, r.meter.rate())+"\n")

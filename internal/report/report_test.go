@@ -117,10 +117,19 @@ func TestTextModes(t *testing.T) {
 			Options{Mode: ModePlain, Quiet: true},
 			failedLine + invalidLine,
 			failedLine + invalidLine + summaryText},
-		{"quiet bar: no bar, failures and summary on Err only",
-			Options{Mode: ModeBar, Quiet: true},
-			"",
-			failedLine + invalidLine + summaryText},
+		{"same destination: no copy of a failure on Err",
+			Options{Mode: ModeNone, SameDest: true},
+			okLine + failedLine + skippedLine + invalidLine,
+			summaryText},
+		{"quiet, same destination: failures once",
+			Options{Mode: ModePlain, Quiet: true, SameDest: true},
+			failedLine + invalidLine,
+			summaryText},
+		{"GitHub: the annotation is the copy on Err",
+			Options{Mode: ModeNone, Quiet: true, GitHub: true},
+			failedLine + invalidLine,
+			"::error file=list.txt,line=4,title=multiget::list.txt:4 https://h/b: HTTP 404 Not Found\n" +
+				"::error file=list.txt,line=6,title=multiget::list.txt:6 ftp//x: unsupported scheme\n" + summaryText},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -132,6 +141,25 @@ func TestTextModes(t *testing.T) {
 				t.Errorf("Err =\n%s\nwant\n%s", errs, tc.errText)
 			}
 		})
+	}
+}
+
+// -q changes only which result lines are printed: an explicit bar is
+// still drawn, with the failures above it and no ok line.
+func TestQuietBar(t *testing.T) {
+	out, errs := run(Options{Mode: ModeBar, Quiet: true})
+	if out != "" {
+		t.Errorf("Out = %q, want nothing under a bar", out)
+	}
+	if !strings.Contains(errs, "\r") || !strings.Contains(errs, "/4") {
+		t.Errorf("no bar drawn with -q and an explicit bar:\n%q", errs)
+	}
+	plain := strings.ReplaceAll(errs, "\r", "\n")
+	if !strings.Contains(plain, failedLine) || !strings.Contains(plain, invalidLine) || strings.Contains(plain, "ok      ") {
+		t.Errorf("want the failures above the bar and no ok line:\n%q", errs)
+	}
+	if !strings.HasSuffix(errs, summaryText) {
+		t.Errorf("the summary does not end Err:\n%q", errs)
 	}
 }
 
