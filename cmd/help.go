@@ -30,14 +30,16 @@ FILES
   names the earlier.
 
 OUTPUT
-  On a terminal: a progress bar on stderr with one line per finished entry
-  above it. Otherwise one line per entry on stdout (failures also on
-  stderr, unless it is the same file as stdout: 2>&1, one terminal).
-  stdout holds results only; the bar, warnings and summary are on stderr;
-  under GitHub Actions the stderr copy is an ::error annotation. --json prints one JSON object per entry on stdout instead,
-  with the keys source, url, effective_url, path, status (ok, failed,
-  skipped, invalid; planned in a --dry-run), http_code, curl_code, error,
-  bytes, duration_ms, attempts and checksums; then one object per host that
+  stdout holds results only; the bar, warnings and the summary go to
+  stderr. On a terminal: a progress bar on stderr with one line per
+  finished entry above it. Otherwise one line per entry on stdout, and each
+  failure copied to stderr unless stderr is the same file (2>&1, one
+  terminal): a failure is shown once per place it is read. Under GitHub
+  Actions that copy is an ::error annotation. --json prints one JSON
+  object per entry on stdout instead, never on the bar's line, with the
+  keys source, url, effective_url, path, status (ok, failed, skipped,
+  invalid; planned in a --dry-run), http_code, curl_code, error, bytes,
+  duration_ms, attempts and checksums; then one object per host that
   pushed back (429/503, refused connections, timeouts), with "record":
   "host". A summary always ends on stderr, with a line per such host:
   "host H throttled: 40 -> 5 at once, paused 2.0s (3 x 429)".

@@ -302,6 +302,15 @@ func (r *Reporter) writeJSON(res engine.Result) {
 		}
 		return
 	}
+	// On a terminal that also shows the bar, a record written where the bar
+	// is would share its line: the bar goes, the record is written at column
+	// 0, and the bar comes back below it, as for lines above the bar.
+	if r.bar != nil && r.o.SameDest {
+		r.clearBar()
+		r.write(r.o.Out, escapeJSON(r.buf.String()))
+		r.drawBar(r.now())
+		return
+	}
 	r.write(r.o.Out, escapeJSON(r.buf.String()))
 }
 
