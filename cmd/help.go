@@ -38,7 +38,7 @@ OUTPUT
   Actions that copy is an ::error annotation. --json prints one JSON
   object per entry on stdout instead, never on the bar's line, with the
   keys source, url, effective_url, path, status (ok, failed, skipped,
-  invalid; planned in a --dry-run), http_code, curl_code, error, bytes,
+  invalid, interrupted; planned in a --dry-run), http_code, curl_code, error, bytes,
   duration_ms, attempts and checksums; then one object per host that
   pushed back (429/503, refused connections, timeouts), with "record":
   "host". A summary always ends on stderr, with a line per such host:
@@ -105,8 +105,11 @@ EXIT STATUS
        not be written (a full disk under > results.jsonl, or a reader
        that went away, as in | head -1: the run then stops)
   2    usage error, or an input list that cannot be read
-  130  interrupted by SIGINT or SIGTERM (running transfers aborted; each
-       keeps its NAME.part for -c; a second signal exits at once)`
+  130  interrupted by SIGINT or SIGTERM: running transfers aborted (each
+       keeps its NAME.part for -c), the summary printed, then multiget
+       dies of that signal, so a shell sees it ($? 130 or 143) and a loop
+       stops; exit 130 where the signal cannot kill. A second signal ends
+       the process at once`
 
 const examples = `  # one-liner: fetch three files into ./dl
   multiget -d dl https://example.com/a.tgz https://example.com/b.tgz https://example.com/c.tgz

@@ -3,6 +3,7 @@ package cmd
 import (
 	"io"
 	"os"
+	"sync/atomic"
 
 	"golang.org/x/sys/unix"
 	"golang.org/x/term"
@@ -23,6 +24,24 @@ type IOStreams struct {
 	SameDest bool
 	// Getenv reads the environment (NO_COLOR, TERM).
 	Getenv func(string) string
+
+	// onDeath, set while a run draws on the terminal, removes what it drew
+	// from a process about to die of a second signal.
+	onDeath atomic.Pointer[func()]
+}
+
+func (s *IOStreams) setOnDeath(f func()) {
+	if f == nil {
+		s.onDeath.Store(nil)
+		return
+	}
+	s.onDeath.Store(&f)
+}
+
+func (s *IOStreams) abandon() {
+	if f := s.onDeath.Load(); f != nil {
+		(*f)()
+	}
 }
 
 // SystemStreams returns the real standard streams.

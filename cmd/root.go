@@ -144,23 +144,55 @@ func NewRootCmd(io *IOStreams, runF func(context.Context, *Options) error) *cobr
 }
 
 // Main runs multiget with the process's arguments and streams and returns
-// the exit code.
+// the exit code. After a SIGINT or SIGTERM it does not return: once the
+// run is cleaned up and summed up, the process dies of that signal.
 func Main() int {
 	io := SystemStreams()
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	sigs := make(chan os.Signal, 2)
+	signal.Notify(sigs, os.Interrupt, syscall.SIGTERM)
 	// Without this, the first write to a stdout or stderr whose reader has
 	// gone (multiget --json | head -1) kills the process (exit 141, no
 	// summary); with it the write fails with EPIPE and the run stops as the
 	// README says (report.Options.Broken).
 	signal.Notify(make(chan os.Signal, 1), syscall.SIGPIPE)
+	first := make(chan os.Signal, 1)
 	go func() {
-		// After the first signal, a second one takes the default action
-		// and ends the process at once.
-		<-ctx.Done()
-		stop()
+		sig := <-sigs
+		first <- sig
+		cancel()
+		// A second signal ends the process at once, the bar removed first
+		// so that the shell's prompt starts on a clean line.
+		sig = <-sigs
+		io.abandon()
+		dieOf(sig)
 	}()
-	return Execute(ctx, io, os.Args[1:])
+	code := Execute(ctx, io, os.Args[1:])
+	if code == ExitInterrupted {
+		select {
+		case sig := <-first:
+			dieOf(sig)
+		default:
+		}
+	}
+	return code
+}
+
+// dieOf ends the process by sig's default action, as a shell expects of a
+// program it interrupted: bash stops a loop (for ...; do multiget ...; done)
+// only when the child died of SIGINT, not when it exited 130. Exit 130
+// remains where the signal cannot kill (it was ignored when we started).
+func dieOf(sig os.Signal) {
+	s, ok := sig.(syscall.Signal)
+	if ok {
+		signal.Reset(s)
+		_ = syscall.Kill(os.Getpid(), s)
+		// The kernel acts on the signal as this thread returns from kill(2),
+		// or on another thread of the process; give it that moment.
+		time.Sleep(100 * time.Millisecond)
+	}
+	os.Exit(ExitInterrupted)
 }
 
 // Execute runs the command with args and maps the outcome to an exit code.

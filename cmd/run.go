@@ -57,6 +57,9 @@ func run(ctx context.Context, ios *IOStreams, o *Options) error {
 		},
 	})
 
+	ios.setOnDeath(rep.Abandon)
+	defer ios.setOnDeath(nil)
+
 	// With no stdin among the lists, their entries can be counted ahead of
 	// the download so the bar has a total from the start. A shard's share
 	// is known only once its entries are resolved.
@@ -169,7 +172,7 @@ func run(ctx context.Context, ios *IOStreams, o *Options) error {
 			if r.Status == engine.StatusInvalid {
 				stats.Invalid++
 			} else {
-				stats.Failed++
+				stats.Unfinished++
 			}
 			rep.Result(r)
 		}
@@ -178,6 +181,7 @@ func run(ctx context.Context, ios *IOStreams, o *Options) error {
 	}
 	sum := report.Summary{
 		OK: stats.OK, Failed: stats.Failed, Skipped: stats.Skipped, Invalid: stats.Invalid,
+		Unfinished: stats.Unfinished,
 		Bytes: stats.Bytes, Elapsed: time.Since(start),
 		Interrupted: interrupted, FailFast: stats.FailFast, Stopped: stopped,
 		NotStarted: -1,

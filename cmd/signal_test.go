@@ -5,14 +5,18 @@ package cmd_test
 
 import (
 	"bytes"
+	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
 
+	"github.com/creack/pty"
 	"golang.org/x/sys/unix"
 )
 
@@ -54,17 +58,17 @@ func TestInterrupt(t *testing.T) {
 			}
 			signalAndWait(t, cmd, done, tc.sig, &stderr)
 
-			if code := cmd.ProcessState.ExitCode(); code != 130 {
-				t.Errorf("exit code %d, want 130; stderr:\n%s", code, stderr.String())
+			if !diedOf(cmd.ProcessState, tc.sig) {
+				t.Errorf("%v, want death by %v; stderr:\n%s", cmd.ProcessState, tc.sig, stderr.String())
 			}
 			// The two entries behind it were read (they are arguments) and
 			// so get their results: not started.
-			if !strings.Contains(stderr.String(), "multiget: 0 ok, 3 failed, 0 skipped, 0 invalid") ||
+			if !strings.Contains(stderr.String(), "multiget: 0 ok, 0 failed, 0 skipped, 0 invalid, 3 interrupted · ") ||
 				!strings.Contains(stderr.String(), "multiget: interrupted\n") {
 				t.Errorf("stderr lacks the interrupted summary:\n%s", stderr.String())
 			}
 			for _, name := range []string{"a", "b"} {
-				if !strings.Contains(stdout.String(), "/gen/100/"+name+" -> "+filepath.Join(out, name)+": not started: interrupted\n") {
+				if !regexp.MustCompile(`(?m)^INTERRUPTED arg:\d  \S+/gen/100/` + name + ` -> ` + regexp.QuoteMeta(filepath.Join(out, name)) + `: not started: interrupted\n`).MatchString(stdout.String()) {
 					t.Errorf("no \"not started\" result for %s:\n%s", name, stdout.String())
 				}
 			}
@@ -85,6 +89,13 @@ func TestInterrupt(t *testing.T) {
 			}
 		})
 	}
+}
+
+// diedOf reports whether the process died of sig: after its cleanup and
+// summary multiget re-raises the signal, so that a shell sees it.
+func diedOf(ps *os.ProcessState, sig os.Signal) bool {
+	ws, ok := ps.Sys().(syscall.WaitStatus)
+	return ok && ws.Signaled() && ws.Signal() == sig
 }
 
 func exists(p string) bool {
@@ -138,8 +149,8 @@ func TestInterruptStdinOpen(t *testing.T) {
 		time.Sleep(10 * time.Millisecond)
 	}
 	signalAndWait(t, cmd, done, os.Interrupt, &stderr)
-	if code := cmd.ProcessState.ExitCode(); code != 130 {
-		t.Errorf("exit code %d, want 130; stderr:\n%s", code, stderr.String())
+	if !diedOf(cmd.ProcessState, os.Interrupt) {
+		t.Errorf("%v, want death by SIGINT; stderr:\n%s", cmd.ProcessState, stderr.String())
 	}
 	res := parseJSONLines(t, stdout.String())
 	got := map[string]jsonResult{}
@@ -158,12 +169,12 @@ func TestInterruptStdinOpen(t *testing.T) {
 		t.Errorf("%d results, want %d (one per entry read):\n%s", len(got), len(want), stdout.String())
 	}
 	for src, e := range want {
-		if g := got[src]; g.Status != "failed" || g.Error != e {
-			t.Errorf("%s: status %q error %q, want failed with %q", src, g.Status, g.Error, e)
+		if g := got[src]; g.Status != "interrupted" || g.Error != e {
+			t.Errorf("%s: status %q error %q, want interrupted with %q", src, g.Status, g.Error, e)
 		}
 	}
 	se := stderr.String()
-	if !strings.Contains(se, "multiget: 0 ok, 3 failed, 0 skipped, 0 invalid") {
+	if !strings.Contains(se, "multiget: 0 ok, 0 failed, 0 skipped, 0 invalid, 3 interrupted · ") {
 		t.Errorf("stderr lacks a summary counting the three results:\n%s", se)
 	}
 	if !strings.Contains(se, "multiget: interrupted\n") || strings.Contains(se, "not started\n") {
@@ -193,4 +204,147 @@ func signalAndWait(t *testing.T, cmd *exec.Cmd, done <-chan error, sig os.Signal
 		<-done
 		t.Fatalf("multiget did not exit after %v; stderr:\n%s", sig, stderr.String())
 	}
+}
+
+// Ctrl-C in a shell loop: the terminal sends SIGINT to the whole
+// foreground group, and bash ends the loop only if its child died of the
+// signal (an exit of 130 reads as a child that handled it and went on).
+func TestInterruptStopsShellLoop(t *testing.T) {
+	bash, err := exec.LookPath("bash")
+	if err != nil {
+		t.Skip("no bash")
+	}
+	dir := t.TempDir()
+	s := newTestServer(dir)
+	defer s.close()
+	out := filepath.Join(dir, "out")
+	script := `for i in 1 2 3; do "$MG" -d "$OUT$i" "$URL/slow/big$i"; echo "round $i: $?"; done; echo loop went on`
+	cmd := exec.Command(bash, "-c", script)
+	cmd.Env = append(os.Environ(), "MG="+filepath.Join(binDir, "multiget"), "OUT="+out, "URL="+s.srv.URL)
+	// A group of its own, as a job of an interactive shell is.
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	var stdout, stderr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- cmd.Wait() }()
+	deadline := time.Now().Add(20 * time.Second)
+	for !exists(filepath.Join(out+"1", "big1.part")) {
+		if time.Now().After(deadline) {
+			_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
+			<-done
+			t.Fatalf("the first round never started; stderr:\n%s", stderr.String())
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	// What a terminal's Ctrl-C does: SIGINT to every process of the group.
+	if err := syscall.Kill(-cmd.Process.Pid, syscall.SIGINT); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case <-done:
+	case <-time.After(20 * time.Second):
+		_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
+		<-done
+		t.Fatalf("the loop did not stop; stdout:\n%s\nstderr:\n%s", stdout.String(), stderr.String())
+	}
+	if strings.Contains(stdout.String(), "round") || strings.Contains(stdout.String(), "loop went on") {
+		t.Errorf("the loop went on after Ctrl-C:\n%s", stdout.String())
+	}
+	if n := s.hitCount("/slow/"); n != 1 {
+		t.Errorf("%d rounds started, want 1", n)
+	}
+	// multiget still cleaned up and summed up before it died.
+	if !strings.Contains(stderr.String(), "multiget: 0 ok, 0 failed, 0 skipped, 0 invalid, 1 interrupted · ") {
+		t.Errorf("no summary before death:\n%s", stderr.String())
+	}
+	if !exists(filepath.Join(out+"1", "big1.part")) {
+		t.Errorf("big1.part not kept for -c")
+	}
+}
+
+// Two Ctrl-C in a row on a terminal showing the bar: however far the
+// first one's cleanup got, the process dies of SIGINT and no bar is left
+// on the screen.
+func TestSecondInterruptClearsBar(t *testing.T) {
+	dir := t.TempDir()
+	s := newTestServer(dir)
+	defer s.close()
+	out := filepath.Join(dir, "out")
+	master, tty, err := pty.Open()
+	if err != nil {
+		t.Skipf("no pseudo-terminal available: %v", err)
+	}
+	defer master.Close()
+	if err := pty.Setsize(master, &pty.Winsize{Rows: 24, Cols: 80}); err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command(filepath.Join(binDir, "multiget"), "-j", "1", "-d", out,
+		s.srv.URL+"/slow/big", s.srv.URL+"/gen/100/a")
+	cmd.Env = []string{"PATH=" + os.Getenv("PATH"), "HOME=" + dir, "TERM=xterm"}
+	cmd.Stdout, cmd.Stderr = tty, tty
+	if err := cmd.Start(); err != nil {
+		tty.Close()
+		t.Fatal(err)
+	}
+	tty.Close()
+	var term syncBuffer
+	readDone := make(chan struct{})
+	go func() {
+		_, _ = io.Copy(&term, master)
+		close(readDone)
+	}()
+	done := make(chan error, 1)
+	go func() { done <- cmd.Wait() }()
+	deadline := time.Now().Add(20 * time.Second)
+	for !strings.Contains(term.String(), "0/2") || !exists(filepath.Join(out, "big.part")) {
+		if time.Now().After(deadline) {
+			_ = cmd.Process.Kill()
+			<-done
+			t.Fatalf("no bar with the transfer running:\n%q", term.String())
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	_ = cmd.Process.Signal(os.Interrupt)
+	_ = cmd.Process.Signal(os.Interrupt)
+	select {
+	case <-done:
+	case <-time.After(20 * time.Second):
+		_ = cmd.Process.Kill()
+		<-done
+		t.Fatal("multiget did not die after two SIGINT")
+	}
+	select {
+	case <-readDone:
+	case <-time.After(10 * time.Second):
+		t.Fatal("the terminal output never ended")
+	}
+	if !diedOf(cmd.ProcessState, os.Interrupt) {
+		t.Errorf("%v, want death by SIGINT", cmd.ProcessState)
+	}
+	for _, ln := range render(term.String(), 80).text() {
+		if strings.Contains(ln, "0/2") || strings.Contains(ln, "1/2") {
+			t.Errorf("the bar is left on the screen: %q\nall output:\n%q", ln, term.String())
+		}
+	}
+}
+
+// syncBuffer is a bytes.Buffer one goroutine fills while another reads.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
 }

@@ -69,6 +69,7 @@ type Config struct {
 // Stats sums up a run.
 type Stats struct {
 	OK, Failed, Skipped, Invalid int
+	Unfinished                   int // results of StatusInterrupted
 	Bytes                        int64
 	Interrupted                  bool // the context was cancelled
 	FailFast                     bool // stopped by the first failure
@@ -83,7 +84,7 @@ type Stats struct {
 }
 
 // Done is the number of entries that got a result.
-func (s Stats) Done() int { return s.OK + s.Failed + s.Skipped + s.Invalid }
+func (s Stats) Done() int { return s.OK + s.Failed + s.Skipped + s.Invalid + s.Unfinished }
 
 // DiskError is a failure to create or write an output file.
 type DiskError struct {

@@ -15,7 +15,7 @@ func (e *engine) stop(reason string) {
 }
 
 // abortAll ends every running transfer and every waiting retry: each is
-// reported failed with the reason the run stopped, and keeps its NAME.part
+// reported interrupted with the reason the run stopped, and keeps its NAME.part
 // (with what a resume needs) so that -c can continue it. Entries taken
 // from the input but not started (waiting for their host, or still in the
 // batch) are reported "not started": every entry taken gets its result.
@@ -68,7 +68,7 @@ func (e *engine) abortJob(j *job) {
 	if j.offset > 0 {
 		j.last.Error += fmt.Sprintf(" (%d bytes kept in %s for -c)", j.offset, j.entry.Path+PartSuffix)
 	}
-	e.fail(j)
+	e.end(j, StatusInterrupted)
 }
 
 func (e *engine) result(r Result) {
@@ -79,6 +79,8 @@ func (e *engine) result(r Result) {
 		e.stats.Skipped++
 	case StatusInvalid:
 		e.stats.Invalid++
+	case StatusInterrupted:
+		e.stats.Unfinished++
 	default:
 		e.stats.Failed++
 	}

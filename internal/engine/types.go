@@ -50,7 +50,7 @@ func (c *StopCause) Error() string { return c.Reason }
 // NotStarted is the result of an entry the run stopped before starting
 // (an invalid one is still reported invalid: it needed no transfer).
 func NotStarted(en Entry, reason string) Result {
-	r := Result{Source: en.Source, URL: en.AsWritten(), Path: en.Path, Status: StatusFailed, Error: "not started: " + reason}
+	r := Result{Source: en.Source, URL: en.AsWritten(), Path: en.Path, Status: StatusInterrupted, Error: "not started: " + reason}
 	if en.Invalid != nil {
 		r.Path, r.Status, r.Error = "", StatusInvalid, en.Invalid.Error()
 	}
@@ -71,6 +71,10 @@ const (
 	StatusFailed  Status = "failed"
 	StatusSkipped Status = "skipped"
 	StatusInvalid Status = "invalid"
+	// StatusInterrupted is an entry the run stopped (a signal, --fail-fast,
+	// results that cannot be written) before it finished: aborted, or never
+	// started. It did not fail on its own; -c continues it.
+	StatusInterrupted Status = "interrupted"
 	// StatusPlanned is a valid entry of a --dry-run: it would be
 	// downloaded. The engine itself never reports it.
 	StatusPlanned Status = "planned"

@@ -163,6 +163,8 @@ func tag(st engine.Status) string {
 		return "INVALID"
 	case engine.StatusPlanned:
 		return "planned"
+	case engine.StatusInterrupted:
+		return "INTERRUPTED"
 	}
 	return field(string(st))
 }
@@ -248,14 +250,18 @@ func escapeJSON(s string) string {
 }
 
 const (
-	ansiRed   = "\x1b[31m"
-	ansiGreen = "\x1b[32m"
-	ansiReset = "\x1b[0m"
+	ansiRed    = "\x1b[31m"
+	ansiGreen  = "\x1b[32m"
+	ansiYellow = "\x1b[33m"
+	ansiReset  = "\x1b[0m"
 )
 
 // colorLine decorates an already sanitised line; colour is added only
 // after sanitising so the escapes here are the only ones on the line.
 func colorLine(st engine.Status, line string) string {
+	if st == engine.StatusInterrupted {
+		return ansiYellow + line + ansiReset
+	}
 	if isBad(st) {
 		return ansiRed + line + ansiReset
 	}
@@ -296,8 +302,16 @@ func summaryLines(s Summary, color bool) []string {
 		// Nothing was transferred: no bytes, no speed.
 		return []string{fmt.Sprintf("multiget: dry run: %d planned, %d invalid", s.OK, s.Invalid)}
 	}
-	first := fmt.Sprintf("multiget: %d ok, %s, %d skipped, %d invalid · %s in %s",
-		s.OK, failed, s.Skipped, s.Invalid, FormatSize(s.Bytes), FormatDuration(s.Elapsed))
+	counts := fmt.Sprintf("%d ok, %s, %d skipped, %d invalid", s.OK, failed, s.Skipped, s.Invalid)
+	if s.Unfinished > 0 {
+		// Counted apart from failures: a rerun with -c finishes them.
+		n := fmt.Sprintf("%d interrupted", s.Unfinished)
+		if color {
+			n = ansiYellow + n + ansiReset
+		}
+		counts += ", " + n
+	}
+	first := fmt.Sprintf("multiget: %s · %s in %s", counts, FormatSize(s.Bytes), FormatDuration(s.Elapsed))
 	if s.Elapsed > 0 {
 		first += " (" + FormatRate(rate(s.Bytes, s.Elapsed)) + ")"
 	}

@@ -148,6 +148,12 @@ func TestLine(t *testing.T) {
 			"INVALID list.txt:6  ftp//x: unsupported scheme"},
 		{"invalid with empty URL and no error", engine.Result{Source: "list.txt:7", Status: engine.StatusInvalid},
 			"INVALID list.txt:7  -: invalid entry"},
+		{"interrupted while running", engine.Result{Source: "arg:1", URL: "https://h/a", Path: "a",
+			Status: engine.StatusInterrupted, Error: "aborted: interrupted (10 bytes kept in a.part for -c)"},
+			"INTERRUPTED arg:1  https://h/a -> a: aborted: interrupted (10 bytes kept in a.part for -c)"},
+		{"not started", engine.Result{Source: "arg:2", URL: "https://h/b", Path: "b",
+			Status: engine.StatusInterrupted, Error: "not started: interrupted"},
+			"INTERRUPTED arg:2  https://h/b -> b: not started: interrupted"},
 		{"unknown status is reported as a failure", engine.Result{Source: "a:1", URL: "u", Status: "weird\x1b"},
 			`weird\x1b a:1  u: failed`},
 		{"control characters are neutralised", engine.Result{Source: "l:1", URL: "https://h/\x1b[2Jx\ny",
@@ -174,6 +180,7 @@ func TestColorLine(t *testing.T) {
 		{"invalid is red", engine.StatusInvalid, "INVALID x", "\x1b[31mINVALID x\x1b[0m"},
 		{"ok tag is green", engine.StatusOK, "ok      x", "\x1b[32mok\x1b[0m      x"},
 		{"skipped is plain", engine.StatusSkipped, "skipped x", "skipped x"},
+		{"interrupted is yellow, apart from failures", engine.StatusInterrupted, "INTERRUPTED x", "\x1b[33mINTERRUPTED x\x1b[0m"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -254,6 +261,12 @@ func TestSummaryLines(t *testing.T) {
 				"multiget: stopped by --fail-fast"}},
 		{"colour marks failures red", Summary{Failed: 2, Elapsed: time.Second}, true,
 			[]string{"multiget: 0 ok, \x1b[31m2 failed\x1b[0m, 0 skipped, 0 invalid · 0 B in 1.0s (0 B/s)"}},
+		{"interrupted entries counted apart", Summary{OK: 1, Unfinished: 3, Elapsed: time.Second, Interrupted: true}, false,
+			[]string{"multiget: 1 ok, 0 failed, 0 skipped, 0 invalid, 3 interrupted · 0 B in 1.0s (0 B/s)",
+				"multiget: interrupted"}},
+		{"colour marks interrupted entries yellow", Summary{Failed: 1, Unfinished: 2, Elapsed: time.Second, FailFast: true}, true,
+			[]string{"multiget: 0 ok, \x1b[31m1 failed\x1b[0m, 0 skipped, 0 invalid, \x1b[33m2 interrupted\x1b[0m · 0 B in 1.0s (0 B/s)",
+				"multiget: stopped by --fail-fast"}},
 		{"colour leaves zero failures plain", Summary{OK: 1, Elapsed: time.Second}, true,
 			[]string{"multiget: 1 ok, 0 failed, 0 skipped, 0 invalid · 0 B in 1.0s (0 B/s)"}},
 	}

@@ -73,6 +73,7 @@ func (e *WriteError) Unwrap() error { return e.Err }
 // Summary is the outcome of a whole run, printed by Finish.
 type Summary struct {
 	OK, Failed, Skipped, Invalid int
+	Unfinished                   int // entries interrupted or not started
 	Bytes                        int64
 	Elapsed                      time.Duration
 	Interrupted                  bool
@@ -265,6 +266,19 @@ func (r *Reporter) Finish(s Summary) {
 	for _, h := range hosts {
 		r.write(r.o.Err, hostLine(h)+"\n")
 	}
+}
+
+// Abandon removes the bar from a process about to die of a signal. A
+// write under way is waited for only briefly, and the lock is then kept:
+// nothing is drawn after the bar is gone.
+func (r *Reporter) Abandon() {
+	for deadline := time.Now().Add(200 * time.Millisecond); !r.mu.TryLock(); {
+		if time.Now().After(deadline) {
+			return
+		}
+		time.Sleep(time.Millisecond)
+	}
+	r.clearBar()
 }
 
 func (r *Reporter) write(w io.Writer, s string) {
