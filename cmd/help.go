@@ -41,7 +41,10 @@ OUTPUT
   invalid, interrupted; planned in a --dry-run), http_code, curl_code, error, bytes,
   duration_ms, attempts and checksums; then one object per host that
   pushed back (429/503, refused connections, timeouts), with "record":
-  "host". A summary always ends on stderr, with a line per such host:
+  "host". --json-summary ends stdout with one object with "record":
+  "summary" and the keys ok, failed, skipped, invalid, interrupted,
+  planned, not_started, bytes, duration_ms, exit_code and stopped. A
+  summary always ends on stderr, with a line per such host:
   "host H throttled: 40 -> 5 at once, paused 2.0s (3 x 429)".
 
 RETRIES, RESUME, INTEGRITY

@@ -346,6 +346,8 @@ func outputCases() []optCase {
 			stderr: usage(`--progress must be auto, bar, plain or none, got "fancy"`), code: ExitUsage},
 		{name: "-q short form", args: []string{"-q", optURL}, want: func(o *Options) { o.Quiet = true }},
 		{name: "--quiet and --json", args: []string{"--quiet", "--json", optURL}, want: func(o *Options) { o.Quiet, o.JSON = true, true }},
+		{name: "--json-summary implies --json", args: []string{"--json-summary", optURL},
+			want: func(o *Options) { o.JSONSummary, o.JSON = true, true }},
 		// -q changes only the default: an explicit --progress wins.
 		{name: "-q --progress bar draws the bar", args: []string{"-q", "--progress", "bar", optURL},
 			want:  func(o *Options) { o.Quiet, o.Progress, o.progressSet = true, "bar", true },

@@ -113,6 +113,7 @@ func NewRootCmd(io *IOStreams, runF func(context.Context, *Options) error) *cobr
 	f.StringVar(&opts.Progress, "progress", "auto", "progress display: auto, bar, plain or none (auto: bar when stderr is a terminal)")
 	f.BoolVarP(&opts.Quiet, "quiet", "q", false, "print only failures and the summary (and no progress, unless --progress is given)")
 	f.BoolVar(&opts.JSON, "json", false, "print one JSON object per entry on stdout, nothing else")
+	f.BoolVar(&opts.JSONSummary, "json-summary", false, "end stdout with one JSON summary object: counts per status, bytes, duration_ms, exit_code (implies --json)")
 	f.IntVar(&opts.Retry, "retry", 3, "retry transient failures up to `N` times")
 	f.Var(newSeconds(&opts.RetryDelay, time.Second), "retry-delay", "first retry backoff, doubled each time, with jitter")
 	f.Var(newSeconds(&opts.RetryMaxDelay, 30*time.Second), "retry-max-delay", "longest backoff, Retry-After included")
@@ -207,6 +208,19 @@ func execute(ctx context.Context, io *IOStreams, args []string, runF func(contex
 	c.SetArgs(args)
 	err := c.ExecuteContext(ctx)
 	return exitCode(io, err)
+}
+
+// codeOf is the exit code err of a run maps to, for the --json-summary
+// record; exitCode also prints what err says.
+func codeOf(err error) int {
+	var ee *exitError
+	switch {
+	case err == nil:
+		return ExitOK
+	case errors.As(err, &ee):
+		return ee.code
+	}
+	return ExitFailed
 }
 
 // exitCode is the one place where outcomes become exit codes.

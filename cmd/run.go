@@ -40,13 +40,15 @@ func run(ctx context.Context, ios *IOStreams, o *Options) error {
 
 	mode := progressMode(o, ios)
 	rep := report.New(report.Options{
-		Out:   ios.Out,
-		Err:   ios.ErrOut,
-		Mode:  mode,
-		JSON:  o.JSON,
-		Quiet: o.Quiet,
-		Color: ios.Color(),
-		Width: ios.TermWidth,
+		Out:  ios.Out,
+		Err:  ios.ErrOut,
+		Mode: mode,
+		JSON: o.JSON,
+		// The summary record is the last line of stdout.
+		JSONSummary: o.JSONSummary,
+		Quiet:       o.Quiet,
+		Color:       ios.Color(),
+		Width:       ios.TermWidth,
 		// GitHub Actions sets GITHUB_ACTIONS=true in every step.
 		GitHub:   ios.Getenv != nil && ios.Getenv("GITHUB_ACTIONS") == "true",
 		SameDest: ios.SameDest,
@@ -182,7 +184,7 @@ func run(ctx context.Context, ios *IOStreams, o *Options) error {
 	sum := report.Summary{
 		OK: stats.OK, Failed: stats.Failed, Skipped: stats.Skipped, Invalid: stats.Invalid,
 		Unfinished: stats.Unfinished,
-		Bytes: stats.Bytes, Elapsed: time.Since(start),
+		Bytes:      stats.Bytes, Elapsed: time.Since(start),
 		Interrupted: interrupted, FailFast: stats.FailFast, Stopped: stopped,
 		NotStarted: -1,
 		DryRun:     o.DryRun,
@@ -196,26 +198,34 @@ func run(ctx context.Context, ios *IOStreams, o *Options) error {
 			sum.NotStarted = max(t-stats.Done(), 0)
 		}
 	}
-	rep.Finish(sum)
+	// The outcome is decided before the summary, which states its exit code.
+	var end error
 	switch {
 	case runErr != nil:
-		return runErr
+		end = runErr
 	case interrupted:
-		return &exitError{code: ExitInterrupted}
+		end = &exitError{code: ExitInterrupted}
 	case stopped != "":
-		return rep.WriteErr()
+		end = rep.WriteErr()
 	case readErr != nil:
-		fmt.Fprintf(ios.ErrOut, "multiget: error: %v\n", readErr)
-		return &exitError{code: ExitUsage}
+		end = &exitError{code: ExitUsage}
 	case stats.Failed > 0 || stats.Invalid > 0:
-		return &exitError{code: ExitFailed}
-	case rep.WriteErr() != nil:
+		end = &exitError{code: ExitFailed}
+	default:
 		// Results that could not be written (a full disk under
 		// results.jsonl, a closed pipe) make the run a failure: a CI job
 		// must not take a missing result file for success.
-		return rep.WriteErr()
+		end = rep.WriteErr()
 	}
-	return nil
+	sum.ExitCode = codeOf(end)
+	rep.Finish(sum)
+	if readErr != nil && sum.ExitCode == ExitUsage {
+		fmt.Fprintf(ios.ErrOut, "multiget: error: %v\n", readErr)
+	}
+	if end == nil {
+		end = rep.WriteErr() // the summary itself could not be written
+	}
+	return end
 }
 
 // progressMode: -q changes only the default (auto), so an explicit

@@ -37,9 +37,11 @@ type Options struct {
 	Out, Err io.Writer // stdout, stderr; nil discards
 	Mode     Mode      // progress display; ModeBar draws on Err
 	JSON     bool      // one JSON object per entry on Out, nothing else on Out
-	Quiet    bool      // no result lines but failures (progress is Mode's)
-	Color    bool      // colour allowed (used only by ModeBar)
-	Width    int       // terminal width for the bar, 0 = 80
+	// JSONSummary ends Out with one summary record (summary.go).
+	JSONSummary bool
+	Quiet       bool // no result lines but failures (progress is Mode's)
+	Color       bool // colour allowed (used only by ModeBar)
+	Width       int  // terminal width for the bar, 0 = 80
 	// GitHub makes the stderr copy of each failed or invalid entry a
 	// GitHub Actions ::error:: annotation (stderr keeps --json stdout
 	// clean, and the runner reads workflow commands from both).
@@ -77,6 +79,7 @@ type Summary struct {
 	Bytes                        int64
 	Elapsed                      time.Duration
 	Interrupted                  bool
+	ExitCode                     int // the process's, for the JSON record
 	// Stopped says why a run stopped early other than by a signal or
 	// --fail-fast, e.g. "results cannot be written to stdout".
 	Stopped string
@@ -259,6 +262,9 @@ func (r *Reporter) Finish(s Summary) {
 	hosts := sortHosts(s.Hosts)
 	if r.o.JSON {
 		r.writeHosts(hosts)
+	}
+	if r.o.JSONSummary {
+		r.writeSummary(s)
 	}
 	for _, l := range summaryLines(s, r.o.Mode == ModeBar && r.o.Color) {
 		r.write(r.o.Err, l+"\n")
