@@ -101,6 +101,25 @@ type Progress struct {
 	Done   int   // entries with a Result so far
 	Active int   // transfers running now
 	Bytes  int64 // body bytes received so far, finished and running transfers
+	// Running counts the files being downloaded (the ranges of a split
+	// download are one file); Unsized those of them whose size is not
+	// known (no Content-Length yet, or a body decoded by --compressed).
+	Running, Unsized int
+	// Expected is Bytes plus what the running files of known size have
+	// still to receive: the run's total once nothing else is to come.
+	Expected int64
+	// Largest are up to MaxLargest running files, the largest first.
+	Largest []FileProgress
+}
+
+// MaxLargest bounds Progress.Largest.
+const MaxLargest = 3
+
+// FileProgress is one running file: Bytes of Size are in it (a resumed
+// file counts what an earlier run kept); Size is -1 when not known.
+type FileProgress struct {
+	Path        string
+	Bytes, Size int64
 }
 
 // Observer receives the engine's events. All calls come from the engine's
