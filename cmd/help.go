@@ -31,8 +31,10 @@ FILES
 
 OUTPUT
   stdout holds results only; the bar, warnings and the summary go to
-  stderr. On a terminal: a progress bar on stderr with one line per
-  finished entry above it. Otherwise one line per entry on stdout, and each
+  stderr. On a terminal: a progress bar on stderr (entries, share and
+  bytes done of the total, speed, time left, and a line for each of the
+  three largest running files) with one line per finished entry above it;
+  --progress plain prints its figures every 5 s. Otherwise one line per entry on stdout, and each
   failure copied to stderr unless stderr is the same file (2>&1, one
   terminal): a failure is shown once per place it is read. Under GitHub
   Actions that copy is an ::error annotation. --json prints one JSON

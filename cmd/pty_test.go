@@ -16,6 +16,7 @@ import (
 	"strings"
 	"testing"
 	"time"
+	"unicode/utf8"
 
 	"github.com/creack/pty"
 )
@@ -122,6 +123,30 @@ func checkFiles(t *testing.T, out string, n, size int) {
 	}
 }
 
+// barMoves are the bar's cursor moves and erasures.
+var barMoves = regexp.MustCompile(`\x1b\[(?:[0-9]+A|K|J)`)
+
+// lineText is what a terminal got, each redraw on a line of its own.
+func lineText(term string) string {
+	return strings.ReplaceAll(barMoves.ReplaceAllString(term, ""), "\r", "\n")
+}
+
+// barFrameLines are the lines of every frame of the bar drawn: each ends
+// with an erasure of the rest of its line (ESC[K), colours removed.
+func barFrameLines(term string) []string {
+	sgr := regexp.MustCompile(`\x1b\[[0-9;]*m`)
+	pieces := strings.Split(term, "\x1b[K")
+	var out []string
+	for _, p := range pieces[:len(pieces)-1] {
+		if i := strings.LastIndexAny(p, "\r\n"); i >= 0 {
+			p = p[i+1:]
+		}
+		p = barMoves.ReplaceAllString(p, "")
+		out = append(out, sgr.ReplaceAllString(p, ""))
+	}
+	return out
+}
+
 // okLine matches one entry's ok line, with or without the green "ok".
 var okLine = regexp.MustCompile(`(?m)^(?:\x1b\[32m)?ok(?:\x1b\[0m)? +\S*list\.txt:(\d+) `)
 
@@ -153,7 +178,7 @@ func TestTerminalBar(t *testing.T) {
 	}
 	// one ok line per entry, each once, printed above the bar
 	seen := map[string]int{}
-	for _, m := range okLine.FindAllStringSubmatch(strings.ReplaceAll(term, "\r", "\n"), -1) {
+	for _, m := range okLine.FindAllStringSubmatch(lineText(term), -1) {
 		seen[m[1]]++
 	}
 	for i := 1; i <= n; i++ {
@@ -189,7 +214,7 @@ func TestTerminalNoColor(t *testing.T) {
 	if strings.Contains(term, "\x1b[32m") || strings.Contains(term, "\x1b[31m") {
 		t.Errorf("colour with NO_COLOR set:\n%q", term)
 	}
-	if c := len(okLine.FindAllString(strings.ReplaceAll(term, "\r", "\n"), -1)); c != n {
+	if c := len(okLine.FindAllString(lineText(term), -1)); c != n {
 		t.Errorf("%d ok lines, want %d:\n%q", c, n, term)
 	}
 	checkFiles(t, out, n, size)
@@ -257,7 +282,7 @@ func TestTerminalQuietExplicitBar(t *testing.T) {
 	if !strings.Contains(term, "/6") {
 		t.Errorf("no bar with -q --progress bar:\n%q", term)
 	}
-	if okLine.MatchString(strings.ReplaceAll(term, "\r", "\n")) {
+	if okLine.MatchString(lineText(term)) {
 		t.Errorf("ok lines with -q:\n%q", term)
 	}
 	if c := len(regexp.MustCompile(`FAILED +\S*list\.txt:6 .*HTTP 404`).FindAllString(term, -1)); c != 1 {
@@ -319,4 +344,69 @@ func TestTerminalJSONWithBar(t *testing.T) {
 		t.Errorf("the failure shown again as a FAILED line on the one terminal:\n%q", term)
 	}
 	checkFiles(t, out, n, size)
+}
+
+// Large files on terminals of 45, 80 and 120 columns: the bar shows the
+// percentage of bytes, bytes done of the total, speed and time left, and a
+// line for each large running file; no line ever wraps, the bar keeps to
+// four lines at most and nothing of it is left once the run ends.
+func TestTerminalBarWidths(t *testing.T) {
+	s := startServer(t)
+	const n, size = 3, 12 << 20
+	for _, cols := range []uint16{45, 80, 120} {
+		t.Run(fmt.Sprint(cols), func(t *testing.T) {
+			t.Parallel()
+			dir := t.TempDir()
+			args := []string{"-d", filepath.Join(dir, "out")}
+			for i := range n {
+				// About 1.5 s each, all at once.
+				args = append(args, s.URLFor(fmt.Sprintf("/throttle/8000000/%d/big%d-%d", size, cols, i)))
+			}
+			term, stdout, code := ptyRunOn(t, ptyConf{cols: cols}, []string{"TERM=xterm"}, args...)
+			if code != 0 || stdout != "" {
+				t.Fatalf("exit %d, stdout %q; terminal:\n%q", code, stdout, term)
+			}
+			sc := render(term, int(cols))
+			frames := barFrameLines(term)
+			if len(frames) == 0 {
+				t.Fatalf("no bar drawn:\n%q", term)
+			}
+			for _, l := range frames {
+				if w := utf8.RuneCountInString(l); w >= int(cols) {
+					t.Errorf("a bar line of %d columns on a terminal of %d: %q", w, cols, l)
+				}
+			}
+			// The main line, with every figure while all three run.
+			main := regexp.MustCompile(`\d+% 0/3 ·? ?[\d.]+/[\d.]+ MiB ·? ?[\d.]+ [KM]iB/s ·? ?ETA \d+s`)
+			if !main.MatchString(term) {
+				t.Errorf("no main line with percentage, bytes of the total, speed and ETA:\n%q", term)
+			}
+			// A line per large file, with its own percentage.
+			for i := range n {
+				name := fmt.Sprintf("big%d-%d", cols, i)
+				if !regexp.MustCompile(`  \d+% [\d.]+/12\.0 MiB  \S*` + name).MatchString(term) {
+					t.Errorf("no line for %s:\n%q", name, term)
+				}
+			}
+			if m := regexp.MustCompile(`\x1b\[(\d+)A`).FindAllStringSubmatch(term, -1); len(m) == 0 {
+				t.Errorf("the bar never had more than one line:\n%q", term)
+			} else {
+				for _, x := range m {
+					if x[1] > "3" || len(x[1]) > 1 {
+						t.Errorf("the bar went %s lines up: more than four lines", x[1])
+					}
+				}
+			}
+			// At the end: the ok lines and the summary, nothing of the bar.
+			lines := sc.text()
+			for _, ln := range lines {
+				if !strings.HasPrefix(ln, "ok ") && !strings.HasPrefix(ln, "\x1b[32mok") && !strings.HasPrefix(ln, "multiget: ") {
+					t.Errorf("left on the screen: %q", ln)
+				}
+			}
+			if len(lines) != n+1 {
+				t.Errorf("%d lines on the screen, want %d ok lines and the summary:\n%s", len(lines), n, strings.Join(lines, "\n"))
+			}
+		})
+	}
 }

@@ -271,26 +271,6 @@ func colorLine(st engine.Status, line string) string {
 	return line
 }
 
-// countText is "12/2000", or "12/?" while the list is still being read.
-func countText(done, total int, known bool) string {
-	if !known {
-		return strconv.Itoa(done) + "/?"
-	}
-	return strconv.Itoa(done) + "/" + strconv.Itoa(total)
-}
-
-// barText is the description drawn next to the bar.
-func barText(done, total int, known bool, active int, n int64, bps float64) string {
-	return fmt.Sprintf("%s active %d · %s · %s",
-		countText(done, total, known), active, FormatSize(n), FormatRate(bps))
-}
-
-// plainProgressText is the periodic progress line for non-terminal logs.
-func plainProgressText(done, total int, known bool, active int, n int64, bps float64) string {
-	return fmt.Sprintf("progress: %s done, %d active, %s, %s",
-		countText(done, total, known), active, FormatSize(n), FormatRate(bps))
-}
-
 // summaryLines renders the end-of-run summary. With colour, a non-zero
 // failure count is red so it stands out from a wall of successes.
 func summaryLines(s Summary, color bool) []string {
@@ -343,23 +323,4 @@ func notStarted(n int) string {
 		return "1 entry not started"
 	}
 	return strconv.Itoa(n) + " entries not started"
-}
-
-// truncate cuts s to at most n runes; the bar text is built here from
-// digits, units and separators, all one column wide, so runes are columns.
-func truncate(s string, n int) string {
-	if n <= 0 {
-		return ""
-	}
-	if utf8.RuneCountInString(s) <= n {
-		return s
-	}
-	i := 0
-	for j := range s {
-		if i == n {
-			return s[:j]
-		}
-		i++
-	}
-	return s
 }

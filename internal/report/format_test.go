@@ -191,39 +191,6 @@ func TestColorLine(t *testing.T) {
 	}
 }
 
-func TestProgressTexts(t *testing.T) {
-	tests := []struct {
-		name      string
-		done      int
-		total     int
-		known     bool
-		active    int
-		n         int64
-		bps       float64
-		bar, line string
-	}{
-		{"total known", 12, 2000, true, 8, 3355443, 1153434,
-			"12/2000 active 8 · 3.2 MiB · 1.1 MiB/s",
-			"progress: 12/2000 done, 8 active, 3.2 MiB, 1.1 MiB/s"},
-		{"total unknown", 5, 0, false, 2, 100, 0,
-			"5/? active 2 · 100 B · 0 B/s",
-			"progress: 5/? done, 2 active, 100 B, 0 B/s"},
-		{"empty list", 0, 0, true, 0, 0, 0,
-			"0/0 active 0 · 0 B · 0 B/s",
-			"progress: 0/0 done, 0 active, 0 B, 0 B/s"},
-	}
-	for _, tc := range tests {
-		t.Run(tc.name, func(t *testing.T) {
-			if got := barText(tc.done, tc.total, tc.known, tc.active, tc.n, tc.bps); got != tc.bar {
-				t.Errorf("barText() = %q, want %q", got, tc.bar)
-			}
-			if got := plainProgressText(tc.done, tc.total, tc.known, tc.active, tc.n, tc.bps); got != tc.line {
-				t.Errorf("plainProgressText() = %q, want %q", got, tc.line)
-			}
-		})
-	}
-}
-
 func TestSummaryLines(t *testing.T) {
 	tests := []struct {
 		name  string
@@ -275,28 +242,6 @@ func TestSummaryLines(t *testing.T) {
 			got := summaryLines(tc.s, tc.color)
 			if strings.Join(got, "\n") != strings.Join(tc.want, "\n") {
 				t.Errorf("summaryLines() =\n%q\nwant\n%q", got, tc.want)
-			}
-		})
-	}
-}
-
-func TestTruncate(t *testing.T) {
-	tests := []struct {
-		name string
-		in   string
-		n    int
-		want string
-	}{
-		{"shorter than limit", "abc", 5, "abc"},
-		{"exact limit", "abc", 3, "abc"},
-		{"cut", "abcdef", 4, "abcd"},
-		{"cut keeps multibyte runes whole", "a·b·c", 3, "a·b"},
-		{"zero", "abc", 0, ""},
-	}
-	for _, tc := range tests {
-		t.Run(tc.name, func(t *testing.T) {
-			if got := truncate(tc.in, tc.n); got != tc.want {
-				t.Errorf("truncate(%q, %d) = %q, want %q", tc.in, tc.n, got, tc.want)
 			}
 		})
 	}

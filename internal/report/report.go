@@ -14,8 +14,6 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/schollz/progressbar/v3"
-
 	"github.com/multiget/multiget/internal/engine"
 )
 
@@ -99,7 +97,7 @@ const (
 	plainInterval = 5 * time.Second
 	// rateWindow smooths speed over a few seconds so the number is readable
 	// but still reacts to stalls.
-	rateWindow  = 5 * time.Second
+	rateWindow  = 3 * time.Second
 	rateSpacing = 250 * time.Millisecond
 )
 
@@ -114,14 +112,12 @@ type Reporter struct {
 	total      int
 	totalKnown bool
 	done       int
-	active     int
-	bytes      int64
+	prog       engine.Progress // the latest snapshot
 	meter      meter
 
-	bar         *progressbar.ProgressBar
-	determinate bool
-	lastDraw    time.Time
-	lastPlain   time.Time
+	bar       *bar // nil when no bar is drawn
+	lastDraw  time.Time
+	lastPlain time.Time
 
 	finished bool
 	werr     error
@@ -151,7 +147,7 @@ func New(o Options) *Reporter {
 	}
 	r.lastPlain = r.now()
 	if o.Mode == ModeBar {
-		r.bar = newBar(o)
+		r.bar = &bar{}
 	}
 	return r
 }
@@ -165,7 +161,7 @@ func (r *Reporter) WriteErr() error {
 }
 
 // SetTotal records the number of entries once the list has been read; the
-// bar switches from a spinner to a determinate bar.
+// bar then shows a percentage.
 func (r *Reporter) SetTotal(n int) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
@@ -173,13 +169,7 @@ func (r *Reporter) SetTotal(n int) {
 		return
 	}
 	r.total, r.totalKnown = n, true
-	// A zero maximum makes progressbar refuse every update, so an empty
-	// list keeps the spinner, which still shows "0/0".
-	if r.bar != nil && n > 0 {
-		r.bar.ChangeMax(n)
-		r.determinate = true
-		r.drawBar(r.now())
-	}
+	r.drawBar(r.now())
 }
 
 // Progress records a snapshot of the run and refreshes the display when due.
@@ -190,15 +180,14 @@ func (r *Reporter) Progress(p engine.Progress) {
 		return
 	}
 	now := r.now()
-	r.active, r.bytes = p.Active, p.Bytes
+	r.prog = p
 	r.meter.add(now, p.Bytes)
 	if r.bar != nil && now.Sub(r.lastDraw) >= barInterval {
 		r.drawBar(now)
 	}
 	if r.o.Mode == ModePlain && now.Sub(r.lastPlain) >= plainInterval {
 		r.lastPlain = now
-		r.write(r.o.Err, plainProgressText(r.done, r.total, r.totalKnown,
-			r.active, r.bytes, r.meter.rate())+"\n")
+		r.write(r.o.Err, plainProgressText(r.runState())+"\n")
 	}
 }
 
@@ -207,6 +196,7 @@ func (r *Reporter) Result(res engine.Result) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	r.done++
+	r.prog.Largest = withoutFile(r.prog.Largest, res.Path)
 	if r.o.JSON {
 		r.writeJSON(res)
 	}
@@ -256,7 +246,6 @@ func (r *Reporter) Finish(s Summary) {
 	r.finished = true
 	if r.bar != nil {
 		r.clearBar()
-		_ = r.bar.Exit()
 		r.bar = nil
 	}
 	hosts := sortHosts(s.Hosts)
