@@ -105,6 +105,21 @@ func genFiles(t *testing.T, dir, srvURL string, n, size int) string {
 	return p
 }
 
+// genFilesAnd404 is genFiles with a last line that fails (HTTP 404).
+func genFilesAnd404(t *testing.T, dir, srvURL string, n, size int) string {
+	t.Helper()
+	list := genFiles(t, dir, srvURL, n, size)
+	f, err := os.OpenFile(list, os.O_APPEND|os.O_WRONLY, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	if _, err := fmt.Fprintf(f, "%s/status/404\n", srvURL); err != nil {
+		t.Fatal(err)
+	}
+	return list
+}
+
 func checkFiles(t *testing.T, out string, n, size int) {
 	t.Helper()
 	for i := 0; i < n; i++ {
@@ -226,13 +241,7 @@ func TestTerminalQuiet(t *testing.T) {
 	dir := t.TempDir()
 	s := newTestServer(dir)
 	defer s.close()
-	list := genFiles(t, dir, s.srv.URL, n, size)
-	f, err := os.OpenFile(list, os.O_APPEND|os.O_WRONLY, 0)
-	if err != nil {
-		t.Fatal(err)
-	}
-	fmt.Fprintf(f, "%s/status/404\n", s.srv.URL)
-	f.Close()
+	list := genFilesAnd404(t, dir, s.srv.URL, n, size)
 	out := filepath.Join(dir, "out")
 
 	term, stdout, code := ptyRun(t, []string{"TERM=xterm"}, "-q", "-d", out, "-i", list)
@@ -266,13 +275,7 @@ func TestTerminalQuietExplicitBar(t *testing.T) {
 	dir := t.TempDir()
 	s := newTestServer(dir)
 	defer s.close()
-	list := genFiles(t, dir, s.srv.URL, n, size)
-	f, err := os.OpenFile(list, os.O_APPEND|os.O_WRONLY, 0)
-	if err != nil {
-		t.Fatal(err)
-	}
-	fmt.Fprintf(f, "%s/status/404\n", s.srv.URL)
-	f.Close()
+	list := genFilesAnd404(t, dir, s.srv.URL, n, size)
 	out := filepath.Join(dir, "out")
 
 	term, stdout, code := ptyRun(t, []string{"TERM=xterm"}, "-q", "--progress", "bar", "--retry", "0", "-d", out, "-i", list)
@@ -299,13 +302,7 @@ func TestTerminalJSONWithBar(t *testing.T) {
 	dir := t.TempDir()
 	s := newTestServer(dir)
 	defer s.close()
-	list := genFiles(t, dir, s.srv.URL, n, size)
-	f, err := os.OpenFile(list, os.O_APPEND|os.O_WRONLY, 0)
-	if err != nil {
-		t.Fatal(err)
-	}
-	fmt.Fprintf(f, "%s/status/404\n", s.srv.URL)
-	f.Close()
+	list := genFilesAnd404(t, dir, s.srv.URL, n, size)
 	out := filepath.Join(dir, "out")
 
 	term, _, code := ptyRunOn(t, ptyConf{cols: 80, shared: true}, []string{"TERM=xterm"},

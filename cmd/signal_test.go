@@ -5,13 +5,11 @@ package cmd_test
 
 import (
 	"bytes"
-	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"regexp"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -225,31 +223,14 @@ func TestInterruptStopsShellLoop(t *testing.T) {
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	done := make(chan error, 1)
-	go func() { done <- cmd.Wait() }()
-	deadline := time.Now().Add(20 * time.Second)
-	for !exists(filepath.Join(out+"1", "big1.part")) {
-		if time.Now().After(deadline) {
-			_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
-			<-done
-			t.Fatalf("the first round never started; stderr:\n%s", stderr.String())
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
+	kill := func() { _ = syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL) }
+	done := startCmd(t, cmd)
+	waitUntil(t, done, kill, "the first round never started", func() bool { return exists(filepath.Join(out+"1", "big1.part")) })
 	// What a terminal's Ctrl-C does: SIGINT to every process of the group.
 	if err := syscall.Kill(-cmd.Process.Pid, syscall.SIGINT); err != nil {
 		t.Fatal(err)
 	}
-	select {
-	case <-done:
-	case <-time.After(20 * time.Second):
-		_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
-		<-done
-		t.Fatalf("the loop did not stop; stdout:\n%s\nstderr:\n%s", stdout.String(), stderr.String())
-	}
+	waitUntil(t, done, kill, "the loop did not stop", nil)
 	if strings.Contains(stdout.String(), "round") || strings.Contains(stdout.String(), "loop went on") {
 		t.Errorf("the loop went on after Ctrl-C:\n%s", stdout.String())
 	}
@@ -285,37 +266,39 @@ func TestSecondInterruptClearsBar(t *testing.T) {
 		s.srv.URL+"/slow/big", s.srv.URL+"/gen/100/a")
 	cmd.Env = []string{"PATH=" + os.Getenv("PATH"), "HOME=" + dir, "TERM=xterm"}
 	cmd.Stdout, cmd.Stderr = tty, tty
-	if err := cmd.Start(); err != nil {
-		tty.Close()
-		t.Fatal(err)
-	}
+	done := startCmd(t, cmd)
 	tty.Close()
-	var term syncBuffer
-	readDone := make(chan struct{})
+	// The reader says when the bar is up; the text is read only once it
+	// has seen the end of the output.
+	var term bytes.Buffer
+	barUp, readDone := make(chan struct{}), make(chan struct{})
 	go func() {
-		_, _ = io.Copy(&term, master)
-		close(readDone)
-	}()
-	done := make(chan error, 1)
-	go func() { done <- cmd.Wait() }()
-	deadline := time.Now().Add(20 * time.Second)
-	for !strings.Contains(term.String(), "0/2") || !exists(filepath.Join(out, "big.part")) {
-		if time.Now().After(deadline) {
-			_ = cmd.Process.Kill()
-			<-done
-			t.Fatalf("no bar with the transfer running:\n%q", term.String())
+		defer close(readDone)
+		buf, up := make([]byte, 4096), false
+		for {
+			n, err := master.Read(buf)
+			term.Write(buf[:n])
+			if !up && bytes.Contains(term.Bytes(), []byte("0/2")) {
+				close(barUp)
+				up = true
+			}
+			if err != nil {
+				return
+			}
 		}
-		time.Sleep(10 * time.Millisecond)
-	}
+	}()
+	kill := func() { _ = cmd.Process.Kill() }
+	waitUntil(t, done, kill, "no bar with the transfer running", func() bool {
+		select {
+		case <-barUp:
+			return exists(filepath.Join(out, "big.part"))
+		default:
+			return false
+		}
+	})
 	_ = cmd.Process.Signal(os.Interrupt)
 	_ = cmd.Process.Signal(os.Interrupt)
-	select {
-	case <-done:
-	case <-time.After(20 * time.Second):
-		_ = cmd.Process.Kill()
-		<-done
-		t.Fatal("multiget did not die after two SIGINT")
-	}
+	waitUntil(t, done, kill, "multiget did not die after two SIGINT", nil)
 	select {
 	case <-readDone:
 	case <-time.After(10 * time.Second):
@@ -331,20 +314,37 @@ func TestSecondInterruptClearsBar(t *testing.T) {
 	}
 }
 
-// syncBuffer is a bytes.Buffer one goroutine fills while another reads.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
+// startCmd starts cmd and returns what its Wait returns.
+func startCmd(t *testing.T, cmd *exec.Cmd) <-chan error {
+	t.Helper()
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- cmd.Wait() }()
+	return done
 }
 
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
+// waitUntil polls cond (nil: waits for the process to end) for up to 20 s;
+// past that it kills the process and fails with what.
+func waitUntil(t *testing.T, done <-chan error, kill func(), what string, cond func() bool) {
+	t.Helper()
+	deadline := time.After(20 * time.Second)
+	for {
+		if cond != nil && cond() {
+			return
+		}
+		select {
+		case <-done:
+			if cond == nil {
+				return
+			}
+			t.Fatal(what + " (the process ended)")
+		case <-deadline:
+			kill()
+			<-done
+			t.Fatal(what)
+		case <-time.After(10 * time.Millisecond):
+		}
+	}
 }
