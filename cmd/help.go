@@ -95,7 +95,8 @@ ENVIRONMENT
   JOB_COMPLETION_INDEX  --shard-from-env: this process's shard, 0-based
   MULTIGET_SHARD_COUNT  --shard-from-env: the number of shards
   GITHUB_ACTIONS        "true": failures copied to stderr as ::error::
-  NO_COLOR, TERM        no colour when NO_COLOR is set or TERM is dumb
+  NO_COLOR, TERM        no colour when NO_COLOR is set or TERM is dumb;
+                        TERM=dumb: progress lines, not the bar
   HOME                  where --netrc finds .netrc
   http_proxy, https_proxy, HTTPS_PROXY, ALL_PROXY, all_proxy, NO_PROXY,
   no_proxy              read by libcurl when -x is not given

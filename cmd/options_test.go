@@ -360,6 +360,12 @@ func outputCases() []optCase {
 			check: wantMode(report.ModeNone, report.ModeNone)},
 		{name: "auto: a bar only on a terminal", args: []string{optURL},
 			check: wantMode(report.ModeNone, report.ModeBar)},
+		{name: "auto on a dumb terminal: progress lines", args: []string{optURL}, env: map[string]string{"TERM": "dumb"},
+			check: func(t *testing.T, o *Options) {
+				if got := progressMode(o, &IOStreams{StderrTTY: true, Getenv: o.getenv}); got != report.ModePlain {
+					t.Errorf("progress mode %d, want plain", got)
+				}
+			}},
 	}
 }
 

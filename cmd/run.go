@@ -236,6 +236,11 @@ func progressMode(o *Options, ios *IOStreams) report.Mode {
 		p = "none"
 		if ios.StderrTTY && !o.Quiet {
 			p = "bar"
+			// A dumb terminal (an editor's shell buffer) cannot move the
+			// cursor back over the bar's lines: it gets progress lines.
+			if ios.Getenv != nil && ios.Getenv("TERM") == "dumb" {
+				p = "plain"
+			}
 		}
 	}
 	switch p {
