@@ -30,14 +30,23 @@ FILES
   names the earlier.
 
 OUTPUT
-  On a terminal: a progress bar on stderr with one line per finished entry
-  above it. Otherwise one line per entry on stdout (failures also on
-  stderr). --json prints one JSON object per entry on stdout instead,
-  with the keys source, url, effective_url, path, status (ok, failed,
-  skipped, unchanged, invalid; planned in a --dry-run), http_code, curl_code, error,
-  bytes, duration_ms, attempts and checksums; then one object per host that
+  stdout holds results only; the bar, warnings and the summary go to
+  stderr. On a terminal: a progress bar on stderr (entries, share and
+  bytes done of the total, speed, time left, and a line for each of the
+  three largest running files) with one line per finished entry above it;
+  --progress plain prints its figures every 5 s. Otherwise one line per entry on stdout, and each
+  failure copied to stderr unless stderr is the same file (2>&1, one
+  terminal): a failure is shown once per place it is read. Under GitHub
+  Actions that copy is an ::error annotation. --json prints one JSON
+  object per entry on stdout instead, never on the bar's line, with the
+  keys source, url, effective_url, path, status (ok, failed, skipped,
+  unchanged, invalid, interrupted; planned in a --dry-run), http_code, curl_code, error, bytes,
+  duration_ms, attempts and checksums; then one object per host that
   pushed back (429/503, refused connections, timeouts), with "record":
-  "host". A summary always ends on stderr, with a line per such host:
+  "host". --json-summary ends stdout with one object with "record":
+  "summary" and the keys ok, failed, skipped, unchanged, invalid, interrupted,
+  planned, not_started, bytes, duration_ms, exit_code and stopped. A
+  summary always ends on stderr, with a line per such host:
   "host H throttled: 40 -> 5 at once, paused 2.0s (3 x 429)".
 
 RETRIES, RESUME, INTEGRITY
@@ -71,8 +80,8 @@ SHARDING AND CI
   no result. --shard-from-env reads JOB_COMPLETION_INDEX (0-based, set in a
   Kubernetes Indexed Job) and MULTIGET_SHARD_COUNT. --dry-run checks the
   lists and prints each target without any request (exit 1 if any entry
-  is invalid). With GITHUB_ACTIONS=true failures are also printed on
-  stderr as ::error:: annotations. Colour only on a terminal, never with
+  is invalid). With GITHUB_ACTIONS=true the stderr copy of each failure
+  is an ::error:: annotation. Colour only on a terminal, never with
   NO_COLOR.
 
 NETWORK
@@ -90,8 +99,9 @@ ENVIRONMENT
   MULTIGET_CONFIG       the config file when --config is not given
   JOB_COMPLETION_INDEX  --shard-from-env: this process's shard, 0-based
   MULTIGET_SHARD_COUNT  --shard-from-env: the number of shards
-  GITHUB_ACTIONS        "true": failures also as ::error:: annotations
-  NO_COLOR, TERM        no colour when NO_COLOR is set or TERM is dumb
+  GITHUB_ACTIONS        "true": failures copied to stderr as ::error::
+  NO_COLOR, TERM        no colour when NO_COLOR is set or TERM is dumb;
+                        TERM=dumb: progress lines, not the bar
   HOME                  where --netrc finds .netrc
   http_proxy, https_proxy, HTTPS_PROXY, ALL_PROXY, all_proxy, NO_PROXY,
   no_proxy              read by libcurl when -x is not given
@@ -106,8 +116,11 @@ EXIT STATUS
        not be written (a full disk under > results.jsonl, or a reader
        that went away, as in | head -1: the run then stops)
   2    usage error, or an input list that cannot be read
-  130  interrupted by SIGINT or SIGTERM (running transfers aborted; each
-       keeps its NAME.part for -c; a second signal exits at once)`
+  130  interrupted by SIGINT or SIGTERM: running transfers aborted (each
+       keeps its NAME.part for -c), the summary printed, then multiget
+       dies of that signal, so a shell sees it ($? 130 or 143) and a loop
+       stops; exit 130 where the signal cannot kill. A second signal ends
+       the process at once`
 
 const examples = `  # one-liner: fetch three files into ./dl
   multiget -d dl https://example.com/a.tgz https://example.com/b.tgz https://example.com/c.tgz

@@ -3,7 +3,9 @@ package cmd
 import (
 	"io"
 	"os"
+	"sync/atomic"
 
+	"golang.org/x/sys/unix"
 	"golang.org/x/term"
 )
 
@@ -16,8 +18,30 @@ type IOStreams struct {
 	// StderrTTY reports whether ErrOut is a terminal; TermWidth its width.
 	StderrTTY bool
 	TermWidth int
+	// SameDest reports whether Out and ErrOut reach the same place (one
+	// terminal, one file, one pipe: 2>&1), where a failure copied to stderr
+	// would be read twice.
+	SameDest bool
 	// Getenv reads the environment (NO_COLOR, TERM).
 	Getenv func(string) string
+
+	// onDeath, set while a run draws on the terminal, removes what it drew
+	// from a process about to die of a second signal.
+	onDeath atomic.Pointer[func()]
+}
+
+func (s *IOStreams) setOnDeath(f func()) {
+	if f == nil {
+		s.onDeath.Store(nil)
+		return
+	}
+	s.onDeath.Store(&f)
+}
+
+func (s *IOStreams) abandon() {
+	if f := s.onDeath.Load(); f != nil {
+		(*f)()
+	}
 }
 
 // SystemStreams returns the real standard streams.
@@ -30,7 +54,20 @@ func SystemStreams() *IOStreams {
 			s.TermWidth = w
 		}
 	}
+	s.SameDest = sameFile(int(os.Stdout.Fd()), fd)
 	return s
+}
+
+// sameFile reports whether two descriptors open the same file: a terminal
+// is one device node, 2>&1 duplicates the descriptor, and both ends of a
+// shell's `cmd 2>&1 | cat` are the one pipe inode. Two opens of one file
+// (>log 2>>log) also match, and are read as one log.
+func sameFile(a, b int) bool {
+	var sa, sb unix.Stat_t
+	if unix.Fstat(a, &sa) != nil || unix.Fstat(b, &sb) != nil {
+		return false
+	}
+	return sa.Dev == sb.Dev && sa.Ino == sb.Ino
 }
 
 // Color reports whether colour may be used on stderr.

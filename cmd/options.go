@@ -32,6 +32,7 @@ type Options struct {
 	progressSet    bool
 	Quiet          bool
 	JSON           bool
+	JSONSummary    bool
 
 	Retry              int
 	RetryDelay         time.Duration
@@ -77,6 +78,9 @@ func (o *Options) validate() error {
 	if len(o.URLs) == 0 && len(o.Inputs) == 0 {
 		return flagErrorf("nothing to download: give URLs as arguments or a list with -i FILE (-i - for stdin)")
 	}
+	// The summary object ends a stream of --json records: alone after
+	// text lines it would be one JSON line a reader cannot tell apart.
+	o.JSON = o.JSON || o.JSONSummary
 	if o.Parallel < 1 {
 		return flagErrorf("--parallel must be at least 1, got %d", o.Parallel)
 	}

@@ -12,6 +12,7 @@ import (
 
 	"github.com/spf13/pflag"
 
+	"github.com/multiget/multiget/internal/report"
 	"github.com/multiget/multiget/internal/sums"
 )
 
@@ -352,6 +353,40 @@ func outputCases() []optCase {
 			stderr: usage(`--progress must be auto, bar, plain or none, got "fancy"`), code: ExitUsage},
 		{name: "-q short form", args: []string{"-q", optURL}, want: func(o *Options) { o.Quiet = true }},
 		{name: "--quiet and --json", args: []string{"--quiet", "--json", optURL}, want: func(o *Options) { o.Quiet, o.JSON = true, true }},
+		{name: "--json-summary implies --json", args: []string{"--json-summary", optURL},
+			want: func(o *Options) { o.JSONSummary, o.JSON = true, true }},
+		// -q changes only the default: an explicit --progress wins.
+		{name: "-q --progress bar draws the bar", args: []string{"-q", "--progress", "bar", optURL},
+			want:  func(o *Options) { o.Quiet, o.Progress, o.progressSet = true, "bar", true },
+			check: wantMode(report.ModeBar, report.ModeBar)},
+		{name: "--progress plain -q keeps the heartbeat", args: []string{"--progress", "plain", "-q", optURL},
+			want:  func(o *Options) { o.Quiet, o.Progress, o.progressSet = true, "plain", true },
+			check: wantMode(report.ModePlain, report.ModePlain)},
+		{name: "-q alone: no bar even on a terminal", args: []string{"-q", optURL},
+			want:  func(o *Options) { o.Quiet = true },
+			check: wantMode(report.ModeNone, report.ModeNone)},
+		{name: "auto: a bar only on a terminal", args: []string{optURL},
+			check: wantMode(report.ModeNone, report.ModeBar)},
+		{name: "auto on a dumb terminal: progress lines", args: []string{optURL}, env: map[string]string{"TERM": "dumb"},
+			check: func(t *testing.T, o *Options) {
+				if got := progressMode(o, &IOStreams{StderrTTY: true, Getenv: o.getenv}); got != report.ModePlain {
+					t.Errorf("progress mode %d, want plain", got)
+				}
+			}},
+	}
+}
+
+// wantMode checks the progress display the options give with stderr a
+// pipe and a terminal.
+func wantMode(pipe, tty report.Mode) func(*testing.T, *Options) {
+	return func(t *testing.T, o *Options) {
+		t.Helper()
+		if got := progressMode(o, &IOStreams{}); got != pipe {
+			t.Errorf("progress mode on a pipe %d, want %d", got, pipe)
+		}
+		if got := progressMode(o, &IOStreams{StderrTTY: true}); got != tty {
+			t.Errorf("progress mode on a terminal %d, want %d", got, tty)
+		}
 	}
 }
 

@@ -110,7 +110,7 @@ func TestStdoutClosedStopsTheRun(t *testing.T) {
 	if n := strings.Count(se, msg); n != 1 {
 		t.Errorf("stderr says %q %d times, want once:\n%s", msg, n, se)
 	}
-	if !strings.Contains(se, "multiget: 2 ok, 3 failed, 0 skipped, 0 invalid") {
+	if !strings.Contains(se, "multiget: 2 ok, 0 failed, 0 skipped, 0 invalid, 3 interrupted · ") {
 		t.Errorf("stderr lacks the summary (a and b ok; c aborted; d and e not started):\n%s", se)
 	}
 	if !strings.Contains(se, "aborted: results cannot be written to stdout") {

@@ -5,6 +5,7 @@ package cmd_test
 
 import (
 	"bytes"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -15,6 +16,7 @@ import (
 	"strings"
 	"testing"
 	"time"
+	"unicode/utf8"
 
 	"github.com/creack/pty"
 )
@@ -24,18 +26,33 @@ import (
 // from the pty, stdout, and the exit code.
 func ptyRun(t *testing.T, env []string, args ...string) (term, stdout string, code int) {
 	t.Helper()
+	return ptyRunOn(t, ptyConf{cols: 100}, env, args...)
+}
+
+// ptyConf is the terminal a run gets: its width, and whether stdout is
+// that terminal too (as at a shell without redirection) or a pipe.
+type ptyConf struct {
+	cols   uint16
+	shared bool
+}
+
+func ptyRunOn(t *testing.T, pc ptyConf, env []string, args ...string) (term, stdout string, code int) {
+	t.Helper()
 	master, tty, err := pty.Open()
 	if err != nil {
 		t.Skipf("no pseudo-terminal available: %v", err)
 	}
 	defer master.Close()
-	if err := pty.Setsize(master, &pty.Winsize{Rows: 24, Cols: 100}); err != nil {
+	if err := pty.Setsize(master, &pty.Winsize{Rows: 24, Cols: pc.cols}); err != nil {
 		t.Fatal(err)
 	}
 	cmd := exec.Command(filepath.Join(binDir, "multiget"), args...)
 	cmd.Env = append([]string{"PATH=" + os.Getenv("PATH"), "HOME=" + t.TempDir()}, env...)
 	var out bytes.Buffer
 	cmd.Stdout = &out // a pipe, not the terminal
+	if pc.shared {
+		cmd.Stdout = tty
+	}
 	cmd.Stderr = tty
 	if err := cmd.Start(); err != nil {
 		tty.Close()
@@ -88,6 +105,21 @@ func genFiles(t *testing.T, dir, srvURL string, n, size int) string {
 	return p
 }
 
+// genFilesAnd404 is genFiles with a last line that fails (HTTP 404).
+func genFilesAnd404(t *testing.T, dir, srvURL string, n, size int) string {
+	t.Helper()
+	list := genFiles(t, dir, srvURL, n, size)
+	f, err := os.OpenFile(list, os.O_APPEND|os.O_WRONLY, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	if _, err := fmt.Fprintf(f, "%s/status/404\n", srvURL); err != nil {
+		t.Fatal(err)
+	}
+	return list
+}
+
 func checkFiles(t *testing.T, out string, n, size int) {
 	t.Helper()
 	for i := 0; i < n; i++ {
@@ -104,6 +136,30 @@ func checkFiles(t *testing.T, out string, n, size int) {
 			t.Errorf("%s.part left behind", name)
 		}
 	}
+}
+
+// barMoves are the bar's cursor moves and erasures.
+var barMoves = regexp.MustCompile(`\x1b\[(?:[0-9]+A|K|J)`)
+
+// lineText is what a terminal got, each redraw on a line of its own.
+func lineText(term string) string {
+	return strings.ReplaceAll(barMoves.ReplaceAllString(term, ""), "\r", "\n")
+}
+
+// barFrameLines are the lines of every frame of the bar drawn: each ends
+// with an erasure of the rest of its line (ESC[K), colours removed.
+func barFrameLines(term string) []string {
+	sgr := regexp.MustCompile(`\x1b\[[0-9;]*m`)
+	pieces := strings.Split(term, "\x1b[K")
+	var out []string
+	for _, p := range pieces[:len(pieces)-1] {
+		if i := strings.LastIndexAny(p, "\r\n"); i >= 0 {
+			p = p[i+1:]
+		}
+		p = barMoves.ReplaceAllString(p, "")
+		out = append(out, sgr.ReplaceAllString(p, ""))
+	}
+	return out
 }
 
 // okLine matches one entry's ok line, with or without the green "ok".
@@ -137,7 +193,7 @@ func TestTerminalBar(t *testing.T) {
 	}
 	// one ok line per entry, each once, printed above the bar
 	seen := map[string]int{}
-	for _, m := range okLine.FindAllStringSubmatch(strings.ReplaceAll(term, "\r", "\n"), -1) {
+	for _, m := range okLine.FindAllStringSubmatch(lineText(term), -1) {
 		seen[m[1]]++
 	}
 	for i := 1; i <= n; i++ {
@@ -173,7 +229,7 @@ func TestTerminalNoColor(t *testing.T) {
 	if strings.Contains(term, "\x1b[32m") || strings.Contains(term, "\x1b[31m") {
 		t.Errorf("colour with NO_COLOR set:\n%q", term)
 	}
-	if c := len(okLine.FindAllString(strings.ReplaceAll(term, "\r", "\n"), -1)); c != n {
+	if c := len(okLine.FindAllString(lineText(term), -1)); c != n {
 		t.Errorf("%d ok lines, want %d:\n%q", c, n, term)
 	}
 	checkFiles(t, out, n, size)
@@ -185,13 +241,7 @@ func TestTerminalQuiet(t *testing.T) {
 	dir := t.TempDir()
 	s := newTestServer(dir)
 	defer s.close()
-	list := genFiles(t, dir, s.srv.URL, n, size)
-	f, err := os.OpenFile(list, os.O_APPEND|os.O_WRONLY, 0)
-	if err != nil {
-		t.Fatal(err)
-	}
-	fmt.Fprintf(f, "%s/status/404\n", s.srv.URL)
-	f.Close()
+	list := genFilesAnd404(t, dir, s.srv.URL, n, size)
 	out := filepath.Join(dir, "out")
 
 	term, stdout, code := ptyRun(t, []string{"TERM=xterm"}, "-q", "-d", out, "-i", list)
@@ -216,4 +266,144 @@ func TestTerminalQuiet(t *testing.T) {
 		t.Errorf("no summary:\n%q", term)
 	}
 	checkFiles(t, out, n, size)
+}
+
+// -q with an explicit --progress bar: the bar is drawn (the flag wins over
+// -q's default), failures above it, no ok lines.
+func TestTerminalQuietExplicitBar(t *testing.T) {
+	const n, size = 5, 1000
+	dir := t.TempDir()
+	s := newTestServer(dir)
+	defer s.close()
+	list := genFilesAnd404(t, dir, s.srv.URL, n, size)
+	out := filepath.Join(dir, "out")
+
+	term, stdout, code := ptyRun(t, []string{"TERM=xterm"}, "-q", "--progress", "bar", "--retry", "0", "-d", out, "-i", list)
+	if code != 1 || stdout != "" {
+		t.Errorf("exit code %d, stdout %q; want 1 and nothing under a bar", code, stdout)
+	}
+	if !strings.Contains(term, "/6") {
+		t.Errorf("no bar with -q --progress bar:\n%q", term)
+	}
+	if okLine.MatchString(lineText(term)) {
+		t.Errorf("ok lines with -q:\n%q", term)
+	}
+	if c := len(regexp.MustCompile(`FAILED +\S*list\.txt:6 .*HTTP 404`).FindAllString(term, -1)); c != 1 {
+		t.Errorf("the failure shown %d times, want once:\n%q", c, term)
+	}
+	checkFiles(t, out, n, size)
+}
+
+// --json on the terminal that shows the bar: each record is a line of its
+// own, never drawn over by the bar nor written after it on its line, and no
+// failure is shown a second time as a FAILED line (stdout is that terminal).
+func TestTerminalJSONWithBar(t *testing.T) {
+	const n, size = 40, 64 << 10
+	dir := t.TempDir()
+	s := newTestServer(dir)
+	defer s.close()
+	list := genFilesAnd404(t, dir, s.srv.URL, n, size)
+	out := filepath.Join(dir, "out")
+
+	term, _, code := ptyRunOn(t, ptyConf{cols: 80, shared: true}, []string{"TERM=xterm"},
+		"--json", "--progress", "bar", "--retry", "0", "-j", "2", "-d", out, "-i", list)
+	if code != 1 {
+		t.Errorf("exit code %d, want 1", code)
+	}
+	if !strings.Contains(term, "/41") {
+		t.Errorf("no bar drawn:\n%q", term)
+	}
+	lines := render(term, 80).text()
+	records := 0
+	for _, ln := range lines {
+		switch {
+		case strings.HasPrefix(ln, "{"):
+			var v map[string]any
+			if err := json.Unmarshal([]byte(ln), &v); err != nil {
+				t.Errorf("a JSON record is not whole on its line (%v): %q", err, ln)
+			}
+			records++
+		case strings.HasPrefix(ln, "multiget: "):
+		case ln == "":
+		default:
+			t.Errorf("a line that is neither a record nor the summary (a bar left behind, or JSON mixed with it): %q", ln)
+		}
+	}
+	// A record longer than the width wraps, which the screen joins back
+	// only in the raw stream: count the records there.
+	if c := strings.Count(term, `{"source":`); c != n+1 {
+		t.Errorf("%d records in the terminal output, want %d", c, n+1)
+	}
+	if records == 0 {
+		t.Errorf("no record on the screen:\n%s", strings.Join(lines, "\n"))
+	}
+	if strings.Contains(term, "FAILED ") {
+		t.Errorf("the failure shown again as a FAILED line on the one terminal:\n%q", term)
+	}
+	checkFiles(t, out, n, size)
+}
+
+// Large files on terminals of 45, 80 and 120 columns: the bar shows the
+// percentage of bytes, bytes done of the total, speed and time left, and a
+// line for each large running file; no line ever wraps, the bar keeps to
+// four lines at most and nothing of it is left once the run ends.
+func TestTerminalBarWidths(t *testing.T) {
+	s := startServer(t)
+	const n, size = 3, 12 << 20
+	for _, cols := range []uint16{45, 80, 120} {
+		t.Run(fmt.Sprint(cols), func(t *testing.T) {
+			t.Parallel()
+			dir := t.TempDir()
+			args := []string{"-d", filepath.Join(dir, "out")}
+			for i := range n {
+				// About 1.5 s each, all at once.
+				args = append(args, s.URLFor(fmt.Sprintf("/throttle/8000000/%d/big%d-%d", size, cols, i)))
+			}
+			term, stdout, code := ptyRunOn(t, ptyConf{cols: cols}, []string{"TERM=xterm"}, args...)
+			if code != 0 || stdout != "" {
+				t.Fatalf("exit %d, stdout %q; terminal:\n%q", code, stdout, term)
+			}
+			sc := render(term, int(cols))
+			frames := barFrameLines(term)
+			if len(frames) == 0 {
+				t.Fatalf("no bar drawn:\n%q", term)
+			}
+			for _, l := range frames {
+				if w := utf8.RuneCountInString(l); w >= int(cols) {
+					t.Errorf("a bar line of %d columns on a terminal of %d: %q", w, cols, l)
+				}
+			}
+			// The main line, with every figure while all three run.
+			main := regexp.MustCompile(`\d+% 0/3 ·? ?[\d.]+/[\d.]+ MiB ·? ?[\d.]+ [KM]iB/s ·? ?ETA \d+s`)
+			if !main.MatchString(term) {
+				t.Errorf("no main line with percentage, bytes of the total, speed and ETA:\n%q", term)
+			}
+			// A line per large file, with its own percentage.
+			for i := range n {
+				name := fmt.Sprintf("big%d-%d", cols, i)
+				if !regexp.MustCompile(`  \d+% [\d.]+/12\.0 MiB  \S*` + name).MatchString(term) {
+					t.Errorf("no line for %s:\n%q", name, term)
+				}
+			}
+			if m := regexp.MustCompile(`\x1b\[(\d+)A`).FindAllStringSubmatch(term, -1); len(m) == 0 {
+				t.Errorf("the bar never had more than one line:\n%q", term)
+			} else {
+				for _, x := range m {
+					if x[1] > "3" || len(x[1]) > 1 {
+						t.Errorf("the bar went %s lines up: more than four lines", x[1])
+					}
+				}
+			}
+			// At the end: the ok lines and the summary, nothing of the bar.
+			lines := sc.text()
+			for _, ln := range lines {
+				if !strings.HasPrefix(ln, "ok ") && !strings.HasPrefix(ln, "\x1b[32mok") && !strings.HasPrefix(ln, "multiget: ") {
+					t.Errorf("left on the screen: %q", ln)
+				}
+			}
+			if len(lines) != n+1 {
+				t.Errorf("%d lines on the screen, want %d ok lines and the summary:\n%s", len(lines), n, strings.Join(lines, "\n"))
+			}
+		})
+	}
 }

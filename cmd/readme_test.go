@@ -151,6 +151,31 @@ func TestReadmeJSONKeys(t *testing.T) {
 	}
 }
 
+// The --json-summary record's keys are in the README's Output section and
+// in --help's OUTPUT.
+func TestReadmeJSONSummaryKeys(t *testing.T) {
+	var out, errb bytes.Buffer
+	ios := &cmd.IOStreams{In: strings.NewReader(""), Out: &out, ErrOut: &errb, Getenv: func(string) string { return "" }}
+	if code := cmd.Execute(context.Background(), ios, []string{"--json-summary", "--dry-run", "-d", t.TempDir(), "https://example.com/a"}); code != 0 {
+		t.Fatalf("exit %d: %s", code, errb.String())
+	}
+	lines := strings.Split(strings.TrimSpace(out.String()), "\n")
+	var rec map[string]json.RawMessage
+	if err := json.Unmarshal([]byte(lines[len(lines)-1]), &rec); err != nil || string(rec["record"]) != `"summary"` {
+		t.Fatalf("the last line is not the summary record: %q (%v)", out.String(), err)
+	}
+	doc := section(t, readme(t), "## Output", "## ")
+	help := section(t, helpText(), "OUTPUT", "\n")
+	for k := range rec {
+		if !strings.Contains(doc, "`"+k+"`") {
+			t.Errorf("README's Output section does not name the summary key %s", k)
+		}
+		if !regexp.MustCompile(`\b` + k + `\b`).MatchString(help) {
+			t.Errorf("--help's OUTPUT does not name the summary key %s", k)
+		}
+	}
+}
+
 // libcurl reads these itself (the proxy variables as curl's own tool does;
 // HOME for --netrc's default file).
 var libcurlEnv = []string{"http_proxy", "https_proxy", "HTTPS_PROXY", "ALL_PROXY", "all_proxy", "NO_PROXY", "no_proxy", "HOME"}

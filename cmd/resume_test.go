@@ -169,7 +169,7 @@ func waitExit(t *testing.T, done <-chan struct{}, what string, stderr *bytes.Buf
 	}
 }
 
-// 8. SIGINT mid-body: exit 130, NAME.part and .meta kept; the same command
+// 8. SIGINT mid-body: death by SIGINT, NAME.part and .meta kept; the same command
 // with -c continues from exactly the kept size and completes the file.
 func TestInterruptThenContinue(t *testing.T) {
 	t.Parallel()
@@ -188,12 +188,12 @@ func TestInterruptThenContinue(t *testing.T) {
 		t.Fatal(err)
 	}
 	waitExit(t, done, "SIGINT", &se)
-	if code := cmd.ProcessState.ExitCode(); code != 130 {
-		t.Fatalf("exit %d after SIGINT, want 130\nstderr:\n%s", code, se.String())
+	if !diedOf(cmd.ProcessState, os.Interrupt) {
+		t.Fatalf("%v after SIGINT, want death by SIGINT\nstderr:\n%s", cmd.ProcessState, se.String())
 	}
 	res := parseJSONLines(t, so.String())
-	if len(res) != 1 || res[0].Status != "failed" || !strings.Contains(res[0].Error, "interrupted") {
-		t.Errorf("want one failed result saying interrupted, got %+v", res)
+	if len(res) != 1 || res[0].Status != "interrupted" || !strings.Contains(res[0].Error, "interrupted") {
+		t.Errorf("want one interrupted result saying so, got %+v", res)
 	}
 	wantAbsent(t, filepath.Join(dir, "out", name))
 	fi, err := os.Stat(part)
@@ -380,15 +380,15 @@ func TestInterruptDuringBackoff(t *testing.T) {
 		t.Fatal(err)
 	}
 	waitExit(t, done, "SIGINT", &se)
-	if code := cmd.ProcessState.ExitCode(); code != 130 {
-		t.Fatalf("exit %d, want 130; stderr:\n%s", code, se.String())
+	if !diedOf(cmd.ProcessState, os.Interrupt) {
+		t.Fatalf("%v, want death by SIGINT; stderr:\n%s", cmd.ProcessState, se.String())
 	}
 	if n := s.Hits(name); n != 1 {
 		t.Errorf("server got %d requests, want 1 (the retry never started)", n)
 	}
 	res := parseJSONLines(t, so.String())
-	if len(res) != 1 || res[0].Status != "failed" || res[0].Attempts != 1 {
-		t.Errorf("want one failed result after 1 attempt, got %+v", res)
+	if len(res) != 1 || res[0].Status != "interrupted" || res[0].Attempts != 1 {
+		t.Errorf("want one interrupted result after 1 attempt, got %+v", res)
 	}
 	wantFile(t, part, testserver.Content(name, at))
 	if m := readMeta(t, part+".meta"); m.URL != u || m.Validator != testserver.ETag(name, size, 0) {

@@ -112,8 +112,9 @@ func NewRootCmd(io *IOStreams, runF func(context.Context, *Options) error) *cobr
 	f.StringVar(&opts.Proto, "proto", "http,https,ftp,ftps", "allowed protocols, comma-separated (redirects only ever to http/https)")
 	f.BoolVar(&opts.FailFast, "fail-fast", false, "stop everything at the first failure (exit 1)")
 	f.StringVar(&opts.Progress, "progress", "auto", "progress display: auto, bar, plain or none (auto: bar when stderr is a terminal)")
-	f.BoolVarP(&opts.Quiet, "quiet", "q", false, "print only failures and the summary")
+	f.BoolVarP(&opts.Quiet, "quiet", "q", false, "print only failures and the summary (and no progress, unless --progress is given)")
 	f.BoolVar(&opts.JSON, "json", false, "print one JSON object per entry on stdout, nothing else")
+	f.BoolVar(&opts.JSONSummary, "json-summary", false, "end stdout with one JSON summary object: counts per status, bytes, duration_ms, exit_code (implies --json)")
 	f.IntVar(&opts.Retry, "retry", 3, "retry transient failures up to `N` times")
 	f.Var(newSeconds(&opts.RetryDelay, time.Second), "retry-delay", "first retry backoff, doubled each time, with jitter")
 	f.Var(newSeconds(&opts.RetryMaxDelay, 30*time.Second), "retry-max-delay", "longest backoff, Retry-After included")
@@ -147,23 +148,55 @@ func NewRootCmd(io *IOStreams, runF func(context.Context, *Options) error) *cobr
 }
 
 // Main runs multiget with the process's arguments and streams and returns
-// the exit code.
+// the exit code. After a SIGINT or SIGTERM it does not return: once the
+// run is cleaned up and summed up, the process dies of that signal.
 func Main() int {
 	io := SystemStreams()
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	sigs := make(chan os.Signal, 2)
+	signal.Notify(sigs, os.Interrupt, syscall.SIGTERM)
 	// Without this, the first write to a stdout or stderr whose reader has
 	// gone (multiget --json | head -1) kills the process (exit 141, no
 	// summary); with it the write fails with EPIPE and the run stops as the
 	// README says (report.Options.Broken).
 	signal.Notify(make(chan os.Signal, 1), syscall.SIGPIPE)
+	first := make(chan os.Signal, 1)
 	go func() {
-		// After the first signal, a second one takes the default action
-		// and ends the process at once.
-		<-ctx.Done()
-		stop()
+		sig := <-sigs
+		first <- sig
+		cancel()
+		// A second signal ends the process at once, the bar removed first
+		// so that the shell's prompt starts on a clean line.
+		sig = <-sigs
+		io.abandon()
+		dieOf(sig)
 	}()
-	return Execute(ctx, io, os.Args[1:])
+	code := Execute(ctx, io, os.Args[1:])
+	if code == ExitInterrupted {
+		select {
+		case sig := <-first:
+			dieOf(sig)
+		default:
+		}
+	}
+	return code
+}
+
+// dieOf ends the process by sig's default action, as a shell expects of a
+// program it interrupted: bash stops a loop (for ...; do multiget ...; done)
+// only when the child died of SIGINT, not when it exited 130. Exit 130
+// remains where the signal cannot kill (it was ignored when we started).
+func dieOf(sig os.Signal) {
+	s, ok := sig.(syscall.Signal)
+	if ok {
+		signal.Reset(s)
+		_ = syscall.Kill(os.Getpid(), s)
+		// The kernel acts on the signal as this thread returns from kill(2),
+		// or on another thread of the process; give it that moment.
+		time.Sleep(100 * time.Millisecond)
+	}
+	os.Exit(ExitInterrupted)
 }
 
 // Execute runs the command with args and maps the outcome to an exit code.
@@ -178,6 +211,19 @@ func execute(ctx context.Context, io *IOStreams, args []string, runF func(contex
 	c.SetArgs(args)
 	err := c.ExecuteContext(ctx)
 	return exitCode(io, err)
+}
+
+// codeOf is the exit code err of a run maps to, for the --json-summary
+// record; exitCode also prints what err says.
+func codeOf(err error) int {
+	var ee *exitError
+	switch {
+	case err == nil:
+		return ExitOK
+	case errors.As(err, &ee):
+		return ee.code
+	}
+	return ExitFailed
 }
 
 // exitCode is the one place where outcomes become exit codes.

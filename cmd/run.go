@@ -41,21 +41,27 @@ func run(ctx context.Context, ios *IOStreams, o *Options) error {
 
 	mode := progressMode(o, ios)
 	rep := report.New(report.Options{
-		Out:   ios.Out,
-		Err:   ios.ErrOut,
-		Mode:  mode,
-		JSON:  o.JSON,
-		Quiet: o.Quiet,
-		Color: ios.Color(),
-		Width: ios.TermWidth,
+		Out:  ios.Out,
+		Err:  ios.ErrOut,
+		Mode: mode,
+		JSON: o.JSON,
+		// The summary record is the last line of stdout.
+		JSONSummary: o.JSONSummary,
+		Quiet:       o.Quiet,
+		Color:       ios.Color(),
+		Width:       ios.TermWidth,
 		// GitHub Actions sets GITHUB_ACTIONS=true in every step.
-		GitHub: ios.Getenv != nil && ios.Getenv("GITHUB_ACTIONS") == "true",
+		GitHub:   ios.Getenv != nil && ios.Getenv("GITHUB_ACTIONS") == "true",
+		SameDest: ios.SameDest,
 		// Whoever reads the results has gone (| head -1 has seen enough):
 		// stop as an interrupt does, rather than download for no one.
 		Broken: func(we *report.WriteError) {
 			cancel(&engine.StopCause{Reason: "results cannot be written to " + we.Stream})
 		},
 	})
+
+	ios.setOnDeath(rep.Abandon)
+	defer ios.setOnDeath(nil)
 
 	// With no stdin among the lists, their entries can be counted ahead of
 	// the download so the bar has a total from the start. A shard's share
@@ -74,7 +80,7 @@ func run(ctx context.Context, ios *IOStreams, o *Options) error {
 	// Only the bar and plain progress lines show the total as they go;
 	// otherwise the lists are read a second time only if the run stops
 	// early, for the summary's count of entries not started.
-	countAhead := countable && (mode == report.ModeBar || mode == report.ModePlain && !o.Quiet)
+	countAhead := countable && (mode == report.ModeBar || mode == report.ModePlain)
 	if countAhead {
 		go count()
 	}
@@ -175,7 +181,7 @@ func run(ctx context.Context, ios *IOStreams, o *Options) error {
 			if r.Status == engine.StatusInvalid {
 				stats.Invalid++
 			} else {
-				stats.Failed++
+				stats.Unfinished++
 			}
 			rep.Result(r)
 		}
@@ -183,7 +189,8 @@ func run(ctx context.Context, ios *IOStreams, o *Options) error {
 		<-readDone
 	}
 	sum := report.Summary{
-		OK: stats.OK, Failed: stats.Failed, Skipped: stats.Skipped, Invalid: stats.Invalid, Unchanged: stats.Unchanged,
+		OK: stats.OK, Failed: stats.Failed, Skipped: stats.Skipped, Invalid: stats.Invalid,
+		Unchanged: stats.Unchanged, Unfinished: stats.Unfinished,
 		Bytes: stats.Bytes, Elapsed: time.Since(start),
 		Interrupted: interrupted, FailFast: stats.FailFast, Stopped: stopped,
 		NotStarted: -1,
@@ -198,34 +205,49 @@ func run(ctx context.Context, ios *IOStreams, o *Options) error {
 			sum.NotStarted = max(t-stats.Done(), 0)
 		}
 	}
-	rep.Finish(sum)
+	// The outcome is decided before the summary, which states its exit code.
+	var end error
 	switch {
 	case runErr != nil:
-		return runErr
+		end = runErr
 	case interrupted:
-		return &exitError{code: ExitInterrupted}
+		end = &exitError{code: ExitInterrupted}
 	case stopped != "":
-		return rep.WriteErr()
+		end = rep.WriteErr()
 	case readErr != nil:
-		fmt.Fprintf(ios.ErrOut, "multiget: error: %v\n", readErr)
-		return &exitError{code: ExitUsage}
+		end = &exitError{code: ExitUsage}
 	case stats.Failed > 0 || stats.Invalid > 0:
-		return &exitError{code: ExitFailed}
-	case rep.WriteErr() != nil:
+		end = &exitError{code: ExitFailed}
+	default:
 		// Results that could not be written (a full disk under
 		// results.jsonl, a closed pipe) make the run a failure: a CI job
 		// must not take a missing result file for success.
-		return rep.WriteErr()
+		end = rep.WriteErr()
 	}
-	return nil
+	sum.ExitCode = codeOf(end)
+	rep.Finish(sum)
+	if readErr != nil && sum.ExitCode == ExitUsage {
+		fmt.Fprintf(ios.ErrOut, "multiget: error: %v\n", readErr)
+	}
+	if end == nil {
+		end = rep.WriteErr() // the summary itself could not be written
+	}
+	return end
 }
 
+// progressMode: -q changes only the default (auto), so an explicit
+// --progress bar or plain still draws with -q.
 func progressMode(o *Options, ios *IOStreams) report.Mode {
 	p := o.Progress
 	if p == "auto" {
 		p = "none"
 		if ios.StderrTTY && !o.Quiet {
 			p = "bar"
+			// A dumb terminal (an editor's shell buffer) cannot move the
+			// cursor back over the bar's lines: it gets progress lines.
+			if ios.Getenv != nil && ios.Getenv("TERM") == "dumb" {
+				p = "plain"
+			}
 		}
 	}
 	switch p {

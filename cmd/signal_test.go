@@ -8,11 +8,13 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"syscall"
 	"testing"
 	"time"
 
+	"github.com/creack/pty"
 	"golang.org/x/sys/unix"
 )
 
@@ -54,17 +56,17 @@ func TestInterrupt(t *testing.T) {
 			}
 			signalAndWait(t, cmd, done, tc.sig, &stderr)
 
-			if code := cmd.ProcessState.ExitCode(); code != 130 {
-				t.Errorf("exit code %d, want 130; stderr:\n%s", code, stderr.String())
+			if !diedOf(cmd.ProcessState, tc.sig) {
+				t.Errorf("%v, want death by %v; stderr:\n%s", cmd.ProcessState, tc.sig, stderr.String())
 			}
 			// The two entries behind it were read (they are arguments) and
 			// so get their results: not started.
-			if !strings.Contains(stderr.String(), "multiget: 0 ok, 3 failed, 0 skipped, 0 invalid") ||
+			if !strings.Contains(stderr.String(), "multiget: 0 ok, 0 failed, 0 skipped, 0 invalid, 3 interrupted · ") ||
 				!strings.Contains(stderr.String(), "multiget: interrupted\n") {
 				t.Errorf("stderr lacks the interrupted summary:\n%s", stderr.String())
 			}
 			for _, name := range []string{"a", "b"} {
-				if !strings.Contains(stdout.String(), "/gen/100/"+name+" -> "+filepath.Join(out, name)+": not started: interrupted\n") {
+				if !regexp.MustCompile(`(?m)^INTERRUPTED arg:\d  \S+/gen/100/` + name + ` -> ` + regexp.QuoteMeta(filepath.Join(out, name)) + `: not started: interrupted\n`).MatchString(stdout.String()) {
 					t.Errorf("no \"not started\" result for %s:\n%s", name, stdout.String())
 				}
 			}
@@ -85,6 +87,13 @@ func TestInterrupt(t *testing.T) {
 			}
 		})
 	}
+}
+
+// diedOf reports whether the process died of sig: after its cleanup and
+// summary multiget re-raises the signal, so that a shell sees it.
+func diedOf(ps *os.ProcessState, sig os.Signal) bool {
+	ws, ok := ps.Sys().(syscall.WaitStatus)
+	return ok && ws.Signaled() && ws.Signal() == sig
 }
 
 func exists(p string) bool {
@@ -138,8 +147,8 @@ func TestInterruptStdinOpen(t *testing.T) {
 		time.Sleep(10 * time.Millisecond)
 	}
 	signalAndWait(t, cmd, done, os.Interrupt, &stderr)
-	if code := cmd.ProcessState.ExitCode(); code != 130 {
-		t.Errorf("exit code %d, want 130; stderr:\n%s", code, stderr.String())
+	if !diedOf(cmd.ProcessState, os.Interrupt) {
+		t.Errorf("%v, want death by SIGINT; stderr:\n%s", cmd.ProcessState, stderr.String())
 	}
 	res := parseJSONLines(t, stdout.String())
 	got := map[string]jsonResult{}
@@ -158,12 +167,12 @@ func TestInterruptStdinOpen(t *testing.T) {
 		t.Errorf("%d results, want %d (one per entry read):\n%s", len(got), len(want), stdout.String())
 	}
 	for src, e := range want {
-		if g := got[src]; g.Status != "failed" || g.Error != e {
-			t.Errorf("%s: status %q error %q, want failed with %q", src, g.Status, g.Error, e)
+		if g := got[src]; g.Status != "interrupted" || g.Error != e {
+			t.Errorf("%s: status %q error %q, want interrupted with %q", src, g.Status, g.Error, e)
 		}
 	}
 	se := stderr.String()
-	if !strings.Contains(se, "multiget: 0 ok, 3 failed, 0 skipped, 0 invalid") {
+	if !strings.Contains(se, "multiget: 0 ok, 0 failed, 0 skipped, 0 invalid, 3 interrupted · ") {
 		t.Errorf("stderr lacks a summary counting the three results:\n%s", se)
 	}
 	if !strings.Contains(se, "multiget: interrupted\n") || strings.Contains(se, "not started\n") {
@@ -192,5 +201,150 @@ func signalAndWait(t *testing.T, cmd *exec.Cmd, done <-chan error, sig os.Signal
 		_ = cmd.Process.Kill()
 		<-done
 		t.Fatalf("multiget did not exit after %v; stderr:\n%s", sig, stderr.String())
+	}
+}
+
+// Ctrl-C in a shell loop: the terminal sends SIGINT to the whole
+// foreground group, and bash ends the loop only if its child died of the
+// signal (an exit of 130 reads as a child that handled it and went on).
+func TestInterruptStopsShellLoop(t *testing.T) {
+	bash, err := exec.LookPath("bash")
+	if err != nil {
+		t.Skip("no bash")
+	}
+	dir := t.TempDir()
+	s := newTestServer(dir)
+	defer s.close()
+	out := filepath.Join(dir, "out")
+	script := `for i in 1 2 3; do "$MG" -d "$OUT$i" "$URL/slow/big$i"; echo "round $i: $?"; done; echo loop went on`
+	cmd := exec.Command(bash, "-c", script)
+	cmd.Env = append(os.Environ(), "MG="+filepath.Join(binDir, "multiget"), "OUT="+out, "URL="+s.srv.URL)
+	// A group of its own, as a job of an interactive shell is.
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	var stdout, stderr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	kill := func() { _ = syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL) }
+	done := startCmd(t, cmd)
+	waitUntil(t, done, kill, "the first round never started", func() bool { return exists(filepath.Join(out+"1", "big1.part")) })
+	// What a terminal's Ctrl-C does: SIGINT to every process of the group.
+	if err := syscall.Kill(-cmd.Process.Pid, syscall.SIGINT); err != nil {
+		t.Fatal(err)
+	}
+	waitUntil(t, done, kill, "the loop did not stop", nil)
+	if strings.Contains(stdout.String(), "round") || strings.Contains(stdout.String(), "loop went on") {
+		t.Errorf("the loop went on after Ctrl-C:\n%s", stdout.String())
+	}
+	if n := s.hitCount("/slow/"); n != 1 {
+		t.Errorf("%d rounds started, want 1", n)
+	}
+	// multiget still cleaned up and summed up before it died.
+	if !strings.Contains(stderr.String(), "multiget: 0 ok, 0 failed, 0 skipped, 0 invalid, 1 interrupted · ") {
+		t.Errorf("no summary before death:\n%s", stderr.String())
+	}
+	if !exists(filepath.Join(out+"1", "big1.part")) {
+		t.Errorf("big1.part not kept for -c")
+	}
+}
+
+// Two Ctrl-C in a row on a terminal showing the bar: however far the
+// first one's cleanup got, the process dies of SIGINT and no bar is left
+// on the screen.
+func TestSecondInterruptClearsBar(t *testing.T) {
+	dir := t.TempDir()
+	s := newTestServer(dir)
+	defer s.close()
+	out := filepath.Join(dir, "out")
+	master, tty, err := pty.Open()
+	if err != nil {
+		t.Skipf("no pseudo-terminal available: %v", err)
+	}
+	defer master.Close()
+	if err := pty.Setsize(master, &pty.Winsize{Rows: 24, Cols: 80}); err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command(filepath.Join(binDir, "multiget"), "-j", "1", "-d", out,
+		s.srv.URL+"/slow/big", s.srv.URL+"/gen/100/a")
+	cmd.Env = []string{"PATH=" + os.Getenv("PATH"), "HOME=" + dir, "TERM=xterm"}
+	cmd.Stdout, cmd.Stderr = tty, tty
+	done := startCmd(t, cmd)
+	tty.Close()
+	// The reader says when the bar is up; the text is read only once it
+	// has seen the end of the output.
+	var term bytes.Buffer
+	barUp, readDone := make(chan struct{}), make(chan struct{})
+	go func() {
+		defer close(readDone)
+		buf, up := make([]byte, 4096), false
+		for {
+			n, err := master.Read(buf)
+			term.Write(buf[:n])
+			if !up && bytes.Contains(term.Bytes(), []byte("0/2")) {
+				close(barUp)
+				up = true
+			}
+			if err != nil {
+				return
+			}
+		}
+	}()
+	kill := func() { _ = cmd.Process.Kill() }
+	waitUntil(t, done, kill, "no bar with the transfer running", func() bool {
+		select {
+		case <-barUp:
+			return exists(filepath.Join(out, "big.part"))
+		default:
+			return false
+		}
+	})
+	_ = cmd.Process.Signal(os.Interrupt)
+	_ = cmd.Process.Signal(os.Interrupt)
+	waitUntil(t, done, kill, "multiget did not die after two SIGINT", nil)
+	select {
+	case <-readDone:
+	case <-time.After(10 * time.Second):
+		t.Fatal("the terminal output never ended")
+	}
+	if !diedOf(cmd.ProcessState, os.Interrupt) {
+		t.Errorf("%v, want death by SIGINT", cmd.ProcessState)
+	}
+	for _, ln := range render(term.String(), 80).text() {
+		if strings.Contains(ln, "0/2") || strings.Contains(ln, "1/2") {
+			t.Errorf("the bar is left on the screen: %q\nall output:\n%q", ln, term.String())
+		}
+	}
+}
+
+// startCmd starts cmd and returns what its Wait returns.
+func startCmd(t *testing.T, cmd *exec.Cmd) <-chan error {
+	t.Helper()
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- cmd.Wait() }()
+	return done
+}
+
+// waitUntil polls cond (nil: waits for the process to end) for up to 20 s;
+// past that it kills the process and fails with what.
+func waitUntil(t *testing.T, done <-chan error, kill func(), what string, cond func() bool) {
+	t.Helper()
+	deadline := time.After(20 * time.Second)
+	for {
+		if cond != nil && cond() {
+			return
+		}
+		select {
+		case <-done:
+			if cond == nil {
+				return
+			}
+			t.Fatal(what + " (the process ended)")
+		case <-deadline:
+			kill()
+			<-done
+			t.Fatal(what)
+		case <-time.After(10 * time.Millisecond):
+		}
 	}
 }

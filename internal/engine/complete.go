@@ -200,10 +200,13 @@ func (e *engine) complete(t *transfer, code int) {
 	}
 }
 
-func (e *engine) fail(j *job) {
+func (e *engine) fail(j *job) { e.end(j, StatusFailed) }
+
+// end reports j with status st (failed, or interrupted by the run's stop).
+func (e *engine) end(j *job, st Status) {
 	j.part.release()
 	r := e.baseResult(j)
-	r.Status = StatusFailed
+	r.Status = st
 	e.result(r)
 	e.setState(j, stDone)
 }

@@ -79,8 +79,10 @@ type Config struct {
 
 // Stats sums up a run.
 type Stats struct {
-	OK, Failed, Skipped, Invalid, Unchanged int
-	Bytes                                   int64
+	OK, Failed, Skipped, Invalid int
+	Unchanged                    int // results of StatusUnchanged (-N)
+	Unfinished                   int // results of StatusInterrupted
+	Bytes                        int64
 	// StoreError is the first failure to write the state store (-N).
 	StoreError  string
 	Interrupted bool // the context was cancelled
@@ -96,7 +98,9 @@ type Stats struct {
 }
 
 // Done is the number of entries that got a result.
-func (s Stats) Done() int { return s.OK + s.Failed + s.Skipped + s.Invalid + s.Unchanged }
+func (s Stats) Done() int {
+	return s.OK + s.Failed + s.Skipped + s.Invalid + s.Unchanged + s.Unfinished
+}
 
 // DiskError is a failure to create or write an output file.
 type DiskError struct {

@@ -197,7 +197,7 @@ func TestFailFastAbortsTheRest(t *testing.T) {
 		t.Fatalf("%+v", st)
 	}
 	r := rec.bySource()["slow"]
-	if r.Status != StatusFailed || !strings.Contains(r.Error, "--fail-fast") {
+	if r.Status != StatusInterrupted || !strings.Contains(r.Error, "--fail-fast") {
 		t.Errorf("slow transfer: %+v", r)
 	}
 	// Every entry taken gets one result: later0 came in the first batch
@@ -206,8 +206,8 @@ func TestFailFastAbortsTheRest(t *testing.T) {
 	if len(rec.results) != 3 {
 		t.Errorf("%d results, want 3 (slow, bad, and later0 of their batch)", len(rec.results))
 	}
-	if r := rec.bySource()["later0"]; r.Status != StatusFailed || r.Error != "not started: --fail-fast after bad failed" || r.Attempts != 0 {
-		t.Errorf("later0: %+v, want failed, not started", r)
+	if r := rec.bySource()["later0"]; r.Status != StatusInterrupted || r.Error != "not started: --fail-fast after bad failed" || r.Attempts != 0 {
+		t.Errorf("later0: %+v, want interrupted, not started", r)
 	}
 	// The aborted transfer keeps what it received, for -c. Whether its
 	// first bytes arrived before the 404 ended the run is up to the
@@ -237,7 +237,7 @@ func TestCancelAbortsRunningAndKeepsPart(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !st.Interrupted || st.Failed != 1 {
+	if !st.Interrupted || st.Unfinished != 1 || st.Failed != 0 {
 		t.Fatalf("%+v", st)
 	}
 	if fi, err := os.Stat(filepath.Join(dir, "a"+PartSuffix)); err != nil || fi.Size() != 300000 {

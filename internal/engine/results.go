@@ -6,6 +6,8 @@ package engine
 import (
 	"fmt"
 	"time"
+
+	curl "github.com/andelf/go-curl"
 )
 
 func (e *engine) stop(reason string) {
@@ -15,7 +17,7 @@ func (e *engine) stop(reason string) {
 }
 
 // abortAll ends every running transfer and every waiting retry: each is
-// reported failed with the reason the run stopped, and keeps its NAME.part
+// reported interrupted with the reason the run stopped, and keeps its NAME.part
 // (with what a resume needs) so that -c can continue it. Entries taken
 // from the input but not started (waiting for their host, or still in the
 // batch) are reported "not started": every entry taken gets its result.
@@ -68,7 +70,7 @@ func (e *engine) abortJob(j *job) {
 	if j.offset > 0 {
 		j.last.Error += fmt.Sprintf(" (%d bytes kept in %s for -c)", j.offset, j.entry.Path+PartSuffix)
 	}
-	e.fail(j)
+	e.end(j, StatusInterrupted)
 }
 
 func (e *engine) result(r Result) {
@@ -81,6 +83,8 @@ func (e *engine) result(r Result) {
 		e.stats.Unchanged++
 	case StatusInvalid:
 		e.stats.Invalid++
+	case StatusInterrupted:
+		e.stats.Unfinished++
 	default:
 		e.stats.Failed++
 	}
@@ -95,14 +99,80 @@ func (e *engine) result(r Result) {
 }
 
 func (e *engine) progress() Progress {
-	b := e.doneBytes
-	for _, t := range e.active {
-		b += t.job.received + t.x.bytes()
-	}
+	p := Progress{Done: e.stats.Done(), Active: len(e.active), Bytes: e.doneBytes}
 	for _, j := range e.sch.retries {
-		b += j.received
+		p.Bytes += j.received
 	}
-	return Progress{Done: e.stats.Done(), Active: len(e.active), Bytes: b}
+	p.Expected = p.Bytes
+	var largest [MaxLargest]FileProgress
+	n := 0
+	add := func(f FileProgress, got int64) {
+		p.Running++
+		p.Bytes += got
+		p.Expected += got
+		if f.Size < 0 {
+			p.Unsized++
+		} else {
+			p.Expected += max(f.Size-f.Bytes, 0)
+		}
+		n = keepLargest(&largest, n, f)
+	}
+	// A split download is one file: its ranges' bytes are added to the
+	// job's, which counts the ranges already ended once.
+	for j := range e.sch.splits {
+		f := FileProgress{Path: j.entry.Path, Size: j.total}
+		got := j.received
+		for _, s := range j.segs {
+			f.Bytes += s.done
+			if s.t != nil {
+				f.Bytes += s.t.x.bytes()
+				got += s.t.x.bytes()
+			}
+		}
+		add(f, got)
+	}
+	for _, t := range e.active {
+		if t.seg == nil {
+			add(FileProgress{Path: t.job.entry.Path, Bytes: t.x.position(), Size: e.fileSize(t)}, t.job.received+t.x.bytes())
+		}
+	}
+	if n > 0 {
+		p.Largest = append([]FileProgress(nil), largest[:n]...)
+	}
+	return p
+}
+
+// fileSize is the whole size of t's file: where its response starts (a
+// resume's offset) plus its Content-Length; -1 before the headers, without
+// a Content-Length, and for a body libcurl decodes (its length is that of
+// the encoded body).
+func (e *engine) fileSize(t *transfer) int64 {
+	if e.cfg.Compressed || t.x.state() != stateWriting {
+		return -1
+	}
+	v, err := t.easy.Getinfo(curl.INFO_CONTENT_LENGTH_DOWNLOAD)
+	cl, _ := v.(float64)
+	if err != nil || cl < 0 {
+		return -1
+	}
+	return t.x.position() - t.x.bytes() + int64(cl)
+}
+
+// keepLargest inserts f into the n files of l, kept largest first (by
+// size, by bytes when the size is unknown), and returns the new count.
+func keepLargest(l *[MaxLargest]FileProgress, n int, f FileProgress) int {
+	key := func(f FileProgress) int64 { return max(f.Size, f.Bytes) }
+	i := n
+	for i > 0 && key(l[i-1]) < key(f) {
+		i--
+	}
+	if i == MaxLargest {
+		return n
+	}
+	n = min(n+1, MaxLargest)
+	copy(l[i+1:n], l[i:n-1])
+	l[i] = f
+	return n
 }
 
 // maybeProgress reports at most every 50 ms; observers draw from it.

@@ -337,5 +337,5 @@ func (e *engine) abortSplit(j *job) {
 	j.resume.written = false
 	e.writeMeta(j)
 	j.last.Error = fmt.Sprintf("aborted: %s (ranges kept in %s for -c)", e.stopReason, j.entry.Path+PartSuffix)
-	e.fail(j)
+	e.end(j, StatusInterrupted)
 }

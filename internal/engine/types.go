@@ -54,7 +54,7 @@ func (c *StopCause) Error() string { return c.Reason }
 // NotStarted is the result of an entry the run stopped before starting
 // (an invalid one is still reported invalid: it needed no transfer).
 func NotStarted(en Entry, reason string) Result {
-	r := Result{Source: en.Source, URL: en.AsWritten(), Path: en.Path, Status: StatusFailed, Error: "not started: " + reason}
+	r := Result{Source: en.Source, URL: en.AsWritten(), Path: en.Path, Status: StatusInterrupted, Error: "not started: " + reason}
 	if en.Invalid != nil {
 		r.Path, r.Status, r.Error = "", StatusInvalid, en.Invalid.Error()
 	}
@@ -78,6 +78,10 @@ const (
 	// StatusUnchanged is a -N rerun's entry whose server said the saved
 	// file is current (304): nothing was fetched.
 	StatusUnchanged Status = "unchanged"
+	// StatusInterrupted is an entry the run stopped (a signal, --fail-fast,
+	// results that cannot be written) before it finished: aborted, or never
+	// started. It did not fail on its own; -c continues it.
+	StatusInterrupted Status = "interrupted"
 	// StatusPlanned is a valid entry of a --dry-run: it would be
 	// downloaded. The engine itself never reports it.
 	StatusPlanned Status = "planned"
@@ -107,6 +111,25 @@ type Progress struct {
 	Done   int   // entries with a Result so far
 	Active int   // transfers running now
 	Bytes  int64 // body bytes received so far, finished and running transfers
+	// Running counts the files being downloaded (the ranges of a split
+	// download are one file); Unsized those of them whose size is not
+	// known (no Content-Length yet, or a body decoded by --compressed).
+	Running, Unsized int
+	// Expected is Bytes plus what the running files of known size have
+	// still to receive: the run's total once nothing else is to come.
+	Expected int64
+	// Largest are up to MaxLargest running files, the largest first.
+	Largest []FileProgress
+}
+
+// MaxLargest bounds Progress.Largest.
+const MaxLargest = 3
+
+// FileProgress is one running file: Bytes of Size are in it (a resumed
+// file counts what an earlier run kept); Size is -1 when not known.
+type FileProgress struct {
+	Path        string
+	Bytes, Size int64
 }
 
 // Observer receives the engine's events. All calls come from the engine's

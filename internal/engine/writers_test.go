@@ -89,7 +89,7 @@ func TestInterruptKeepsEveryQueuedByte(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !st.Interrupted || st.Failed != 1 {
+	if !st.Interrupted || st.Unfinished != 1 || st.Failed != 0 {
 		t.Fatalf("%+v", st)
 	}
 	if asyncTransfers() == before {

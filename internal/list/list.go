@@ -84,6 +84,10 @@ type Item struct {
 	Line int
 	// URL is the first field of the URL line, unchecked.
 	URL string
+	// Text is the whole URL line, trimmed, when it has more than the URL
+	// ("" otherwise): an invalid entry shows it, since "not a url" is
+	// not the URL "not".
+	Text string
 	// Options holds the key=value options of the entry; nil when none.
 	Options map[string]string
 	// Err, when non-nil, makes the entry invalid. Its message says what is
@@ -284,6 +288,9 @@ func (p *Parser) handle(line []byte, long bool) (Item, bool) {
 		} else if !p.countOnly {
 			fields := bytes.FieldsFunc(line, isBlank)
 			it.URL = string(fields[0])
+			if len(fields) > 1 {
+				it.Text = string(bytes.TrimFunc(line, isBlank))
+			}
 			p.addOptions(&it, fields[1:], 0)
 		}
 		prev, had := p.pending, p.hasPending

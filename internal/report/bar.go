@@ -1,46 +1,69 @@
 package report
 
 import (
+	"strconv"
+	"strings"
 	"time"
-
-	"github.com/schollz/progressbar/v3"
 )
 
-// newBar builds the progress bar. Its own timers and estimates are turned
-// off: the spinner ticker would write from a second goroutine behind our
-// lock, and the time prediction is meaningless when entries vary wildly in
-// size. Redraw pacing is done by the Reporter with the injected clock.
-func newBar(o Options) *progressbar.ProgressBar {
-	theme := progressbar.ThemeDefault
-	if o.Color {
-		// Colour the whole filled run once instead of every cell, which
-		// would multiply the bytes written per redraw.
-		theme.BarStart = "|[green]"
-		theme.BarEnd = "[reset]|"
+// bar is the live display at the bottom of the terminal: one to
+// 1+engine.MaxLargest lines, redrawn in place. The cursor stays at the end
+// of its last line, so a redraw goes back up over the lines drawn and
+// writes each again. A frame is one write, each line overwritten and only
+// then its tail erased (ESC[K): the terminal never shows a blank bar
+// between two frames, which is what flickers.
+type bar struct {
+	lines int    // lines on the screen now; 0 when cleared
+	last  string // the frame drawn, to skip a redraw that changes nothing
+}
+
+// home returns the cursor from the end of the drawn bar to its first
+// column.
+func (b *bar) home(sb *strings.Builder) {
+	sb.WriteByte('\r')
+	if b.lines > 1 {
+		sb.WriteString("\x1b[" + strconv.Itoa(b.lines-1) + "A")
 	}
-	return progressbar.NewOptions(-1,
-		progressbar.OptionSetWriter(o.Err),
-		progressbar.OptionEnableColorCodes(o.Color),
-		progressbar.OptionSetWidth(barWidth(o.Width)),
-		progressbar.OptionSetTheme(theme),
-		progressbar.OptionSetPredictTime(false),
-		progressbar.OptionSetElapsedTime(false),
-		progressbar.OptionSetSpinnerChangeInterval(0),
-		progressbar.OptionSpinnerType(14),
-		progressbar.OptionShowDescriptionAtLineEnd(),
-	)
 }
 
-// barWidth leaves room on the line for the percentage and the description,
-// because a bar line that wraps can no longer be erased with a carriage return.
-func barWidth(width int) int {
-	return min(max(width/4, 10), 40)
+// frame is what draws lines over the bar on screen, "" when nothing changes.
+func (b *bar) frame(lines []string) string {
+	text := strings.Join(lines, "\n")
+	if b.lines == len(lines) && text == b.last {
+		return ""
+	}
+	var sb strings.Builder
+	if b.lines > 0 {
+		b.home(&sb)
+	}
+	for i, l := range lines {
+		if i > 0 {
+			sb.WriteByte('\n')
+		}
+		sb.WriteString(l)
+		sb.WriteString("\x1b[K")
+	}
+	if len(lines) < b.lines {
+		sb.WriteString("\x1b[J") // the lines of the last frame below this one
+	}
+	b.lines, b.last = len(lines), text
+	return sb.String()
 }
 
-// descWidth is what remains for the description after the percentage,
-// the bar with its ends, and the separating spaces.
-func descWidth(width int) int {
-	return max(width-barWidth(width)-12, 20)
+// erase is what removes the bar, leaving the cursor where it started.
+func (b *bar) erase() string {
+	if b.lines == 0 {
+		return ""
+	}
+	var sb strings.Builder
+	b.home(&sb)
+	sb.WriteString("\x1b[J")
+	b.lines, b.last = 0, ""
+	return sb.String()
+}
+
+func (r *Reporter) runState() runState {
+	return runState{done: r.done, total: r.total, known: r.totalKnown, p: r.prog, bps: r.meter.rate()}
 }
 
 // drawBar redraws the bar with current counts. Callers hold r.mu.
@@ -48,29 +71,31 @@ func (r *Reporter) drawBar(now time.Time) {
 	if r.bar == nil {
 		return
 	}
-	// Describe first: Set renders, and must render the new description.
-	r.bar.Describe(truncate(barText(r.done, r.total, r.totalKnown, r.active,
-		r.bytes, r.meter.rate()), descWidth(r.o.Width)))
-	if r.determinate {
-		// Errors only say the count overshot the total; the bar is then full.
-		_ = r.bar.Set(r.done)
+	if f := r.bar.frame(barLines(r.runState(), r.o.Width, r.o.Color)); f != "" {
+		r.write(r.o.Err, f)
 	}
 	r.lastDraw = now
 }
 
-// clearBar blanks the bar line so the next write starts at column 0.
+// clearBar removes the bar so the next write starts at column 0 of the
+// line where it began.
 func (r *Reporter) clearBar() {
 	if r.bar != nil {
-		_ = r.bar.Clear()
+		if f := r.bar.erase(); f != "" {
+			r.write(r.o.Err, f)
+		}
 	}
 }
 
 // aboveBar prints a line where the bar was and draws the bar again below
 // it, so finished entries scroll up while the bar stays at the bottom.
+// Line, erase and frame go out in one write: nothing is seen in between.
 func (r *Reporter) aboveBar(line string) {
-	r.clearBar()
-	r.write(r.o.Err, line+"\n")
-	if r.bar != nil {
-		r.drawBar(r.now())
+	if r.bar == nil {
+		r.write(r.o.Err, line+"\n")
+		return
 	}
+	s := r.bar.erase() + line + "\n" + r.bar.frame(barLines(r.runState(), r.o.Width, r.o.Color))
+	r.write(r.o.Err, s)
+	r.lastDraw = r.now()
 }

@@ -165,6 +165,8 @@ func tag(st engine.Status) string {
 		return "INVALID"
 	case engine.StatusPlanned:
 		return "planned"
+	case engine.StatusInterrupted:
+		return "INTERRUPTED"
 	}
 	return field(string(st))
 }
@@ -252,14 +254,18 @@ func escapeJSON(s string) string {
 }
 
 const (
-	ansiRed   = "\x1b[31m"
-	ansiGreen = "\x1b[32m"
-	ansiReset = "\x1b[0m"
+	ansiRed    = "\x1b[31m"
+	ansiGreen  = "\x1b[32m"
+	ansiYellow = "\x1b[33m"
+	ansiReset  = "\x1b[0m"
 )
 
 // colorLine decorates an already sanitised line; colour is added only
 // after sanitising so the escapes here are the only ones on the line.
 func colorLine(st engine.Status, line string) string {
+	if st == engine.StatusInterrupted {
+		return ansiYellow + line + ansiReset
+	}
 	if isBad(st) {
 		return ansiRed + line + ansiReset
 	}
@@ -267,26 +273,6 @@ func colorLine(st engine.Status, line string) string {
 		return ansiGreen + "ok" + ansiReset + line[2:]
 	}
 	return line
-}
-
-// countText is "12/2000", or "12/?" while the list is still being read.
-func countText(done, total int, known bool) string {
-	if !known {
-		return strconv.Itoa(done) + "/?"
-	}
-	return strconv.Itoa(done) + "/" + strconv.Itoa(total)
-}
-
-// barText is the description drawn next to the bar.
-func barText(done, total int, known bool, active int, n int64, bps float64) string {
-	return fmt.Sprintf("%s active %d · %s · %s",
-		countText(done, total, known), active, FormatSize(n), FormatRate(bps))
-}
-
-// plainProgressText is the periodic progress line for non-terminal logs.
-func plainProgressText(done, total int, known bool, active int, n int64, bps float64) string {
-	return fmt.Sprintf("progress: %s done, %d active, %s, %s",
-		countText(done, total, known), active, FormatSize(n), FormatRate(bps))
 }
 
 // summaryLines renders the end-of-run summary. With colour, a non-zero
@@ -300,12 +286,19 @@ func summaryLines(s Summary, color bool) []string {
 		// Nothing was transferred: no bytes, no speed.
 		return []string{fmt.Sprintf("multiget: dry run: %d planned, %d invalid", s.OK, s.Invalid)}
 	}
-	unchanged := ""
+	counts := fmt.Sprintf("%d ok, %s, %d skipped, %d invalid", s.OK, failed, s.Skipped, s.Invalid)
 	if s.Unchanged > 0 {
-		unchanged = fmt.Sprintf(", %d unchanged", s.Unchanged)
+		counts = fmt.Sprintf("%d ok, %d unchanged, %s, %d skipped, %d invalid", s.OK, s.Unchanged, failed, s.Skipped, s.Invalid)
 	}
-	first := fmt.Sprintf("multiget: %d ok%s, %s, %d skipped, %d invalid · %s in %s",
-		s.OK, unchanged, failed, s.Skipped, s.Invalid, FormatSize(s.Bytes), FormatDuration(s.Elapsed))
+	if s.Unfinished > 0 {
+		// Counted apart from failures: a rerun with -c finishes them.
+		n := fmt.Sprintf("%d interrupted", s.Unfinished)
+		if color {
+			n = ansiYellow + n + ansiReset
+		}
+		counts += ", " + n
+	}
+	first := fmt.Sprintf("multiget: %s · %s in %s", counts, FormatSize(s.Bytes), FormatDuration(s.Elapsed))
 	if s.Elapsed > 0 {
 		first += " (" + FormatRate(rate(s.Bytes, s.Elapsed)) + ")"
 	}
@@ -337,23 +330,4 @@ func notStarted(n int) string {
 		return "1 entry not started"
 	}
 	return strconv.Itoa(n) + " entries not started"
-}
-
-// truncate cuts s to at most n runes; the bar text is built here from
-// digits, units and separators, all one column wide, so runes are columns.
-func truncate(s string, n int) string {
-	if n <= 0 {
-		return ""
-	}
-	if utf8.RuneCountInString(s) <= n {
-		return s
-	}
-	i := 0
-	for j := range s {
-		if i == n {
-			return s[:j]
-		}
-		i++
-	}
-	return s
 }

@@ -148,6 +148,12 @@ func TestLine(t *testing.T) {
 			"INVALID list.txt:6  ftp//x: unsupported scheme"},
 		{"invalid with empty URL and no error", engine.Result{Source: "list.txt:7", Status: engine.StatusInvalid},
 			"INVALID list.txt:7  -: invalid entry"},
+		{"interrupted while running", engine.Result{Source: "arg:1", URL: "https://h/a", Path: "a",
+			Status: engine.StatusInterrupted, Error: "aborted: interrupted (10 bytes kept in a.part for -c)"},
+			"INTERRUPTED arg:1  https://h/a -> a: aborted: interrupted (10 bytes kept in a.part for -c)"},
+		{"not started", engine.Result{Source: "arg:2", URL: "https://h/b", Path: "b",
+			Status: engine.StatusInterrupted, Error: "not started: interrupted"},
+			"INTERRUPTED arg:2  https://h/b -> b: not started: interrupted"},
 		{"unknown status is reported as a failure", engine.Result{Source: "a:1", URL: "u", Status: "weird\x1b"},
 			`weird\x1b a:1  u: failed`},
 		{"control characters are neutralised", engine.Result{Source: "l:1", URL: "https://h/\x1b[2Jx\ny",
@@ -174,44 +180,12 @@ func TestColorLine(t *testing.T) {
 		{"invalid is red", engine.StatusInvalid, "INVALID x", "\x1b[31mINVALID x\x1b[0m"},
 		{"ok tag is green", engine.StatusOK, "ok      x", "\x1b[32mok\x1b[0m      x"},
 		{"skipped is plain", engine.StatusSkipped, "skipped x", "skipped x"},
+		{"interrupted is yellow, apart from failures", engine.StatusInterrupted, "INTERRUPTED x", "\x1b[33mINTERRUPTED x\x1b[0m"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			if got := colorLine(tc.st, tc.in); got != tc.want {
 				t.Errorf("colorLine() = %q, want %q", got, tc.want)
-			}
-		})
-	}
-}
-
-func TestProgressTexts(t *testing.T) {
-	tests := []struct {
-		name      string
-		done      int
-		total     int
-		known     bool
-		active    int
-		n         int64
-		bps       float64
-		bar, line string
-	}{
-		{"total known", 12, 2000, true, 8, 3355443, 1153434,
-			"12/2000 active 8 · 3.2 MiB · 1.1 MiB/s",
-			"progress: 12/2000 done, 8 active, 3.2 MiB, 1.1 MiB/s"},
-		{"total unknown", 5, 0, false, 2, 100, 0,
-			"5/? active 2 · 100 B · 0 B/s",
-			"progress: 5/? done, 2 active, 100 B, 0 B/s"},
-		{"empty list", 0, 0, true, 0, 0, 0,
-			"0/0 active 0 · 0 B · 0 B/s",
-			"progress: 0/0 done, 0 active, 0 B, 0 B/s"},
-	}
-	for _, tc := range tests {
-		t.Run(tc.name, func(t *testing.T) {
-			if got := barText(tc.done, tc.total, tc.known, tc.active, tc.n, tc.bps); got != tc.bar {
-				t.Errorf("barText() = %q, want %q", got, tc.bar)
-			}
-			if got := plainProgressText(tc.done, tc.total, tc.known, tc.active, tc.n, tc.bps); got != tc.line {
-				t.Errorf("plainProgressText() = %q, want %q", got, tc.line)
 			}
 		})
 	}
@@ -254,6 +228,12 @@ func TestSummaryLines(t *testing.T) {
 				"multiget: stopped by --fail-fast"}},
 		{"colour marks failures red", Summary{Failed: 2, Elapsed: time.Second}, true,
 			[]string{"multiget: 0 ok, \x1b[31m2 failed\x1b[0m, 0 skipped, 0 invalid · 0 B in 1.0s (0 B/s)"}},
+		{"interrupted entries counted apart", Summary{OK: 1, Unfinished: 3, Elapsed: time.Second, Interrupted: true}, false,
+			[]string{"multiget: 1 ok, 0 failed, 0 skipped, 0 invalid, 3 interrupted · 0 B in 1.0s (0 B/s)",
+				"multiget: interrupted"}},
+		{"colour marks interrupted entries yellow", Summary{Failed: 1, Unfinished: 2, Elapsed: time.Second, FailFast: true}, true,
+			[]string{"multiget: 0 ok, \x1b[31m1 failed\x1b[0m, 0 skipped, 0 invalid, \x1b[33m2 interrupted\x1b[0m · 0 B in 1.0s (0 B/s)",
+				"multiget: stopped by --fail-fast"}},
 		{"colour leaves zero failures plain", Summary{OK: 1, Elapsed: time.Second}, true,
 			[]string{"multiget: 1 ok, 0 failed, 0 skipped, 0 invalid · 0 B in 1.0s (0 B/s)"}},
 	}
@@ -262,28 +242,6 @@ func TestSummaryLines(t *testing.T) {
 			got := summaryLines(tc.s, tc.color)
 			if strings.Join(got, "\n") != strings.Join(tc.want, "\n") {
 				t.Errorf("summaryLines() =\n%q\nwant\n%q", got, tc.want)
-			}
-		})
-	}
-}
-
-func TestTruncate(t *testing.T) {
-	tests := []struct {
-		name string
-		in   string
-		n    int
-		want string
-	}{
-		{"shorter than limit", "abc", 5, "abc"},
-		{"exact limit", "abc", 3, "abc"},
-		{"cut", "abcdef", 4, "abcd"},
-		{"cut keeps multibyte runes whole", "a·b·c", 3, "a·b"},
-		{"zero", "abc", 0, ""},
-	}
-	for _, tc := range tests {
-		t.Run(tc.name, func(t *testing.T) {
-			if got := truncate(tc.in, tc.n); got != tc.want {
-				t.Errorf("truncate(%q, %d) = %q, want %q", tc.in, tc.n, got, tc.want)
 			}
 		})
 	}

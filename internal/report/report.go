@@ -14,8 +14,6 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/schollz/progressbar/v3"
-
 	"github.com/multiget/multiget/internal/engine"
 )
 
@@ -37,14 +35,20 @@ type Options struct {
 	Out, Err io.Writer // stdout, stderr; nil discards
 	Mode     Mode      // progress display; ModeBar draws on Err
 	JSON     bool      // one JSON object per entry on Out, nothing else on Out
-	Quiet    bool      // only failures and the summary
-	Color    bool      // colour allowed (used only by ModeBar)
-	Width    int       // terminal width for the bar, 0 = 80
-	// GitHub adds a GitHub Actions ::error:: annotation on Err for each
-	// failed or invalid entry (stderr keeps --json stdout clean, and the
-	// runner reads workflow commands from both).
+	// JSONSummary ends Out with one summary record (summary.go).
+	JSONSummary bool
+	Quiet       bool // no result lines but failures (progress is Mode's)
+	Color       bool // colour allowed (used only by ModeBar)
+	Width       int  // terminal width for the bar, 0 = 80
+	// GitHub makes the stderr copy of each failed or invalid entry a
+	// GitHub Actions ::error:: annotation (stderr keeps --json stdout
+	// clean, and the runner reads workflow commands from both).
 	GitHub bool
-	Now    func() time.Time // clock; nil = time.Now
+	// SameDest says Out and Err reach the same place (2>&1, one
+	// terminal): failures are then not copied to Err, and the bar is
+	// cleared before anything is written to Out.
+	SameDest bool
+	Now      func() time.Time // clock; nil = time.Now
 	// Broken, when set, is called once, at the first write to Out or Err
 	// that fails with EPIPE: whoever read that stream has gone, so the
 	// caller can stop the run. It is called with the Reporter's lock held.
@@ -70,9 +74,11 @@ func (e *WriteError) Unwrap() error { return e.Err }
 type Summary struct {
 	OK, Failed, Skipped, Invalid int
 	Unchanged                    int // -N: the server said the saved file is current
+	Unfinished                   int // entries interrupted or not started
 	Bytes                        int64
 	Elapsed                      time.Duration
 	Interrupted                  bool
+	ExitCode                     int // the process's, for the JSON record
 	// Stopped says why a run stopped early other than by a signal or
 	// --fail-fast, e.g. "results cannot be written to stdout".
 	Stopped string
@@ -92,7 +98,7 @@ const (
 	plainInterval = 5 * time.Second
 	// rateWindow smooths speed over a few seconds so the number is readable
 	// but still reacts to stalls.
-	rateWindow  = 5 * time.Second
+	rateWindow  = 3 * time.Second
 	rateSpacing = 250 * time.Millisecond
 )
 
@@ -107,14 +113,12 @@ type Reporter struct {
 	total      int
 	totalKnown bool
 	done       int
-	active     int
-	bytes      int64
+	prog       engine.Progress // the latest snapshot
 	meter      meter
 
-	bar         *progressbar.ProgressBar
-	determinate bool
-	lastDraw    time.Time
-	lastPlain   time.Time
+	bar       *bar // nil when no bar is drawn
+	lastDraw  time.Time
+	lastPlain time.Time
 
 	finished bool
 	werr     error
@@ -143,8 +147,8 @@ func New(o Options) *Reporter {
 		meter: newMeter(rateWindow, rateSpacing),
 	}
 	r.lastPlain = r.now()
-	if o.Mode == ModeBar && !o.Quiet {
-		r.bar = newBar(o)
+	if o.Mode == ModeBar {
+		r.bar = &bar{}
 	}
 	return r
 }
@@ -158,7 +162,7 @@ func (r *Reporter) WriteErr() error {
 }
 
 // SetTotal records the number of entries once the list has been read; the
-// bar switches from a spinner to a determinate bar.
+// bar then shows a percentage.
 func (r *Reporter) SetTotal(n int) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
@@ -166,13 +170,7 @@ func (r *Reporter) SetTotal(n int) {
 		return
 	}
 	r.total, r.totalKnown = n, true
-	// A zero maximum makes progressbar refuse every update, so an empty
-	// list keeps the spinner, which still shows "0/0".
-	if r.bar != nil && n > 0 {
-		r.bar.ChangeMax(n)
-		r.determinate = true
-		r.drawBar(r.now())
-	}
+	r.drawBar(r.now())
 }
 
 // Progress records a snapshot of the run and refreshes the display when due.
@@ -183,15 +181,14 @@ func (r *Reporter) Progress(p engine.Progress) {
 		return
 	}
 	now := r.now()
-	r.active, r.bytes = p.Active, p.Bytes
+	r.prog = p
 	r.meter.add(now, p.Bytes)
 	if r.bar != nil && now.Sub(r.lastDraw) >= barInterval {
 		r.drawBar(now)
 	}
-	if r.o.Mode == ModePlain && !r.o.Quiet && now.Sub(r.lastPlain) >= plainInterval {
+	if r.o.Mode == ModePlain && now.Sub(r.lastPlain) >= plainInterval {
 		r.lastPlain = now
-		r.write(r.o.Err, plainProgressText(r.done, r.total, r.totalKnown,
-			r.active, r.bytes, r.meter.rate())+"\n")
+		r.write(r.o.Err, plainProgressText(r.runState())+"\n")
 	}
 }
 
@@ -200,6 +197,7 @@ func (r *Reporter) Result(res engine.Result) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	r.done++
+	r.prog.Largest = withoutFile(r.prog.Largest, res.Path)
 	if r.o.JSON {
 		r.writeJSON(res)
 	}
@@ -210,24 +208,32 @@ func (r *Reporter) Result(res engine.Result) {
 		}
 		return
 	}
-	if bad && r.o.GitHub {
-		defer r.annotate(res)
-	}
 	line := Line(res)
-	switch {
-	case r.o.Mode == ModeBar:
+	if r.o.Mode == ModeBar && !r.o.JSON {
+		// Under a bar the line itself is shown above it, on stderr; stdout
+		// stays empty, so there is no copy to make.
 		if r.o.Color {
 			line = colorLine(res.Status, line)
 		}
 		r.aboveBar(line)
-	case r.o.JSON:
-		r.write(r.o.Err, line+"\n")
-	default:
-		r.write(r.o.Out, line+"\n")
-		if bad {
-			r.write(r.o.Err, line+"\n")
-		}
+		return
 	}
+	if !r.o.JSON {
+		r.write(r.o.Out, line+"\n")
+	}
+	// A failure is copied to stderr only where stdout is not read too: in
+	// a 2>&1 log or on one terminal it would be read twice. Under GitHub
+	// Actions the annotation is that copy.
+	if !bad || r.o.SameDest {
+		return
+	}
+	switch {
+	case r.o.GitHub:
+		line = Annotation(res)
+	case r.bar != nil && r.o.Color:
+		line = colorLine(res.Status, line)
+	}
+	r.aboveBar(line)
 }
 
 // Finish removes the bar and prints the summary on Err. Only the first call
@@ -241,12 +247,14 @@ func (r *Reporter) Finish(s Summary) {
 	r.finished = true
 	if r.bar != nil {
 		r.clearBar()
-		_ = r.bar.Exit()
 		r.bar = nil
 	}
 	hosts := sortHosts(s.Hosts)
 	if r.o.JSON {
 		r.writeHosts(hosts)
+	}
+	if r.o.JSONSummary {
+		r.writeSummary(s)
 	}
 	for _, l := range summaryLines(s, r.o.Mode == ModeBar && r.o.Color) {
 		r.write(r.o.Err, l+"\n")
@@ -256,14 +264,17 @@ func (r *Reporter) Finish(s Summary) {
 	}
 }
 
-// annotate writes res as a workflow command, above the bar if one is
-// drawn. Callers hold r.mu.
-func (r *Reporter) annotate(res engine.Result) {
-	if r.bar != nil {
-		r.aboveBar(Annotation(res))
-		return
+// Abandon removes the bar from a process about to die of a signal. A
+// write under way is waited for only briefly, and the lock is then kept:
+// nothing is drawn after the bar is gone.
+func (r *Reporter) Abandon() {
+	for deadline := time.Now().Add(200 * time.Millisecond); !r.mu.TryLock(); {
+		if time.Now().After(deadline) {
+			return
+		}
+		time.Sleep(time.Millisecond)
 	}
-	r.write(r.o.Err, Annotation(res)+"\n")
+	r.clearBar()
 }
 
 func (r *Reporter) write(w io.Writer, s string) {
@@ -299,6 +310,15 @@ func (r *Reporter) writeJSON(res engine.Result) {
 		if r.werr == nil {
 			r.werr = err
 		}
+		return
+	}
+	// On a terminal that also shows the bar, a record written where the bar
+	// is would share its line: the bar goes, the record is written at column
+	// 0, and the bar comes back below it, as for lines above the bar.
+	if r.bar != nil && r.o.SameDest {
+		r.clearBar()
+		r.write(r.o.Out, escapeJSON(r.buf.String()))
+		r.drawBar(r.now())
 		return
 	}
 	r.write(r.o.Out, escapeJSON(r.buf.String()))

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"os"
+	"regexp"
 	"strings"
 	"sync"
 	"syscall"
@@ -117,10 +118,19 @@ func TestTextModes(t *testing.T) {
 			Options{Mode: ModePlain, Quiet: true},
 			failedLine + invalidLine,
 			failedLine + invalidLine + summaryText},
-		{"quiet bar: no bar, failures and summary on Err only",
-			Options{Mode: ModeBar, Quiet: true},
-			"",
-			failedLine + invalidLine + summaryText},
+		{"same destination: no copy of a failure on Err",
+			Options{Mode: ModeNone, SameDest: true},
+			okLine + failedLine + skippedLine + invalidLine,
+			summaryText},
+		{"quiet, same destination: failures once",
+			Options{Mode: ModePlain, Quiet: true, SameDest: true},
+			failedLine + invalidLine,
+			summaryText},
+		{"GitHub: the annotation is the copy on Err",
+			Options{Mode: ModeNone, Quiet: true, GitHub: true},
+			failedLine + invalidLine,
+			"::error file=list.txt,line=4,title=multiget::list.txt:4 https://h/b: HTTP 404 Not Found\n" +
+				"::error file=list.txt,line=6,title=multiget::list.txt:6 ftp//x: unsupported scheme\n" + summaryText},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -132,6 +142,25 @@ func TestTextModes(t *testing.T) {
 				t.Errorf("Err =\n%s\nwant\n%s", errs, tc.errText)
 			}
 		})
+	}
+}
+
+// -q changes only which result lines are printed: an explicit bar is
+// still drawn, with the failures above it and no ok line.
+func TestQuietBar(t *testing.T) {
+	out, errs := run(Options{Mode: ModeBar, Quiet: true})
+	if out != "" {
+		t.Errorf("Out = %q, want nothing under a bar", out)
+	}
+	if !strings.Contains(errs, "\r") || !strings.Contains(errs, "/4") {
+		t.Errorf("no bar drawn with -q and an explicit bar:\n%q", errs)
+	}
+	plain := strings.ReplaceAll(errs, "\r", "\n")
+	if !strings.Contains(plain, failedLine) || !strings.Contains(plain, invalidLine) || strings.Contains(plain, "ok      ") {
+		t.Errorf("want the failures above the bar and no ok line:\n%q", errs)
+	}
+	if !strings.HasSuffix(errs, summaryText) {
+		t.Errorf("the summary does not end Err:\n%q", errs)
 	}
 }
 
@@ -157,8 +186,8 @@ func TestPlainPeriodicProgress(t *testing.T) {
 	clk.Advance(time.Second) // 5s after the last line: due
 	r.Progress(engine.Progress{Done: 1, Active: 1, Bytes: 10 << 20})
 
-	want := "progress: 0/? done, 2 active, 5.0 MiB, 1.0 MiB/s\n" +
-		"progress: 1/2000 done, 1 active, 10.0 MiB, 1.0 MiB/s\n"
+	want := "multiget: progress: 0/? done, 2 active, 5.0 MiB, 1.0 MiB/s\n" +
+		"multiget: progress: 1/2000 done (0%), 1 active, 10.0 MiB, 1.0 MiB/s\n"
 	if errs.String() != want {
 		t.Errorf("Err =\n%s\nwant\n%s", errs.String(), want)
 	}
@@ -250,6 +279,11 @@ func TestJSONValues(t *testing.T) {
 	}
 }
 
+var (
+	sgr      = regexp.MustCompile(`\x1b\[[0-9;]*m`)
+	barMoves = regexp.MustCompile(`\x1b\[(?:[0-9]+A|K|J)`)
+)
+
 func TestBarMode(t *testing.T) {
 	for _, tc := range []struct {
 		name   string
@@ -270,18 +304,18 @@ func TestBarMode(t *testing.T) {
 			if !strings.Contains(errs, "\r") {
 				t.Errorf("Err shows no bar redraw: %q", errs)
 			}
-			if !strings.Contains(errs, "4/4 active") {
+			if !strings.Contains(errs, "100% 4/4 · ") {
 				t.Errorf("Err shows no final count: %q", errs)
 			}
 			summary := summaryText
 			if tc.color {
 				summary = strings.Replace(summary, "1 failed", "\x1b[31m1 failed\x1b[0m", 1)
 			}
-			if !strings.HasSuffix(errs, "\r"+summary) {
+			if !strings.HasSuffix(errs, "\r\x1b[J"+summary) {
 				t.Errorf("summary does not start on a cleared line: %q", errs)
 			}
-			if !tc.color && strings.Contains(errs, "\x1b") {
-				t.Errorf("escape sequence without colour: %q", errs)
+			if !tc.color && sgr.MatchString(errs) {
+				t.Errorf("colour sequence without colour: %q", errs)
 			}
 		})
 	}
@@ -296,13 +330,13 @@ func TestBarSpinnerToDeterminate(t *testing.T) {
 		r.Progress(engine.Progress{Done: i, Active: 3, Bytes: int64(i) << 20})
 		r.Result(engine.Result{Source: fmt.Sprint("l:", i), URL: "u", Path: "p", Status: engine.StatusOK})
 	}
-	if !strings.Contains(errs.String(), "5/? active") {
+	if !strings.Contains(errs.String(), "5/? · ") {
 		t.Errorf("spinner does not show the count: %q", errs.String())
 	}
 	r.SetTotal(10)
 	clk.Advance(200 * time.Millisecond)
 	r.Progress(engine.Progress{Done: 5, Active: 3, Bytes: 5 << 20})
-	if !strings.Contains(errs.String(), "5/10 active") || !strings.Contains(errs.String(), "50%") {
+	if !strings.Contains(errs.String(), "50% 5/10 · ") {
 		t.Errorf("determinate bar not drawn: %q", errs.String())
 	}
 	// A second, smaller total and more results than announced must not panic.
@@ -326,7 +360,7 @@ func TestBarEmptyList(t *testing.T) {
 	r.SetTotal(0)
 	r.Progress(engine.Progress{})
 	r.Finish(Summary{})
-	if !strings.Contains(errs.String(), "0/0 active") {
+	if !strings.Contains(errs.String(), "0/0") {
 		t.Errorf("empty list not shown: %q", errs.String())
 	}
 }
@@ -349,7 +383,8 @@ func TestHostileFieldsAreNeutralised(t *testing.T) {
 			r := New(tc.o)
 			r.Result(hostile)
 			r.Finish(Summary{Failed: 1})
-			for name, s := range map[string]string{"Out": out.String(), "Err": errs.String()} {
+			// The bar's own cursor moves and erasures are legitimate.
+			for name, s := range map[string]string{"Out": out.String(), "Err": barMoves.ReplaceAllString(errs.String(), "")} {
 				if strings.ContainsAny(s, "\x1b\x07\u009b\u202e") {
 					t.Errorf("%s contains a raw control character: %q", name, s)
 				}
