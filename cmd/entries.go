@@ -111,6 +111,9 @@ func resolve(o *Options, targets *naming.Targets, it list.Item) (e engine.Entry,
 	if req := naming.Request(it.URL, u); req != it.URL {
 		e.URL, e.Written = req, it.URL
 	}
+	if e.Mirrors, err = mirrors(o, e.URL, it.Mirrors); err != nil {
+		return invalid(err)
+	}
 	var rel string
 	if out, ok := it.Options["out"]; ok {
 		if rel, err = naming.CleanOut(out); err != nil {
@@ -134,6 +137,26 @@ func resolve(o *Options, targets *naming.Targets, it list.Item) (e engine.Entry,
 	}
 	e.Path = path
 	return e, true
+}
+
+// mirrors checks each mirror as the entry's URL is checked and returns
+// them in request form, dropping any that repeats the URL or an earlier
+// mirror (it would only be tried twice).
+func mirrors(o *Options, url string, written []string) ([]string, error) {
+	var out []string
+	seen := map[string]bool{url: true}
+	for _, m := range written {
+		u, err := naming.ParseURL(m, o.protocols)
+		if err != nil {
+			return nil, fmt.Errorf("mirror %q: %v", m, err)
+		}
+		req := naming.Request(m, u)
+		if !seen[req] {
+			seen[req] = true
+			out = append(out, req)
+		}
+	}
+	return out, nil
 }
 
 // checksums collects the digests an entry must match: those given in its

@@ -16,7 +16,11 @@ LIST FORMAT
     https://example.com/c.iso
       out=images/c.iso
   Options: out=REL/PATH  save under --dir at this relative path;
-           sha256=HEX (also sha512=, sha1=, md5=)  verify the whole file.
+           sha256=HEX (also sha512=, sha1=, md5=)  verify the whole file;
+           mirror=URL  another URL of the same file (repeatable).
+  More URLs on the URL line, separated by TABs (aria2's form), are mirrors
+  too. The name comes from the first URL; a bad mirror makes the entry
+  invalid.
   A bad line is one invalid entry, reported as FILE:LINE; the rest go on.
 
 FILES
