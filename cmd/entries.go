@@ -66,7 +66,7 @@ func produce(in *intake, o *Options, targets *naming.Targets, srcs []source, out
 		}
 	}
 	for _, s := range srcs {
-		p := list.NewParser(s.name, s.r)
+		p := newReader(o, s)
 		for {
 			buffered := p.Buffered()
 			if !buffered && (!flush() || !in.park()) {
@@ -82,6 +82,9 @@ func produce(in *intake, o *Options, targets *naming.Targets, srcs []source, out
 			}
 			if err != nil {
 				flush()
+				if s.meta {
+					return n, false, metalinkError(s.name, err)
+				}
 				return n, false, fmt.Errorf("cannot read list %s: %v", s.name, unwrapPath(err))
 			}
 			if e, mine := resolve(o, targets, it); mine && !add(e, true) {

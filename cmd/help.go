@@ -23,6 +23,14 @@ LIST FORMAT
   invalid.
   A bad line is one invalid entry, reported as FILE:LINE; the rest go on.
 
+METALINK
+  --metalink FILE, or -i FILE ending in .meta4 or .metalink, reads a
+  Metalink 4 document (RFC 5854): each <file> is one entry, named by its
+  name under --dir (refused as out= would be), its <url>s by priority as
+  the URL and mirrors, its sha-256/sha-512/sha-1/md5 <hash>es as checksums.
+  A document that is not well-formed, or declares a DTD, stops the run
+  (exit 2) naming FILE:LINE.
+
 FILES
   A file is written to NAME.part and renamed to NAME only once complete, so
   NAME always holds a whole file. NAME is out=, else the URL's last path

@@ -13,6 +13,7 @@ import (
 type Options struct {
 	URLs           []string
 	Inputs         []string
+	Metalinks      []string // --metalink; also -i files named *.meta4, *.metalink
 	Dir            string
 	Tree           bool
 	Parallel       int
@@ -74,7 +75,7 @@ type Options struct {
 var knownProtocols = []string{"http", "https", "ftp", "ftps"}
 
 func (o *Options) validate() error {
-	if len(o.URLs) == 0 && len(o.Inputs) == 0 {
+	if len(o.URLs) == 0 && len(o.Inputs) == 0 && len(o.Metalinks) == 0 {
 		return flagErrorf("nothing to download: give URLs as arguments or a list with -i FILE (-i - for stdin)")
 	}
 	if o.Parallel < 1 {
@@ -98,8 +99,16 @@ func (o *Options) validate() error {
 			return flagErrorf("--input needs a file name (or - for stdin)")
 		}
 	}
+	for _, in := range o.Metalinks {
+		if in == "-" {
+			stdin++
+		}
+		if in == "" {
+			return flagErrorf("--metalink needs a file name (or - for stdin)")
+		}
+	}
 	if stdin > 1 {
-		return flagErrorf("stdin (-i -) can be read only once")
+		return flagErrorf("stdin (-i - or --metalink -) can be read only once")
 	}
 	switch o.Progress {
 	case "auto", "bar", "plain", "none":

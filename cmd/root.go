@@ -95,7 +95,8 @@ func NewRootCmd(io *IOStreams, runF func(context.Context, *Options) error) *cobr
 
 	f := c.Flags()
 	f.SortFlags = false
-	f.StringArrayVarP(&opts.Inputs, "input", "i", nil, "read URLs from `FILE` (repeatable; - is stdin)")
+	f.StringArrayVarP(&opts.Inputs, "input", "i", nil, "read URLs from `FILE` (repeatable; - is stdin; a FILE ending in .meta4 or .metalink is read as a Metalink)")
+	f.StringArrayVar(&opts.Metalinks, "metalink", nil, "read files, their URLs and hashes from Metalink 4 `FILE` (RFC 5854; repeatable; - is stdin)")
 	f.StringVarP(&opts.Dir, "dir", "d", ".", "save files under `DIR` (created if missing)")
 	f.BoolVar(&opts.Tree, "tree", false, "save as DIR/HOST/PATH instead of DIR/NAME")
 	f.IntVarP(&opts.Parallel, "parallel", "j", 64, "connections at once; an HTTP/2 connection carries up to --streams transfers (lowered, with a warning, to what the descriptor limit allows)")
