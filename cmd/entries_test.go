@@ -20,7 +20,7 @@ func produceAll(t *testing.T, o *Options, name, text string) []engine.Entry {
 		o.Dir = "d"
 	}
 	ch := make(chan []engine.Entry, 1000)
-	_, complete, err := produce(newIntake(), o, naming.NewTargets(), []source{{name: name, r: strings.NewReader(text)}}, ch)
+	_, complete, err := produce(newIntake(), o, naming.NewTargets(), []source{{name: name, r: strings.NewReader(text)}}, nil, ch)
 	if err != nil || !complete {
 		t.Fatalf("produce = %v, complete %v", err, complete)
 	}

@@ -70,6 +70,12 @@ RETRIES, RESUME, INTEGRITY
   unchanged. Checksums
   are verified before NAME appears; a mismatch leaves no file.
 
+FAILED LIST
+  --failed-list FILE writes every entry that did not end ok, skipped or
+  unchanged (failed, invalid, not started) to FILE as a list, with its
+  out=, checksums and mirrors; multiget -i FILE reruns what is left.
+  Written atomically; removed when nothing failed.
+
 CONFIG FILE
   --config FILE (or $MULTIGET_CONFIG) holds flags as "name = value" lines
   with the long flag names (# comments; a repeatable flag once per line; a

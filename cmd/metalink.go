@@ -21,7 +21,11 @@ func newReader(o *Options, s source) itemReader {
 	if s.meta {
 		return &metaItems{o: o, name: s.name, r: metalink.NewReader(s.r)}
 	}
-	return list.NewParser(s.name, s.r)
+	p := list.NewParser(s.name, s.r)
+	if o.FailedList != "" {
+		p.KeepText() // an invalid entry is written back as it was
+	}
+	return p
 }
 
 // metaItems turns the <file> elements of a Metalink into list items, so

@@ -60,6 +60,7 @@ type Options struct {
 	Shard        string
 	ShardFromEnv bool
 	DryRun       bool
+	FailedList   string
 
 	getenv func(string) string // the environment (IOStreams.Getenv)
 	shardK int                 // this process's shard, 1-based; 0 = no sharding
@@ -198,6 +199,16 @@ func (o *Options) validate() error {
 		}
 	}
 	return o.loadChecksumFiles()
+}
+
+// hasStdin says whether a list or Metalink is read from stdin.
+func (o *Options) hasStdin() bool {
+	for _, in := range append(append([]string{}, o.Inputs...), o.Metalinks...) {
+		if in == "-" {
+			return true
+		}
+	}
+	return false
 }
 
 // expandHeaders replaces each -H @FILE by the headers in FILE, one per

@@ -188,6 +188,7 @@ func inputCases() []optCase {
 		{name: "-c short form", args: []string{"-c", optURL}, want: func(o *Options) { o.Continue = true }},
 		{name: "--continue long form", args: []string{"--continue", optURL}, want: func(o *Options) { o.Continue = true }},
 		{name: "--dry-run", args: []string{"--dry-run", optURL}, want: func(o *Options) { o.DryRun = true }},
+		{name: "--failed-list", args: []string{"--failed-list", "left.txt", optURL}, want: func(o *Options) { o.FailedList = "left.txt" }},
 		{name: "--checksum-file files are read and merged at parse time",
 			args:  []string{"--checksum-file", "SHA256SUMS", "--checksum-file", "MD5SUMS", optURL},
 			files: map[string]string{"SHA256SUMS": strings.Repeat("ab", 32) + "  dir/a.iso\n", "MD5SUMS": strings.Repeat("cd", 16) + "  dir/a.iso\n"},

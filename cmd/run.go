@@ -39,6 +39,11 @@ func run(ctx context.Context, ios *IOStreams, o *Options) error {
 		return &InputError{Err: fmt.Errorf("cannot create --dir %s: %v", o.Dir, unwrapPath(err))}
 	}
 
+	failed, err := openFailedList(o)
+	if err != nil {
+		return err
+	}
+
 	mode := progressMode(o, ios)
 	rep := report.New(report.Options{
 		Out:   ios.Out,
@@ -90,7 +95,7 @@ func run(ctx context.Context, ios *IOStreams, o *Options) error {
 		defer in.finish()
 		defer close(entries)
 		var complete bool
-		produced, complete, readErr = produce(in, o, targets, srcs, entries)
+		produced, complete, readErr = produce(in, o, targets, srcs, failed, entries)
 		if readErr == nil && complete && !countAhead {
 			total.Store(int64(produced))
 			rep.SetTotal(produced)
@@ -153,7 +158,7 @@ func run(ctx context.Context, ios *IOStreams, o *Options) error {
 		// Results are written off the transfer loop: a slow reader of
 		// stdout or stderr must not stall the downloads.
 		q := report.NewQueue(rep)
-		stats, runErr = engine.Run(ctx, cfg, entries, q)
+		stats, runErr = engine.Run(ctx, cfg, entries, failed.wrap(q))
 		q.Close()
 	}
 	var stopped string // why the run stopped, other than a signal or --fail-fast
@@ -177,9 +182,14 @@ func run(ctx context.Context, ios *IOStreams, o *Options) error {
 			} else {
 				stats.Failed++
 			}
+			failed.result(r)
 			rep.Result(r)
 		}
 	} else {
+		<-readDone
+	}
+	if failed != nil && !o.hasStdin() {
+		// The reader leaves the entries it did not read to the list.
 		<-readDone
 	}
 	sum := report.Summary{
@@ -199,6 +209,12 @@ func run(ctx context.Context, ios *IOStreams, o *Options) error {
 		}
 	}
 	rep.Finish(sum)
+	if err := failed.close(); err != nil {
+		fmt.Fprintf(ios.ErrOut, "multiget: error: %v\n", err)
+		if runErr == nil && !interrupted && stopped == "" {
+			runErr = &exitError{code: ExitFailed}
+		}
+	}
 	switch {
 	case runErr != nil:
 		return runErr

@@ -97,6 +97,10 @@ type Item struct {
 	// Mirrors are the other URLs of the entry's file, unchecked, in the
 	// order written; nil when none.
 	Mirrors []string
+	// Text is the entry's lines as written (its URL line and option lines,
+	// without their endings, joined by "\n"; a line longer than MaxLine is
+	// left out), only when the Parser was told to KeepText.
+	Text string
 	// Err, when non-nil, makes the entry invalid. Its message says what is
 	// wrong and how to fix it, but not where: the caller prefixes Source.
 	// Problems on an option line name that line, as Source names the URL
@@ -125,6 +129,21 @@ type Parser struct {
 	// countOnly skips building strings and options: Count needs only the
 	// number of entries, which does not depend on their content.
 	countOnly bool
+	keepText  bool
+}
+
+// KeepText makes the parser fill Item.Text, which costs a copy of every
+// line.
+func (p *Parser) KeepText() { p.keepText = true }
+
+func (p *Parser) addText(it *Item, line []byte, long bool) {
+	if !p.keepText || long {
+		return
+	}
+	if it.Text != "" {
+		it.Text += "\n"
+	}
+	it.Text += string(line)
 }
 
 // NewParser returns a parser reading the list r; name is used in the
@@ -290,6 +309,7 @@ func (p *Parser) handle(line []byte, long bool) (Item, bool) {
 		}
 	case kindURL:
 		it := p.newItem()
+		p.addText(&it, line, long)
 		if long {
 			it.Err = errLong
 		} else if !p.countOnly {
@@ -306,9 +326,11 @@ func (p *Parser) handle(line []byte, long bool) (Item, bool) {
 		if !p.hasPending {
 			it := p.newItem()
 			it.Err = errOrphan
+			p.addText(&it, line, long)
 			p.pending, p.hasPending = it, true
 			break
 		}
+		p.addText(&p.pending, line, long)
 		if p.pending.Err != nil || p.countOnly {
 			break
 		}

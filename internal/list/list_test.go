@@ -252,3 +252,27 @@ func TestKnownListIsSorted(t *testing.T) {
 		t.Errorf("Options = %v", items[0].Options)
 	}
 }
+
+func TestKeepText(t *testing.T) {
+	in := "\xef\xbb\xbfhttp://a/1 out=x\r\n  # c\r\n\tsha1=ab\n\n  out=orphan\n  more\nhttp://a/2 bad\n" + strings.Repeat("z", MaxLine+1) + "\n  out=y\n"
+	p := NewParser("x", strings.NewReader(in))
+	p.KeepText()
+	var got []string
+	for {
+		it, err := p.Next()
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		got = append(got, it.Text)
+	}
+	want := []string{"http://a/1 out=x\n\tsha1=ab", "  out=orphan\n  more", "http://a/2 bad", "  out=y"}
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("Text = %q, want %q", got, want)
+	}
+	if items := parseAll(t, "x", in); items[0].Text != "" {
+		t.Errorf("Text without KeepText = %q", items[0].Text)
+	}
+}
