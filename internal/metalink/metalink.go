@@ -364,15 +364,12 @@ func (r *Reader) xmlErr(err error) error {
 // that would stop it.
 func Count(r io.Reader) (int, error) {
 	mr := NewReader(r)
-	n := 0
-	for {
-		_, err := mr.Next()
-		if err == io.EOF {
-			return n, nil
-		}
-		if err != nil {
+	for n := 0; ; n++ {
+		if _, err := mr.Next(); err != nil {
+			if err == io.EOF {
+				err = nil
+			}
 			return n, err
 		}
-		n++
 	}
 }
