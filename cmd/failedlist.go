@@ -56,6 +56,9 @@ func openFailedList(o *Options) (*failedList, error) {
 	if o.FailedList == "" || o.DryRun {
 		return nil, nil
 	}
+	if fi, err := os.Stat(o.FailedList); err == nil && fi.IsDir() {
+		return nil, &InputError{Err: fmt.Errorf("cannot write --failed-list %s: it is a directory: give a file name", o.FailedList)}
+	}
 	dir, base := filepath.Split(o.FailedList)
 	if dir == "" {
 		dir = "."
