@@ -26,7 +26,7 @@ const batchSize = 128
 // It stops when the run closes in, handing it the entries it holds. It
 // returns how many entries it sent, whether it read every list to its end,
 // and the first read error.
-func produce(in *intake, o *Options, targets *naming.Targets, srcs []source, out chan<- []engine.Entry) (int, bool, error) {
+func produce(in *intake, o *Options, targets *naming.Targets, srcs []source, fl *failedList, out chan<- []engine.Entry) (int, bool, error) {
 	n := 0
 	// What can run at once, at most batchSize: over HTTP/2 a -j slot
 	// carries --streams transfers.
@@ -59,37 +59,97 @@ func produce(in *intake, o *Options, targets *naming.Targets, srcs []source, out
 		}
 		return true
 	}
-	for i, u := range o.URLs {
-		it := list.Item{Source: "arg:" + strconv.Itoa(i+1), Line: i + 1, URL: u}
-		if e, mine := resolve(o, targets, it); mine && !add(e, true) {
-			return n, false, nil
+	// stopped leaves the entries not read to the failed list.
+	stopped := func(args int, p itemReader, read *list.Item, rest []source) (int, bool, error) {
+		drain(o, targets, fl, args, p, read, rest)
+		return n, false, nil
+	}
+	for i := range o.URLs {
+		it := argItem(o, i)
+		if e, mine := resolve(o, targets, it); mine {
+			fl.add(it, e)
+			if !add(e, true) {
+				return stopped(i+1, nil, nil, srcs)
+			}
 		}
 	}
-	for _, s := range srcs {
-		p := list.NewParser(s.name, s.r)
+	for j, s := range srcs {
+		p := newReader(o, s)
 		for {
 			buffered := p.Buffered()
 			if !buffered && (!flush() || !in.park()) {
-				return n, false, nil
+				return stopped(len(o.URLs), p, nil, srcs[j+1:])
 			}
 			it, err := p.Next()
 			if !buffered && !in.unpark() {
 				// Read after the run stopped: not an entry of this run.
-				return n, false, nil
+				var read *list.Item
+				if err == nil {
+					read = &it
+				}
+				return stopped(len(o.URLs), p, read, srcs[j+1:])
 			}
 			if err == io.EOF {
 				break
 			}
 			if err != nil {
 				flush()
+				if s.meta {
+					return n, false, metalinkError(s.name, err)
+				}
 				return n, false, fmt.Errorf("cannot read list %s: %v", s.name, unwrapPath(err))
 			}
-			if e, mine := resolve(o, targets, it); mine && !add(e, true) {
-				return n, false, nil
+			if e, mine := resolve(o, targets, it); mine {
+				fl.add(it, e)
+				if !add(e, true) {
+					return stopped(len(o.URLs), p, nil, srcs[j+1:])
+				}
 			}
 		}
 	}
 	return n, flush(), nil
+}
+
+func argItem(o *Options, i int) list.Item {
+	u := o.URLs[i]
+	return list.Item{Source: "arg:" + strconv.Itoa(i+1), Line: i + 1, URL: u, Text: u}
+}
+
+// drain writes to the failed list the entries a stopped run did not read:
+// the URL arguments from args on, the rest of p (read, when not nil, is
+// its item read last) and the lists of rest. Reading stdin might never
+// end, so with stdin among the lists there is no draining (the README
+// says the failed list then holds only the entries read).
+func drain(o *Options, targets *naming.Targets, fl *failedList, args int, p itemReader, read *list.Item, rest []source) {
+	if fl == nil || o.hasStdin() {
+		return
+	}
+	leave := func(it list.Item) {
+		if e, mine := resolve(o, targets, it); mine {
+			fl.unread(it, e)
+		}
+	}
+	for i := args; i < len(o.URLs); i++ {
+		leave(argItem(o, i))
+	}
+	if read != nil {
+		leave(*read)
+	}
+	for {
+		if p != nil {
+			for {
+				it, err := p.Next()
+				if err != nil {
+					break // the end, or a read error the run need not hear of
+				}
+				leave(it)
+			}
+		}
+		if len(rest) == 0 {
+			return
+		}
+		p, rest = newReader(o, rest[0]), rest[1:]
+	}
 }
 
 // resolve makes an engine entry of a list item: checks its URL against
@@ -99,8 +159,8 @@ func resolve(o *Options, targets *naming.Targets, it list.Item) (e engine.Entry,
 	e = engine.Entry{Source: it.Source, URL: it.URL}
 	invalid := func(err error) (engine.Entry, bool) {
 		e.Invalid = err
-		if it.Text != "" {
-			e.URL = it.Text
+		if it.URLLine != "" {
+			e.URL = it.URLLine
 		}
 		return e, inShard(invalidKey(it), o.shardK, o.shardN)
 	}
@@ -113,6 +173,9 @@ func resolve(o *Options, targets *naming.Targets, it list.Item) (e engine.Entry,
 	}
 	if req := naming.Request(it.URL, u); req != it.URL {
 		e.URL, e.Written = req, it.URL
+	}
+	if e.Mirrors, err = mirrors(o, e.URL, it.Mirrors); err != nil {
+		return invalid(err)
 	}
 	var rel string
 	if out, ok := it.Options["out"]; ok {
@@ -132,11 +195,31 @@ func resolve(o *Options, targets *naming.Targets, it list.Item) (e engine.Entry,
 	}
 	path := filepath.Join(o.Dir, rel)
 	if err := targets.ClaimTarget(path, it.Source); err != nil {
-		e.Invalid = fmt.Errorf("%v: give one of them out=OTHER/NAME", err)
+		e.Invalid = fmt.Errorf("%w: give one of them out=OTHER/NAME", err)
 		return e, true
 	}
 	e.Path = path
 	return e, true
+}
+
+// mirrors checks each mirror as the entry's URL is checked and returns
+// them in request form, dropping any that repeats the URL or an earlier
+// mirror (it would only be tried twice).
+func mirrors(o *Options, url string, written []string) ([]string, error) {
+	var out []string
+	seen := map[string]bool{url: true}
+	for _, m := range written {
+		u, err := naming.ParseURL(m, o.protocols)
+		if err != nil {
+			return nil, fmt.Errorf("mirror %q: %v", m, err)
+		}
+		req := naming.Request(m, u)
+		if !seen[req] {
+			seen[req] = true
+			out = append(out, req)
+		}
+	}
+	return out, nil
 }
 
 // checksums collects the digests an entry must match: those given in its

@@ -16,8 +16,20 @@ LIST FORMAT
     https://example.com/c.iso
       out=images/c.iso
   Options: out=REL/PATH  save under --dir at this relative path;
-           sha256=HEX (also sha512=, sha1=, md5=)  verify the whole file.
+           sha256=HEX (also sha512=, sha1=, md5=)  verify the whole file;
+           mirror=URL  another URL of the same file (repeatable).
+  More URLs on the URL line, separated by TABs (aria2's form), are mirrors
+  too. The name comes from the first URL; a bad mirror makes the entry
+  invalid.
   A bad line is one invalid entry, reported as FILE:LINE; the rest go on.
+
+METALINK
+  --metalink FILE, or -i FILE ending in .meta4 or .metalink, reads a
+  Metalink 4 document (RFC 5854): each <file> is one entry, named by its
+  name under --dir (refused as out= would be), its <url>s by priority as
+  the URL and mirrors, its sha-256/sha-512/sha-1/md5 <hash>es as checksums.
+  A document that is not well-formed, or declares a DTD, stops the run
+  (exit 2) naming FILE:LINE.
 
 FILES
   A file is written to NAME.part and renamed to NAME only once complete, so
@@ -66,6 +78,12 @@ RETRIES, RESUME, INTEGRITY
   DIR/.multiget/state, else If-Modified-Since): a 304 leaves it, status
   unchanged. Checksums
   are verified before NAME appears; a mismatch leaves no file.
+
+FAILED LIST
+  --failed-list FILE writes every entry that did not end ok, skipped or
+  unchanged (failed, invalid, not started) to FILE as a list, with its
+  out=, checksums and mirrors; multiget -i FILE reruns what is left.
+  Written atomically; removed when nothing failed.
 
 CONFIG FILE
   --config FILE (or $MULTIGET_CONFIG) holds flags as "name = value" lines

@@ -13,6 +13,7 @@ import (
 type Options struct {
 	URLs           []string
 	Inputs         []string
+	Metalinks      []string // --metalink; also -i files named *.meta4, *.metalink
 	Dir            string
 	Tree           bool
 	Parallel       int
@@ -60,6 +61,7 @@ type Options struct {
 	Shard        string
 	ShardFromEnv bool
 	DryRun       bool
+	FailedList   string
 
 	getenv func(string) string // the environment (IOStreams.Getenv)
 	shardK int                 // this process's shard, 1-based; 0 = no sharding
@@ -75,7 +77,7 @@ type Options struct {
 var knownProtocols = []string{"http", "https", "ftp", "ftps"}
 
 func (o *Options) validate() error {
-	if len(o.URLs) == 0 && len(o.Inputs) == 0 {
+	if len(o.URLs) == 0 && len(o.Inputs) == 0 && len(o.Metalinks) == 0 {
 		return flagErrorf("nothing to download: give URLs as arguments or a list with -i FILE (-i - for stdin)")
 	}
 	// The summary object ends a stream of --json records: alone after
@@ -102,8 +104,16 @@ func (o *Options) validate() error {
 			return flagErrorf("--input needs a file name (or - for stdin)")
 		}
 	}
+	for _, in := range o.Metalinks {
+		if in == "-" {
+			stdin++
+		}
+		if in == "" {
+			return flagErrorf("--metalink needs a file name (or - for stdin)")
+		}
+	}
 	if stdin > 1 {
-		return flagErrorf("stdin (-i -) can be read only once")
+		return flagErrorf("stdin (-i - or --metalink -) can be read only once")
 	}
 	switch o.Progress {
 	case "auto", "bar", "plain", "none":
@@ -193,6 +203,16 @@ func (o *Options) validate() error {
 		}
 	}
 	return o.loadChecksumFiles()
+}
+
+// hasStdin says whether a list or Metalink is read from stdin.
+func (o *Options) hasStdin() bool {
+	for _, in := range append(append([]string{}, o.Inputs...), o.Metalinks...) {
+		if in == "-" {
+			return true
+		}
+	}
+	return false
 }
 
 // expandHeaders replaces each -H @FILE by the headers in FILE, one per

@@ -95,7 +95,8 @@ func NewRootCmd(io *IOStreams, runF func(context.Context, *Options) error) *cobr
 
 	f := c.Flags()
 	f.SortFlags = false
-	f.StringArrayVarP(&opts.Inputs, "input", "i", nil, "read URLs from `FILE` (repeatable; - is stdin)")
+	f.StringArrayVarP(&opts.Inputs, "input", "i", nil, "read URLs from `FILE` (repeatable; - is stdin; a FILE ending in .meta4 or .metalink is read as a Metalink)")
+	f.StringArrayVar(&opts.Metalinks, "metalink", nil, "read files, their URLs and hashes from Metalink 4 `FILE` (RFC 5854; repeatable; - is stdin)")
 	f.StringVarP(&opts.Dir, "dir", "d", ".", "save files under `DIR` (created if missing)")
 	f.BoolVar(&opts.Tree, "tree", false, "save as DIR/HOST/PATH instead of DIR/NAME")
 	f.IntVarP(&opts.Parallel, "parallel", "j", 64, "connections at once; an HTTP/2 connection carries up to --streams transfers (lowered, with a warning, to what the descriptor limit allows)")
@@ -136,6 +137,7 @@ func NewRootCmd(io *IOStreams, runF func(context.Context, *Options) error) *cobr
 	f.StringVar(&opts.Config, "config", "", "read flags from `FILE` (name = value lines; default $MULTIGET_CONFIG); command-line flags win")
 	f.StringVar(&opts.Shard, "shard", "", "take only shard `K/N` of the entries (by a hash of each target; N processes split a list)")
 	f.BoolVar(&opts.ShardFromEnv, "shard-from-env", false, "--shard from JOB_COMPLETION_INDEX (0-based) and MULTIGET_SHARD_COUNT (Kubernetes Indexed Job)")
+	f.StringVar(&opts.FailedList, "failed-list", "", "after the run, write every entry that did not end ok to `FILE` as a list (-i FILE reruns them); removed when none failed")
 	f.BoolVar(&opts.DryRun, "dry-run", false, "read and check the lists, print each entry's target; no request is made (exit 1 if any is invalid)")
 	// Positional arguments are URLs: offering file names for them would
 	// only mislead.

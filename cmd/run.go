@@ -39,6 +39,11 @@ func run(ctx context.Context, ios *IOStreams, o *Options) error {
 		return &InputError{Err: fmt.Errorf("cannot create --dir %s: %v", o.Dir, unwrapPath(err))}
 	}
 
+	failed, err := openFailedList(o)
+	if err != nil {
+		return err
+	}
+
 	mode := progressMode(o, ios)
 	rep := report.New(report.Options{
 		Out:  ios.Out,
@@ -96,7 +101,7 @@ func run(ctx context.Context, ios *IOStreams, o *Options) error {
 		defer in.finish()
 		defer close(entries)
 		var complete bool
-		produced, complete, readErr = produce(in, o, targets, srcs, entries)
+		produced, complete, readErr = produce(in, o, targets, srcs, failed, entries)
 		if readErr == nil && complete && !countAhead {
 			total.Store(int64(produced))
 			rep.SetTotal(produced)
@@ -159,7 +164,7 @@ func run(ctx context.Context, ios *IOStreams, o *Options) error {
 		// Results are written off the transfer loop: a slow reader of
 		// stdout or stderr must not stall the downloads.
 		q := report.NewQueue(rep)
-		stats, runErr = engine.Run(ctx, cfg, entries, q)
+		stats, runErr = engine.Run(ctx, cfg, entries, failed.wrap(q))
 		q.Close()
 	}
 	var stopped string // why the run stopped, other than a signal or --fail-fast
@@ -183,9 +188,14 @@ func run(ctx context.Context, ios *IOStreams, o *Options) error {
 			} else {
 				stats.Unfinished++
 			}
+			failed.result(r)
 			rep.Result(r)
 		}
 	} else {
+		<-readDone
+	}
+	if failed != nil && !o.hasStdin() {
+		// The reader leaves the entries it did not read to the list.
 		<-readDone
 	}
 	sum := report.Summary{
@@ -205,7 +215,15 @@ func run(ctx context.Context, ios *IOStreams, o *Options) error {
 			sum.NotStarted = max(t-stats.Done(), 0)
 		}
 	}
-	// The outcome is decided before the summary, which states its exit code.
+	// The failed list is written first: a failure to write it is part of
+	// the outcome. The outcome is decided before the summary, which states
+	// its exit code.
+	if err := failed.close(); err != nil {
+		fmt.Fprintf(ios.ErrOut, "multiget: error: %v\n", err)
+		if runErr == nil && !interrupted && stopped == "" {
+			runErr = &exitError{code: ExitFailed}
+		}
+	}
 	var end error
 	switch {
 	case runErr != nil:

@@ -12,6 +12,7 @@ func FuzzParser(f *testing.F) {
 		"http://a/1\n  out=f\n",
 		"\xef\xbb\xbf  out=x\r\n\r\n# c\n\thttp://b/ out=y out=y\n",
 		"http://a/1 =\n \n \t x\n",
+		"http://a/1\thttp://b/1 mirror=ftp://c/\n  mirror=x out=y\n\thttp://d/ http://e/\n",
 	} {
 		f.Add(s)
 	}
@@ -35,8 +36,13 @@ func FuzzParser(f *testing.F) {
 				t.Fatalf("valid item with bad URL %q", it.URL)
 			}
 			for k, v := range it.Options {
-				if !KnownOptions[k] || v == "" {
+				if !KnownOptions[k] || k == "mirror" || v == "" {
 					t.Fatalf("bad option %q=%q", k, v)
+				}
+			}
+			for _, m := range it.Mirrors {
+				if m == "" || strings.ContainsAny(m, " \t\n") {
+					t.Fatalf("bad mirror %q", m)
 				}
 			}
 		}

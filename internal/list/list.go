@@ -27,8 +27,14 @@
 //     above it", at its own line number; option lines directly under it
 //     belong to that entry and add no further errors.
 //   - The option keys accepted are those in KnownOptions. A key may be
-//     given once per entry, and its value must not be empty. Values cannot
-//     contain blanks.
+//     given once per entry, except mirror, and its value must not be
+//     empty. Values cannot contain blanks.
+//   - Mirrors (other URLs of the same file) are given as mirror=URL
+//     options, repeatable, or aria2's way: further URLs on the URL line,
+//     separated by blanks (aria2 writes TABs): after the first field of
+//     a URL line, or anywhere on an option line but first, a field
+//     containing "://" with no "=" before it is such a URL. Item.Mirrors
+//     holds both kinds in the order they appear.
 //   - A line longer than 1 MiB (without its line ending) is not held in
 //     memory: only its first 1 MiB is used to tell what kind of line it is
 //     and the rest is skipped. A too-long comment is ignored. Any other
@@ -72,6 +78,7 @@ var KnownOptions = map[string]bool{
 	"sha512": true,
 	"sha1":   true,
 	"md5":    true,
+	"mirror": true,
 }
 
 // Item is one entry of a list.
@@ -84,12 +91,20 @@ type Item struct {
 	Line int
 	// URL is the first field of the URL line, unchecked.
 	URL string
-	// Text is the whole URL line, trimmed, when it has more than the URL
-	// ("" otherwise): an invalid entry shows it, since "not a url" is
+	// URLLine is the whole URL line, trimmed, when it has more than the
+	// URL ("" otherwise): an invalid entry shows it, since "not a url" is
 	// not the URL "not".
-	Text string
-	// Options holds the key=value options of the entry; nil when none.
+	URLLine string
+	// Options holds the key=value options of the entry but mirror; nil
+	// when none.
 	Options map[string]string
+	// Mirrors are the other URLs of the entry's file, unchecked, in the
+	// order written; nil when none.
+	Mirrors []string
+	// Text is the entry's lines as written (its URL line and option lines,
+	// without their endings, joined by "\n"; a line longer than MaxLine is
+	// left out), only when the Parser was told to KeepText.
+	Text string
 	// Err, when non-nil, makes the entry invalid. Its message says what is
 	// wrong and how to fix it, but not where: the caller prefixes Source.
 	// Problems on an option line name that line, as Source names the URL
@@ -118,6 +133,21 @@ type Parser struct {
 	// countOnly skips building strings and options: Count needs only the
 	// number of entries, which does not depend on their content.
 	countOnly bool
+	keepText  bool
+}
+
+// KeepText makes the parser fill Item.Text, which costs a copy of every
+// line.
+func (p *Parser) KeepText() { p.keepText = true }
+
+func (p *Parser) addText(it *Item, line []byte, long bool) {
+	if !p.keepText || long {
+		return
+	}
+	if it.Text != "" {
+		it.Text += "\n"
+	}
+	it.Text += string(line)
 }
 
 // NewParser returns a parser reading the list r; name is used in the
@@ -257,7 +287,7 @@ func classify(line []byte) kind {
 	if i := bytes.IndexFunc(rest, isBlank); i >= 0 {
 		first = rest[:i]
 	}
-	if s := bytes.Index(first, []byte("://")); s >= 0 && bytes.IndexByte(first[:s], '=') < 0 {
+	if isURL(first) {
 		return kindURL
 	}
 	return kindOption
@@ -283,13 +313,14 @@ func (p *Parser) handle(line []byte, long bool) (Item, bool) {
 		}
 	case kindURL:
 		it := p.newItem()
+		p.addText(&it, line, long)
 		if long {
 			it.Err = errLong
 		} else if !p.countOnly {
 			fields := bytes.FieldsFunc(line, isBlank)
 			it.URL = string(fields[0])
 			if len(fields) > 1 {
-				it.Text = string(bytes.TrimFunc(line, isBlank))
+				it.URLLine = string(bytes.TrimFunc(line, isBlank))
 			}
 			p.addOptions(&it, fields[1:], 0)
 		}
@@ -302,9 +333,11 @@ func (p *Parser) handle(line []byte, long bool) (Item, bool) {
 		if !p.hasPending {
 			it := p.newItem()
 			it.Err = errOrphan
+			p.addText(&it, line, long)
 			p.pending, p.hasPending = it, true
 			break
 		}
+		p.addText(&p.pending, line, long)
 		if p.pending.Err != nil || p.countOnly {
 			break
 		}
@@ -330,6 +363,10 @@ func (p *Parser) newItem() Item {
 // the fields are on the URL line itself (which Source already names).
 func (p *Parser) addOptions(it *Item, fields [][]byte, at int) {
 	for _, f := range fields {
+		if isURL(f) {
+			it.Mirrors = append(it.Mirrors, string(f))
+			continue
+		}
 		if err := addOption(it, string(f)); err != nil {
 			if at > 0 {
 				err = fmt.Errorf("line %d: %w", at, err)
@@ -338,6 +375,13 @@ func (p *Parser) addOptions(it *Item, fields [][]byte, at int) {
 			return
 		}
 	}
+}
+
+// isURL says whether field is a URL rather than an option: it contains
+// "://" with no "=" before it.
+func isURL(field []byte) bool {
+	s := bytes.Index(field, []byte("://"))
+	return s >= 0 && bytes.IndexByte(field[:s], '=') < 0
 }
 
 func addOption(it *Item, field string) error {
@@ -351,6 +395,9 @@ func addOption(it *Item, field string) error {
 		return fmt.Errorf("unknown option %q (known keys: %s)", key, knownList())
 	case value == "":
 		return fmt.Errorf("option %q has an empty value: write %s=VALUE or leave it out", key, key)
+	case key == "mirror":
+		it.Mirrors = append(it.Mirrors, value)
+		return nil
 	}
 	if _, dup := it.Options[key]; dup {
 		return fmt.Errorf("option %q given twice: keep one", key)

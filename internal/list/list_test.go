@@ -12,10 +12,11 @@ import (
 
 // want is an expected Item; errSub is a substring of Err ("" for none).
 type want struct {
-	line   int
-	url    string
-	opts   map[string]string
-	errSub string
+	line    int
+	url     string
+	opts    map[string]string
+	errSub  string
+	mirrors []string
 }
 
 func parseAll(t *testing.T, name, in string) []Item {
@@ -67,6 +68,9 @@ func check(t *testing.T, name, in string, wants []want) {
 		if !reflect.DeepEqual(it.Options, w.opts) {
 			t.Errorf("item %d: Options = %#v, want %#v", i, it.Options, w.opts)
 		}
+		if !reflect.DeepEqual(it.Mirrors, w.mirrors) {
+			t.Errorf("item %d: Mirrors = %q, want %q", i, it.Mirrors, w.mirrors)
+		}
 	}
 	n, err := Count(strings.NewReader(in))
 	if err != nil || n != len(wants) {
@@ -117,7 +121,7 @@ func TestParser(t *testing.T) {
 		{"field without =", "http://a/1 foo\nhttp://a/2\n", []want{
 			{line: 1, errSub: `unknown text "foo": options are key=value; write spaces inside a URL as %20`},
 			{line: 2, url: "http://a/2"}}},
-		{"unknown key names known ones", "http://a/1 dir=x\n", []want{{line: 1, errSub: `unknown option "dir" (known keys: md5, out, sha1, sha256, sha512)`}}},
+		{"unknown key names known ones", "http://a/1 dir=x\n", []want{{line: 1, errSub: `unknown option "dir" (known keys: md5, mirror, out, sha1, sha256, sha512)`}}},
 		{"empty key", "http://a/1 =x\n", []want{{line: 1, errSub: "has no key"}}},
 		{"empty value", "http://a/1 out=\n", []want{{line: 1, errSub: `option "out" has an empty value`}}},
 		{"duplicate key on URL line", "http://a/1 out=a out=b\n", []want{{line: 1, errSub: `option "out" given twice`}}},
@@ -129,6 +133,16 @@ func TestParser(t *testing.T) {
 			{line: 1, errSub: `unknown text "x"`},
 			{line: 4, errSub: `line 5: unknown text "y"`},
 			{line: 6, url: "http://a/3"}}},
+		{"mirror options on the URL line and under it", "http://a/1 mirror=http://b/1 out=f\n  mirror=ftp://c/1\n\tmirror=http://d/1 sha1=ab\n", []want{
+			{line: 1, url: "http://a/1", opts: map[string]string{"out": "f", "sha1": "ab"}, mirrors: []string{"http://b/1", "ftp://c/1", "http://d/1"}}}},
+		{"aria2 tab-separated mirrors", "http://a/1\thttp://b/1\thttps://c/1?x=1\n\tout=f\nhttp://a/2\n", []want{
+			{line: 1, url: "http://a/1", opts: out("f"), mirrors: []string{"http://b/1", "https://c/1?x=1"}},
+			{line: 3, url: "http://a/2"}}},
+		{"bare URL after options and on option lines", "http://a/1 out=f http://b/1\n  sha1=ab http://c/1 mirror=http://d/1\n", []want{
+			{line: 1, url: "http://a/1", opts: map[string]string{"out": "f", "sha1": "ab"}, mirrors: []string{"http://b/1", "http://c/1", "http://d/1"}}}},
+		{"mirror value with = is a mirror option", "http://a/1 mirror=http://b/?a=b\n", []want{
+			{line: 1, url: "http://a/1", mirrors: []string{"http://b/?a=b"}}}},
+		{"empty mirror", "http://a/1 mirror=\n", []want{{line: 1, errSub: `option "mirror" has an empty value`}}},
 		{"URL line starting with form feed", "\fhttp://a/1\n", []want{{line: 1, url: "http://a/1"}}},
 		{"long URL line", long + "\nhttp://a/2\n", []want{
 			{line: 1, errSub: "line longer than 1 MiB"}, {line: 2, url: "http://a/2"}}},
@@ -230,11 +244,35 @@ func TestKnownListIsSorted(t *testing.T) {
 	KnownOptions["zz"] = true
 	KnownOptions["aa"] = true
 	defer func() { delete(KnownOptions, "zz"); delete(KnownOptions, "aa") }()
-	if got := knownList(); got != "aa, md5, out, sha1, sha256, sha512, zz" {
+	if got := knownList(); got != "aa, md5, mirror, out, sha1, sha256, sha512, zz" {
 		t.Errorf("knownList = %q", got)
 	}
 	items := parseAll(t, "x", "http://a/1 aa=1\n  zz=2\n")
 	if !reflect.DeepEqual(items[0].Options, map[string]string{"aa": "1", "zz": "2"}) {
 		t.Errorf("Options = %v", items[0].Options)
+	}
+}
+
+func TestKeepText(t *testing.T) {
+	in := "\xef\xbb\xbfhttp://a/1 out=x\r\n  # c\r\n\tsha1=ab\n\n  out=orphan\n  more\nhttp://a/2 bad\n" + strings.Repeat("z", MaxLine+1) + "\n  out=y\n"
+	p := NewParser("x", strings.NewReader(in))
+	p.KeepText()
+	var got []string
+	for {
+		it, err := p.Next()
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		got = append(got, it.Text)
+	}
+	want := []string{"http://a/1 out=x\n\tsha1=ab", "  out=orphan\n  more", "http://a/2 bad", "  out=y"}
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("Text = %q, want %q", got, want)
+	}
+	if items := parseAll(t, "x", in); items[0].Text != "" {
+		t.Errorf("Text without KeepText = %q", items[0].Text)
 	}
 }
