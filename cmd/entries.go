@@ -61,6 +61,9 @@ func produce(in *intake, o *Options, targets *naming.Targets, srcs []source, out
 	}
 	for i, u := range o.URLs {
 		it := list.Item{Source: "arg:" + strconv.Itoa(i+1), Line: i + 1, URL: u}
+		if o.output != "" {
+			it.Options = map[string]string{"out": o.output} // -o
+		}
 		if e, mine := resolve(o, targets, it); mine && !add(e, true) {
 			return n, false, nil
 		}

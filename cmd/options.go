@@ -57,6 +57,8 @@ type Options struct {
 	ShardFromEnv bool
 	DryRun       bool
 
+	curlOptions // curlflags.go
+
 	getenv func(string) string // the environment (IOStreams.Getenv)
 	shardK int                 // this process's shard, 1-based; 0 = no sharding
 	shardN int
@@ -173,6 +175,9 @@ func (o *Options) validate() error {
 		if o.shardK, o.shardN, err2 = shardFromEnv(getenv); err2 != nil {
 			return err2
 		}
+	}
+	if err := o.validateCurl(); err != nil {
+		return err
 	}
 	if o.Compressed && o.Continue {
 		return flagErrorf("-c cannot be combined with --compressed: a byte range of a compressed body is not a range of the saved, decoded file")

@@ -131,6 +131,7 @@ func run(ctx context.Context, ios *IOStreams, o *Options) error {
 
 		Tuning: tuning,
 	}
+	o.curlConfig(&cfg)
 	n, limit := engine.ParallelCap(cfg.Parallel, cfg.Split)
 	cfg.InFlight = engine.InFlightCap(limit)
 	if n < cfg.Parallel {
@@ -146,6 +147,9 @@ func run(ctx context.Context, ios *IOStreams, o *Options) error {
 		// Results are written off the transfer loop: a slow reader of
 		// stdout or stderr must not stall the downloads.
 		q := report.NewQueue(rep)
+		if o.Verbose {
+			cfg.OnAttempt = q.Attempt
+		}
 		stats, runErr = engine.Run(ctx, cfg, entries, q)
 		q.Close()
 	}

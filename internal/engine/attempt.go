@@ -148,6 +148,11 @@ func (e *engine) startTransfer(j *job, seg *segment, url, host string, checkHTTP
 	if err != nil {
 		return nil, err
 	}
+	if err := e.credentials(easy, j, url); err != nil {
+		x.free()
+		e.parkEasy(easy)
+		return nil, err
+	}
 	// A whole small body may be written unnamed (see "Small files" in
 	// linker.c): not a range, not the rest of a kept prefix, not one whose
 	// checksums are read back from NAME.part, not an encoded one (its

@@ -41,6 +41,7 @@ func (e *engine) facts(t *transfer, code int) attemptFacts {
 		fdWaits:      j.tries.fdWaits,
 		freeUsed:     j.tries.freeRestart,
 		retry:        e.cfg.Retry,
+		retryAll:     e.cfg.RetryAllErrors,
 		stopping:     e.stopReason != "",
 	}
 	if f.state == stateIOErr {
@@ -114,6 +115,7 @@ func (e *engine) complete(t *transfer, code int) {
 		f.hdr = readHeaders(t)
 	}
 	v := classify(f)
+	a := e.attemptOf(t, f.got)
 	e.hostFeedback(t, &f, v)
 	j.received += f.got
 	j.resume.seen = j.resume.seen || x.preexisted()
@@ -140,6 +142,9 @@ func (e *engine) complete(t *transfer, code int) {
 		j.offset = v.offset
 		j.setValidator(v.validator)
 	}
+	if v.kind != vRetry && v.kind != vRestart {
+		e.noteAttempt(a, v, 0) // before the result it leads to
+	}
 	switch v.kind {
 	case vRetry, vRestart:
 		if v.keep == keepNone {
@@ -149,6 +154,7 @@ func (e *engine) complete(t *transfer, code int) {
 		}
 		e.removeTransfer(t)
 		e.scheduleRetry(j, v.retryAfter)
+		e.noteAttempt(a, v, time.Until(j.due))
 	case vFail:
 		x.discard()
 		e.dropPart(j)

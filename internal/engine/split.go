@@ -126,6 +126,7 @@ func (e *engine) startSplitJob(j *job) {
 func (e *engine) completeSegment(t *transfer, code int) {
 	j, s, x := t.job, t.seg, t.x
 	f := e.facts(t, code)
+	a := e.attemptOf(t, f.got)
 	j.received += f.got
 	// A range keeps what it wrote, whatever follows.
 	f.kept = f.state != stateWriting || x.keep()
@@ -152,6 +153,10 @@ func (e *engine) completeSegment(t *transfer, code int) {
 	e.hostFeedback(t, &f, v)
 	e.removeTransfer(t)
 	s.t = nil
+	if v.kind == vRetry {
+		s.due = time.Now().Add(e.backoff(s.attempts, v.retryAfter))
+	}
+	e.noteAttempt(a, v, time.Until(s.due))
 	if v.fresh {
 		e.abandonSplit(j, v)
 		return
@@ -165,7 +170,6 @@ func (e *engine) completeSegment(t *transfer, code int) {
 			e.rebalance(j, ttfb)
 		}
 	case vRetry:
-		s.due = time.Now().Add(e.backoff(s.attempts, v.retryAfter))
 		e.writeMeta(j)
 	default:
 		j.last.HTTPCode, j.last.CurlCode = f.httpCode, code
