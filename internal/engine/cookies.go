@@ -21,8 +21,8 @@ import (
 // cookies says whether the run keeps a cookie store.
 func (e *engine) cookies() bool { return e.cfg.CookieFile != "" || e.cfg.CookieJar != "" }
 
-// startCookies fills the store from -b FILE once, through the template
-// (which is attached to the share for that, and for writing the jar).
+// startCookies fills the store from -b FILE once, through the template,
+// attached to the share for that and for writing the jar.
 // From libcurl 8.x on, a handle reads its CURLOPT_COOKIEFILE list at the
 // start of every transfer (Curl_pretransfer), so the file is dropped from
 // the list once read: reading it again would undo what servers changed.
@@ -52,7 +52,13 @@ func (e *engine) startCookies(h *curl.CURL) error {
 			}
 		}
 	}
-	return setopt(easy, C.CURLOPT_COOKIEFILE, "")
+	if err := setopt(easy, C.CURLOPT_COOKIEFILE, ""); err != nil {
+		return err
+	}
+	// Dropping the file from the list also dropped the handle's pointer to
+	// the store (setopt.c); attached again, the template reads the store
+	// for --cookie-jar.
+	return e.tls.attach(easy)
 }
 
 // writeCookieJar writes every cookie of the store to --cookie-jar, in the
