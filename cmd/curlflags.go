@@ -59,6 +59,22 @@ func addCurlFlags(c *cobra.Command, opts *Options) {
 	f.StringVarP(&opts.User, "user", "u", "", "send `USER[:PASS]` (Basic auth) to the hosts of the entries (default $"+envUser+")")
 	f.StringVarP(&opts.Cookie, "cookie", "b", "", "send the cookies of `FILE|STRING`: a file in Netscape or Set-Cookie format, or \"name=value; ...\"; cookies that servers set are kept for the whole run")
 	f.StringVar(&opts.CookieJar, "cookie-jar", "", "write every cookie of the run to `FILE` (Netscape format) at the end")
+	_ = c.RegisterFlagCompletionFunc("continue-at", cobra.FixedCompletions([]string{"-"}, cobra.ShellCompDirectiveNoFileComp))
+	for _, name := range []string{"resolve", "connect-to", "user"} {
+		_ = c.RegisterFlagCompletionFunc(name, cobra.NoFileCompletions)
+	}
+}
+
+// flagAliases maps each flag that is another name for one (curl's) to
+// that one, so that a config file line cannot override it.
+var flagAliases = map[string]string{"output-dir": "dir", "silent": "quiet", "continue-at": "continue"}
+
+// canonicalFlag is the flag name a config line or flag counts as.
+func canonicalFlag(name string) string {
+	if a, ok := flagAliases[name]; ok {
+		return a
+	}
+	return name
 }
 
 // continueAt is -C: curl's resume offset, of which multiget takes only
@@ -123,6 +139,9 @@ func (o *Options) validateOutput() error {
 	}
 	if len(o.URLs) != 1 || len(o.Inputs) > 0 {
 		return flagErrorf("-o names the file of a single URL argument (got %d URLs and %d lists): for several, list them in a file with out=NAME after each URL and give it with -i", len(o.URLs), len(o.Inputs))
+	}
+	if o.Output == "-" {
+		return flagErrorf("-o -: multiget writes files, never to stdout (name a file, or use curl for a pipe)")
 	}
 	dir, name := filepath.Split(o.Output)
 	if name == "" || name == "." || name == ".." {
