@@ -111,11 +111,11 @@ func (e *engine) complete(t *transfer, code int) {
 	}
 	j, x := t.job, t.x
 	f := e.facts(t, code)
+	a := e.attemptOf(t, f.got)
 	if f.needsHeaders() {
 		f.hdr = readHeaders(t)
 	}
 	v := classify(f)
-	a := e.attemptOf(t, f.got)
 	e.hostFeedback(t, &f, v)
 	j.received += f.got
 	j.resume.seen = j.resume.seen || x.preexisted()
@@ -154,7 +154,6 @@ func (e *engine) complete(t *transfer, code int) {
 		}
 		e.removeTransfer(t)
 		e.scheduleRetry(j, v.retryAfter)
-		e.noteAttempt(a, v, time.Until(j.due))
 	case vFail:
 		x.discard()
 		e.dropPart(j)
@@ -168,6 +167,9 @@ func (e *engine) complete(t *transfer, code int) {
 		j.out = takeOutput(x)
 		e.removeTransfer(t)
 		e.finishFile(j, cdName)
+	}
+	if v.kind == vRetry || v.kind == vRestart {
+		e.noteAttempt(a, v, time.Until(j.due)) // once the backoff is drawn
 	}
 }
 
