@@ -58,7 +58,7 @@ func addCurlFlags(c *cobra.Command, opts *Options) {
 	f.StringArrayVar(&opts.ConnectTo, "connect-to", nil, "`HOST1:PORT1:HOST2:PORT2`: requests to HOST1:PORT1 connect to HOST2:PORT2 instead (repeatable)")
 	f.StringVarP(&opts.User, "user", "u", "", "send `USER[:PASS]` (Basic auth) to the hosts of the entries (default $"+envUser+")")
 	f.StringVarP(&opts.Cookie, "cookie", "b", "", "send the cookies of `FILE|STRING`: a file in Netscape or Set-Cookie format, or \"name=value; ...\"; cookies that servers set are kept for the whole run")
-	f.StringVar(&opts.CookieJar, "cookie-jar", "", "write every cookie of the run to `FILE` (Netscape format) at the end")
+	f.StringVar(&opts.CookieJar, "cookie-jar", "", "write every cookie of the run to `FILE` (Netscape format) at the end (curl's -c; multiget's -c is --continue)")
 	_ = c.RegisterFlagCompletionFunc("continue-at", cobra.FixedCompletions([]string{"-"}, cobra.ShellCompDirectiveNoFileComp))
 	for _, name := range []string{"resolve", "connect-to", "user"} {
 		_ = c.RegisterFlagCompletionFunc(name, cobra.NoFileCompletions)
@@ -117,7 +117,8 @@ func (o *Options) validateCurl() error {
 	if o.user != "" && strings.HasPrefix(o.user, ":") {
 		return flagErrorf("--user: the user name is missing: write USER[:PASS]")
 	}
-	if o.Cookie != "" && !strings.Contains(o.Cookie, "=") {
+	// -b FILE --cookie-jar FILE on a first run: the jar is not there yet.
+	if o.Cookie != "" && !strings.Contains(o.Cookie, "=") && o.Cookie != o.CookieJar {
 		if _, err := os.Stat(o.Cookie); err != nil {
 			return flagErrorf("-b %s: %v (a cookie string is name=value)", o.Cookie, unwrapPath(err))
 		}

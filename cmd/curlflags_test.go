@@ -67,6 +67,8 @@ func curlCases() []optCase {
 		{name: "--cookie FILE and --cookie-jar", args: []string{"--cookie", "jar.txt", "--cookie-jar", "out.txt", optURL},
 			files: map[string]string{"jar.txt": ""},
 			want:  func(o *Options) { o.Cookie, o.CookieJar = "jar.txt", "out.txt" }},
+		{name: "-b of the --cookie-jar file may be missing: a first run", args: []string{"-b", "jar", "--cookie-jar", "jar", optURL},
+			want: func(o *Options) { o.Cookie, o.CookieJar = "jar", "jar" }},
 		{name: "-b of a missing file is refused", args: []string{"-b", "jar.txt", optURL},
 			stderr: usage("-b jar.txt: no such file or directory (a cookie string is name=value)"), code: ExitUsage},
 		{name: "--cookie-jar in a missing directory is refused", args: []string{"--cookie-jar", "no/such/jar", optURL},
