@@ -57,7 +57,7 @@ func addCurlFlags(c *cobra.Command, opts *Options) {
 	f.StringArrayVar(&opts.Resolve, "resolve", nil, "connect to `HOST:PORT:ADDR` for HOST:PORT instead of resolving it (repeatable)")
 	f.StringArrayVar(&opts.ConnectTo, "connect-to", nil, "`HOST1:PORT1:HOST2:PORT2`: requests to HOST1:PORT1 connect to HOST2:PORT2 instead (repeatable)")
 	f.StringVarP(&opts.User, "user", "u", "", "send `USER[:PASS]` (Basic auth) to the hosts of the entries (default $"+envUser+")")
-	f.StringVarP(&opts.Cookie, "cookie", "b", "", "send the cookies of `FILE|STRING`: a file in Netscape or Set-Cookie format, or \"name=value; ...\"; cookies that servers set are kept for the whole run")
+	f.StringVarP(&opts.Cookie, "cookie", "b", "", "send the cookies of `FILE|STRING`: \"name=value; ...\", or a file in Netscape or Set-Cookie format, whose cookies (and those servers set) every transfer of the run shares")
 	f.StringVar(&opts.CookieJar, "cookie-jar", "", "write every cookie of the run to `FILE` (Netscape format) at the end (curl's -c; multiget's -c is --continue)")
 	_ = c.RegisterFlagCompletionFunc("continue-at", cobra.FixedCompletions([]string{"-"}, cobra.ShellCompDirectiveNoFileComp))
 	for _, name := range []string{"resolve", "connect-to", "user"} {
