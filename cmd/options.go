@@ -105,6 +105,9 @@ func (o *Options) validate() error {
 	default:
 		return flagErrorf("--progress must be auto, bar, plain or none, got %q", o.Progress)
 	}
+	if err := o.validateCurl(); err != nil {
+		return err
+	}
 	o.protocols = nil
 	for _, p := range strings.Split(o.Proto, ",") {
 		p = strings.ToLower(strings.TrimSpace(p))
@@ -175,9 +178,6 @@ func (o *Options) validate() error {
 		if o.shardK, o.shardN, err2 = shardFromEnv(getenv); err2 != nil {
 			return err2
 		}
-	}
-	if err := o.validateCurl(); err != nil {
-		return err
 	}
 	if o.Compressed && o.Continue {
 		return flagErrorf("-c cannot be combined with --compressed: a byte range of a compressed body is not a range of the saved, decoded file")

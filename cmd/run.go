@@ -131,7 +131,6 @@ func run(ctx context.Context, ios *IOStreams, o *Options) error {
 
 		Tuning: tuning,
 	}
-	o.curlConfig(&cfg)
 	n, limit := engine.ParallelCap(cfg.Parallel, cfg.Split)
 	cfg.InFlight = engine.InFlightCap(limit)
 	if n < cfg.Parallel {
@@ -139,6 +138,7 @@ func run(ctx context.Context, ios *IOStreams, o *Options) error {
 			cfg.Parallel, n, cfg.InFlight, limit)
 		cfg.Parallel = n
 	}
+	o.curlConfig(&cfg)
 	var stats engine.Stats
 	var runErr error
 	if o.DryRun {
