@@ -140,6 +140,9 @@ func (q *Queue) run() {
 // deliverAttempts writes the queued -v lines that come before results[i]
 // and returns the rest.
 func (q *Queue) deliverAttempts(attempts []queuedAttempt, i int) []queuedAttempt {
+	if len(attempts) == 0 {
+		return nil // without -v: no look at next per result
+	}
 	w, _ := q.next.(attemptWriter)
 	for len(attempts) > 0 && attempts[0].at <= i {
 		if w != nil {
