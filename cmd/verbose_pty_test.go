@@ -19,10 +19,9 @@ func TestTerminalVerbose(t *testing.T) {
 	dir := t.TempDir()
 	s := newTestServer(dir)
 	defer s.close()
-	list := genFiles(t, dir, s.srv.URL, n, size)
 	out := filepath.Join(dir, "out")
-
-	term, stdout, code := ptyRun(t, []string{"TERM=xterm", "NO_COLOR=1"}, "-v", "-j", "2", "-d", out, "-i", list)
+	term, stdout, code := ptyRun(t, []string{"TERM=xterm", "NO_COLOR=1"}, "-v", "-j", "2", "-d", out,
+		"-i", genFiles(t, dir, s.srv.URL, n, size))
 	if code != 0 || stdout != "" {
 		t.Errorf("exit code %d, stdout %q; want 0 and empty", code, stdout)
 	}
