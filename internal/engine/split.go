@@ -153,10 +153,9 @@ func (e *engine) completeSegment(t *transfer, code int) {
 	e.hostFeedback(t, &f, v)
 	e.removeTransfer(t)
 	s.t = nil
-	if v.kind == vRetry {
-		s.due = time.Now().Add(e.backoff(s.attempts, v.retryAfter))
+	if v.kind != vRetry {
+		e.noteAttempt(a, v, 0) // before the result it may lead to
 	}
-	e.noteAttempt(a, v, time.Until(s.due))
 	if v.fresh {
 		e.abandonSplit(j, v)
 		return
@@ -170,10 +169,14 @@ func (e *engine) completeSegment(t *transfer, code int) {
 			e.rebalance(j, ttfb)
 		}
 	case vRetry:
+		s.due = time.Now().Add(e.backoff(s.attempts, v.retryAfter))
 		e.writeMeta(j)
 	default:
 		j.last.HTTPCode, j.last.CurlCode = f.httpCode, code
 		e.failSplit(j, errors.New(v.reason), v.kind == vFail)
+	}
+	if v.kind == vRetry {
+		e.noteAttempt(a, v, time.Until(s.due)) // once the backoff is drawn
 	}
 }
 
