@@ -164,6 +164,7 @@ type transfer struct {
 	stalled   bool
 
 	seg    *segment // the range this transfer fetches, for split downloads
+	url    string   // what it asked for (the entry's URL, a range's, another of the file's)
 	host   string   // what it counts for in sched.hosts
 	ticket uint64   // from sched.take: how it ended is reported with it
 	stream bool     // counted as a stream of a multiplexed connection (mux.go)

@@ -18,7 +18,7 @@ import (
 // of a split download).
 type Attempt struct {
 	Source string // the entry's source (FILE:LINE, arg:N)
-	URL    string // the URL requested
+	URL    string // the URL requested (as written, when it is the entry's)
 	Range  string // "START-END" for a range of a split download, else ""
 	N      int    // the entry's attempt number, 1-based (ranges count too)
 
@@ -49,7 +49,7 @@ func (e *engine) attemptOf(t *transfer, got int64) *Attempt {
 	j := t.job
 	a := &Attempt{
 		Source:        j.entry.Source,
-		URL:           j.entry.AsWritten(),
+		URL:           t.url,
 		N:             j.tries.attempts,
 		NewConnection: getInt(t.easy, curl.INFO_NUM_CONNECTS) > 0,
 		IP:            getString(t.easy, curl.CurlInfo(C.CURLINFO_PRIMARY_IP)),
@@ -60,8 +60,10 @@ func (e *engine) attemptOf(t *transfer, got int64) *Attempt {
 		Bytes:         got,
 		Duration:      time.Since(t.start),
 	}
+	if t.url == j.entry.URL {
+		a.URL = j.entry.AsWritten() // as the list has it, like its result
+	}
 	if t.seg != nil {
-		a.URL = j.rangeURL()
 		a.Range = strconv.FormatInt(t.seg.start+t.seg.done, 10) + "-" + strconv.FormatInt(t.seg.end-1, 10)
 	}
 	if a.HTTPCode > 0 && isHTTP(a.EffectiveURL) {
