@@ -38,7 +38,7 @@ func applyConfig(c *cobra.Command, path string) error {
 	defer f.Close()
 	flags := c.Flags()
 	fromArgs := map[string]bool{}
-	flags.Visit(func(fl *pflag.Flag) { fromArgs[fl.Name] = true })
+	flags.Visit(func(fl *pflag.Flag) { fromArgs[canonicalFlag(fl.Name)] = true })
 
 	sc := bufio.NewScanner(f)
 	sc.Buffer(make([]byte, 64<<10), 1<<20)
@@ -60,7 +60,7 @@ func applyConfig(c *cobra.Command, path string) error {
 			}
 			value = "true"
 		}
-		if fromArgs[name] {
+		if fromArgs[canonicalFlag(name)] {
 			continue
 		}
 		if err := flags.Set(name, value); err != nil {

@@ -83,6 +83,7 @@ type testServer struct {
 	hits     map[string]int
 	firstHit map[string]time.Time // when each path was first asked for
 	release  chan struct{}
+	v6       *http.Server // the same handlers on [::1], the plain server's port; nil when none
 }
 
 func (s *testServer) count(path string) {
@@ -109,6 +110,9 @@ func (s *testServer) firstHitOf(prefix string) (at time.Time, ok bool) {
 
 func (s *testServer) close() {
 	close(s.release)
+	if s.v6 != nil {
+		s.v6.Close()
+	}
 	s.srv.Close()
 	s.tls.Close()
 	s.proxy.Close()
@@ -215,6 +219,31 @@ func newTestServer(root string) *testServer {
 		w.Header().Set("Location", r.URL.Query().Get("u"))
 		w.WriteHeader(http.StatusFound)
 	})
+	// /flaky/K/NAME answers 503 to the first K requests for its path,
+	// then 200 with the body "NAME\n".
+	mux.HandleFunc("/flaky/", func(w http.ResponseWriter, r *http.Request) {
+		k, name, _ := strings.Cut(strings.TrimPrefix(r.URL.Path, "/flaky/"), "/")
+		n, _ := strconv.Atoi(k)
+		s.mu.Lock()
+		seen := s.hits[r.URL.Path]
+		s.mu.Unlock()
+		if seen <= n {
+			http.Error(w, "busy", http.StatusServiceUnavailable)
+			return
+		}
+		fmt.Fprintln(w, name)
+	})
+	// /setcookie/NAME/VALUE sets cookie NAME=VALUE for the whole server.
+	mux.HandleFunc("/setcookie/", func(w http.ResponseWriter, r *http.Request) {
+		name, value, _ := strings.Cut(strings.TrimPrefix(r.URL.Path, "/setcookie/"), "/")
+		http.SetCookie(w, &http.Cookie{Name: name, Value: value, Path: "/"})
+		fmt.Fprintln(w, "set", name)
+	})
+	// /remote/NAME returns the client's IP address.
+	mux.HandleFunc("/remote/", func(w http.ResponseWriter, r *http.Request) {
+		host, _, _ := net.SplitHostPort(r.RemoteAddr)
+		fmt.Fprintln(w, host)
+	})
 	// /loop redirects to itself forever.
 	mux.HandleFunc("/loop", func(w http.ResponseWriter, r *http.Request) {
 		http.Redirect(w, r, "/loop", http.StatusFound)
@@ -231,6 +260,12 @@ func newTestServer(root string) *testServer {
 		mux.ServeHTTP(w, r)
 	})
 	s.srv = httptest.NewServer(top)
+	// Where the machine has IPv6 loopback, the same port on [::1] too,
+	// for -4 and -6 (the scripts' [ipv6]).
+	if l, err := net.Listen("tcp6", "[::1]:"+strconv.Itoa(s.srv.Listener.Addr().(*net.TCPAddr).Port)); err == nil {
+		s.v6 = &http.Server{Handler: top}
+		go func() { _ = s.v6.Serve(l) }()
+	}
 	s.tls = httptest.NewUnstartedServer(top)
 	s.tls.EnableHTTP2 = true
 	// Refused handshakes are what the TLS script expects; keep them out
@@ -253,6 +288,12 @@ func TestScripts(t *testing.T) {
 	testscript.Run(t, testscript.Params{
 		Dir:                 "testdata/script",
 		RequireExplicitExec: true,
+		Condition: func(cond string) (bool, error) {
+			if cond == "ipv6" {
+				return hasIPv6Loopback(), nil
+			}
+			return false, fmt.Errorf("unknown condition %q", cond)
+		},
 		Setup: func(env *testscript.Env) error {
 			s := newTestServer(env.WorkDir)
 			env.Defer(s.close)
@@ -295,6 +336,16 @@ func TestScripts(t *testing.T) {
 		},
 	})
 }
+
+// hasIPv6Loopback: the machine can listen on [::1] (the condition
+// [ipv6] of the scripts; the server then also listens there).
+var hasIPv6Loopback = sync.OnceValue(func() bool {
+	l, err := net.Listen("tcp6", "[::1]:0")
+	if err == nil {
+		l.Close()
+	}
+	return err == nil
+})
 
 // gen FILE SIZE NAME: write content(NAME, SIZE) to FILE.
 func cmdGen(ts *testscript.TestScript, neg bool, args []string) {

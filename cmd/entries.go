@@ -112,7 +112,11 @@ func produce(in *intake, o *Options, targets *naming.Targets, srcs []source, fl 
 
 func argItem(o *Options, i int) list.Item {
 	u := o.URLs[i]
-	return list.Item{Source: "arg:" + strconv.Itoa(i+1), Line: i + 1, URL: u, Text: u}
+	it := list.Item{Source: "arg:" + strconv.Itoa(i+1), Line: i + 1, URL: u, Text: u}
+	if o.output != "" {
+		it.Options = map[string]string{"out": o.output} // -o
+	}
+	return it
 }
 
 // drain writes to the failed list the entries a stopped run did not read:

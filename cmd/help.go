@@ -106,7 +106,11 @@ NETWORK
   Without -x, libcurl reads http_proxy, https_proxy, ALL_PROXY and NO_PROXY
   (--noproxy overrides NO_PROXY). --compressed saves decoded bodies, and
   checksums apply to the decoded file; it cannot resume. --total-rate gives
-  each running transfer an equal share of RATE.
+  each running transfer an equal share of RATE. -u credentials go to the
+  entries' own hosts only. -b FILE or --cookie-jar keeps one cookie store
+  for the run: a cookie one response sets goes with every later request.
+  -v writes a line per transfer attempt on stderr (connection, address,
+  HTTP version, status, redirects, retries with reason and delay).
 
 COMMANDS
   multiget completion bash|zsh|fish|powershell [--no-descriptions]
@@ -120,6 +124,7 @@ ENVIRONMENT
   GITHUB_ACTIONS        "true": failures copied to stderr as ::error::
   NO_COLOR, TERM        no colour when NO_COLOR is set or TERM is dumb;
                         TERM=dumb: progress lines, not the bar
+  MULTIGET_USER         USER[:PASS] for the entries' hosts when -u is not given
   HOME                  where --netrc finds .netrc
   http_proxy, https_proxy, HTTPS_PROXY, ALL_PROXY, all_proxy, NO_PROXY,
   no_proxy              read by libcurl when -x is not given

@@ -63,6 +63,8 @@ type Options struct {
 	DryRun       bool
 	FailedList   string
 
+	curlOptions // curlflags.go
+
 	getenv func(string) string // the environment (IOStreams.Getenv)
 	shardK int                 // this process's shard, 1-based; 0 = no sharding
 	shardN int
@@ -119,6 +121,9 @@ func (o *Options) validate() error {
 	case "auto", "bar", "plain", "none":
 	default:
 		return flagErrorf("--progress must be auto, bar, plain or none, got %q", o.Progress)
+	}
+	if err := o.validateCurl(); err != nil {
+		return err
 	}
 	o.protocols = nil
 	for _, p := range strings.Split(o.Proto, ",") {

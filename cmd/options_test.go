@@ -154,6 +154,7 @@ func optionCases() []optCase {
 	cases = append(cases, shardCases()...)
 	cases = append(cases, configCases()...)
 	cases = append(cases, flagSyntaxCases()...)
+	cases = append(cases, curlCases()...)
 	return cases
 }
 
@@ -604,7 +605,7 @@ func helpCases() []helpCase {
 		{[]string{"--help"}, "Usage:\n  multiget [flags] [URL...]"},
 		{[]string{"-h", optURL}, "Usage:\n  multiget [flags] [URL...]"},
 		{[]string{"--version"}, "multiget " + version() + "\n"},
-		{[]string{"-v", "-j", "0"}, "multiget " + version() + "\n"},
+		{[]string{"-V", "-j", "0"}, "multiget " + version() + "\n"},
 	}
 }
 

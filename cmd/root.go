@@ -139,6 +139,7 @@ func NewRootCmd(io *IOStreams, runF func(context.Context, *Options) error) *cobr
 	f.BoolVar(&opts.ShardFromEnv, "shard-from-env", false, "--shard from JOB_COMPLETION_INDEX (0-based) and MULTIGET_SHARD_COUNT (Kubernetes Indexed Job)")
 	f.StringVar(&opts.FailedList, "failed-list", "", "after the run, write every entry that did not end ok to `FILE` as a list (-i FILE reruns them); removed when none failed")
 	f.BoolVar(&opts.DryRun, "dry-run", false, "read and check the lists, print each entry's target; no request is made (exit 1 if any is invalid)")
+	addCurlFlags(c, opts)
 	// Positional arguments are URLs: offering file names for them would
 	// only mislead.
 	c.ValidArgsFunction = cobra.NoFileCompletions

@@ -156,6 +156,7 @@ func run(ctx context.Context, ios *IOStreams, o *Options) error {
 			cfg.Parallel, n, cfg.InFlight, limit)
 		cfg.Parallel = n
 	}
+	o.curlConfig(&cfg)
 	var stats engine.Stats
 	var runErr error
 	if o.DryRun {
@@ -164,6 +165,9 @@ func run(ctx context.Context, ios *IOStreams, o *Options) error {
 		// Results are written off the transfer loop: a slow reader of
 		// stdout or stderr must not stall the downloads.
 		q := report.NewQueue(rep)
+		if o.Verbose {
+			cfg.OnAttempt = q.Attempt
+		}
 		stats, runErr = engine.Run(ctx, cfg, entries, failed.wrap(q))
 		q.Close()
 	}

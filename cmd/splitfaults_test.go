@@ -65,40 +65,50 @@ func rangeOf(t *testing.T, h string) (int64, int64) {
 // go to that host directly: they must not carry them either.
 func TestSplitCrossHostRedirectKeepsCredentials(t *testing.T) {
 	t.Parallel()
-	s, s2 := startServer(t), startServer(t)
-	const size = 3 << 20
-	dir := t.TempDir()
-	// Hit 2 of "xh" (the first range after the probe) is reset after
-	// 100000 bytes, so a range is retried too.
-	to := s2.URLFor(fmt.Sprintf("/throttle-cut/4000000/100000/2/%d/xh", size))
-	r := mg(t, dir, "-d", "out", "--json", "--split", "4", "--min-split-size", "1M", "--retry-delay", "10ms",
-		"-H", "Authorization: Bearer x", "-H", "Cookie: a=b", s.URLFor("/redirect/xh0?to="+url.QueryEscape(to)))
-	res := single(t, r)
-	if r.code != 0 || res.Status != "ok" {
-		t.Fatalf("want ok\n%s", r)
+	first, other, _ := splitViaOtherHost(t, "xh", "-H", "Authorization: Bearer x", "-H", "Cookie: a=b")
+	if len(first) != 1 || first[0].Authorization != "Bearer x" || first[0].Cookie != "a=b" {
+		t.Fatalf("the first host did not get the token and cookie: %+v", first)
 	}
-	if q := s.Requests("xh0"); len(q) != 1 || q[0].Authorization != "Bearer x" || q[0].Cookie != "a=b" {
-		t.Fatalf("the first host did not get the token and cookie: %+v", q)
-	}
-	q := s2.Requests("xh")
-	ranged := 0
-	for _, rq := range q {
-		if rq.Range != "" {
-			ranged++
-		}
+	for _, rq := range other {
 		if rq.Authorization != "" || rq.Cookie != "" {
 			t.Errorf("request %d (Range %q) to the other host carried Authorization %q Cookie %q",
 				rq.Hit, rq.Range, rq.Authorization, rq.Cookie)
 		}
 	}
+}
+
+// splitViaOtherHost downloads NAME0, a 3 MiB file whose first request is
+// redirected to another server, as 4 ranges there (the first of them cut
+// after 100000 bytes, so a range is retried too), with args. It checks the
+// download and returns the requests each server got for it and the run.
+func splitViaOtherHost(t *testing.T, name string, args ...string) (first, other []testserver.RequestInfo, r mgRun) {
+	t.Helper()
+	s, s2 := startServer(t), startServer(t)
+	const size = 3 << 20
+	dir := t.TempDir()
+	to := s2.URLFor(fmt.Sprintf("/throttle-cut/4000000/100000/2/%d/%s", size, name))
+	r = mg(t, dir, append([]string{"-d", "out", "--json", "--split", "4", "--min-split-size", "1M", "--retry-delay", "10ms",
+		s.URLFor("/redirect/" + name + "0?to=" + url.QueryEscape(to))}, args...)...)
+	res := single(t, r)
+	if r.code != 0 || res.Status != "ok" {
+		t.Fatalf("want ok\n%s", r)
+	}
+	other = s2.Requests(name)
+	ranged := 0
+	for _, rq := range other {
+		if rq.Range != "" {
+			ranged++
+		}
+	}
 	if ranged < 5 {
-		t.Errorf("the other host got %d range requests, want the 4 ranges and a retry: %+v", ranged, q)
+		t.Errorf("the other host got %d range requests, want the 4 ranges and a retry: %+v", ranged, other)
 	}
 	if res.EffectiveURL != to {
 		t.Errorf("effective_url %q, want %q", res.EffectiveURL, to)
 	}
-	wantFile(t, filepath.Join(dir, "out", "xh0"), testserver.Content("xh", size))
+	wantFile(t, filepath.Join(dir, "out", name+"0"), testserver.Content(name, size))
 	noLeftovers(t, dir)
+	return s.Requests(name + "0"), other, r
 }
 
 // 6. kill -9 during a split download: the .meta must record what the

@@ -148,6 +148,11 @@ func (e *engine) startTransfer(j *job, seg *segment, url, host string, checkHTTP
 	if err != nil {
 		return nil, err
 	}
+	if err := e.credentials(easy, j, url); err != nil {
+		x.free()
+		e.parkEasy(easy)
+		return nil, err
+	}
 	// A whole small body may be written unnamed (see "Small files" in
 	// linker.c): not a range, not the rest of a kept prefix, not one whose
 	// checksums are read back from NAME.part, not an encoded one (its
@@ -168,7 +173,7 @@ func (e *engine) startTransfer(j *job, seg *segment, url, host string, checkHTTP
 	now := time.Now()
 	// Ranges speak HTTP/1.1 (see above): never streams.
 	stream := seg == nil && e.sch.mux.known[host]
-	t := &transfer{job: j, easy: easy, x: x, start: now, seenAt: now, seg: seg, host: host, stream: stream}
+	t := &transfer{job: j, easy: easy, x: x, start: now, seenAt: now, seg: seg, url: url, host: host, stream: stream}
 	e.active[uintptr(easy.GetHandle())] = t
 	t.ticket = e.sch.take(host, stream)
 	return t, nil

@@ -289,11 +289,12 @@ func setopt(easy unsafe.Pointer, opt C.CURLoption, v any) error {
 
 func parkEasy(easy unsafe.Pointer) { C.mg_easy_park(easy) }
 
-// tlsShare is the engine's share handle for TLS sessions (nil when libcurl
-// cannot share them: every handle then keeps its own, as before).
+// tlsShare is the engine's share handle for TLS sessions, and the cookie
+// store with cookies (nil when libcurl cannot share them: every handle
+// then keeps its own sessions, as before).
 type tlsShare struct{ p unsafe.Pointer }
 
-func newTLSShare() tlsShare { return tlsShare{C.mg_share_new()} }
+func newTLSShare(cookies bool) tlsShare { return tlsShare{C.mg_share_new(cbool(cookies))} }
 
 // attach makes easy use the shared sessions. curl_easy_duphandle does not
 // copy CURLOPT_SHARE, so every new handle needs it.

@@ -44,6 +44,7 @@ func (e *engine) facts(t *transfer, code int) attemptFacts {
 		switches:     j.tries.switches,
 		freeUsed:     j.tries.freeRestart,
 		retry:        e.cfg.Retry,
+		retryAll:     e.cfg.RetryAllErrors,
 		stopping:     e.stopReason != "",
 	}
 	if f.state == stateIOErr {
@@ -113,6 +114,7 @@ func (e *engine) complete(t *transfer, code int) {
 	}
 	j, x := t.job, t.x
 	f := e.facts(t, code)
+	a := e.attemptOf(t, f.got)
 	if f.needsHeaders() {
 		f.hdr = readHeaders(t)
 	}
@@ -153,6 +155,9 @@ func (e *engine) complete(t *transfer, code int) {
 	case v.keep == keepAll:
 		j.offset = v.offset
 		j.setValidator(v.validator)
+	}
+	if v.kind != vRetry && v.kind != vRestart {
+		e.noteAttempt(a, v, 0) // before the result it leads to
 	}
 	switch v.kind {
 	case vRetry, vRestart:
@@ -197,6 +202,9 @@ func (e *engine) complete(t *transfer, code int) {
 		j.out = takeOutput(x)
 		e.removeTransfer(t)
 		e.finishFile(j, cdName)
+	}
+	if v.kind == vRetry || v.kind == vRestart {
+		e.noteAttempt(a, v, time.Until(j.due)) // once the backoff is drawn
 	}
 }
 

@@ -44,9 +44,13 @@ void mg_easy_park(CURL *easy) {
 	curl_easy_setopt(easy, CURLOPT_HTTPHEADER, NULL);
 }
 
-CURLSH *mg_share_new(void) {
+CURLSH *mg_share_new(int cookies) {
 	CURLSH *sh = curl_share_init();
-	if (sh && curl_share_setopt(sh, CURLSHOPT_SHARE, CURL_LOCK_DATA_SSL_SESSION) != CURLSHE_OK) {
+	if (!sh) {
+		return NULL;
+	}
+	int tls = curl_share_setopt(sh, CURLSHOPT_SHARE, CURL_LOCK_DATA_SSL_SESSION) == CURLSHE_OK;
+	if (cookies ? curl_share_setopt(sh, CURLSHOPT_SHARE, CURL_LOCK_DATA_COOKIE) != CURLSHE_OK : !tls) {
 		curl_share_cleanup(sh);
 		return NULL;
 	}
@@ -56,6 +60,11 @@ CURLSH *mg_share_new(void) {
 CURLcode mg_setopt_share(CURL *easy, CURLSH *sh) { return curl_easy_setopt(easy, CURLOPT_SHARE, sh); }
 
 void mg_share_free(CURLSH *sh) { curl_share_cleanup(sh); }
+
+CURLcode mg_cookie_list(CURL *easy, struct curl_slist **out) {
+	*out = NULL;
+	return curl_easy_getinfo(easy, CURLINFO_COOKIELIST, out);
+}
 
 const char *mg_header(CURL *easy, const char *name) {
 	struct curl_header *h;

@@ -27,17 +27,22 @@ void mg_easy_park(CURL *easy);
 // TLS sessions shared by every handle of an engine: a connection that a
 // handle opens to a host another handle has talked to resumes that
 // session instead of a full handshake. No lock callbacks: one thread uses
-// all the handles. mg_share_new returns NULL when libcurl cannot share
-// them; mg_share_free must come after the last handle's cleanup.
+// all the handles. With cookies, the share also holds the run's one
+// cookie store (-b FILE, --cookie-jar). mg_share_new returns NULL when
+// libcurl cannot share what is asked (cookies when asked, else TLS
+// sessions); mg_share_free must come after the last handle's cleanup.
 // Before 8.12 libcurl keeps sessions per easy handle unless shared, and
 // reuses one for every later connection to the host. From 8.12 on the
 // multi handle has a session cache of its own (the share takes its place),
 // and a TLS 1.3 ticket serves one connection only (RFC 8446 C.4; see
 // Curl_ssl_scache_take in lib/vtls/vtls_scache.c): connections opened at
 // once resume only as many sessions as the server sent tickets.
-CURLSH *mg_share_new(void);
+CURLSH *mg_share_new(int cookies);
 CURLcode mg_setopt_share(CURL *easy, CURLSH *sh);
 void mg_share_free(CURLSH *sh);
+// mg_cookie_list gives every cookie of the store a handle uses, one
+// Netscape-format line each; the caller frees the list (mg_slist_free).
+CURLcode mg_cookie_list(CURL *easy, struct curl_slist **out);
 
 // mg_header returns the value of the last response's header name, or NULL.
 const char *mg_header(CURL *easy, const char *name);

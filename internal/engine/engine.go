@@ -74,6 +74,19 @@ type Config struct {
 	LimitRate  int64  // bytes/s per transfer, 0 = no cap
 	TotalRate  int64  // bytes/s across all transfers, 0 = no cap
 
+	// curl's options (options.go, cookies.go).
+	RetryAllErrors bool     // every failed attempt is retried within Retry, disk errors aside
+	IPResolve      int      // 4 or 6: resolve names to that family only; 0 = both
+	Resolve        []string // CURLOPT_RESOLVE entries, HOST:PORT:ADDR
+	ConnectTo      []string // CURLOPT_CONNECT_TO entries, HOST1:PORT1:HOST2:PORT2
+	User           string   // USER[:PASS] for the entries' hosts (CURLOPT_USERPWD)
+	Cookie         string   // "name=value; ..." sent with every request
+	CookieFile     string   // cookies to start the run's cookie store with
+	CookieJar      string   // where the run's cookies are written at its end
+	// OnAttempt, when set, is called from the loop's goroutine at the end
+	// of every transfer attempt (verbose.go); nil costs nothing.
+	OnAttempt func(Attempt)
+
 	Tuning Tuning // optimizations switched off (tuning.go)
 }
 
@@ -183,6 +196,7 @@ type transfer struct {
 	stalled   bool
 
 	seg    *segment // the range this transfer fetches, for split downloads
+	url    string   // what it asked for (the entry's URL, a range's, another of the file's)
 	host   string   // what it counts for in sched.hosts
 	ticket uint64   // from sched.take: how it ended is reported with it
 	stream bool     // counted as a stream of a multiplexed connection (mux.go)
@@ -195,7 +209,9 @@ type engine struct {
 	tmpl    *curl.CURL
 	headers slist
 	foreign slist    // headers without the credentials, for another host (split.go)
-	tls     tlsShare // TLS sessions shared by all handles
+	tls     tlsShare // TLS sessions (and the cookie store) shared by all handles
+
+	resolve, connectTo slist // --resolve, --connect-to
 
 	active map[uintptr]*transfer
 	sch    sched // what waits, and each host's connections
@@ -262,7 +278,7 @@ func Run(ctx context.Context, cfg Config, in <-chan []Entry, obs Observer) (Stat
 	e.loop(ctx)
 	e.stats.Hosts = e.sch.hostStats()
 	e.obs.Progress(e.progress())
-	return e.stats, nil
+	return e.stats, e.writeCookieJar()
 }
 
 func (e *engine) init() error {
@@ -276,7 +292,7 @@ func (e *engine) init() error {
 	}
 	e.headers = newSlist(e.cfg.Headers)
 	e.foreign = newSlist(withoutCredentials(e.cfg.Headers))
-	e.tls = newTLSShare()
+	e.tls = newTLSShare(e.cookies())
 	// libcurl multiplexes by default since 7.62 (CURLPIPE_MULTIPLEX) and
 	// runs up to this many streams per connection (100 by default), fewer
 	// when the server's SETTINGS_MAX_CONCURRENT_STREAMS says so: then it
@@ -303,6 +319,8 @@ func (e *engine) close() {
 	}
 	e.headers.free()
 	e.foreign.free()
+	e.resolve.free()
+	e.connectTo.free()
 	e.tls.free() // after every handle that used it
 }
 

@@ -16,6 +16,9 @@ import (
 const (
 	optNoProxy        = C.CURLOPT_NOPROXY
 	optAcceptEncoding = C.CURLOPT_ACCEPT_ENCODING
+	optResolve        = C.CURLOPT_RESOLVE
+	optConnectTo      = C.CURLOPT_CONNECT_TO
+	optUserPwd        = C.CURLOPT_USERPWD
 )
 
 // netrcOptional is CURL_NETRC_OPTIONAL: credentials from the netrc file are
@@ -52,10 +55,53 @@ func (e *engine) configureNetwork(h *curl.CURL) error {
 		// An OFF_T option: go-curl accepts int or uint64, not int64.
 		set = append(set, opt{curl.OPT_MAX_RECV_SPEED_LARGE, int(c.LimitRate)})
 	}
+	switch c.IPResolve {
+	case 4:
+		set = append(set, opt{curl.OPT_IPRESOLVE, int(C.CURL_IPRESOLVE_V4)})
+	case 6:
+		set = append(set, opt{curl.OPT_IPRESOLVE, int(C.CURL_IPRESOLVE_V6)})
+	}
+	if c.Cookie != "" {
+		// Sent as written, as curl sends -b name=value (to a redirect's
+		// host too); the cookie store's own cookies are added to it.
+		set = append(set, opt{curl.OPT_COOKIE, c.Cookie})
+	}
 	for _, s := range set {
 		if err := h.Setopt(s.opt, s.val); err != nil {
 			return fmt.Errorf("libcurl option %d: %w", s.opt, err)
 		}
+	}
+	// curl_easy_duphandle copies these lists' pointers (and makes a
+	// duplicate load the --resolve entries), so they live until close.
+	e.resolve, e.connectTo = newSlist(c.Resolve), newSlist(c.ConnectTo)
+	if len(c.Resolve) > 0 {
+		if err := e.resolve.set(h.GetHandle(), optResolve); err != nil {
+			return fmt.Errorf("--resolve: %w", err)
+		}
+	}
+	if len(c.ConnectTo) > 0 {
+		if err := e.connectTo.set(h.GetHandle(), optConnectTo); err != nil {
+			return fmt.Errorf("--connect-to: %w", err)
+		}
+	}
+	return e.startCookies(h)
+}
+
+// credentials sets -u's USER[:PASS] on a transfer to url of j, but only
+// when url is on the entry's own scheme://host:port: libcurl itself does
+// not send them to the host a redirect leads to, and the ranges and
+// retries sent straight to where it led must not either (as headersFor
+// keeps -H credentials).
+func (e *engine) credentials(easy *curl.CURL, j *job, url string) error {
+	if e.cfg.User == "" {
+		return nil
+	}
+	var v any
+	if hostKey(url) == j.host {
+		v = e.cfg.User
+	}
+	if err := setopt(easy.GetHandle(), optUserPwd, v); err != nil {
+		return fmt.Errorf("--user: %w", err)
 	}
 	return nil
 }

@@ -96,6 +96,7 @@ type attemptFacts struct {
 	switches    int  // attempts that moved to another mirror (outside --retry)
 	freeUsed    bool // the free restart is spent
 	retry       int  // --retry
+	retryAll    bool // --retry-all-errors: HTTP and libcurl errors are all transient
 	stopping    bool // the run is stopping: nothing is tried again
 
 	hdr *respHeaders // nil unless needsHeaders
@@ -193,7 +194,7 @@ func judge(f *attemptFacts) verdict {
 			if f.hdr != nil && f.hdr.rangeTotal == f.offset {
 				v.kind = vCompleted
 			}
-		case transientHTTP(f.httpCode):
+		case transientHTTP(f.httpCode) || f.retryAll:
 			v.kind = vRetry
 		default:
 			v.kind = vFail
@@ -206,7 +207,7 @@ func judge(f *attemptFacts) verdict {
 		v.kind, v.reason, v.curlCode = vRetry, stallReason(f.stallTimeout), curlTimeout
 	case f.curlCode != 0:
 		v.kind, v.reason = vFail, f.curlMsg
-		if transientCurl(f.curlCode) {
+		if transientCurl(f.curlCode) || f.retryAll {
 			v.kind = vRetry
 		}
 	case f.incomplete != "":
@@ -293,7 +294,7 @@ func classifyRange(f *attemptFacts) verdict {
 		}
 		return restartSplitVerdict(f, v)
 	case f.state == stateRejected:
-		v.reason, transient = httpError(f.httpCode), transientHTTP(f.httpCode)
+		v.reason, transient = httpError(f.httpCode), transientHTTP(f.httpCode) || f.retryAll
 	case f.stalled:
 		v.reason, transient = stallReason(f.stallTimeout), true
 	case f.curlCode == 0 || (f.curlCode == curlWriteError && f.limitHit):
@@ -303,7 +304,7 @@ func classifyRange(f *attemptFacts) verdict {
 		}
 		v.reason, transient = fmt.Sprintf("range %d-%d ended early", f.start, f.end-1), true
 	default:
-		v.reason, transient = f.curlMsg, transientCurl(f.curlCode)
+		v.reason, transient = f.curlMsg, transientCurl(f.curlCode) || f.retryAll
 	}
 	switch {
 	case !transient:

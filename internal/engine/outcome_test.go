@@ -224,6 +224,27 @@ func TestClassify(t *testing.T) {
 		{"range beyond its retries fails keeping the ranges",
 			rng(func(a *attemptFacts) { a.curlCode, a.attempts = 56, 4 }),
 			verdict{kind: vFailKeep, reason: refused + " (gave up after 4 attempts)", curlCode: 56, retryAfter: ra}},
+
+		// --retry-all-errors: every HTTP and libcurl error is retried
+		// within --retry; a disk error still is not.
+		{"--retry-all-errors retries a 404",
+			whole(func(a *attemptFacts) { a.state, a.httpCode, a.curlCode, a.retryAll = stateRejected, 404, 23, true }),
+			verdict{kind: vRetry, reason: notFound, retryAfter: ra, keep: keepEarlier}},
+		{"--retry-all-errors retries a permanent libcurl error",
+			whole(func(a *attemptFacts) { a.state, a.curlCode, a.retryAll = stateFresh, 60, true }),
+			verdict{kind: vRetry, reason: refused, curlCode: 60, retryAfter: ra, keep: keepEarlier}},
+		{"--retry-all-errors beyond the budget fails keeping the prefix",
+			whole(func(a *attemptFacts) { a.state, a.httpCode, a.attempts, a.retryAll = stateRejected, 404, 4, true }),
+			verdict{kind: vFailKeep, reason: notFound + " (gave up after 4 attempts)", retryAfter: ra, keep: keepEarlier}},
+		{"--retry-all-errors leaves a disk error failed",
+			whole(func(a *attemptFacts) { a.state, a.curlCode, a.retryAll = stateIOErr, 23, true }),
+			verdict{kind: vFail, reason: noSpace, curlCode: 23}},
+		{"range 404 with --retry-all-errors retries",
+			rng(func(a *attemptFacts) { a.state, a.httpCode, a.curlCode, a.retryAll = stateRejected, 404, 23, true }),
+			verdict{kind: vRetry, reason: notFound, curlCode: 23, retryAfter: ra}},
+		{"range with a permanent libcurl error and --retry-all-errors retries",
+			rng(func(a *attemptFacts) { a.curlCode, a.retryAll = 60, true }),
+			verdict{kind: vRetry, reason: refused, curlCode: 60, retryAfter: ra}},
 	}
 	for _, r := range rows {
 		t.Run(r.name, func(t *testing.T) {

@@ -130,6 +130,7 @@ func (e *engine) startSplitJob(j *job) {
 func (e *engine) completeSegment(t *transfer, code int) {
 	j, s, x := t.job, t.seg, t.x
 	f := e.facts(t, code)
+	a := e.attemptOf(t, f.got)
 	j.received += f.got
 	// A range keeps what it wrote, whatever follows.
 	f.kept = f.state != stateWriting || x.keep()
@@ -156,6 +157,9 @@ func (e *engine) completeSegment(t *transfer, code int) {
 	e.hostFeedback(t, &f, v)
 	e.removeTransfer(t)
 	s.t = nil
+	if v.kind != vRetry {
+		e.noteAttempt(a, v, 0) // before the result it may lead to
+	}
 	if v.fresh {
 		e.abandonSplit(j, v)
 		return
@@ -178,6 +182,9 @@ func (e *engine) completeSegment(t *transfer, code int) {
 	default:
 		j.last.HTTPCode, j.last.CurlCode = f.httpCode, code
 		e.failSplit(j, errors.New(v.reason), v.kind == vFail)
+	}
+	if v.kind == vRetry {
+		e.noteAttempt(a, v, time.Until(s.due)) // once the backoff is drawn
 	}
 }
 

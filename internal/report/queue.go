@@ -23,15 +23,26 @@ type Queue struct {
 	space   *sync.Cond // signalled when the writer has taken the queue
 	results []engine.Result
 	spare   []engine.Result
-	prog    engine.Progress
-	hasProg bool
-	closing bool
+	// -v lines, each delivered just before results[at] of its batch
+	// (after the batch when at is its end), so they keep their place.
+	attempts []queuedAttempt
+	prog     engine.Progress
+	hasProg  bool
+	closing  bool
 
 	wake chan struct{} // holds at most one wake-up for the writer
 	done chan struct{}
 }
 
 var _ engine.Observer = (*Queue)(nil)
+
+type queuedAttempt struct {
+	a  engine.Attempt
+	at int
+}
+
+// attemptWriter is an Observer that also writes -v lines (Reporter).
+type attemptWriter interface{ Attempt(engine.Attempt) }
 
 // NewQueue starts the goroutine that delivers events to next. Close must
 // be called once the engine is done, before next is used directly again.
@@ -49,6 +60,18 @@ func (q *Queue) Result(r engine.Result) {
 		q.space.Wait()
 	}
 	q.results = append(q.results, r)
+	q.mu.Unlock()
+	q.kick()
+}
+
+// Attempt queues a -v line (engine.Config.OnAttempt); it waits only
+// while maxQueued of them are queued.
+func (q *Queue) Attempt(a engine.Attempt) {
+	q.mu.Lock()
+	for len(q.attempts) >= maxQueued {
+		q.space.Wait()
+	}
+	q.attempts = append(q.attempts, queuedAttempt{a, len(q.results)})
 	q.mu.Unlock()
 	q.kick()
 }
@@ -83,6 +106,8 @@ func (q *Queue) run() {
 		q.mu.Lock()
 		batch := q.results
 		q.results, q.spare = q.spare[:0], nil
+		attempts := q.attempts
+		q.attempts = nil
 		p, hasProg := q.prog, q.hasProg
 		q.hasProg = false
 		closing := q.closing
@@ -90,9 +115,11 @@ func (q *Queue) run() {
 		q.mu.Unlock()
 
 		for i := range batch {
+			attempts = q.deliverAttempts(attempts, i)
 			q.next.Result(batch[i])
 			batch[i] = engine.Result{} // let the strings go
 		}
+		q.deliverAttempts(attempts, len(batch))
 		if hasProg {
 			q.next.Progress(p)
 		}
@@ -101,11 +128,27 @@ func (q *Queue) run() {
 			q.spare = batch[:0]
 		}
 		q.mu.Unlock()
-		if len(batch) == 0 && !hasProg {
+		if len(batch) == 0 && len(attempts) == 0 && !hasProg {
 			if closing {
 				return
 			}
 			<-q.wake
 		}
 	}
+}
+
+// deliverAttempts writes the queued -v lines that come before results[i]
+// and returns the rest.
+func (q *Queue) deliverAttempts(attempts []queuedAttempt, i int) []queuedAttempt {
+	if len(attempts) == 0 {
+		return nil // without -v: no look at next per result
+	}
+	w, _ := q.next.(attemptWriter)
+	for len(attempts) > 0 && attempts[0].at <= i {
+		if w != nil {
+			w.Attempt(attempts[0].a)
+		}
+		attempts = attempts[1:]
+	}
+	return attempts
 }
