@@ -89,7 +89,7 @@ func NewRootCmd(io *IOStreams, runF func(context.Context, *Options) error) *cobr
 	// libcurl's LDAP and SASL libraries, which costs every run milliseconds.
 	cobra.AddTemplateFunc("multigetVersion", versionText)
 	c.SetVersionTemplate("{{multigetVersion}}")
-	c.SetFlagErrorFunc(func(c *cobra.Command, err error) error { return &FlagError{Err: err} })
+	c.SetFlagErrorFunc(flagError)
 	c.AddCommand(newCompletionCmd(io))
 
 	f := c.Flags()

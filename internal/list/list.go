@@ -26,6 +26,10 @@
 //     blank line) is an invalid entry of its own, "option line has no URL
 //     above it", at its own line number; option lines directly under it
 //     belong to that entry and add no further errors.
+//   - A field after the URL that is not key=value makes the entry invalid,
+//     and its URL is then the whole line (without outer blanks), so that
+//     the result shows what was written; when the first field has no
+//     "://", the error says the line is not a URL.
 //   - The option keys accepted are those in KnownOptions. A key may be
 //     given once per entry, and its value must not be empty. Values cannot
 //     contain blanks.
@@ -96,6 +100,7 @@ type Item struct {
 
 var (
 	errLong   = errors.New("line longer than 1 MiB")
+	errNotURL = errors.New("not a URL: a line holds a URL (https://HOST/PATH), then key=value options")
 	errOrphan = errors.New("option line has no URL above it: put it directly under its URL line, with no blank line between")
 )
 
@@ -285,6 +290,15 @@ func (p *Parser) handle(line []byte, long bool) (Item, bool) {
 			fields := bytes.FieldsFunc(line, isBlank)
 			it.URL = string(fields[0])
 			p.addOptions(&it, fields[1:], 0)
+			var te textError
+			if errors.As(it.Err, &te) {
+				// The line as a whole is what is wrong, so the result
+				// shows all of it rather than its first word.
+				it.URL = string(bytes.TrimFunc(line, isBlank))
+				if !bytes.Contains(fields[0], []byte("://")) {
+					it.Err = errNotURL
+				}
+			}
 		}
 		prev, had := p.pending, p.hasPending
 		p.pending, p.hasPending = it, true
@@ -337,7 +351,7 @@ func addOption(it *Item, field string) error {
 	key, value, ok := strings.Cut(field, "=")
 	switch {
 	case !ok:
-		return fmt.Errorf("unknown text %q: options are key=value; write spaces inside a URL as %%20", field)
+		return textError(field)
 	case key == "":
 		return fmt.Errorf("option %q has no key: write key=value (known keys: %s)", field, knownList())
 	case !KnownOptions[key]:
@@ -353,6 +367,13 @@ func addOption(it *Item, field string) error {
 	}
 	it.Options[key] = value
 	return nil
+}
+
+// textError is a field after the URL that is not key=value.
+type textError string
+
+func (e textError) Error() string {
+	return fmt.Sprintf("unknown text %q: options are key=value; write spaces inside a URL as %%20", string(e))
 }
 
 func knownList() string {
