@@ -4,7 +4,9 @@ import (
 	"bufio"
 	"errors"
 	"fmt"
+	"io/fs"
 	"os"
+	"path/filepath"
 	"strings"
 
 	"github.com/spf13/cobra"
@@ -15,7 +17,7 @@ import (
 const envConfig = "MULTIGET_CONFIG"
 
 // notInConfig are flags that make no sense in a file.
-var notInConfig = map[string]bool{"config": true, "help": true, "version": true}
+var notInConfig = map[string]bool{"config": true, "no-config": true, "help": true, "version": true}
 
 // applyConfig reads a config file, so a team can check its download
 // settings into a repository:
@@ -33,8 +35,11 @@ var notInConfig = map[string]bool{"config": true, "help": true, "version": true}
 // skipped (for a repeatable flag, all of them, so the command line can
 // replace a list). Unknown names and bad values are usage errors naming
 // FILE:LINE.
-func applyConfig(c *cobra.Command, path string) error {
+func applyConfig(c *cobra.Command, path string, must bool) error {
 	f, err := os.Open(path)
+	if err != nil && !must && errors.Is(err, fs.ErrNotExist) {
+		return nil
+	}
 	if err != nil {
 		return &InputError{Err: fmt.Errorf("cannot read config %s: %v", path, unwrapPath(err))}
 	}
@@ -124,10 +129,32 @@ func commentStart(s string) int {
 	return -1
 }
 
-// configPath is --config, else $MULTIGET_CONFIG, else "" (no file).
-func configPath(o *Options) string {
-	if o.Config != "" || o.getenv == nil {
-		return o.Config
+// configPath is the config file to read: --config, else $MULTIGET_CONFIG,
+// else the XDG default (defaultConfig); none with --no-config. must is
+// false for the default, which is read only when it exists.
+func configPath(o *Options) (path string, must bool) {
+	switch {
+	case o.NoConfig:
+		return "", false
+	case o.Config != "":
+		return o.Config, true
+	case o.getenv == nil:
+		return "", false
+	case o.getenv(envConfig) != "":
+		return o.getenv(envConfig), true
 	}
-	return o.getenv(envConfig)
+	return defaultConfig(o.getenv), false
+}
+
+// defaultConfig is $XDG_CONFIG_HOME/multiget/config, else
+// $HOME/.config/multiget/config, as the XDG Base Directory rules say
+// (a relative XDG_CONFIG_HOME is ignored); "" with neither set.
+func defaultConfig(getenv func(string) string) string {
+	if x := getenv("XDG_CONFIG_HOME"); filepath.IsAbs(x) {
+		return filepath.Join(x, "multiget", "config")
+	}
+	if h := getenv("HOME"); h != "" {
+		return filepath.Join(h, ".config", "multiget", "config")
+	}
+	return ""
 }

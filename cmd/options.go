@@ -53,6 +53,7 @@ type Options struct {
 	TotalRate  string
 
 	Config       string
+	NoConfig     bool
 	Shard        string
 	ShardFromEnv bool
 	DryRun       bool

@@ -5,6 +5,7 @@ import (
 	"context"
 	"fmt"
 	"os"
+	"path/filepath"
 	"reflect"
 	"strings"
 	"testing"
@@ -69,14 +70,23 @@ func parse(t *testing.T, c optCase) (got *Options, code int, stdout, stderr stri
 	t.Helper()
 	t.Chdir(t.TempDir())
 	for name, content := range c.files {
+		if err := os.MkdirAll(filepath.Dir(name), 0o755); err != nil {
+			t.Fatal(err)
+		}
 		if err := os.WriteFile(name, []byte(content), 0o644); err != nil {
 			t.Fatal(err)
 		}
 	}
+	wd, err := os.Getwd()
+	if err != nil {
+		t.Fatal(err)
+	}
 	var out, errb bytes.Buffer
 	ios := &IOStreams{
 		In: strings.NewReader(""), Out: &out, ErrOut: &errb,
-		Getenv: func(k string) string { return c.env[k] },
+		// "$PWD" in a value is the case's directory, for the absolute
+		// paths the XDG rules want.
+		Getenv: func(k string) string { return strings.ReplaceAll(c.env[k], "$PWD", wd) },
 	}
 	code = execute(context.Background(), ios, c.args, func(_ context.Context, o *Options) error {
 		if got != nil {
@@ -536,6 +546,39 @@ func configCases() []optCase {
 			stderr: inputErr("cannot read config gone.conf: no such file or directory"), code: ExitUsage},
 		{name: "an empty MULTIGET_CONFIG names no file", args: []string{optURL},
 			env: map[string]string{"MULTIGET_CONFIG": ""}, want: func(o *Options) {}},
+		{name: "the default config is $XDG_CONFIG_HOME/multiget/config", args: []string{optURL},
+			files: map[string]string{"xdg/multiget/config": "parallel = 7\n", "home/.config/multiget/config": "retry = 9\n"},
+			env:   map[string]string{"XDG_CONFIG_HOME": "$PWD/xdg", "HOME": "$PWD/home"},
+			want:  func(o *Options) { o.Parallel = 7 }},
+		{name: "without XDG_CONFIG_HOME the default is ~/.config/multiget/config", args: []string{optURL},
+			files: map[string]string{"home/.config/multiget/config": "retry = 9\n"},
+			env:   map[string]string{"HOME": "$PWD/home"},
+			want:  func(o *Options) { o.Retry = 9 }},
+		{name: "a relative XDG_CONFIG_HOME is ignored, as the XDG rules say", args: []string{optURL},
+			files: map[string]string{"xdg/multiget/config": "parallel = 7\n", "home/.config/multiget/config": "retry = 9\n"},
+			env:   map[string]string{"XDG_CONFIG_HOME": "xdg", "HOME": "$PWD/home"},
+			want:  func(o *Options) { o.Retry = 9 }},
+		{name: "a missing default config is no error", args: []string{optURL},
+			env:  map[string]string{"XDG_CONFIG_HOME": "$PWD/xdg", "HOME": "$PWD/home"},
+			want: func(o *Options) {}},
+		{name: "MULTIGET_CONFIG wins over the default config", args: []string{optURL},
+			files: map[string]string{"xdg/multiget/config": "parallel = 7\n", "team.conf": "parallel = 2\n"},
+			env:   map[string]string{"XDG_CONFIG_HOME": "$PWD/xdg", "MULTIGET_CONFIG": "team.conf"},
+			want:  func(o *Options) { o.Parallel = 2 }},
+		{name: "--config wins over the default config", args: []string{"--config", "team.conf", optURL},
+			files: map[string]string{"home/.config/multiget/config": "parallel = 7\n", "team.conf": "retry = 1\n"},
+			env:   map[string]string{"HOME": "$PWD/home"},
+			want:  func(o *Options) { o.Config, o.Retry = "team.conf", 1 }},
+		{name: "--no-config reads neither MULTIGET_CONFIG nor the default", args: []string{"--no-config", optURL},
+			files: map[string]string{"xdg/multiget/config": "parallel = 7\n", "team.conf": "parallel = 2\n"},
+			env:   map[string]string{"XDG_CONFIG_HOME": "$PWD/xdg", "MULTIGET_CONFIG": "team.conf"},
+			want:  func(o *Options) { o.NoConfig = true }},
+		{name: "--no-config with --config is refused", args: []string{"--no-config", "--config", "team.conf", optURL},
+			files:  map[string]string{"team.conf": "parallel = 2\n"},
+			stderr: usage("give --config FILE or --no-config, not both"), code: ExitUsage},
+		{name: "no-config cannot be set from a file", args: []string{"--config", "c.conf", optURL},
+			files:  map[string]string{"c.conf": "no-config\n"},
+			stderr: usage(`c.conf:1: unknown option "no-config" (use the long flag names of multiget --help, without --)`), code: ExitUsage},
 		{name: "a file's flags combine with the command line's files", args: []string{"--config", "c.conf", "--cacert", "ca.pem", optURL},
 			files: with(map[string]string{"c.conf": "netrc-file = creds\n"}, map[string]string{"creds": "", "ca.pem": ""}),
 			want:  func(o *Options) { o.Config, o.NetrcFile, o.CACert = "c.conf", "creds", "ca.pem" }},
