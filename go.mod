@@ -1,6 +1,6 @@
 module github.com/multiget/multiget
 
-go 1.26.8
+go 1.26.0
 
 require (
 	github.com/andelf/go-curl v0.0.0-20250312014544-8683354c1636
@@ -20,7 +20,6 @@ require (
 	github.com/mitchellh/colorstring v0.0.0-20190213212951-d06e56a500db // indirect
 	github.com/rivo/uniseg v0.4.7 // indirect
 	github.com/russross/blackfriday/v2 v2.1.0 // indirect
-	go.yaml.in/yaml/v3 v3.0.4 // indirect
 	golang.org/x/text v0.43.0 // indirect
 	golang.org/x/tools v0.51.0 // indirect
 )
