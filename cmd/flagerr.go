@@ -74,6 +74,9 @@ func unknownFlag(fs *pflag.FlagSet, nx *pflag.NotExistError, err error) error {
 		if fs.Lookup(group) != nil {
 			return fmt.Errorf("unknown flag -%s: did you mean --%s? (long flags take two dashes)", group, group)
 		}
+		if s := nearestFlag(fs, group); len(group) > 2 && s != "" {
+			return fmt.Errorf("unknown flag -%s: did you mean --%s?", group, s)
+		}
 		return err
 	}
 	if s := nearestFlag(fs, typed); s != "" {

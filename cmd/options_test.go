@@ -597,6 +597,8 @@ func flagSyntaxCases() []optCase {
 			stderr: usage("unknown flag --dyr-run: did you mean --dry-run?"), code: ExitUsage},
 		{name: "a misspelt flag with its value attached", args: []string{"--conect-timeout=5", optURL},
 			stderr: usage("unknown flag --conect-timeout: did you mean --connect-timeout?"), code: ExitUsage},
+		{name: "a misspelt long flag with one dash", args: []string{"-paralel", "4", optURL},
+			stderr: usage("unknown flag -paralel: did you mean --parallel?"), code: ExitUsage},
 		{name: "a long flag with one dash", args: []string{"-parallel", "4", optURL},
 			stderr: usage("unknown flag -parallel: did you mean --parallel? (long flags take two dashes)"), code: ExitUsage},
 		{name: "an unknown short flag is a usage error", args: []string{"-z", optURL},
