@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"syscall"
 
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
@@ -37,7 +38,9 @@ var notInConfig = map[string]bool{"config": true, "no-config": true, "help": tru
 // FILE:LINE.
 func applyConfig(c *cobra.Command, path string, must bool) error {
 	f, err := os.Open(path)
-	if err != nil && !must && errors.Is(err, fs.ErrNotExist) {
+	// A default that is not there, also because a directory on its way
+	// is a file, is no error.
+	if err != nil && !must && (errors.Is(err, fs.ErrNotExist) || errors.Is(err, syscall.ENOTDIR)) {
 		return nil
 	}
 	if err != nil {
