@@ -99,6 +99,9 @@ func resolve(o *Options, targets *naming.Targets, it list.Item) (e engine.Entry,
 	e = engine.Entry{Source: it.Source, URL: it.URL}
 	invalid := func(err error) (engine.Entry, bool) {
 		e.Invalid = err
+		if it.Text != "" {
+			e.URL = it.Text
+		}
 		return e, inShard(invalidKey(it), o.shardK, o.shardN)
 	}
 	if it.Err != nil {

@@ -155,17 +155,27 @@ FILES
   (written as NAME.part, then renamed).
 
 OUTPUT
-  stdout: a line per entry (ok, FAILED, skipped, INVALID), or with --json
-  an object with source, url, effective_url, path, status (ok, failed,
-  skipped, invalid, planned), http_code, curl_code, error, bytes,
-  duration_ms, attempts, checksums; then a "record": "host" object per host
-  that pushed back. stderr: the bar on a terminal, failures, the summary.
+  stdout holds results only: a line per entry, starting with its status
+  (ok, FAILED, skipped, unchanged, INVALID, INTERRUPTED), or with --json an
+  object with source, url, effective_url, path, status (ok, failed,
+  skipped, unchanged, invalid, interrupted; planned in a --dry-run),
+  http_code, curl_code, error, bytes, duration_ms, attempts, checksums;
+  then a "record": "host" object per host that pushed back. --json-summary
+  ends stdout with a "record": "summary" object: ok, failed, skipped,
+  unchanged, invalid, interrupted, planned, not_started, bytes,
+  duration_ms, exit_code, stopped. stderr: the bar on a terminal (entries,
+  bytes, speed, time left), warnings, the summary, and a copy of each
+  failure unless stderr is stdout's file (2>&1): each shown once per place
+  it is read; under GitHub Actions the copy is an ::error annotation.
 
 RETRIES, RESUME, INTEGRITY
   Network errors, timeouts, stalls, short bodies and HTTP 408, 429, 500,
   502, 503, 504 are retried --retry times, resuming with Range; a 429 or
-  503 pauses its host. Interrupted transfers keep NAME.part for -c.
-  Checksums are verified before NAME appears.
+  503 pauses its host. Interrupted transfers keep NAME.part for -c, which
+  also skips a finished NAME the server still has at that size (one
+  request, no body). -N asks whether an existing file changed (ETag, else
+  its time): a 304 leaves it, status unchanged. Checksums are verified
+  before NAME appears.
 
 CONFIG FILE
   --config FILE, else $MULTIGET_CONFIG, else ~/.config/multiget/config
@@ -175,7 +185,7 @@ CONFIG FILE
 
 SHARDING AND CI
   --shard K/N: N jobs split one list, each entry in exactly one shard.
-  --dry-run checks the lists. GITHUB_ACTIONS=true adds ::error:: lines.
+  --dry-run checks the lists. GITHUB_ACTIONS=true: failures as ::error::.
 
 COMMANDS
   completion  Print a shell completion script on stdout:
@@ -187,19 +197,22 @@ ENVIRONMENT
   HOME                  ~/.config/multiget/config and --netrc's ~/.netrc
   JOB_COMPLETION_INDEX  --shard-from-env: this process's shard, 0-based
   MULTIGET_SHARD_COUNT  --shard-from-env: the number of shards
-  GITHUB_ACTIONS        "true": failures also as ::error:: annotations
-  NO_COLOR, TERM        no colour when NO_COLOR is set or TERM is dumb
+  GITHUB_ACTIONS        "true": failures copied to stderr as ::error::
+  NO_COLOR, TERM        no colour when NO_COLOR is set or TERM is dumb;
+                        TERM=dumb: progress lines, not the bar
   http_proxy, https_proxy, HTTPS_PROXY, ALL_PROXY, all_proxy, NO_PROXY,
   no_proxy              read by libcurl when -x is not given
   MULTIGET_OFF          optimizations to switch off: all, or a list of
                         writers, unnamed, handover
 
 EXIT STATUS
-  0    every entry downloaded (or skipped by --no-clobber)
+  0    every entry downloaded, unchanged (-N) or skipped
   1    at least one entry failed or was invalid, or the results could not
        be written (a full disk, or a reader gone as in | head -1)
   2    usage error, or an input list that cannot be read
-  130  interrupted by SIGINT or SIGTERM (a second signal exits at once)`
+  130  interrupted by SIGINT or SIGTERM: after the summary multiget dies
+       of that signal, so a shell loop stops ($? 130 or 143); a second
+       signal ends it at once`
 
 const examples = `  # fetch two files into ./dl
   multiget -d dl https://example.com/a.tgz https://example.com/b.tgz

@@ -26,10 +26,9 @@
 //     blank line) is an invalid entry of its own, "option line has no URL
 //     above it", at its own line number; option lines directly under it
 //     belong to that entry and add no further errors.
-//   - A field after the URL that is not key=value makes the entry invalid,
-//     and its URL is then the whole line (without outer blanks), so that
-//     the result shows what was written; when the first field has no
-//     "://", the error says the line is not a URL.
+//   - A field after the URL that is not key=value makes the entry invalid;
+//     when the first field has no "://", the error says the line is not a
+//     URL.
 //   - The option keys accepted are those in KnownOptions. A key may be
 //     given once per entry, and its value must not be empty. Values cannot
 //     contain blanks.
@@ -88,6 +87,10 @@ type Item struct {
 	Line int
 	// URL is the first field of the URL line, unchecked.
 	URL string
+	// Text is the whole URL line, trimmed, when it has more than the URL
+	// ("" otherwise): an invalid entry shows it, since "not a url" is
+	// not the URL "not".
+	Text string
 	// Options holds the key=value options of the entry; nil when none.
 	Options map[string]string
 	// Err, when non-nil, makes the entry invalid. Its message says what is
@@ -289,15 +292,13 @@ func (p *Parser) handle(line []byte, long bool) (Item, bool) {
 		} else if !p.countOnly {
 			fields := bytes.FieldsFunc(line, isBlank)
 			it.URL = string(fields[0])
+			if len(fields) > 1 {
+				it.Text = string(bytes.TrimFunc(line, isBlank))
+			}
 			p.addOptions(&it, fields[1:], 0)
 			var te textError
-			if errors.As(it.Err, &te) {
-				// The line as a whole is what is wrong, so the result
-				// shows all of it rather than its first word.
-				it.URL = string(bytes.TrimFunc(line, isBlank))
-				if !bytes.Contains(fields[0], []byte("://")) {
-					it.Err = errNotURL
-				}
+			if errors.As(it.Err, &te) && !bytes.Contains(fields[0], []byte("://")) {
+				it.Err = errNotURL
 			}
 		}
 		prev, had := p.pending, p.hasPending

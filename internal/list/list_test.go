@@ -14,6 +14,7 @@ import (
 type want struct {
 	line   int
 	url    string
+	text   string // Item.Text, checked when set
 	opts   map[string]string
 	errSub string
 }
@@ -56,8 +57,8 @@ func check(t *testing.T, name, in string, wants []want) {
 			if it.Err == nil || !strings.Contains(it.Err.Error(), w.errSub) {
 				t.Errorf("item %d: Err = %v, want it to contain %q", i, it.Err, w.errSub)
 			}
-			if w.url != "" && it.URL != w.url {
-				t.Errorf("item %d: URL = %q, want %q", i, it.URL, w.url)
+			if w.text != "" && it.Text != w.text {
+				t.Errorf("item %d: Text = %q, want %q", i, it.Text, w.text)
 			}
 			continue
 		}
@@ -121,9 +122,9 @@ func TestParser(t *testing.T) {
 			{line: 1, errSub: `unknown text "foo": options are key=value; write spaces inside a URL as %20`},
 			{line: 2, url: "http://a/2"}}},
 		{"a line that is no URL keeps its whole text", "not a  url \t\n", []want{
-			{line: 1, url: "not a  url", errSub: "not a URL: a line holds a URL (https://HOST/PATH), then key=value options"}}},
+			{line: 1, text: "not a  url", errSub: "not a URL: a line holds a URL (https://HOST/PATH), then key=value options"}}},
 		{"text after a URL keeps the whole line", "http://a/1 b c\n", []want{
-			{line: 1, url: "http://a/1 b c", errSub: `unknown text "b"`}}},
+			{line: 1, text: "http://a/1 b c", errSub: `unknown text "b"`}}},
 		{"unknown key names known ones", "http://a/1 dir=x\n", []want{{line: 1, errSub: `unknown option "dir" (known keys: md5, out, sha1, sha256, sha512)`}}},
 		{"empty key", "http://a/1 =x\n", []want{{line: 1, errSub: "has no key"}}},
 		{"empty value", "http://a/1 out=\n", []want{{line: 1, errSub: `option "out" has an empty value`}}},
