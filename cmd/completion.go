@@ -4,6 +4,7 @@ import (
 	"fmt"
 
 	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
 )
 
 // completionOptions is what "multiget completion SHELL" is told.
@@ -72,4 +73,39 @@ func argsError(args cobra.PositionalArgs) cobra.PositionalArgs {
 		}
 		return nil
 	}
+}
+
+// completeFlagValues makes every flag's value complete to what it can be:
+// file names for a FILE, directories for a DIR, and nothing for numbers,
+// durations, sizes, URLs and the rest, which a shell would otherwise
+// complete to file names. It runs after every flag is defined and leaves
+// flags with a completion of their own (--progress, --proto) alone.
+func completeFlagValues(c *cobra.Command) {
+	c.Flags().VisitAll(func(f *pflag.Flag) {
+		if f.Value.Type() == "bool" {
+			return
+		}
+		if _, ok := c.GetFlagCompletionFunc(f.Name); ok {
+			return
+		}
+		switch placeholder(f) {
+		case "FILE": // cobra's default: file names
+		case "DIR":
+			_ = c.MarkFlagDirname(f.Name)
+		default:
+			_ = c.RegisterFlagCompletionFunc(f.Name, cobra.NoFileCompletions)
+		}
+	})
+}
+
+// plainUsages drops the placeholders' backquotes from the flag usages
+// that cobra's completion request (__complete) shows as descriptions; the
+// shells print them as they are.
+func plainUsages(c *cobra.Command, args []string) {
+	if len(args) == 0 || (args[0] != cobra.ShellCompRequestCmd && args[0] != cobra.ShellCompNoDescRequestCmd) {
+		return
+	}
+	c.Flags().VisitAll(func(f *pflag.Flag) {
+		_, f.Usage = pflag.UnquoteUsage(f)
+	})
 }

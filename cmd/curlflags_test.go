@@ -33,7 +33,7 @@ func curlCases() []optCase {
 		{name: "-C - is -c", args: []string{"-C", "-", optURL}, want: func(o *Options) { o.Continue = true }},
 		{name: "--continue-at=- is -c", args: []string{"--continue-at=-", optURL}, want: func(o *Options) { o.Continue = true }},
 		{name: "-C with an offset is refused", args: []string{"-C", "100", optURL},
-			stderr: usage(`invalid argument "100" for "-C, --continue-at" flag: multiget resumes from where NAME.part ends: write -C - (or -c), not an offset`), code: ExitUsage},
+			stderr: usage(`-C/--continue-at: multiget resumes from where NAME.part ends: write -C - (or -c), not an offset`), code: ExitUsage},
 		{name: "-L is accepted and changes nothing", args: []string{"-L", optURL}, want: func(o *Options) {}},
 		{name: "--location is accepted", args: []string{"--location", optURL}, want: func(o *Options) {}},
 		{name: "--retry-all-errors", args: []string{"--retry-all-errors", optURL}, want: func(o *Options) { o.RetryAllErrors = true }},

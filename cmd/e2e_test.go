@@ -48,6 +48,10 @@ func TestMain(m *testing.M) {
 		os.Exit(2)
 	}
 	binDir = dir
+	// The tests' runs of the binary must not read the config of whoever
+	// runs the tests.
+	os.Setenv("XDG_CONFIG_HOME", filepath.Join(dir, "no-config"))
+	os.Unsetenv("MULTIGET_CONFIG")
 	code := m.Run()
 	os.RemoveAll(dir)
 	os.Exit(code)

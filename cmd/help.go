@@ -1,161 +1,242 @@
 package cmd
 
-// The help text: what --help prints after the flags, and the man page's
-// description (internal/mangen).
+import (
+	"fmt"
+	"io"
+	"strings"
 
-const longHelp = `multiget downloads every URL given as an argument or listed in the -i files
-(or stdin) in parallel through one libcurl multi handle, and reports one
-result per entry.
+	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
+)
 
-LIST FORMAT
-  One entry per line: a URL, optionally followed by key=value options.
-  Blank lines and lines starting with # are ignored. Options may also sit
-  on indented lines directly under their URL (aria2 style).
-    https://example.com/a.iso
-    https://example.com/b.iso out=images/b.iso
-    https://example.com/c.iso
-      out=images/c.iso
-  Options: out=REL/PATH  save under --dir at this relative path;
-           sha256=HEX (also sha512=, sha1=, md5=)  verify the whole file;
-           mirror=URL  another URL of the same file (repeatable).
-  More URLs on the URL line, separated by TABs (aria2's form), are mirrors
-  too. The name comes from the first URL; a bad mirror makes the entry
-  invalid.
-  A bad line is one invalid entry, reported as FILE:LINE; the rest go on.
+// What --help prints, in this order: the one-line summary, usage, the
+// flags by group, the long sections (also the man page's description,
+// internal/mangen) and the examples.
+
+const usageLines = `Usage:
+  multiget [flags] [URL...]
+  multiget [flags] -i FILE [URL...]   (-i - reads the list from stdin)
+  multiget completion bash|zsh|fish|powershell
+DUR is seconds (2.5) or 500ms, 2m, 1h; SIZE and RATE take K, M, G (1024).`
+
+// FlagGroup is one heading of --help's and the man page's flag list.
+type FlagGroup struct {
+	Title string
+	Flags []string // long names, in the order shown
+}
+
+// flagGroups places every flag under one heading; a test fails on a flag
+// that is in no group, or in two.
+var flagGroups = []FlagGroup{
+	{"Input", []string{"input", "metalink", "proto", "checksum-file"}},
+	{"Output files", []string{"dir", "output-dir", "output", "tree", "no-clobber", "content-disposition", "remote-time"}},
+	{"Connections and speed", []string{"parallel", "per-host", "streams", "split", "min-split-size", "limit-rate", "total-rate"}},
+	{"Network", []string{"connect-timeout", "max-time", "header", "user-agent", "user", "cookie", "cookie-jar", "insecure", "cacert",
+		"proxy", "noproxy", "netrc", "netrc-file", "compressed", "location", "max-redirs", "ipv4", "ipv6", "resolve", "connect-to"}},
+	{"Retries and resume", []string{"retry", "retry-all-errors", "retry-delay", "retry-max-delay", "stall-timeout", "continue", "continue-at", "update", "fail-fast"}},
+	{"Output format and progress", []string{"progress", "quiet", "silent", "verbose", "json", "json-summary"}},
+	{"CI and sharding", []string{"dry-run", "failed-list", "shard", "shard-from-env"}},
+	{"Config and help", []string{"config", "no-config", "help", "version"}},
+}
+
+// helpWidth is the width --help's flag list is wrapped to.
+const helpWidth = 80
+
+// setHelp makes c print multiget's help; its subcommands keep cobra's.
+func setHelp(c *cobra.Command) {
+	subHelp := c.HelpFunc()
+	c.SetHelpFunc(func(cc *cobra.Command, args []string) {
+		if cc != c {
+			subHelp(cc, args)
+			return
+		}
+		w := cc.OutOrStdout()
+		fmt.Fprintf(w, "multiget: %s.\n\n%s\n\n", strings.ToLower(c.Short[:1])+c.Short[1:], usageLines)
+		writeFlagGroups(w, c.Flags())
+		fmt.Fprintf(w, "\n%s\n\nExamples:\n%s\n", c.Long, c.Example)
+	})
+}
+
+// writeFlagGroups prints each group's flags in pflag's layout (flag and
+// placeholder, then the usage, aligned in one column for all groups),
+// wrapped to helpWidth.
+func writeFlagGroups(w io.Writer, fs *pflag.FlagSet) {
+	col := 0
+	for _, g := range flagGroups {
+		for _, name := range g.Flags {
+			if f := fs.Lookup(name); f != nil {
+				col = max(col, len(flagLeft(f)))
+			}
+		}
+	}
+	col += 3
+	for i, g := range flagGroups {
+		if i > 0 {
+			fmt.Fprintln(w)
+		}
+		fmt.Fprintf(w, "%s:\n", g.Title)
+		for _, name := range g.Flags {
+			f := fs.Lookup(name)
+			if f == nil {
+				continue
+			}
+			left := flagLeft(f)
+			lines := wrap(flagUsage(f), helpWidth-col)
+			fmt.Fprintf(w, "%-*s%s\n", col, left, lines[0])
+			for _, l := range lines[1:] {
+				fmt.Fprintf(w, "%*s%s\n", col, "", l)
+			}
+		}
+	}
+}
+
+// flagLeft is "  -j, --parallel N" or "      --tree".
+func flagLeft(f *pflag.Flag) string {
+	s := "      --" + f.Name
+	if f.Shorthand != "" {
+		s = "  -" + f.Shorthand + ", --" + f.Name
+	}
+	if p := placeholder(f); p != "" && f.Value.Type() != "bool" {
+		s += " " + p
+	}
+	return s
+}
+
+// FlagGroups is the table of flag groups, for the man page.
+func FlagGroups() []FlagGroup { return flagGroups }
+
+// FlagUsage is a flag's usage as --help shows it, for the man page.
+func FlagUsage(f *pflag.Flag) string { return flagUsage(f) }
+
+// flagUsage is f's usage without the placeholder's backquotes, and its
+// default unless that is the zero value.
+func flagUsage(f *pflag.Flag) string {
+	_, u := pflag.UnquoteUsage(f)
+	switch f.DefValue {
+	case "", "0", "false", "[]":
+		return u
+	}
+	if f.Value.Type() == "string" {
+		return fmt.Sprintf("%s (default %q)", u, f.DefValue)
+	}
+	return fmt.Sprintf("%s (default %s)", u, f.DefValue)
+}
+
+// wrap breaks s into lines of at most width bytes at spaces (a longer word
+// gets a line of its own).
+func wrap(s string, width int) []string {
+	var lines []string
+	line := ""
+	for _, word := range strings.Fields(s) {
+		switch {
+		case line == "":
+			line = word
+		case len(line)+1+len(word) <= width:
+			line += " " + word
+		default:
+			lines = append(lines, line)
+			line = word
+		}
+	}
+	return append(lines, line)
+}
+
+const longHelp = `LIST FORMAT
+  One entry per line: a URL, then key=value options, also on indented
+  lines under it. Blank lines and # lines are ignored. A bad line is one
+  invalid entry (FILE:LINE); the rest go on.
+    https://example.com/a.iso out=images/a.iso
+    https://example.com/b.iso
+      sha256=HEX
+  Options: out=REL/PATH (under --dir); sha256=HEX, sha512=, sha1=, md5=;
+  mirror=URL (repeatable), or more URLs on the line separated by TABs:
+  other URLs of the same file, tried when one fails.
 
 METALINK
-  --metalink FILE, or -i FILE ending in .meta4 or .metalink, reads a
-  Metalink 4 document (RFC 5854): each <file> is one entry, named by its
-  name under --dir (refused as out= would be), its <url>s by priority as
-  the URL and mirrors, its sha-256/sha-512/sha-1/md5 <hash>es as checksums.
-  A document that is not well-formed, or declares a DTD, stops the run
-  (exit 2) naming FILE:LINE.
+  --metalink FILE (or -i FILE.meta4): each <file> one entry, its name
+  checked as out= is, its <url>s by priority, its <hash>es as checksums.
 
 FILES
-  A file is written to NAME.part and renamed to NAME only once complete, so
-  NAME always holds a whole file. NAME is out=, else the URL's last path
-  segment, percent-decoded ("index.html" if empty); with --tree it is
-  HOST/PATH. Names never leave --dir: "/" and "\" inside a decoded segment
-  become "_", control characters become "_", and out= values that are
-  absolute or contain ".." are refused. Two entries writing one path, or a
-  file where another entry needs a directory: the later is invalid and
-  names the earlier.
+  NAME is out=, else the URL's last path segment ("index.html" if empty),
+  or HOST/PATH with --tree, never outside --dir. It appears only complete
+  (written as NAME.part, then renamed).
 
 OUTPUT
-  stdout holds results only; the bar, warnings and the summary go to
-  stderr. On a terminal: a progress bar on stderr (entries, share and
-  bytes done of the total, speed, time left, and a line for each of the
-  three largest running files) with one line per finished entry above it;
-  --progress plain prints its figures every 5 s. Otherwise one line per entry on stdout, and each
-  failure copied to stderr unless stderr is the same file (2>&1, one
-  terminal): a failure is shown once per place it is read. Under GitHub
-  Actions that copy is an ::error annotation. --json prints one JSON
-  object per entry on stdout instead, never on the bar's line, with the
-  keys source, url, effective_url, path, status (ok, failed, skipped,
-  unchanged, invalid, interrupted; planned in a --dry-run), http_code, curl_code, error, bytes,
-  duration_ms, attempts and checksums; then one object per host that
-  pushed back (429/503, refused connections, timeouts), with "record":
-  "host". --json-summary ends stdout with one object with "record":
-  "summary" and the keys ok, failed, skipped, unchanged, invalid, interrupted,
-  planned, not_started, bytes, duration_ms, exit_code and stopped. A
-  summary always ends on stderr, with a line per such host:
-  "host H throttled: 40 -> 5 at once, paused 2.0s (3 x 429)".
+  stdout holds results only: a line per entry, starting with its status
+  (ok, FAILED, skipped, unchanged, INVALID, INTERRUPTED), or with --json an
+  object with source, url, effective_url, path, status (ok, failed,
+  skipped, unchanged, invalid, interrupted; planned in a --dry-run),
+  http_code, curl_code, error, bytes, duration_ms, attempts, checksums;
+  then a "record": "host" object per host that pushed back. --json-summary
+  ends stdout with a "record": "summary" object: ok, failed, skipped,
+  unchanged, invalid, interrupted, planned, not_started, bytes,
+  duration_ms, exit_code, stopped. stderr: the bar on a terminal (entries,
+  bytes, speed, time left), warnings, the summary, and a copy of each
+  failure unless stderr is stdout's file (2>&1): each shown once per place
+  it is read; under GitHub Actions the copy is an ::error annotation.
 
 RETRIES, RESUME, INTEGRITY
-  Transient failures (connect/reset/receive errors, timeouts, stalls, short
-  bodies; HTTP 408, 429, 500, 502, 503, 504) are retried --retry times with
-  doubling, jittered backoff (Retry-After honoured up to --retry-max-delay).
-  A 429 or 503 pauses every transfer of that host not yet running until its
-  Retry-After, then one probes before the rest go; a host's concurrency is
-  halved when it pushes back (429/503, refused connections, timeouts) and
-  grows by one per success, up to --per-host.
-  A retry continues with a Range request checked by If-Range when the
-  server allows it. Interrupted and retry-exhausted transfers keep
-  NAME.part (and NAME.part.meta); -c resumes them in a later run, and skips
-  a finished NAME the server still has at that size (one request, no
-  body) or that matches its checksums (no request). With -N an existing
-  file is asked about (If-None-Match with the ETag recorded in
-  DIR/.multiget/state, else If-Modified-Since): a 304 leaves it, status
-  unchanged. Checksums
-  are verified before NAME appears; a mismatch leaves no file.
+  Network errors, timeouts, stalls, short bodies and HTTP 408, 429, 500,
+  502, 503, 504 are retried --retry times, resuming with Range; a 429 or
+  503 pauses its host. Interrupted transfers keep NAME.part for -c, which
+  also skips a finished NAME the server still has at that size (one
+  request, no body). -N asks whether an existing file changed (ETag, else
+  its time): a 304 leaves it, status unchanged. Checksums are verified
+  before NAME appears.
 
 FAILED LIST
-  --failed-list FILE writes every entry that did not end ok, skipped or
-  unchanged (failed, invalid, not started) to FILE as a list, with its
-  out=, checksums and mirrors; multiget -i FILE reruns what is left.
-  Written atomically; removed when nothing failed.
+  --failed-list FILE: the entries not ended ok, skipped or unchanged, as a
+  list for -i FILE to rerun; removed when none failed.
 
 CONFIG FILE
-  --config FILE (or $MULTIGET_CONFIG) holds flags as "name = value" lines
-  with the long flag names (# comments; a repeatable flag once per line; a
-  bool flag alone means true). Flags on the command line win. An unknown
-  name or bad value is a usage error naming FILE:LINE.
+  --config FILE, else $MULTIGET_CONFIG, else ~/.config/multiget/config
+  ($XDG_CONFIG_HOME/multiget/config) if it exists; --no-config: none.
+  "name = value" lines, long flag names; a bool flag alone means true; a #
+  after a blank starts a comment ("..." keeps one). The command line wins.
 
 SHARDING AND CI
-  --shard K/N takes only the entries whose target path hashes (FNV-64) to
-  shard K of N: N jobs split one list with no coordinator, each entry in
-  exactly one shard whatever the list's order; other shards' entries get
-  no result. --shard-from-env reads JOB_COMPLETION_INDEX (0-based, set in a
-  Kubernetes Indexed Job) and MULTIGET_SHARD_COUNT. --dry-run checks the
-  lists and prints each target without any request (exit 1 if any entry
-  is invalid). With GITHUB_ACTIONS=true the stderr copy of each failure
-  is an ::error:: annotation. Colour only on a terminal, never with
-  NO_COLOR.
+  --shard K/N: N jobs split one list, each entry in exactly one shard.
+  --dry-run checks the lists. GITHUB_ACTIONS=true: failures as ::error::.
 
 NETWORK
-  Without -x, libcurl reads http_proxy, https_proxy, ALL_PROXY and NO_PROXY
-  (--noproxy overrides NO_PROXY). --compressed saves decoded bodies, and
-  checksums apply to the decoded file; it cannot resume. --total-rate gives
-  each running transfer an equal share of RATE. -u credentials go to the
-  entries' own hosts only. -b FILE or --cookie-jar keeps one cookie store
-  for the run: a cookie one response sets goes with every later request.
-  -v writes a line per transfer attempt on stderr (connection, address,
-  HTTP version, status, redirects, retries with reason and delay).
+  -u and -H credentials go to the entries' own hosts only; -b FILE keeps
+  one cookie store for the run; -v: a line per attempt on stderr.
 
 COMMANDS
-  multiget completion bash|zsh|fish|powershell [--no-descriptions]
-       print a shell completion script on stdout (scripts/install puts
-       the bash, zsh and fish ones where those shells look)
+  completion  Print a shell completion script on stdout:
+                multiget completion bash|zsh|fish|powershell [--no-descriptions]
 
 ENVIRONMENT
   MULTIGET_CONFIG       the config file when --config is not given
+  XDG_CONFIG_HOME       where the default config is (multiget/config)
+  HOME                  ~/.config/multiget/config and --netrc's ~/.netrc
   JOB_COMPLETION_INDEX  --shard-from-env: this process's shard, 0-based
   MULTIGET_SHARD_COUNT  --shard-from-env: the number of shards
   GITHUB_ACTIONS        "true": failures copied to stderr as ::error::
   NO_COLOR, TERM        no colour when NO_COLOR is set or TERM is dumb;
                         TERM=dumb: progress lines, not the bar
   MULTIGET_USER         USER[:PASS] for the entries' hosts when -u is not given
-  HOME                  where --netrc finds .netrc
   http_proxy, https_proxy, HTTPS_PROXY, ALL_PROXY, all_proxy, NO_PROXY,
   no_proxy              read by libcurl when -x is not given
-  MULTIGET_OFF          optimizations to switch off, for measuring them or
-                        working around a platform problem (the files are
-                        the same): all, or a comma-separated list of
+  MULTIGET_OFF          optimizations to switch off: all, or a list of
                         writers, unnamed, handover
 
 EXIT STATUS
   0    every entry downloaded, unchanged (-N) or skipped
-  1    at least one entry failed or was invalid, or the results could
-       not be written (a full disk under > results.jsonl, or a reader
-       that went away, as in | head -1: the run then stops)
+  1    at least one entry failed or was invalid, or the results could not
+       be written (a full disk, or a reader gone as in | head -1)
   2    usage error, or an input list that cannot be read
-  130  interrupted by SIGINT or SIGTERM: running transfers aborted (each
-       keeps its NAME.part for -c), the summary printed, then multiget
-       dies of that signal, so a shell sees it ($? 130 or 143) and a loop
-       stops; exit 130 where the signal cannot kill. A second signal ends
-       the process at once`
+  130  interrupted by SIGINT or SIGTERM: after the summary multiget dies
+       of that signal, so a shell loop stops ($? 130 or 143); a second
+       signal ends it at once`
 
-const examples = `  # one-liner: fetch three files into ./dl
-  multiget -d dl https://example.com/a.tgz https://example.com/b.tgz https://example.com/c.tgz
-
-  # batch script: a list, 16 connections at once, at most 4 per host, keep existing files
+const examples = `  # fetch two files into ./dl
+  multiget -d dl https://example.com/a.tgz https://example.com/b.tgz
+  # a list, 16 connections at once, at most 4 per host, keep existing files
   multiget -i urls.txt -j 16 --per-host 4 --no-clobber -d mirror --tree
-
-  # pipeline: URLs from another program on stdin
+  # URLs from another program on stdin
   grep -o 'https://[^"]*\.pdf' page.html | multiget -i - -d pdfs
-
-  # CI job: machine-readable results, checksums, patient retries, stop at the first failure
-  multiget -i artifacts.txt -d out --checksum-file SHA256SUMS --retry 5 --json --fail-fast > results.jsonl
-
+  # CI: JSON results, checksums, stop at the first failure
+  multiget -i list.txt -d out --checksum-file SHA256SUMS --json --fail-fast
   # resume an interrupted batch: rerun the same command with -c
   multiget -c -i urls.txt -d mirror`

@@ -58,6 +58,7 @@ type Options struct {
 	TotalRate  string
 
 	Config       string
+	NoConfig     bool
 	Shard        string
 	ShardFromEnv bool
 	DryRun       bool

@@ -5,6 +5,7 @@ import (
 	"context"
 	"fmt"
 	"os"
+	"path/filepath"
 	"reflect"
 	"strings"
 	"testing"
@@ -70,14 +71,23 @@ func parse(t *testing.T, c optCase) (got *Options, code int, stdout, stderr stri
 	t.Helper()
 	t.Chdir(t.TempDir())
 	for name, content := range c.files {
+		if err := os.MkdirAll(filepath.Dir(name), 0o755); err != nil {
+			t.Fatal(err)
+		}
 		if err := os.WriteFile(name, []byte(content), 0o644); err != nil {
 			t.Fatal(err)
 		}
 	}
+	wd, err := os.Getwd()
+	if err != nil {
+		t.Fatal(err)
+	}
 	var out, errb bytes.Buffer
 	ios := &IOStreams{
 		In: strings.NewReader(""), Out: &out, ErrOut: &errb,
-		Getenv: func(k string) string { return c.env[k] },
+		// "$PWD" in a value is the case's directory, for the absolute
+		// paths the XDG rules want.
+		Getenv: func(k string) string { return strings.ReplaceAll(c.env[k], "$PWD", wd) },
 	}
 	code = execute(context.Background(), ios, c.args, func(_ context.Context, o *Options) error {
 		if got != nil {
@@ -236,7 +246,11 @@ func transferCases() []optCase {
 		{name: "-j negative is refused", args: []string{"-j", "-3", optURL},
 			stderr: usage("--parallel must be at least 1, got -3"), code: ExitUsage},
 		{name: "-j not a number is refused", args: []string{"-j", "many", optURL},
-			stderr: usage(`invalid argument "many" for "-j, --parallel" flag: strconv.ParseInt: parsing "many": invalid syntax`), code: ExitUsage},
+			stderr: usage(`-j/--parallel: "many" is not a whole number: write e.g. --parallel 64`), code: ExitUsage},
+		{name: "--retry not a number names the flag, the value and the form", args: []string{"--retry=abc", optURL},
+			stderr: usage(`--retry: "abc" is not a whole number: write e.g. --retry 3`), code: ExitUsage},
+		{name: "-j too large is refused as too large", args: []string{"-j", "99999999999999999999", optURL},
+			stderr: usage(`-j/--parallel: "99999999999999999999" is too large`), code: ExitUsage},
 		{name: "--per-host", args: []string{"--per-host", "4", optURL}, want: func(o *Options) { o.PerHost = 4 }},
 		{name: "--per-host negative is refused", args: []string{"--per-host", "-1", optURL},
 			stderr: usage("--per-host must be 0 (no cap) or more, got -1"), code: ExitUsage},
@@ -259,9 +273,9 @@ func transferCases() []optCase {
 		{name: "--max-time negative seconds are refused", args: []string{"--max-time=-3", optURL},
 			stderr: usage("timeouts cannot be negative"), code: ExitUsage},
 		{name: "--connect-timeout neither seconds nor a duration", args: []string{"--connect-timeout", "5x", optURL},
-			stderr: usage(`invalid argument "5x" for "--connect-timeout" flag: "5x" is neither seconds (30, 2.5) nor a duration (500ms, 2m)`), code: ExitUsage},
+			stderr: usage(`--connect-timeout: "5x" is neither seconds (30, 2.5) nor a duration (500ms, 2m)`), code: ExitUsage},
 		{name: "--max-time inf is not seconds", args: []string{"--max-time", "inf", optURL},
-			stderr: usage(`invalid argument "inf" for "--max-time" flag: "inf" is neither seconds (30, 2.5) nor a duration (500ms, 2m)`), code: ExitUsage},
+			stderr: usage(`--max-time: "inf" is neither seconds (30, 2.5) nor a duration (500ms, 2m)`), code: ExitUsage},
 		{name: "--fail-fast", args: []string{"--fail-fast", optURL}, want: func(o *Options) { o.FailFast = true }},
 		{name: "--split and --min-split-size", args: []string{"--split", "16", "--min-split-size", "1.5G", optURL},
 			want: func(o *Options) { o.Split, o.MinSplitSize, o.minSplitSize = 16, "1.5G", 3<<29 }},
@@ -490,14 +504,20 @@ func configCases() []optCase {
 		"parallel = 16\n" +
 		"\n" +
 		"header = X-A: a=1\n" +
-		"--header = X-B: b # not a comment\n" +
+		"--header = X-B: b # a comment after a blank\n" +
+		"header = 'X-C: c # kept in quotes'  # a comment\n" +
+		"header = \"X-D: d\"\n" +
+		"proxy = http://p:3128/#frag\n" +
+		"retry = 4\t# a tab before the comment\n" +
+		"tree # a bool flag alone, then a comment = true\n" +
 		"no-clobber\n" +
 		"insecure = false\n" +
 		"limit-rate = 2M\n" +
 		"progress = plain\n"}
 	fromTeam := func(o *Options) {
 		o.Dir, o.Parallel, o.NoClobber = "conf-out", 16, true
-		o.Headers = []string{"X-A: a=1", "X-B: b # not a comment"}
+		o.Headers = []string{"X-A: a=1", "X-B: b", "X-C: c # kept in quotes", "X-D: d"}
+		o.Proxy, o.Retry, o.Tree = "http://p:3128/#frag", 4, true
 		o.headers = o.Headers
 		o.LimitRate, o.limitRate = "2M", 2<<20
 		o.Progress, o.progressSet = "plain", true
@@ -538,7 +558,19 @@ func configCases() []optCase {
 			stderr: usage("-c cannot be combined with --compressed: a byte range of a compressed body is not a range of the saved, decoded file"), code: ExitUsage},
 		{name: "an unknown name in the file names FILE:LINE", args: []string{"--config", "c.conf", optURL},
 			files:  map[string]string{"c.conf": "dir = x\n# typo below\nparalel = 4\n"},
-			stderr: usage(`c.conf:3: unknown option "paralel" (use the long flag names of multiget --help, without --)`), code: ExitUsage},
+			stderr: usage(`c.conf:3: unknown option "paralel": did you mean parallel?`), code: ExitUsage},
+		{name: "an unknown name near no flag names the flags to use", args: []string{"--config", "c.conf", optURL},
+			files:  map[string]string{"c.conf": "speed = 4\n"},
+			stderr: usage(`c.conf:1: unknown option "speed" (use the long flag names of multiget --help, without --)`), code: ExitUsage},
+		{name: "a quoted value without its closing quote is refused", args: []string{"--config", "c.conf", optURL},
+			files:  map[string]string{"c.conf": "user-agent = \"bot/1\n"},
+			stderr: usage(`c.conf:1: user-agent: the value has no closing "`), code: ExitUsage},
+		{name: "text after a closing quote is refused", args: []string{"--config", "c.conf", optURL},
+			files:  map[string]string{"c.conf": "user-agent = 'bot' 1\n"},
+			stderr: usage(`c.conf:1: user-agent: text after the closing quote: put the whole value in the quotes`), code: ExitUsage},
+		{name: "a bad bool value in the file says how to write it", args: []string{"--config", "c.conf", optURL},
+			files:  map[string]string{"c.conf": "insecure = maybe # unsure\n"},
+			stderr: usage(`c.conf:1: insecure: "maybe" is not true or false: write insecure alone to turn it on, or insecure = false`), code: ExitUsage},
 		{name: "a short name in the file is unknown", args: []string{"--config", "c.conf", optURL},
 			files:  map[string]string{"c.conf": "j = 4\n"},
 			stderr: usage(`c.conf:1: unknown option "j" (use the long flag names of multiget --help, without --)`), code: ExitUsage},
@@ -547,13 +579,16 @@ func configCases() []optCase {
 			stderr: usage(`c.conf:1: unknown option "config" (use the long flag names of multiget --help, without --)`), code: ExitUsage},
 		{name: "a bad value in the file names FILE:LINE", args: []string{"--config", "c.conf", optURL},
 			files:  map[string]string{"c.conf": "retry = 2\nparallel = many\n"},
-			stderr: usage(`c.conf:2: bad value for parallel: invalid argument "many" for "-j, --parallel" flag: strconv.ParseInt: parsing "many": invalid syntax`), code: ExitUsage},
+			stderr: usage(`c.conf:2: parallel: "many" is not a whole number: write e.g. parallel = 64`), code: ExitUsage},
+		{name: "an inline comment after a value is not part of it", args: []string{"--config", "c.conf", optURL},
+			files: map[string]string{"c.conf": "parallel = 4 # comment\n"},
+			want:  func(o *Options) { o.Config, o.Parallel = "c.conf", 4 }},
 		{name: "a flag that takes a value given alone in the file is refused", args: []string{"--config", "c.conf", optURL},
 			files:  map[string]string{"c.conf": "dir\n"},
-			stderr: usage("c.conf:1: dir needs a value: write dir = VALUE"), code: ExitUsage},
+			stderr: usage("c.conf:1: dir needs a value: write dir = DIR"), code: ExitUsage},
 		{name: "a bad line is refused even for a flag the command line gives", args: []string{"--config", "c.conf", "-d", "cli", optURL},
 			files:  map[string]string{"c.conf": "dir\n"},
-			stderr: usage("c.conf:1: dir needs a value: write dir = VALUE"), code: ExitUsage},
+			stderr: usage("c.conf:1: dir needs a value: write dir = DIR"), code: ExitUsage},
 		{name: "a missing config file is an input error", args: []string{"--config", "missing.conf", optURL},
 			stderr: inputErr("cannot read config missing.conf: no such file or directory"), code: ExitUsage},
 		{name: "a missing MULTIGET_CONFIG file is an input error", args: []string{optURL},
@@ -561,6 +596,43 @@ func configCases() []optCase {
 			stderr: inputErr("cannot read config gone.conf: no such file or directory"), code: ExitUsage},
 		{name: "an empty MULTIGET_CONFIG names no file", args: []string{optURL},
 			env: map[string]string{"MULTIGET_CONFIG": ""}, want: func(o *Options) {}},
+		{name: "the default config is $XDG_CONFIG_HOME/multiget/config", args: []string{optURL},
+			files: map[string]string{"xdg/multiget/config": "parallel = 7\n", "home/.config/multiget/config": "retry = 9\n"},
+			env:   map[string]string{"XDG_CONFIG_HOME": "$PWD/xdg", "HOME": "$PWD/home"},
+			want:  func(o *Options) { o.Parallel = 7 }},
+		{name: "without XDG_CONFIG_HOME the default is ~/.config/multiget/config", args: []string{optURL},
+			files: map[string]string{"home/.config/multiget/config": "retry = 9\n"},
+			env:   map[string]string{"HOME": "$PWD/home"},
+			want:  func(o *Options) { o.Retry = 9 }},
+		{name: "a relative XDG_CONFIG_HOME is ignored, as the XDG rules say", args: []string{optURL},
+			files: map[string]string{"xdg/multiget/config": "parallel = 7\n", "home/.config/multiget/config": "retry = 9\n"},
+			env:   map[string]string{"XDG_CONFIG_HOME": "xdg", "HOME": "$PWD/home"},
+			want:  func(o *Options) { o.Retry = 9 }},
+		{name: "a missing default config is no error", args: []string{optURL},
+			env:  map[string]string{"XDG_CONFIG_HOME": "$PWD/xdg", "HOME": "$PWD/home"},
+			want: func(o *Options) {}},
+		{name: "a default config under a file is missing, no error", args: []string{optURL},
+			files: map[string]string{"xdg": "a file, not a directory\n"},
+			env:   map[string]string{"XDG_CONFIG_HOME": "$PWD/xdg"},
+			want:  func(o *Options) {}},
+		{name: "MULTIGET_CONFIG wins over the default config", args: []string{optURL},
+			files: map[string]string{"xdg/multiget/config": "parallel = 7\n", "team.conf": "parallel = 2\n"},
+			env:   map[string]string{"XDG_CONFIG_HOME": "$PWD/xdg", "MULTIGET_CONFIG": "team.conf"},
+			want:  func(o *Options) { o.Parallel = 2 }},
+		{name: "--config wins over the default config", args: []string{"--config", "team.conf", optURL},
+			files: map[string]string{"home/.config/multiget/config": "parallel = 7\n", "team.conf": "retry = 1\n"},
+			env:   map[string]string{"HOME": "$PWD/home"},
+			want:  func(o *Options) { o.Config, o.Retry = "team.conf", 1 }},
+		{name: "--no-config reads neither MULTIGET_CONFIG nor the default", args: []string{"--no-config", optURL},
+			files: map[string]string{"xdg/multiget/config": "parallel = 7\n", "team.conf": "parallel = 2\n"},
+			env:   map[string]string{"XDG_CONFIG_HOME": "$PWD/xdg", "MULTIGET_CONFIG": "team.conf"},
+			want:  func(o *Options) { o.NoConfig = true }},
+		{name: "--no-config with --config is refused", args: []string{"--no-config", "--config", "team.conf", optURL},
+			files:  map[string]string{"team.conf": "parallel = 2\n"},
+			stderr: usage("give --config FILE or --no-config, not both"), code: ExitUsage},
+		{name: "no-config cannot be set from a file", args: []string{"--config", "c.conf", optURL},
+			files:  map[string]string{"c.conf": "no-config\n"},
+			stderr: usage(`c.conf:1: unknown option "no-config" (use the long flag names of multiget --help, without --)`), code: ExitUsage},
 		{name: "a file's flags combine with the command line's files", args: []string{"--config", "c.conf", "--cacert", "ca.pem", optURL},
 			files: with(map[string]string{"c.conf": "netrc-file = creds\n"}, map[string]string{"creds": "", "ca.pem": ""}),
 			want:  func(o *Options) { o.Config, o.NetrcFile, o.CACert = "c.conf", "creds", "ca.pem" }},
@@ -573,12 +645,24 @@ func flagSyntaxCases() []optCase {
 	return []optCase{
 		{name: "an unknown long flag is a usage error", args: []string{"--bogus", optURL},
 			stderr: usage("unknown flag: --bogus"), code: ExitUsage},
+		{name: "a misspelt long flag gets the nearest name", args: []string{"--paralel", "4", optURL},
+			stderr: usage("unknown flag --paralel: did you mean --parallel?"), code: ExitUsage},
+		{name: "two letters swapped are one typo", args: []string{"--dyr-run", optURL},
+			stderr: usage("unknown flag --dyr-run: did you mean --dry-run?"), code: ExitUsage},
+		{name: "a misspelt flag with its value attached", args: []string{"--conect-timeout=5", optURL},
+			stderr: usage("unknown flag --conect-timeout: did you mean --connect-timeout?"), code: ExitUsage},
+		{name: "a misspelt long flag with one dash", args: []string{"-paralel", "4", optURL},
+			stderr: usage("unknown flag -paralel: did you mean --parallel?"), code: ExitUsage},
+		{name: "a long flag with one dash", args: []string{"-parallel", "4", optURL},
+			stderr: usage("unknown flag -parallel: did you mean --parallel? (long flags take two dashes)"), code: ExitUsage},
 		{name: "an unknown short flag is a usage error", args: []string{"-z", optURL},
 			stderr: usage("unknown shorthand flag: 'z' in -z"), code: ExitUsage},
 		{name: "a flag missing its value is a usage error", args: []string{optURL, "-j"},
-			stderr: usage("flag needs an argument: 'j' in -j"), code: ExitUsage},
+			stderr: usage("-j/--parallel needs a value: write -j N"), code: ExitUsage},
+		{name: "a long flag missing its value names the placeholder", args: []string{optURL, "--max-time"},
+			stderr: usage("--max-time needs a value: write --max-time DUR"), code: ExitUsage},
 		{name: "a bool flag given a value it cannot take is a usage error", args: []string{"--tree=maybe", optURL},
-			stderr: usage(`invalid argument "maybe" for "--tree" flag: strconv.ParseBool: parsing "maybe": invalid syntax`), code: ExitUsage},
+			stderr: usage(`--tree: "maybe" is not true or false: write --tree alone to turn it on, or --tree=false`), code: ExitUsage},
 		{name: "short bool flags group", args: []string{"-qkc", optURL},
 			want: func(o *Options) { o.Quiet, o.Insecure, o.Continue = true, true, true }},
 		{name: "flags after URLs still count", args: []string{optURL, "-j", "2", "http://h/b", "--tree"},

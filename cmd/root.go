@@ -67,8 +67,11 @@ func NewRootCmd(io *IOStreams, runF func(context.Context, *Options) error) *cobr
 		CompletionOptions: cobra.CompletionOptions{DisableDefaultCmd: true},
 		RunE: func(c *cobra.Command, args []string) error {
 			opts.URLs = args
-			if p := configPath(opts); p != "" {
-				if err := applyConfig(c, p); err != nil {
+			if opts.NoConfig && opts.Config != "" {
+				return flagErrorf("give --config FILE or --no-config, not both")
+			}
+			if p, must := configPath(opts); p != "" {
+				if err := applyConfig(c, p, must); err != nil {
 					return err
 				}
 			}
@@ -90,56 +93,59 @@ func NewRootCmd(io *IOStreams, runF func(context.Context, *Options) error) *cobr
 	// libcurl's LDAP and SASL libraries, which costs every run milliseconds.
 	cobra.AddTemplateFunc("multigetVersion", versionText)
 	c.SetVersionTemplate("{{multigetVersion}}")
-	c.SetFlagErrorFunc(func(c *cobra.Command, err error) error { return &FlagError{Err: err} })
+	c.SetFlagErrorFunc(flagError)
 	c.AddCommand(newCompletionCmd(io))
+	setHelp(c)
 
 	f := c.Flags()
 	f.SortFlags = false
-	f.StringArrayVarP(&opts.Inputs, "input", "i", nil, "read URLs from `FILE` (repeatable; - is stdin; a FILE ending in .meta4 or .metalink is read as a Metalink)")
-	f.StringArrayVar(&opts.Metalinks, "metalink", nil, "read files, their URLs and hashes from Metalink 4 `FILE` (RFC 5854; repeatable; - is stdin)")
-	f.StringVarP(&opts.Dir, "dir", "d", ".", "save files under `DIR` (created if missing)")
+	f.StringArrayVarP(&opts.Inputs, "input", "i", nil, "read URLs from `FILE` (repeatable; - is stdin; .meta4 is Metalink)")
+	f.StringArrayVar(&opts.Metalinks, "metalink", nil, "read files, URLs and hashes from Metalink `FILE`")
+	f.StringVarP(&opts.Dir, "dir", "d", ".", "save under `DIR`, created if missing")
 	f.BoolVar(&opts.Tree, "tree", false, "save as DIR/HOST/PATH instead of DIR/NAME")
-	f.IntVarP(&opts.Parallel, "parallel", "j", 64, "connections at once; an HTTP/2 connection carries up to --streams transfers (lowered, with a warning, to what the descriptor limit allows)")
-	f.IntVar(&opts.PerHost, "per-host", 0, "connections at once per host (0 = no cap)")
-	f.IntVar(&opts.Streams, "streams", 100, "HTTP/2 transfers at once per connection (the server's limit still applies)")
-	f.BoolVar(&opts.NoClobber, "no-clobber", false, "keep existing files and report them skipped (default: replace atomically once complete)")
+	f.IntVarP(&opts.Parallel, "parallel", "j", 64, "`N` connections at once")
+	f.IntVar(&opts.PerHost, "per-host", 0, "at most `N` connections per host (0 = no cap)")
+	f.IntVar(&opts.Streams, "streams", 100, "`N` HTTP/2 streams per connection")
+	f.BoolVar(&opts.NoClobber, "no-clobber", false, "keep existing files (reported skipped)")
 	f.Var(newSeconds(&opts.ConnectTimeout, 30*time.Second), "connect-timeout", "give up connecting after `DUR`")
-	f.Var(newSeconds(&opts.MaxTime, 0), "max-time", "give up a transfer after `DUR` (0 = no limit)")
-	f.StringArrayVarP(&opts.Headers, "header", "H", nil, "send header \"`Name: value`\" (repeatable)")
-	f.StringVarP(&opts.UserAgent, "user-agent", "A", "multiget/"+version(), "User-Agent header")
+	f.Var(newSeconds(&opts.MaxTime, 0), "max-time", "give up a transfer after `DUR` (0 = never)")
+	f.StringArrayVarP(&opts.Headers, "header", "H", nil, "send `HEADER` \"Name: value\"; @FILE: a file of them")
+	f.StringVarP(&opts.UserAgent, "user-agent", "A", "multiget/"+version(), "send `AGENT` as User-Agent")
 	f.BoolVarP(&opts.Insecure, "insecure", "k", false, "do not verify TLS certificates")
 	f.StringVar(&opts.CACert, "cacert", "", "trust the CA certificates in `FILE` (PEM)")
-	f.StringVarP(&opts.Proxy, "proxy", "x", "", "use proxy `URL`")
-	f.StringVar(&opts.Proto, "proto", "http,https,ftp,ftps", "allowed protocols, comma-separated (redirects only ever to http/https)")
-	f.BoolVar(&opts.FailFast, "fail-fast", false, "stop everything at the first failure (exit 1)")
-	f.StringVar(&opts.Progress, "progress", "auto", "progress display: auto, bar, plain or none (auto: bar when stderr is a terminal)")
-	f.BoolVarP(&opts.Quiet, "quiet", "q", false, "print only failures and the summary (and no progress, unless --progress is given)")
-	f.BoolVar(&opts.JSON, "json", false, "print one JSON object per entry on stdout, nothing else")
-	f.BoolVar(&opts.JSONSummary, "json-summary", false, "end stdout with one JSON summary object: counts per status, bytes, duration_ms, exit_code (implies --json)")
+	f.StringVarP(&opts.Proxy, "proxy", "x", "", "use the proxy at `URL`")
+	f.StringVar(&opts.Proto, "proto", "http,https,ftp,ftps", "allow only the protocols in `LIST`")
+	f.BoolVar(&opts.FailFast, "fail-fast", false, "stop everything at the first failure")
+	f.StringVar(&opts.Progress, "progress", "auto", "`MODE`: auto, bar, plain or none")
+	f.BoolVarP(&opts.Quiet, "quiet", "q", false, "print only failures and the summary (no bar)")
+	f.BoolVar(&opts.JSON, "json", false, "one JSON object per entry on stdout")
+	f.BoolVar(&opts.JSONSummary, "json-summary", false, "end stdout with a JSON summary (implies --json)")
 	f.IntVar(&opts.Retry, "retry", 3, "retry transient failures up to `N` times")
-	f.Var(newSeconds(&opts.RetryDelay, time.Second), "retry-delay", "first retry backoff, doubled each time, with jitter")
-	f.Var(newSeconds(&opts.RetryMaxDelay, 30*time.Second), "retry-max-delay", "longest backoff, Retry-After included")
-	f.BoolVarP(&opts.Continue, "continue", "c", false, "resume NAME.part files left by an earlier run")
-	f.BoolVarP(&opts.Update, "update", "N", false, "for a file that exists, ask the server whether it changed (ETag or time); a 304 leaves it (status unchanged)")
-	f.BoolVarP(&opts.RemoteTime, "remote-time", "R", false, "give each saved file the server's Last-Modified time (default on with -N; --remote-time=false turns it off)")
-	f.Var(newSeconds(&opts.StallTimeout, 60*time.Second), "stall-timeout", "fail (and retry) a transfer that receives nothing for `DUR` (0 = never)")
-	f.StringArrayVar(&opts.ChecksumFiles, "checksum-file", nil, "verify files against `FILE` in sha256sum/sha512sum/sha1sum/md5sum format (repeatable)")
-	f.BoolVar(&opts.ContentDisposition, "content-disposition", false, "name files as the server's Content-Disposition says (sanitised)")
+	f.Var(newSeconds(&opts.RetryDelay, time.Second), "retry-delay", "first backoff `DUR`, then doubled")
+	f.Var(newSeconds(&opts.RetryMaxDelay, 30*time.Second), "retry-max-delay", "longest backoff `DUR`")
+	f.BoolVarP(&opts.Continue, "continue", "c", false, "resume the NAME.part files of an earlier run")
+	f.BoolVarP(&opts.Update, "update", "N", false, "ask if an existing file changed (304: unchanged)")
+	f.BoolVarP(&opts.RemoteTime, "remote-time", "R", false, "give files the server's time (on with -N)")
+	f.Var(newSeconds(&opts.StallTimeout, 60*time.Second), "stall-timeout", "retry a transfer silent for `DUR`")
+	f.StringArrayVar(&opts.ChecksumFiles, "checksum-file", nil, "verify files against `FILE` (sha256sum output)")
+	f.BoolVar(&opts.ContentDisposition, "content-disposition", false, "name files as the server says (sanitised)")
 	f.IntVar(&opts.MaxRedirs, "max-redirs", 10, "follow at most `N` redirects")
-	f.IntVar(&opts.Split, "split", 1, "fetch a large file as up to `N` byte ranges at once (when its server allows ranges)")
-	f.StringVar(&opts.MinSplitSize, "min-split-size", "20M", "split only files of at least `SIZE` (K, M, G suffixes)")
-	f.StringVar(&opts.LimitRate, "limit-rate", "", "cap each transfer at `RATE` bytes/s (500K, 2M; K/M/G = 1024 multiples)")
-	f.StringVar(&opts.TotalRate, "total-rate", "", "cap all transfers together at `RATE` bytes/s, shared equally")
-	f.BoolVar(&opts.Netrc, "netrc", false, "use credentials from ~/.netrc for hosts it names")
-	f.StringVar(&opts.NetrcFile, "netrc-file", "", "use credentials from netrc `FILE` (implies --netrc)")
-	f.StringVar(&opts.NoProxy, "noproxy", "", "comma-separated `HOSTS` reached without a proxy (overrides NO_PROXY; * = all)")
-	f.BoolVar(&opts.Compressed, "compressed", false, "ask for compressed responses and save them decoded (no resume)")
-	f.StringVar(&opts.Config, "config", "", "read flags from `FILE` (name = value lines; default $MULTIGET_CONFIG); command-line flags win")
-	f.StringVar(&opts.Shard, "shard", "", "take only shard `K/N` of the entries (by a hash of each target; N processes split a list)")
-	f.BoolVar(&opts.ShardFromEnv, "shard-from-env", false, "--shard from JOB_COMPLETION_INDEX (0-based) and MULTIGET_SHARD_COUNT (Kubernetes Indexed Job)")
-	f.StringVar(&opts.FailedList, "failed-list", "", "after the run, write every entry that did not end ok to `FILE` as a list (-i FILE reruns them); removed when none failed")
-	f.BoolVar(&opts.DryRun, "dry-run", false, "read and check the lists, print each entry's target; no request is made (exit 1 if any is invalid)")
+	f.IntVar(&opts.Split, "split", 1, "fetch a large file as `N` ranges at once")
+	f.StringVar(&opts.MinSplitSize, "min-split-size", "20M", "split only files of at least `SIZE`")
+	f.StringVar(&opts.LimitRate, "limit-rate", "", "cap each transfer at `RATE` bytes/s (500K, 2M)")
+	f.StringVar(&opts.TotalRate, "total-rate", "", "cap all at `RATE` together, shared equally")
+	f.BoolVar(&opts.Netrc, "netrc", false, "use credentials from ~/.netrc")
+	f.StringVar(&opts.NetrcFile, "netrc-file", "", "use credentials from the netrc `FILE`")
+	f.StringVar(&opts.NoProxy, "noproxy", "", "reach `HOSTS` without a proxy (* = all)")
+	f.BoolVar(&opts.Compressed, "compressed", false, "save compressed bodies decoded (no -c)")
+	f.StringVar(&opts.Config, "config", "", "read flags from `FILE` (see CONFIG FILE)")
+	f.BoolVar(&opts.NoConfig, "no-config", false, "read no config file")
+	f.StringVar(&opts.Shard, "shard", "", "take only shard `K/N` of the entries")
+	f.BoolVar(&opts.ShardFromEnv, "shard-from-env", false, "--shard from an Indexed Job's environment")
+	f.StringVar(&opts.FailedList, "failed-list", "", "write the entries that did not end ok to `FILE`")
+	f.BoolVar(&opts.DryRun, "dry-run", false, "check the lists, print the targets; no request")
 	addCurlFlags(c, opts)
+	f.BoolP("help", "h", false, "print this help")
 	// Positional arguments are URLs: offering file names for them would
 	// only mislead.
 	c.ValidArgsFunction = cobra.NoFileCompletions
@@ -147,6 +153,7 @@ func NewRootCmd(io *IOStreams, runF func(context.Context, *Options) error) *cobr
 		[]string{"auto", "bar", "plain", "none"}, cobra.ShellCompDirectiveNoFileComp))
 	_ = c.RegisterFlagCompletionFunc("proto", cobra.FixedCompletions(
 		knownProtocols, cobra.ShellCompDirectiveNoFileComp))
+	completeFlagValues(c)
 	return c
 }
 
@@ -211,6 +218,7 @@ func Execute(ctx context.Context, io *IOStreams, args []string) int {
 // a command line parses to and the exit code and message it maps to.
 func execute(ctx context.Context, io *IOStreams, args []string, runF func(context.Context, *Options) error) int {
 	c := NewRootCmd(io, runF)
+	plainUsages(c, args)
 	c.SetArgs(args)
 	err := c.ExecuteContext(ctx)
 	return exitCode(io, err)

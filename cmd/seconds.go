@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math"
 	"strconv"
+	"strings"
 	"time"
 )
 
@@ -56,7 +57,14 @@ func (s *seconds) String() string {
 	if *s.d == 0 {
 		return "0"
 	}
-	return s.d.String()
+	// "1m" rather than Go's "1m0s", "1h" rather than "1h0m0s".
+	v := s.d.String()
+	for _, zero := range []string{"0s", "0m"} {
+		if t := strings.TrimSuffix(v, zero); t != v && t != "" && (t[len(t)-1] == 'm' || t[len(t)-1] == 'h') {
+			v = t
+		}
+	}
+	return v
 }
 
 func (s *seconds) Type() string { return "duration" }

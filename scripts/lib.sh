@@ -17,9 +17,14 @@ apt_install() {
 		dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
 	done
 	[ ${#missing[@]} -eq 0 ] && return 0
-	echo "scripts: installing ${missing[*]}" >&2
+	# Say what is about to happen and why before any password prompt.
+	local how="apt-get"
+	[ "$(id -u)" = 0 ] || how="sudo apt-get (sudo may ask for your password)"
+	echo "scripts: building multiget needs a C compiler and libcurl's headers (it calls libcurl through cgo);" >&2
+	echo "scripts: installing the missing Debian packages ${missing[*]} with $how" >&2
 	as_root apt-get update -qq >/dev/null
-	DEBIAN_FRONTEND=noninteractive as_root apt-get install -y -qq "${missing[@]}" >/dev/null
+	# Through env: sudo drops the caller's environment.
+	as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
 }
 
 ensure_deps() {

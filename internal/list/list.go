@@ -26,6 +26,9 @@
 //     blank line) is an invalid entry of its own, "option line has no URL
 //     above it", at its own line number; option lines directly under it
 //     belong to that entry and add no further errors.
+//   - A field after the URL that is not key=value makes the entry invalid;
+//     when the first field has no "://", the error says the line is not a
+//     URL.
 //   - The option keys accepted are those in KnownOptions. A key may be
 //     given once per entry, except mirror, and its value must not be
 //     empty. Values cannot contain blanks.
@@ -115,6 +118,7 @@ type Item struct {
 
 var (
 	errLong   = errors.New("line longer than 1 MiB")
+	errNotURL = errors.New("not a URL: a line holds a URL (https://HOST/PATH), then key=value options")
 	errOrphan = errors.New("option line has no URL above it: put it directly under its URL line, with no blank line between")
 )
 
@@ -323,6 +327,10 @@ func (p *Parser) handle(line []byte, long bool) (Item, bool) {
 				it.URLLine = string(bytes.TrimFunc(line, isBlank))
 			}
 			p.addOptions(&it, fields[1:], 0)
+			var te textError
+			if errors.As(it.Err, &te) && !bytes.Contains(fields[0], []byte("://")) {
+				it.Err = errNotURL
+			}
 		}
 		prev, had := p.pending, p.hasPending
 		p.pending, p.hasPending = it, true
@@ -388,7 +396,7 @@ func addOption(it *Item, field string) error {
 	key, value, ok := strings.Cut(field, "=")
 	switch {
 	case !ok:
-		return fmt.Errorf("unknown text %q: options are key=value; write spaces inside a URL as %%20", field)
+		return textError(field)
 	case key == "":
 		return fmt.Errorf("option %q has no key: write key=value (known keys: %s)", field, knownList())
 	case !KnownOptions[key]:
@@ -407,6 +415,13 @@ func addOption(it *Item, field string) error {
 	}
 	it.Options[key] = value
 	return nil
+}
+
+// textError is a field after the URL that is not key=value.
+type textError string
+
+func (e textError) Error() string {
+	return fmt.Sprintf("unknown text %q: options are key=value; write spaces inside a URL as %%20", string(e))
 }
 
 func knownList() string {

@@ -14,6 +14,7 @@ import (
 type want struct {
 	line    int
 	url     string
+	text    string // Item.URLLine, checked when set
 	opts    map[string]string
 	errSub  string
 	mirrors []string
@@ -56,6 +57,9 @@ func check(t *testing.T, name, in string, wants []want) {
 		if w.errSub != "" {
 			if it.Err == nil || !strings.Contains(it.Err.Error(), w.errSub) {
 				t.Errorf("item %d: Err = %v, want it to contain %q", i, it.Err, w.errSub)
+			}
+			if w.text != "" && it.URLLine != w.text {
+				t.Errorf("item %d: URLLine = %q, want %q", i, it.URLLine, w.text)
 			}
 			continue
 		}
@@ -121,6 +125,10 @@ func TestParser(t *testing.T) {
 		{"field without =", "http://a/1 foo\nhttp://a/2\n", []want{
 			{line: 1, errSub: `unknown text "foo": options are key=value; write spaces inside a URL as %20`},
 			{line: 2, url: "http://a/2"}}},
+		{"a line that is no URL keeps its whole text", "not a  url \t\n", []want{
+			{line: 1, text: "not a  url", errSub: "not a URL: a line holds a URL (https://HOST/PATH), then key=value options"}}},
+		{"text after a URL keeps the whole line", "http://a/1 b c\n", []want{
+			{line: 1, text: "http://a/1 b c", errSub: `unknown text "b"`}}},
 		{"unknown key names known ones", "http://a/1 dir=x\n", []want{{line: 1, errSub: `unknown option "dir" (known keys: md5, mirror, out, sha1, sha256, sha512)`}}},
 		{"empty key", "http://a/1 =x\n", []want{{line: 1, errSub: "has no key"}}},
 		{"empty value", "http://a/1 out=\n", []want{{line: 1, errSub: `option "out" has an empty value`}}},

@@ -35,10 +35,20 @@ func TestPageHasEverything(t *testing.T) {
 			sections++
 		}
 	}
-	want = append(want, "multiget completion bash|zsh|fish|powershell", "--no-descriptions", "MULTIGET_CONFIG", `.TH "MULTIGET" "1" "Jan 1970" "multiget v0.0.0-test"`)
+	want = append(want, "multiget completion bash|zsh|fish|powershell", "--no-descriptions", "MULTIGET_CONFIG", `.TH "MULTIGET" "1" "Jan 1970" "multiget v0.0.0-test"`,
+		`\fB--version\fP`, `\fB--help\fP`, "\n.SH OPTIONS\n", "\n.SH EXAMPLES\n", `\fB--parallel\fP \fIN\fP`, `\fB--input\fP \fIFILE\fP`)
+	for _, g := range cmd.FlagGroups() {
+		want = append(want, "\n.SS "+g.Title+"\n")
+	}
 	for _, w := range want {
 		if !strings.Contains(page, w) {
 			t.Errorf("the page lacks %q", w)
+		}
+	}
+	// cobra's generator wrote defaults in Go's syntax; this page never does.
+	for _, bad := range []string{"=[]", "[=", "=false", "`"} {
+		if strings.Contains(page, bad) {
+			t.Errorf("the page has %q", bad)
 		}
 	}
 	if sections < 9 {

@@ -3,6 +3,7 @@ package naming
 import (
 	"errors"
 	"fmt"
+	"net"
 	"net/url"
 	"strings"
 	"unicode"
@@ -25,6 +26,9 @@ func ParseURL(raw string, allowed []string) (*url.URL, error) {
 			return nil, fmt.Errorf("URL has a space or control character (%U) at byte %d: write it percent-encoded, a space as %%20", r, i)
 		}
 	}
+	if err := schemeless(raw); err != nil {
+		return nil, err
+	}
 	u, err := url.Parse(raw)
 	if err != nil {
 		var ue *url.Error
@@ -32,9 +36,6 @@ func ParseURL(raw string, allowed []string) (*url.URL, error) {
 			err = ue.Err
 		}
 		return nil, fmt.Errorf("not a valid URL: %v", err)
-	}
-	if u.Scheme == "" {
-		return nil, fmt.Errorf("URL %q has no protocol: write it in full, e.g. https://%s", raw, strings.TrimPrefix(raw, "//"))
 	}
 	u.Scheme = strings.ToLower(u.Scheme)
 	ok := false
@@ -60,6 +61,59 @@ func ParseURL(raw string, allowed []string) (*url.URL, error) {
 		u.Host = a + u.Host[len(h):]
 	}
 	return u, nil
+}
+
+// schemeless explains a URL written without its scheme, which Go's parser
+// would call a relative path ("example.com/a.iso") or fail on with a
+// message about colons ("127.0.0.1:8080/x"): it says "no scheme" and
+// suggests the URL in full, with http:// for a loopback or literal address
+// or a port other than 443 (a local test server, most likely), https://
+// for a named host. Text that has no host at all is "not a URL". nil when
+// raw has a scheme, for url.Parse to check.
+func schemeless(raw string) error {
+	if strings.Contains(raw, "://") {
+		return nil
+	}
+	rest := strings.TrimPrefix(raw, "//")
+	auth := rest
+	if i := strings.IndexAny(rest, "/?#"); i >= 0 {
+		auth = rest[:i]
+	}
+	if c := strings.IndexByte(auth, ':'); c >= 0 && !strings.Contains(auth, "@") &&
+		!strings.HasPrefix(auth, "[") && (c == len(auth)-1 || strings.Trim(auth[c+1:], "0123456789") != "") {
+		return nil // "file:/etc", "http:foo": a scheme, for url.Parse to judge
+	}
+	user, host := "", auth
+	if at := strings.LastIndexByte(auth, '@'); at >= 0 {
+		user, host = auth[:at+1], auth[at+1:]
+	}
+	name, port := host, ""
+	if strings.HasPrefix(host, "[") {
+		end := strings.IndexByte(host, ']')
+		if end < 0 {
+			return nil
+		}
+		name, port = host[:end+1], strings.TrimPrefix(host[end+1:], ":")
+	} else if i := strings.IndexByte(host, ':'); i >= 0 {
+		name, port = host[:i], host[i+1:]
+	}
+	if strings.Trim(port, "0123456789") != "" {
+		return nil
+	}
+	bare := strings.Trim(name, "[]")
+	ip := net.ParseIP(bare) != nil
+	local := ip || strings.EqualFold(bare, "localhost")
+	if !local && !strings.Contains(bare, ".") || bare == "" {
+		return errors.New("not a URL: write it as https://HOST/PATH")
+	}
+	scheme := "https://"
+	if local || port != "" && port != "443" {
+		scheme = "http://"
+	}
+	if i := strings.IndexByte(user, ':'); i >= 0 {
+		user = user[:i] + ":***@" // never echo a password
+	}
+	return fmt.Errorf("no scheme: did you mean %s%s%s%s?", scheme, user, host, rest[len(auth):])
 }
 
 // idnaLookup is IDNA's lookup profile (idna.Lookup) that also checks DNS's
