@@ -197,6 +197,14 @@ func resolve(o *Options, targets *naming.Targets, it list.Item) (e engine.Entry,
 		e.Invalid = err
 		return e, true
 	}
+	if s, ok := it.Options["size"]; ok {
+		n, err := strconv.ParseInt(s, 10, 64)
+		if err != nil || n < 0 {
+			e.Invalid = fmt.Errorf("size=%s is not a number of bytes: write e.g. size=1048576", s)
+			return e, true
+		}
+		e.Size, e.SizeKnown = n, true
+	}
 	path := filepath.Join(o.Dir, rel)
 	if err := targets.ClaimTarget(path, it.Source); err != nil {
 		e.Invalid = fmt.Errorf("%w: give one of them out=OTHER/NAME", err)

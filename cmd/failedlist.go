@@ -45,6 +45,7 @@ type failedEntry struct {
 	mirrors   []string
 	out       string // "" when the URL names the file
 	checksums []engine.Checksum
+	size      string // size= as given, "" when none
 }
 
 const failedHeader = "# multiget --failed-list: the entries of a run that did not end ok; multiget -i FILE reruns them\n"
@@ -84,7 +85,7 @@ func (fl *failedList) add(it list.Item, e engine.Entry) {
 		fe.text = it.Text
 		fe.hide = errors.As(e.Invalid, &c) || strings.ContainsAny(it.Text, "\r\n") && strings.HasPrefix(it.Source, "arg:")
 	} else {
-		fe.url, fe.mirrors, fe.checksums = it.URL, it.Mirrors, e.Checksums
+		fe.url, fe.mirrors, fe.checksums, fe.size = it.URL, it.Mirrors, e.Checksums, it.Options["size"]
 		if !e.NamedByURL {
 			fe.out = it.Options["out"]
 		}
@@ -152,6 +153,9 @@ func (fl *failedList) write(r engine.Result, fe *failedEntry) {
 		}
 		for _, c := range fe.checksums {
 			b.WriteString(" " + c.Algo + "=" + c.Hex)
+		}
+		if fe.size != "" {
+			b.WriteString(" size=" + fe.size)
 		}
 		for _, m := range fe.mirrors {
 			b.WriteString(" mirror=" + m)

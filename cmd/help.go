@@ -149,8 +149,8 @@ const longHelp = `LIST FORMAT
     https://example.com/b.iso
       sha256=HEX
   Options: out=REL/PATH (under --dir); sha256=HEX, sha512=, sha1=, md5=;
-  mirror=URL (repeatable), or more URLs on the line separated by TABs:
-  other URLs of the same file, tried when one fails.
+  size=BYTES; mirror=URL (repeatable), or more URLs on the line separated
+  by TABs: other URLs of the same file, tried when one fails.
 
 METALINK
   --metalink FILE (or -i FILE.meta4): each <file> one entry, its name

@@ -63,6 +63,9 @@ func (m *metaItems) Next() (list.Item, error) {
 	for algo, hex := range f.Hashes {
 		it.Options[algo] = strings.TrimSpace(hex)
 	}
+	if f.Size >= 0 {
+		it.Options["size"] = strconv.FormatInt(f.Size, 10)
+	}
 	return it, nil
 }
 

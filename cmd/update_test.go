@@ -216,9 +216,12 @@ func TestUpdateWithoutRecord(t *testing.T) {
 	if r.code != 0 || reqs != 2 || notMod != 2 || body != 0 || conds["If-Modified-Since"] != 2 {
 		t.Fatalf("-N on files saved without it: %d requests, %d 304s, %d bytes, %v\n%s", reqs, notMod, body, conds, r)
 	}
-	r = mg(t, dir, append([]string{"-N"}, args...)...)
+	r = mg(t, dir, append([]string{"-N", "-v"}, args...)...)
 	if _, _, _, conds = s.counts(); conds["If-None-Match"] != 2 {
 		t.Fatalf("the 304's ETag was not recorded for the next run: %v\n%s", conds, r)
+	}
+	if n := strings.Count(r.stderr, ", HTTP/1.1 304, 0 B in "); n != 2 || strings.Count(r.stderr, ": unchanged\n") != 2 {
+		t.Fatalf("-v should show each 304 as unchanged:\n%s", r.stderr)
 	}
 	// An edit makes the record stale: the next check goes by the time.
 	if err := os.WriteFile(filepath.Join(dir, "out", "a.bin"), []byte("edited"), 0o644); err != nil {

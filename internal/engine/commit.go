@@ -33,6 +33,10 @@ func (e *engine) finishFile(j *job, cdName string) {
 			target = p
 		}
 	}
+	if err := e.checkSize(j); err != nil {
+		e.notTheFile(j, err)
+		return
+	}
 	if len(j.entry.Checksums) > 0 {
 		e.setState(j, stVerifying)
 		e.verifying++
@@ -64,14 +68,8 @@ func (e *engine) finishVerify(v verifyResult) {
 		return
 	}
 	var mismatch *ChecksumError
-	if errors.As(v.err, &mismatch) && e.nextMirror(v.job) {
-		// What this URL sent is not the file: the next one may be honest.
-		j := v.job
-		j.noSpread = j.noSpread || j.spreading()
-		j.last.Error = v.err.Error()
-		e.dropPart(j)
-		j.segs, j.validator, j.offset, j.total, j.splitting = nil, "", 0, 0, splitMaybe
-		e.retryNow(j)
+	if errors.As(v.err, &mismatch) {
+		e.notTheFile(v.job, v.err)
 		return
 	}
 	if v.err != nil {

@@ -121,7 +121,7 @@ func (e *engine) complete(t *transfer, code int) {
 	v := classify(f)
 	e.hostFeedback(t, &f, v)
 	if fixable := mirrorFixable(&f); fixable && (v.kind == vRetry || v.kind == vFail || v.kind == vFailKeep) && e.nextMirror(j) {
-		v.kind, v.now = vRetry, true
+		v.kind, v.now, v.moved = vRetry, true, true
 	} else if fixable && v.kind == vRetry {
 		e.nextRound(j)
 	}

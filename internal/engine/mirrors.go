@@ -113,3 +113,19 @@ func (j *job) segmentURL(s *segment) (string, string) {
 	}
 	return u, hostKey(u)
 }
+
+// notTheFile handles a finished body that is not the entry's file (its
+// checksum or size is wrong): what this URL sent goes, and the next URL
+// may be honest; with none left in the round, the entry fails.
+func (e *engine) notTheFile(j *job, err error) {
+	j.last.Error = err.Error()
+	e.dropTmp(j)
+	e.dropPart(j)
+	if !e.nextMirror(j) {
+		e.fail(j)
+		return
+	}
+	j.noSpread = j.noSpread || j.spreading()
+	j.segs, j.validator, j.offset, j.total, j.splitting = nil, "", 0, 0, splitMaybe
+	e.retryNow(j)
+}

@@ -295,3 +295,56 @@ func (w slowWriter) Write(b []byte) (int, error) {
 	}
 	return n, nil
 }
+
+// -v says that an attempt moved on to the next URL, and that a -N rerun's
+// 304 left the file: neither is a retry or a failure.
+func TestMirrorsVerboseOutcome(t *testing.T) {
+	data := body("verbose", 2000)
+	bad, good := newMirror(t, nil, http.StatusBadGateway), newMirror(t, data, 0)
+	dir := t.TempDir()
+	var mu sync.Mutex
+	var got []string
+	cfg := mirrorCfg(0)
+	cfg.OnAttempt = func(a Attempt) {
+		mu.Lock()
+		defer mu.Unlock()
+		got = append(got, a.Outcome)
+	}
+	en := Entry{Source: "e", URL: bad.URL + "/f", Mirrors: []string{good.URL + "/f"}, Path: filepath.Join(dir, "f")}
+	if rec, _ := run(t, context.Background(), cfg, []Entry{en}); rec.bySource()["e"].Status != StatusOK {
+		t.Fatalf("want ok, got %+v", rec.bySource()["e"])
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if !slices.Equal(got, []string{"next URL", "ok"}) {
+		t.Fatalf("-v outcomes %q, want next URL then ok", got)
+	}
+}
+
+// An entry's size (size=, a Metalink's <size>) is checked before its
+// checksums: a URL that sends another size is not the file; the next URL
+// is asked, and with none left the entry fails and leaves nothing.
+func TestSizeChecked(t *testing.T) {
+	data := body("sized", 3000)
+	short, right := newMirror(t, data[:2000], 0), newMirror(t, data, 0)
+	dir := t.TempDir()
+	ok := Entry{Source: "ok", URL: short.URL + "/a", Mirrors: []string{right.URL + "/a"}, Path: filepath.Join(dir, "a"),
+		Size: 3000, SizeKnown: true}
+	bad := Entry{Source: "bad", URL: short.URL + "/b", Path: filepath.Join(dir, "b"), Size: 3000, SizeKnown: true}
+	empty := Entry{Source: "empty", URL: right.URL + "/c", Path: filepath.Join(dir, "c"), Size: 0, SizeKnown: true}
+	rec, _ := run(t, context.Background(), mirrorCfg(0), []Entry{ok, bad, empty})
+	got := rec.bySource()
+	if r := got["ok"]; r.Status != StatusOK || r.EffectiveURL != right.URL+"/a" {
+		t.Errorf("want ok from the second URL, got %+v", r)
+	}
+	if r := got["bad"]; r.Status != StatusFailed || r.Error != "size mismatch: got 2000 bytes, want 3000 (size=)" {
+		t.Errorf("want failed on its size, got %+v", r)
+	}
+	if r := got["empty"]; r.Status != StatusFailed {
+		t.Errorf("size 0 is a size too: want failed, got %+v", r)
+	}
+	if _, err := os.Stat(filepath.Join(dir, "b")); err == nil {
+		t.Error("a file of the wrong size was left under its name")
+	}
+	noPartFiles(t, dir)
+}

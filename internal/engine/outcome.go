@@ -139,6 +139,7 @@ type verdict struct {
 	fdWait     bool // the attempt waited for descriptors, outside --retry
 	reload     bool // look at NAME.part afresh (-c) before the next attempt
 	fresh      bool // a split download is given up: its ranges go, the entry starts afresh
+	moved      bool // the entry moves to its next URL (set by complete: mirrors.go)
 }
 
 // needsHeaders says whether classify looks at f.hdr: for every range (a

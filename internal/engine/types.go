@@ -30,6 +30,11 @@ type Entry struct {
 	Invalid error
 	// Checksums the finished file must match; all of them are verified.
 	Checksums []Checksum
+	// Size, when SizeKnown, is the finished file's size in bytes (size=
+	// in a list, a Metalink's <size>): another size fails it as a checksum
+	// mismatch would, before the checksums are read.
+	Size      int64
+	SizeKnown bool
 	// NamedByURL is set when Path's last element came from the URL, so a
 	// server's Content-Disposition may replace it (--content-disposition).
 	NamedByURL bool

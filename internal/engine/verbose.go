@@ -32,7 +32,8 @@ type Attempt struct {
 	Bytes         int64  // body bytes of this attempt
 	Duration      time.Duration
 
-	// Outcome: "ok", "retry" (after Delay) or "failed"; Reason says why
+	// Outcome: "ok", "unchanged" (-N: a 304), "retry" (after Delay),
+	// "next URL" (the entry's next mirror, at once) or "failed"; Reason says why
 	// it was not ok, CurlCode is libcurl's code (0 for an HTTP status).
 	Outcome  string
 	Reason   string
@@ -93,10 +94,14 @@ func (e *engine) noteAttempt(a *Attempt, v verdict, delay time.Duration) {
 	if a == nil {
 		return
 	}
-	switch v.kind {
-	case vOK, vCompleted:
+	switch {
+	case v.kind == vOK || v.kind == vCompleted:
 		a.Outcome = "ok"
-	case vRetry, vRestart, vUnsplit:
+	case v.kind == vUnchanged:
+		a.Outcome = "unchanged"
+	case v.moved:
+		a.Outcome = "next URL" // of the entry's mirrors, at once
+	case v.kind == vRetry || v.kind == vRestart || v.kind == vUnsplit:
 		a.Outcome, a.Delay = "retry", max(delay, 0)
 	default:
 		a.Outcome = "failed"

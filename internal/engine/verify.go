@@ -12,6 +12,8 @@ import (
 	"hash"
 	"io"
 	"os"
+
+	"golang.org/x/sys/unix"
 )
 
 // NewHash returns the hash for a checksum algorithm name, nil if unknown.
@@ -85,4 +87,40 @@ func hashFile(j *job, part string, res *verifyResult) {
 		}
 		res.sums[c.Algo] = got
 	}
+}
+
+// SizeError is a finished file of another size than its entry says.
+type SizeError struct{ Got, Want int64 }
+
+func (e *SizeError) Error() string {
+	return fmt.Sprintf("size mismatch: got %d bytes, want %d (size=)", e.Got, e.Want)
+}
+
+// checkSize compares the finished body of j with the size its entry
+// gives, if any.
+func (e *engine) checkSize(j *job) error {
+	if !j.entry.SizeKnown {
+		return nil
+	}
+	var n int64
+	switch j.out.kind {
+	case outBody:
+		n = j.out.n
+	case outTmpfile:
+		var st unix.Stat_t
+		if unix.Fstat(j.out.fd, &st) != nil {
+			return nil
+		}
+		n = st.Size
+	default:
+		fi, err := os.Lstat(j.entry.Path + PartSuffix)
+		if err != nil {
+			return nil // the rename reports it
+		}
+		n = fi.Size()
+	}
+	if n != j.entry.Size {
+		return &SizeError{Got: n, Want: j.entry.Size}
+	}
+	return nil
 }

@@ -81,6 +81,7 @@ var KnownOptions = map[string]bool{
 	"sha512": true,
 	"sha1":   true,
 	"md5":    true,
+	"size":   true,
 	"mirror": true,
 }
 

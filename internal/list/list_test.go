@@ -129,7 +129,7 @@ func TestParser(t *testing.T) {
 			{line: 1, text: "not a  url", errSub: "not a URL: a line holds a URL (https://HOST/PATH), then key=value options"}}},
 		{"text after a URL keeps the whole line", "http://a/1 b c\n", []want{
 			{line: 1, text: "http://a/1 b c", errSub: `unknown text "b"`}}},
-		{"unknown key names known ones", "http://a/1 dir=x\n", []want{{line: 1, errSub: `unknown option "dir" (known keys: md5, mirror, out, sha1, sha256, sha512)`}}},
+		{"unknown key names known ones", "http://a/1 dir=x\n", []want{{line: 1, errSub: `unknown option "dir" (known keys: md5, mirror, out, sha1, sha256, sha512, size)`}}},
 		{"empty key", "http://a/1 =x\n", []want{{line: 1, errSub: "has no key"}}},
 		{"empty value", "http://a/1 out=\n", []want{{line: 1, errSub: `option "out" has an empty value`}}},
 		{"duplicate key on URL line", "http://a/1 out=a out=b\n", []want{{line: 1, errSub: `option "out" given twice`}}},
@@ -252,7 +252,7 @@ func TestKnownListIsSorted(t *testing.T) {
 	KnownOptions["zz"] = true
 	KnownOptions["aa"] = true
 	defer func() { delete(KnownOptions, "zz"); delete(KnownOptions, "aa") }()
-	if got := knownList(); got != "aa, md5, mirror, out, sha1, sha256, sha512, zz" {
+	if got := knownList(); got != "aa, md5, mirror, out, sha1, sha256, sha512, size, zz" {
 		t.Errorf("knownList = %q", got)
 	}
 	items := parseAll(t, "x", "http://a/1 aa=1\n  zz=2\n")

@@ -34,6 +34,9 @@ func (r *Reporter) Attempt(a engine.Attempt) {
 //	multiget: arg:1 attempt 1 http://h/r: new connection to 127.0.0.1:8080, HTTP/1.1 200, 1 redirect to http://h/a, 6 B in 2ms: ok
 //	multiget: arg:2 attempt 1 http://h/b: reused connection to 127.0.0.1:8080, HTTP/1.1 503, 0 B in 1ms: retry in 1.2s: HTTP 503 Service Unavailable
 //
+// The outcome is ok, unchanged (-N: a 304), retry in DUR, next URL (an
+// entry's mirror, at once) or failed.
+//
 // URLs show no password (RedactURL).
 func AttemptLine(a engine.Attempt) string {
 	var b strings.Builder
