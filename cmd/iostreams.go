@@ -3,7 +3,9 @@ package cmd
 import (
 	"io"
 	"os"
+	"os/signal"
 	"sync/atomic"
+	"syscall"
 
 	"golang.org/x/sys/unix"
 	"golang.org/x/term"
@@ -18,6 +20,7 @@ type IOStreams struct {
 	// StderrTTY reports whether ErrOut is a terminal; TermWidth its width.
 	StderrTTY bool
 	TermWidth int
+	widthFD   int // stderr's descriptor when it is a terminal (SystemStreams), else 0
 	// SameDest reports whether Out and ErrOut reach the same place (one
 	// terminal, one file, one pipe: 2>&1), where a failure copied to stderr
 	// would be read twice.
@@ -44,12 +47,36 @@ func (s *IOStreams) abandon() {
 	}
 }
 
+// WatchWidth calls set with the terminal's new width after each resize
+// (SIGWINCH) until stop is called; a no-op but on a real terminal.
+func (s *IOStreams) WatchWidth(set func(int)) (stop func()) {
+	if !s.StderrTTY || s.widthFD <= 0 {
+		return func() {}
+	}
+	ch := make(chan os.Signal, 1)
+	signal.Notify(ch, syscall.SIGWINCH)
+	done := make(chan struct{})
+	go func() {
+		for {
+			select {
+			case <-ch:
+				if w, _, err := term.GetSize(s.widthFD); err == nil {
+					set(w)
+				}
+			case <-done:
+				return
+			}
+		}
+	}()
+	return func() { signal.Stop(ch); close(done) }
+}
+
 // SystemStreams returns the real standard streams.
 func SystemStreams() *IOStreams {
 	s := &IOStreams{In: os.Stdin, Out: os.Stdout, ErrOut: os.Stderr, Getenv: os.Getenv}
 	fd := int(os.Stderr.Fd())
 	if term.IsTerminal(fd) {
-		s.StderrTTY = true
+		s.StderrTTY, s.widthFD = true, fd
 		if w, _, err := term.GetSize(fd); err == nil {
 			s.TermWidth = w
 		}

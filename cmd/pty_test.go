@@ -14,6 +14,8 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
+	"sync"
+	"syscall"
 	"testing"
 	"time"
 	"unicode/utf8"
@@ -34,6 +36,28 @@ func ptyRun(t *testing.T, env []string, args ...string) (term, stdout string, co
 type ptyConf struct {
 	cols   uint16
 	shared bool
+	// resize, when set, is the width the terminal is given once the bar
+	// has been drawn a few times (with the SIGWINCH a terminal sends).
+	resize uint16
+}
+
+// syncBuffer is a bytes.Buffer safe to read while another goroutine
+// writes it.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
 }
 
 func ptyRunOn(t *testing.T, pc ptyConf, env []string, args ...string) (term, stdout string, code int) {
@@ -64,7 +88,7 @@ func ptyRunOn(t *testing.T, pc ptyConf, env []string, args ...string) (term, std
 
 	// Read concurrently: a pty whose master is not read fills up and
 	// blocks the child's writes.
-	var termBuf bytes.Buffer
+	var termBuf syncBuffer
 	readDone := make(chan error, 1)
 	go func() {
 		_, err := io.Copy(&termBuf, master)
@@ -72,6 +96,18 @@ func ptyRunOn(t *testing.T, pc ptyConf, env []string, args ...string) (term, std
 	}()
 	waitDone := make(chan error, 1)
 	go func() { waitDone <- cmd.Wait() }()
+	if pc.resize != 0 {
+		for strings.Count(termBuf.String(), "\x1b[K") < 6 {
+			time.Sleep(5 * time.Millisecond)
+		}
+		// The child has the pty on stderr but not as its controlling
+		// terminal, so the kernel's SIGWINCH would not reach it: send it.
+		if err := pty.Setsize(master, &pty.Winsize{Rows: 24, Cols: pc.resize}); err != nil {
+			t.Fatal(err)
+		}
+		_ = cmd.Process.Signal(syscall.SIGWINCH)
+		termBuf.Write([]byte("<<resized>>"))
+	}
 	select {
 	case <-waitDone:
 	case <-time.After(30 * time.Second):
@@ -405,5 +441,42 @@ func TestTerminalBarWidths(t *testing.T) {
 				t.Errorf("%d lines on the screen, want %d ok lines and the summary:\n%s", len(lines), n, strings.Join(lines, "\n"))
 			}
 		})
+	}
+}
+
+// A terminal made narrower while the bar runs (SIGWINCH) gets frames that
+// fit its new width.
+func TestTerminalResize(t *testing.T) {
+	s := startServer(t)
+	dir := t.TempDir()
+	args := []string{"-d", filepath.Join(dir, "out")}
+	for i := range 3 {
+		args = append(args, s.URLFor(fmt.Sprintf("/throttle/8000000/%d/resize-a-long-file-name-%d", 12<<20, i)))
+	}
+	term, _, code := ptyRunOn(t, ptyConf{cols: 120, resize: 45}, []string{"TERM=xterm"}, args...)
+	if code != 0 {
+		t.Fatalf("exit %d; terminal:\n%q", code, term)
+	}
+	before, after, ok := strings.Cut(term, "<<resized>>")
+	if !ok {
+		t.Fatal("the terminal was never resized")
+	}
+	wide := 0
+	for _, l := range barFrameLines(before) {
+		wide = max(wide, utf8.RuneCountInString(l))
+	}
+	if wide < 45 {
+		t.Fatalf("before the resize no bar line was wider than 45 columns (%d): the test proves nothing", wide)
+	}
+	// The frame being drawn as the signal came may still be wide; the
+	// ones after it fit.
+	frames := barFrameLines(after)
+	if len(frames) < 8 {
+		t.Fatalf("only %d bar lines after the resize:\n%q", len(frames), after)
+	}
+	for _, l := range frames[4:] {
+		if w := utf8.RuneCountInString(l); w >= 45 {
+			t.Errorf("a bar line of %d columns after the terminal became 45 wide: %q", w, l)
+		}
 	}
 }

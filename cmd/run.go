@@ -67,6 +67,7 @@ func run(ctx context.Context, ios *IOStreams, o *Options) error {
 
 	ios.setOnDeath(rep.Abandon)
 	defer ios.setOnDeath(nil)
+	defer ios.WatchWidth(rep.SetWidth)()
 
 	// With no stdin among the lists, their entries can be counted ahead of
 	// the download so the bar has a total from the start. A shard's share

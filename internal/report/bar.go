@@ -77,6 +77,20 @@ func (r *Reporter) drawBar(now time.Time) {
 	r.lastDraw = now
 }
 
+// SetWidth is the terminal's width after a resize (SIGWINCH): the bar is
+// drawn afresh at it. Lines of the old frame that a narrower terminal
+// wrapped may stay above the new one; the next frames fit.
+func (r *Reporter) SetWidth(w int) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if w <= 0 || w == r.o.Width || r.finished {
+		return
+	}
+	r.clearBar()
+	r.o.Width = w
+	r.drawBar(r.now())
+}
+
 // clearBar removes the bar so the next write starts at column 0 of the
 // line where it began.
 func (r *Reporter) clearBar() {
