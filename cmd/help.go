@@ -39,8 +39,12 @@ var flagGroups = []FlagGroup{
 	{"Config and help", []string{"config", "no-config", "help", "version"}},
 }
 
-// helpWidth is the width --help's flag list is wrapped to.
-const helpWidth = 80
+// helpWidth is the width --help's flag list is wrapped to; maxLeft the
+// longest flag-and-placeholder that shares its line with the usage.
+const (
+	helpWidth = 80
+	maxLeft   = 28
+)
 
 // setHelp makes c print multiget's help; its subcommands keep cobra's.
 func setHelp(c *cobra.Command) {
@@ -61,10 +65,13 @@ func setHelp(c *cobra.Command) {
 // placeholder, then the usage, aligned in one column for all groups),
 // wrapped to helpWidth.
 func writeFlagGroups(w io.Writer, fs *pflag.FlagSet) {
+	// The usage column starts after the longest flag of the common
+	// length; a longer one (--connect-to's placeholder) gets a line of its
+	// own, so that every usage keeps a readable width.
 	col := 0
 	for _, g := range flagGroups {
 		for _, name := range g.Flags {
-			if f := fs.Lookup(name); f != nil {
+			if f := fs.Lookup(name); f != nil && len(flagLeft(f)) <= maxLeft {
 				col = max(col, len(flagLeft(f)))
 			}
 		}
@@ -82,6 +89,13 @@ func writeFlagGroups(w io.Writer, fs *pflag.FlagSet) {
 			}
 			left := flagLeft(f)
 			lines := wrap(flagUsage(f), helpWidth-col)
+			if len(left) > col-2 {
+				fmt.Fprintln(w, left)
+				for _, l := range lines {
+					fmt.Fprintf(w, "%*s%s\n", col, "", l)
+				}
+				continue
+			}
 			fmt.Fprintf(w, "%-*s%s\n", col, left, lines[0])
 			for _, l := range lines[1:] {
 				fmt.Fprintf(w, "%*s%s\n", col, "", l)
