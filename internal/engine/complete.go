@@ -121,6 +121,8 @@ func (e *engine) complete(t *transfer, code int) {
 	v := classify(f)
 	e.hostFeedback(t, &f, v)
 	if fixable := mirrorFixable(&f); fixable && (v.kind == vRetry || v.kind == vFail || v.kind == vFailKeep) && e.nextMirror(j) {
+		// Not given up: the next URL is asked.
+		v.reason = strings.TrimSuffix(v.reason, gaveUp("", f.attempts))
 		v.kind, v.now, v.moved = vRetry, true, true
 	} else if fixable && v.kind == vRetry {
 		e.nextRound(j)

@@ -309,6 +309,9 @@ func TestMirrorsVerboseOutcome(t *testing.T) {
 		mu.Lock()
 		defer mu.Unlock()
 		got = append(got, a.Outcome)
+		if a.Outcome == "next URL" && a.Reason != "HTTP 502 Bad Gateway" {
+			t.Errorf("a move to the next URL gives its reason alone: %q", a.Reason)
+		}
 	}
 	en := Entry{Source: "e", URL: bad.URL + "/f", Mirrors: []string{good.URL + "/f"}, Path: filepath.Join(dir, "f")}
 	if rec, _ := run(t, context.Background(), cfg, []Entry{en}); rec.bySource()["e"].Status != StatusOK {
