@@ -154,6 +154,11 @@ func TestUpdateRerun(t *testing.T) {
 	if r.code != 0 || !strings.Contains(r.stderr, fmt.Sprintf("%d unchanged", n)) {
 		t.Fatalf("unchanged rerun: exit %d, summary:\n%s", r.code, r.stderr)
 	}
+	// -c -N, the README's rerun recipe: the same one request per file.
+	r = mgList(t, dir, list.String(), "-d", "out", "--json", "-c", "-N")
+	if reqs, notMod, body, _ = s.counts(); reqs != n || notMod != n || body != 0 || r.code != 0 {
+		t.Fatalf("-c -N rerun: %d requests, %d 304s, %d body bytes, exit %d", reqs, notMod, body, r.code)
+	}
 
 	// Three files change on the server: only they are fetched, and replaced.
 	for _, i := range []int{3, 500, 999} {
