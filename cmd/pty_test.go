@@ -410,7 +410,7 @@ func TestTerminalBarWidths(t *testing.T) {
 				}
 			}
 			// The main line, with every figure while all three run.
-			main := regexp.MustCompile(`\d+% 0/3 ·? ?[\d.]+/[\d.]+ MiB ·? ?[\d.]+ [KM]iB/s ·? ?ETA \d+s`)
+			main := regexp.MustCompile(`\d+% (\[[^]]*\] )?0/3 ·? ?[\d.]+/[\d.]+ MiB ·? ?[\d.]+ [KM]iB/s ·? ?ETA \d+s`)
 			if !main.MatchString(term) {
 				t.Errorf("no main line with percentage, bytes of the total, speed and ETA:\n%q", term)
 			}

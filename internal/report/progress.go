@@ -2,12 +2,14 @@ package report
 
 import (
 	"fmt"
+	"io"
 	"math"
 	"strconv"
 	"strings"
 	"time"
 
 	"github.com/rivo/uniseg"
+	"github.com/schollz/progressbar/v3"
 
 	"github.com/multiget/multiget/internal/engine"
 )
@@ -215,15 +217,18 @@ func barLines(s runState, width int, color bool) []string {
 	return lines
 }
 
-// mainLine is "[=====>    ] 31% 12/30 · 1.2/~4.0 GiB · 55.1 MiB/s · ETA 52s",
+// mainLine is "31% [=====>    ] 12/30 · 1.2/~4.0 GiB · 55.1 MiB/s · ETA 52s",
 // losing the graphic bar and then the least important figures as the
 // terminal narrows.
 func mainLine(pp progressParts, e estimate, cols int, color bool) string {
 	const minBar, maxBar = 12, 40
 	vs := pp.variants()
 	if e.frac >= 0 {
-		for _, v := range vs[:2] {
-			if room := cols - uniseg.StringWidth(v) - 1; room >= minBar {
+		// The graphic carries the percentage.
+		rest := pp
+		rest.pct = ""
+		for _, v := range rest.variants()[:2] {
+			if room := cols - uniseg.StringWidth(v) - len("100% ") - 1; room >= minBar {
 				return graphic(e.frac, min(room, maxBar), color) + " " + v
 			}
 		}
@@ -236,19 +241,29 @@ func mainLine(pp progressParts, e estimate, cols int, color bool) string {
 	return cut(vs[len(vs)-1], cols)
 }
 
-// graphic is "[=====>    ]" of width w, brackets included.
+// graphicSteps is the resolution of the graphic's fraction.
+const graphicSteps = 10000
+
+// graphic is "31% [=====>    ]", the bar w columns wide, brackets
+// included, drawn by github.com/schollz/progressbar/v3 into a string (it
+// writes nowhere: multiget writes each frame of its lines itself, in one
+// write, above which result lines are printed).
 func graphic(frac float64, w int, color bool) string {
-	inner := w - 2
-	n := int(math.Floor(frac * float64(inner)))
-	fill := strings.Repeat("=", n)
-	if n < inner {
-		fill += ">"
-		n++
-	}
+	theme := progressbar.Theme{Saucer: "=", SaucerHead: ">", SaucerPadding: " ", BarStart: "[", BarEnd: "]"}
 	if color {
-		fill = ansiGreen + fill + ansiReset
+		// One colour run over the filled part, not one per character.
+		theme.BarStart, theme.SaucerHead, theme.BarEnd = "["+ansiGreen, ">"+ansiReset, ansiReset+"]"
 	}
-	return "[" + fill + strings.Repeat(" ", inner-n) + "]"
+	b := progressbar.NewOptions64(graphicSteps,
+		progressbar.OptionSetWriter(io.Discard),
+		progressbar.OptionSetWidth(w-2),
+		progressbar.OptionSetTheme(theme),
+		progressbar.OptionSetPredictTime(false),
+		progressbar.OptionSetElapsedTime(false),
+		progressbar.OptionSetRenderBlankState(true),
+	)
+	_ = b.Set64(int64(math.Floor(min(max(frac, 0), 1) * graphicSteps)))
+	return strings.TrimSpace(strings.TrimPrefix(b.String(), "\r"))
 }
 
 // fileLine is "  45% 115.2/256.0 MiB  out/debian.iso", the path cut at

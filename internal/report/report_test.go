@@ -304,7 +304,7 @@ func TestBarMode(t *testing.T) {
 			if !strings.Contains(errs, "\r") {
 				t.Errorf("Err shows no bar redraw: %q", errs)
 			}
-			if !strings.Contains(errs, "100% 4/4 · ") {
+			if !regexp.MustCompile(`100% \[[^]]*\] 4/4 · `).MatchString(errs) {
 				t.Errorf("Err shows no final count: %q", errs)
 			}
 			summary := summaryText
@@ -336,7 +336,7 @@ func TestBarSpinnerToDeterminate(t *testing.T) {
 	r.SetTotal(10)
 	clk.Advance(200 * time.Millisecond)
 	r.Progress(engine.Progress{Done: 5, Active: 3, Bytes: 5 << 20})
-	if !strings.Contains(errs.String(), "50% 5/10 · ") {
+	if !regexp.MustCompile(`50% \[[=> ]*\] 5/10 · `).MatchString(errs.String()) {
 		t.Errorf("determinate bar not drawn: %q", errs.String())
 	}
 	// A second, smaller total and more results than announced must not panic.
