@@ -172,6 +172,11 @@ func run(ctx context.Context, ios *IOStreams, o *Options) error {
 		stats, runErr = engine.Run(ctx, cfg, entries, failed.wrap(q))
 		q.Close()
 	}
+	if stats.StoreError != "" {
+		// Every file is whole all the same; only the next -N run asks about
+		// some of them by their time instead of their ETag.
+		fmt.Fprintf(ios.ErrOut, "multiget: warning: -N could not record what it fetched: %s (the next -N run asks about those files by their time)\n", stats.StoreError)
+	}
 	var stopped string // why the run stopped, other than a signal or --fail-fast
 	var sc *engine.StopCause
 	if errors.As(context.Cause(ctx), &sc) {

@@ -259,3 +259,61 @@ func TestRemoteTime(t *testing.T) {
 		}
 	}
 }
+
+// A file saved under the server's name (--content-disposition) is found
+// again by -N: the record, keyed by the entry's own name, says where.
+func TestUpdateContentDisposition(t *testing.T) {
+	t.Parallel()
+	data := fileData(7)
+	var mu sync.Mutex
+	var notMod, reqs int
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("ETag", `"cd-v1"`)
+		w.Header().Set("Content-Disposition", `attachment; filename="real.bin"`)
+		rec := &statusRecorder{ResponseWriter: w}
+		http.ServeContent(rec, r, "", time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC), bytes.NewReader(data))
+		mu.Lock()
+		defer mu.Unlock()
+		reqs++
+		if rec.code == http.StatusNotModified {
+			notMod++
+		}
+	}))
+	defer srv.Close()
+	dir := t.TempDir()
+	args := []string{"-d", "out", "--json", "-N", "--content-disposition", srv.URL + "/download"}
+	if r := mg(t, dir, args...); r.code != 0 || single(t, r).Path != "out/real.bin" {
+		t.Fatalf("first run: %s", r)
+	}
+	r := mg(t, dir, args...)
+	res := single(t, r)
+	mu.Lock()
+	defer mu.Unlock()
+	if res.Status != "unchanged" || res.Path != "out/real.bin" || reqs != 2 || notMod != 1 {
+		t.Fatalf("rerun: want unchanged at out/real.bin after one 304, got %+v (%d requests, %d 304s)\n%s", res, reqs, notMod, r)
+	}
+	wantFile(t, filepath.Join(dir, "out", "real.bin"), data)
+}
+
+// A state store that cannot be written costs no file: the entry is ok and
+// a warning says what the next -N run will do instead.
+func TestUpdateStoreUnwritable(t *testing.T) {
+	t.Parallel()
+	s := newCondServer(t)
+	s.set("/w.bin", fileData(3), 1)
+	dir := t.TempDir()
+	if err := os.MkdirAll(filepath.Join(dir, "out"), 0o777); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "out", ".multiget"), nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	r := mg(t, dir, "-d", "out", "--json", "-N", s.URL+"/w.bin")
+	if res := single(t, r); r.code != 0 || res.Status != "ok" {
+		t.Fatalf("want ok, got %+v\n%s", res, r)
+	}
+	if !strings.Contains(r.stderr, "multiget: warning: -N could not record what it fetched: ") {
+		t.Fatalf("no warning about the state store:\n%s", r.stderr)
+	}
+	wantFile(t, filepath.Join(dir, "out", "w.bin"), fileData(3))
+}

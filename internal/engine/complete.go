@@ -187,7 +187,7 @@ func (e *engine) complete(t *transfer, code int) {
 		x.discard()
 		// A file checked by its time learns its ETag for the next run.
 		if etag := header(t.easy.GetHandle(), "ETag"); etag != "" {
-			e.remember(j, j.entry.Path, etag, "")
+			e.remember(j, j.savedAs, etag, "")
 		}
 		e.removeTransfer(t)
 		e.unchanged(j)

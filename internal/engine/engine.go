@@ -164,6 +164,7 @@ type job struct {
 	// etag and lastMod the version headers of the response the file came
 	// from (remote.go).
 	cond          string
+	savedAs       string // the file cond asks about (-N): Entry.Path, or the server's name for it
 	etag, lastMod string
 
 	due  time.Time // when a waiting retry may start

@@ -59,8 +59,13 @@ func (e *engine) remember(j *job, target, etag, lastMod string) {
 	if err != nil {
 		return
 	}
-	rec := store.Record{Path: e.relPath(target), URL: j.entry.URL, ETag: etag, LastModified: lastMod,
+	// Keyed by the entry's own name, which the next run knows before any
+	// request; a server-given name is kept beside it.
+	rec := store.Record{Path: e.relPath(j.entry.Path), URL: j.entry.URL, ETag: etag, LastModified: lastMod,
 		Size: fi.Size(), MTime: fi.ModTime().UnixNano()}
+	if target != j.entry.Path {
+		rec.SavedAs = e.relPath(target)
+	}
 	if err := e.cfg.State.Put(rec); err != nil && e.stats.StoreError == "" {
 		e.stats.StoreError = err.Error()
 	}

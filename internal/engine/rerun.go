@@ -49,11 +49,18 @@ func (e *engine) prepareConditional(j *job) {
 	if j.offset > 0 || j.segs != nil || !isHTTP(j.entry.URL) {
 		return
 	}
-	fi, err := os.Lstat(j.entry.Path)
+	rec, known := e.record(j.entry.Path)
+	path := j.entry.Path
+	if known && rec.SavedAs != "" {
+		// Saved under the server's name (--content-disposition).
+		path = filepath.Join(e.cfg.Dir, filepath.FromSlash(rec.SavedAs))
+	}
+	fi, err := os.Lstat(path)
 	if err != nil || !fi.Mode().IsRegular() {
 		return
 	}
-	if rec, ok := e.record(j.entry.Path); ok && rec.Describes(fi) {
+	j.savedAs = path
+	if known && rec.Describes(fi) {
 		switch {
 		case rec.ETag != "":
 			j.cond = "If-None-Match: " + rec.ETag
@@ -78,6 +85,7 @@ func (e *engine) relPath(path string) string {
 // unchanged ends j, whose server said its saved file is current (304).
 func (e *engine) unchanged(j *job) {
 	r := e.baseResult(j)
+	r.Path = j.savedAs
 	r.Status = StatusUnchanged
 	r.Error = ""
 	e.result(r)

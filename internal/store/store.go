@@ -56,6 +56,10 @@ type Record struct {
 	LastModified string `json:"last_modified,omitempty"`
 	Size         int64  `json:"size"`
 	MTime        int64  `json:"mtime_ns"` // the saved file's modification time
+	// SavedAs is where the file was saved (relative to the --dir) when
+	// that is not Path, the name its entry gives (the server named it:
+	// --content-disposition).
+	SavedAs string `json:"saved_as,omitempty"`
 }
 
 // Describes says whether r is about the file fi: the same size and time
