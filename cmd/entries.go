@@ -30,7 +30,11 @@ func produce(in *intake, o *Options, targets *naming.Targets, srcs []source, fl 
 	n := 0
 	// What can run at once, at most batchSize: over HTTP/2 a -j slot
 	// carries --streams transfers.
-	size := min(max(o.Parallel, 1), batchSize) * min(max(o.Streams, 1), batchSize)
+	streams := o.Streams
+	if streams < 1 {
+		streams = engine.MaxStreams
+	}
+	size := min(max(o.Parallel, 1), batchSize) * min(streams, batchSize)
 	size = min(size, batchSize)
 	batch := make([]engine.Entry, 0, size)
 	flush := func() bool {

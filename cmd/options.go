@@ -92,8 +92,8 @@ func (o *Options) validate() error {
 	if o.PerHost < 0 {
 		return flagErrorf("--per-host must be 0 (no cap) or more, got %d", o.PerHost)
 	}
-	if o.Streams < 1 {
-		return flagErrorf("--streams must be at least 1, got %d", o.Streams)
+	if o.Streams < 0 {
+		return flagErrorf("--streams must be at least 1 (or 0: what the server allows), got %d", o.Streams)
 	}
 	if o.ConnectTimeout < 0 || o.MaxTime < 0 {
 		return flagErrorf("timeouts cannot be negative")

@@ -91,6 +91,7 @@ func (e *engine) removeTransfer(t *transfer) {
 	}
 	e.sch.forget(t.host, t.ticket)
 	e.sch.release(t.host, t.stream)
+	e.forgetConn(t)
 	t.x.free()
 	e.parkEasy(t.easy)
 }

@@ -24,6 +24,8 @@ CURLcode mg_setopt_callbacks(CURL *easy) {
 		return rc;
 	if ((rc = curl_easy_setopt(easy, CURLOPT_OPENSOCKETFUNCTION, mg_opensocket)))
 		return rc;
+	if ((rc = mg_conn_setopt(easy)))
+		return rc;
 	return curl_easy_setopt(easy, CURLOPT_CLOSESOCKETFUNCTION, mg_closesocket);
 }
 
@@ -33,6 +35,9 @@ CURLcode mg_setopt_xfer(CURL *easy, mg_xfer *x) {
 		return rc;
 	if ((rc = curl_easy_setopt(easy, CURLOPT_HEADERDATA, x)))
 		return rc;
+#if LIBCURL_VERSION_NUM >= 0x075000
+	curl_easy_setopt(easy, CURLOPT_PREREQDATA, x);
+#endif
 	return curl_easy_setopt(easy, CURLOPT_ERRORBUFFER, x->errbuf);
 }
 
@@ -40,6 +45,9 @@ CURLcode mg_setopt_xfer(CURL *easy, mg_xfer *x) {
 void mg_easy_park(CURL *easy) {
 	curl_easy_setopt(easy, CURLOPT_WRITEDATA, NULL);
 	curl_easy_setopt(easy, CURLOPT_HEADERDATA, NULL);
+#if LIBCURL_VERSION_NUM >= 0x075000
+	curl_easy_setopt(easy, CURLOPT_PREREQDATA, NULL);
+#endif
 	curl_easy_setopt(easy, CURLOPT_ERRORBUFFER, NULL);
 	curl_easy_setopt(easy, CURLOPT_HTTPHEADER, NULL);
 }

@@ -27,7 +27,7 @@ import (
 type Config struct {
 	Parallel       int           // connections at once (>= 1); see mux.go for streams
 	PerHost        int           // connections per scheme://host:port at once, 0 = no cap
-	Streams        int           // HTTP/2 transfers per connection, 0 = libcurl's 100
+	Streams        int           // HTTP/2 transfers per connection, 0 = what the server allows (mux.go)
 	InFlight       int           // transfers at once, streams included, 0 = no cap (see InFlightCap)
 	NoClobber      bool          // keep existing targets, report them skipped
 	FailFast       bool          // the first failure stops the run
@@ -201,6 +201,7 @@ type transfer struct {
 	host   string   // what it counts for in sched.hosts
 	ticket uint64   // from sched.take: how it ended is reported with it
 	stream bool     // counted as a stream of a multiplexed connection (mux.go)
+	conn   connID   // the connection libcurl gave it, once known (conns.go)
 }
 
 type engine struct {
@@ -215,7 +216,8 @@ type engine struct {
 	resolve, connectTo slist // --resolve, --connect-to
 
 	active map[uintptr]*transfer
-	sch    sched // what waits, and each host's connections
+	lastOn map[connID]*transfer // the transfer last given each connection (conns.go)
+	sch    sched                // what waits, and each host's connections
 	in     <-chan []Entry
 	inDone bool
 	batch  []Entry // the batch being taken from, from index bi on
@@ -252,15 +254,16 @@ func Run(ctx context.Context, cfg Config, in <-chan []Entry, obs Observer) (Stat
 	if cfg.Parallel < 1 {
 		cfg.Parallel = 1
 	}
-	if cfg.Streams < 1 {
-		cfg.Streams = defaultStreams
+	if cfg.Streams < 0 {
+		cfg.Streams = 0
 	}
 	e := &engine{
 		cfg:      cfg,
 		obs:      obs,
 		in:       in,
 		active:   make(map[uintptr]*transfer),
-		sch:      newSched(cfg.PerHost, cfg.RetryMaxDelay, cfg.Streams),
+		sch:      newSched(cfg.PerHost, cfg.RetryMaxDelay, cfg.Streams, !cfg.Tuning.NoStreamProbe),
+		lastOn:   make(map[connID]*transfer),
 		verified: make(chan verifyResult, 16),
 	}
 	// The loop spends its time in libcurl and select(2), outside Go. Left
@@ -297,8 +300,16 @@ func (e *engine) init() error {
 	// libcurl multiplexes by default since 7.62 (CURLPIPE_MULTIPLEX) and
 	// runs up to this many streams per connection (100 by default), fewer
 	// when the server's SETTINGS_MAX_CONCURRENT_STREAMS says so: then it
-	// opens another connection.
-	if err := e.multi.Setopt(moptMaxConcurrentStreams, e.cfg.Streams); err != nil {
+	// opens another connection. Without --streams the engine finds each
+	// server's limit below MaxStreams (mux.go), so libcurl's own is that.
+	streams := e.cfg.Streams
+	if streams < 1 {
+		streams = defaultStreams
+		if e.sch.mux.probe {
+			streams = MaxStreams
+		}
+	}
+	if err := e.multi.Setopt(moptMaxConcurrentStreams, streams); err != nil {
 		return fmt.Errorf("libcurl: CURLMOPT_MAX_CONCURRENT_STREAMS: %w", err)
 	}
 	return e.configureTemplate()

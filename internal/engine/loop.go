@@ -68,6 +68,7 @@ func (e *engine) loop(ctx context.Context) {
 			continue
 		}
 		e.drain()
+		e.watchConns()
 		if len(e.linking) > 0 {
 			linkKick()
 		}
@@ -127,9 +128,11 @@ func (e *engine) fill(ctx context.Context) {
 	e.sch.startRanges(now, e.startSegment)
 	for e.stopReason == "" && !e.atInFlightCap() {
 		// With every -j slot taken, only a stream on a connection with
-		// room may start.
-		full := e.slots() >= e.cfg.Parallel
-		if full && e.sch.mux.open == 0 {
+		// room may start; with more taken (the stream that found its
+		// server's limit opened one more, mux.go), none.
+		slots := e.slots()
+		full := slots >= e.cfg.Parallel
+		if full && (e.sch.mux.open == 0 || slots > e.cfg.Parallel) {
 			return
 		}
 		if j := e.sch.next(now, full); j != nil {

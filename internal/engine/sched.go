@@ -27,10 +27,10 @@ type sched struct {
 	mux      multiplexing      // hosts whose transfers share connections as streams (mux.go)
 }
 
-func newSched(perHost int, maxPause time.Duration, streams int) sched {
+func newSched(perHost int, maxPause time.Duration, streams int, probe bool) sched {
 	return sched{perHost: perHost, maxPause: maxPause, now: time.Now,
 		hosts: make(map[string]*hostState), paused: make(map[*hostState]struct{}), splits: make(map[*job]struct{}),
-		mux: newMultiplexing(streams)}
+		mux: newMultiplexing(streams, probe)}
 }
 
 // running is how many transfers host h has, ranges and streams included.
@@ -50,7 +50,7 @@ func (s *sched) conns(h string) int { return s.running(h) - s.mux.streams[h] + s
 // The host's own limit (host.go) counts transfers, requests in flight.
 func (s *sched) transferCap(h string) int {
 	if s.perHost > 0 && s.mux.known[h] {
-		return s.perHost * s.mux.per
+		return s.perHost * s.mux.perConn(h)
 	}
 	return s.perHost
 }

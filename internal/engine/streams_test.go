@@ -6,6 +6,7 @@ package engine
 import (
 	"context"
 	"net/http"
+	"net/http/httptest"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -32,7 +33,7 @@ func (c *streamCounter) handler(size int) http.Handler {
 		for m := c.max.Load(); n > m && !c.max.CompareAndSwap(m, n); m = c.max.Load() {
 		}
 		time.Sleep(c.delay)
-		if c.requests.Add(1) > max(c.pass, 1) {
+		if c.requests.Add(1) > c.pass {
 			c.wave.Hold()
 		}
 		inner.ServeHTTP(w, r)
@@ -89,7 +90,7 @@ func TestStreamsPerSlot(t *testing.T) {
 func TestPerHostCountsConnectionsOverHTTP2(t *testing.T) {
 	cfg := Config{Parallel: 64, PerHost: 2, Streams: 5}
 	atOnce, wantConns := int64(10), int64(2)
-	if newMultiplexing(5).oneConn {
+	if newMultiplexing(5, false).oneConn {
 		atOnce, wantConns = 5, 1
 	}
 	if n := runStreams(t, cfg, 60, 2, atOnce, "--per-host 2 --streams 5"); n != wantConns {
@@ -102,4 +103,64 @@ func TestPerHostCountsConnectionsOverHTTP2(t *testing.T) {
 // InFlightCap).
 func TestInFlightBoundsStreams(t *testing.T) {
 	runStreams(t, Config{Parallel: 4, Streams: 100, InFlight: 6}, 40, 1, 6, "-j 4 --streams 100 and 6 in flight")
+}
+
+// 30 files at -j 4 --streams 30 over HTTP/2, the server holding every
+// request until all 30 are in flight: the four transfers that waited for
+// the host's first connection show it multiplexes as soon as they share
+// it, before any response (conns.go), so the other 26 start as streams in
+// the same round trip. Learnt only from the first response, four would be
+// all that ever ran before the server answered. (With more files than one
+// connection's streams, libcurl 8 would rightly open a second connection
+// for them within -j.)
+func TestMultiplexingLearntBeforeAnyResponse(t *testing.T) {
+	if n := runStreams(t, Config{Parallel: 4, Streams: 30}, 30, 0, 30, "-j 4 --streams 30"); n != 1 {
+		t.Errorf("%d TLS connections, want 1", n)
+	}
+}
+
+// Without --streams a connection carries what the server allows: a server
+// allowing 150 streams gets 150 at once on one connection with -j 1, past
+// the 100 a connection starts with, and never more than one stream beyond
+// them (the one that found the limit by needing a connection of its own).
+func TestStreamsGrowToWhatTheServerAllows(t *testing.T) {
+	const limit = 150
+	dir := t.TempDir()
+	c := &streamCounter{pass: 1}
+	c.wave.Set(limit)
+	srv, ca, conns := tlsServer(t, dir, c.handler(3000), true, func(s *httptest.Server) {
+		s.Config.HTTP2 = &http.HTTP2Config{MaxConcurrentStreams: limit}
+	})
+	entries := smallFiles(srv, dir, 400)
+	_, st := run(t, context.Background(), Config{Parallel: 1, CACert: ca, Protocols: []string{"https"}}, entries)
+	if st.OK != len(entries) {
+		t.Fatalf("%+v", st)
+	}
+	checkSmallFiles(t, entries, 3000)
+	if m := c.max.Load(); m < limit || m > limit+1 || c.wave.Late() {
+		t.Errorf("server saw at most %d requests at once (the wave of %d all in flight: %v), want %d or %d",
+			m, limit, !c.wave.Late(), limit, limit+1)
+	}
+	if n := conns.Load(); n < 1 || n > 2 {
+		t.Errorf("%d TLS connections, want 1 or 2", n)
+	}
+}
+
+// MULTIGET_OFF=streamprobe keeps a connection at 100 streams whatever the
+// server allows.
+func TestStreamProbeOff(t *testing.T) {
+	cfg := Config{Parallel: 1, Tuning: Tuning{NoStreamProbe: true}}
+	dir := t.TempDir()
+	c := &streamCounter{pass: 1}
+	c.wave.Set(defaultStreams)
+	srv, ca, _ := tlsServer(t, dir, c.handler(3000), true, func(s *httptest.Server) {
+		s.Config.HTTP2 = &http.HTTP2Config{MaxConcurrentStreams: 150}
+	})
+	entries := smallFiles(srv, dir, 300)
+	cfg.CACert, cfg.Protocols = ca, []string{"https"}
+	_, st := run(t, context.Background(), cfg, entries)
+	if st.OK != len(entries) {
+		t.Fatalf("%+v", st)
+	}
+	c.wantAtOnce(t, defaultStreams, "MULTIGET_OFF=streamprobe")
 }

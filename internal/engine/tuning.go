@@ -13,10 +13,16 @@ type Tuning struct {
 	NoWriters  bool // every body is written on the loop thread (see writers.c)
 	NoUnnamed  bool // every file is NAME.part renamed to NAME (linker.c)
 	NoHandover bool // the linker never writes a body itself (linker.c)
+	// NoEarlyMux: a host is known to multiplex only from its first
+	// response, not from two transfers given one connection (conns.go).
+	NoEarlyMux bool
+	// NoStreamProbe: without --streams a connection carries 100 streams,
+	// not what its server allows (mux.go).
+	NoStreamProbe bool
 }
 
 // tuningWords are ParseTuning's words, in the order the docs list them.
-var tuningWords = []string{"writers", "unnamed", "handover"}
+var tuningWords = []string{"writers", "unnamed", "handover", "earlymux", "streamprobe"}
 
 // ParseTuning reads a comma-separated list of the optimizations to turn
 // off: "writers,unnamed", "all", or "" (none).
@@ -26,13 +32,17 @@ func ParseTuning(s string) (Tuning, error) {
 		switch strings.ToLower(strings.TrimSpace(w)) {
 		case "":
 		case "all":
-			t = Tuning{true, true, true}
+			t = Tuning{true, true, true, true, true}
 		case "writers":
 			t.NoWriters = true
 		case "unnamed":
 			t.NoUnnamed = true
 		case "handover":
 			t.NoHandover = true
+		case "earlymux":
+			t.NoEarlyMux = true
+		case "streamprobe":
+			t.NoStreamProbe = true
 		default:
 			return Tuning{}, fmt.Errorf("unknown word %q; the valid ones are all, %s", strings.TrimSpace(w), strings.Join(tuningWords, ", "))
 		}

@@ -25,7 +25,7 @@ func fileIs(t *testing.T, path string, want []byte) {
 }
 
 func TestParseTuning(t *testing.T) {
-	all := Tuning{true, true, true}
+	all := Tuning{true, true, true, true, true}
 	cases := []struct {
 		in   string
 		want Tuning
@@ -38,6 +38,8 @@ func TestParseTuning(t *testing.T) {
 		{"cork", Tuning{}, "cork"},
 		{"unnamed", Tuning{NoUnnamed: true}, ""},
 		{"handover", Tuning{NoHandover: true}, ""},
+		{"earlymux", Tuning{NoEarlyMux: true}, ""},
+		{"streamprobe,earlymux", Tuning{NoEarlyMux: true, NoStreamProbe: true}, ""},
 		{"writers,unnamed", Tuning{NoWriters: true, NoUnnamed: true}, ""},
 		{" Unnamed , HANDOVER ,", Tuning{NoUnnamed: true, NoHandover: true}, ""},
 		{"unnamed,all", all, ""},

@@ -487,6 +487,7 @@ void mg_xfer_discard(mg_xfer *x) {
 void mg_xfer_free(mg_xfer *x) {
 	if (!x)
 		return;
+	mg_conn_forget(x);
 	mg_unhold(x->held);
 	mg_writers_drain(x);
 	if (x->fd >= 0)
@@ -513,8 +514,10 @@ size_t mg_header_line(char *p, size_t size, size_t nmemb, void *ud) {
 	size_t n = size * nmemb;
 	if (!x)
 		return n;
-	if (n >= 5 && memcmp(p, "HTTP/", 5) == 0)
+	if (n >= 5 && memcmp(p, "HTTP/", 5) == 0) {
 		x->hdr_end = 0;
+		mg_conn_response(x);
+	}
 	else if ((n == 2 && p[0] == '\r' && p[1] == '\n') || (n == 1 && p[0] == '\n'))
 		x->hdr_end = 1;
 	return n;

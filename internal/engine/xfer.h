@@ -9,6 +9,7 @@
 
 #include <curl/curl.h>
 
+#include "conns.h"
 #include "part.h"
 
 enum {
@@ -74,6 +75,7 @@ typedef struct mg_xfer {
 	int probe;           // asks only whether a saved file is whole: no 206 body is kept
 	long long skipped;   // bytes of a probe's 416 error page read past
 	int hdr_end;         // the last response's header block ended (blank line seen)
+	mg_conn conn;        // the connection libcurl gave it (conns.h)
 	int preexisted;      // the output file existed before this attempt
 	int tmp_ok;          // may be written unnamed (see linker.c)
 	int tmpfile;         // written unnamed (O_TMPFILE), linked when complete
