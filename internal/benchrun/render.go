@@ -102,7 +102,7 @@ func (b *bench) linkMethod() string {
 		runs, b.cfg.timeout, b.cfg.storage)
 	fmt.Fprintf(&sb, "- tools: \"defaults\" rows give each tool only what it needs to save the files where told, trust the CA, stay quiet and read no user config "+
 		"(curl -q -s -Z -K LIST; wget2 --no-config --no-robots --no-hsts --no-hpkp --no-ocsp --no-netrc; aria2c --no-conf, overwrite, no console output); "+
-		"the notes say each one's default for transfers at once (multiget's -j counts connections, each HTTP/2 connection carrying up to --streams, default 100, transfers); "+
+		"the notes say each one's default for transfers at once (multiget's -j counts connections, each HTTP/2 connection carrying up to --streams, by default what the server allows, transfers); "+
 		"wget2 runs up to 30 HTTP/2 streams per connection (--http2-request-window); "+
 		"\"%d at once\" rows give each its own flag: multiget -j %d, curl --parallel-max %d, wget2 --max-threads=%d, aria2c -j%d -x1\n",
 		linkBudget, linkBudget, linkBudget, linkBudget, linkBudget)

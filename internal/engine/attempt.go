@@ -161,6 +161,9 @@ func (e *engine) startTransfer(j *job, seg *segment, url, host string, checkHTTP
 	if seg == nil && j.offset == 0 && len(j.entry.Checksums) == 0 && !e.cfg.Compressed {
 		x.allowTmp()
 	}
+	if pipeWait && e.watching(host) {
+		x.watchConn() // conns.go
+	}
 	if err = setup(x); err == nil {
 		if err = e.multi.AddHandle(easy); err != nil {
 			err = fmt.Errorf("libcurl: %w", err)

@@ -25,7 +25,7 @@ int mg_prereq(void *ud, char *rip, char *lip, int rport, int lport) {
 	mg_xfer *x = ud;
 	// Only the first connection of an attempt counts: a redirect's next
 	// hop may go elsewhere.
-	if (!x || x->conn.seq)
+	if (!x || !x->conn.watch || x->conn.seq)
 		return CURL_PREREQFUNC_OK;
 	if (ngot == capgot) {
 		int c = capgot ? 2 * capgot : 64;
@@ -48,7 +48,7 @@ int mg_prereq(void *ud, char *rip, char *lip, int rport, int lport) {
 }
 
 void mg_conn_response(struct mg_xfer *x) {
-	if (!x->conn.resp)
+	if (x->conn.watch && !x->conn.resp)
 		x->conn.resp = ++seq;
 }
 

@@ -27,6 +27,19 @@ import "C"
 
 import "unsafe"
 
+// watching says whether the connections of the next https transfer to h
+// can teach anything: while h is not known to multiplex, or its cap is
+// still being probed. Elsewhere (http://, ranges, a host whose cap is
+// settled) nothing is recorded, and the callback costs a test.
+func (e *engine) watching(h string) bool {
+	if !e.sch.mux.known[h] {
+		return !e.cfg.Tuning.NoEarlyMux
+	}
+	return e.sch.mux.probing(h, true)
+}
+
+func (x cxfer) watchConn() { x.p.conn.watch = 1 }
+
 // connID names a connection by its two ends.
 type connID struct {
 	lip, rip     string

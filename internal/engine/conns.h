@@ -10,6 +10,7 @@
 #include <curl/curl.h>
 
 typedef struct mg_conn {
+	int watch;               // record this transfer's connection (set from Go)
 	unsigned long long seq;  // order in which this transfer got its connection; 0: not yet
 	unsigned long long resp; // order in which its first response status line came; 0: not yet
 	int fresh;               // the connection was opened for this transfer
