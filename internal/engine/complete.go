@@ -122,8 +122,7 @@ func (e *engine) complete(t *transfer, code int) {
 	e.hostFeedback(t, &f, v)
 	if fixable := mirrorFixable(&f); fixable && (v.kind == vRetry || v.kind == vFail || v.kind == vFailKeep) && e.nextMirror(j) {
 		// Not given up: the next URL is asked.
-		v.reason = strings.TrimSuffix(v.reason, gaveUp("", f.attempts))
-		v.kind, v.now, v.moved = vRetry, true, true
+		v.kind, v.now, v.moved, v.gaveUp = vRetry, true, true, 0
 	} else if fixable && v.kind == vRetry {
 		e.nextRound(j)
 	}
@@ -139,7 +138,7 @@ func (e *engine) complete(t *transfer, code int) {
 	if e.cfg.ContentDisposition && j.entry.NamedByURL {
 		cdName = contentDispositionName(header(t.easy.GetHandle(), "Content-Disposition"))
 	}
-	j.last = Result{CurlCode: v.curlCode, HTTPCode: f.httpCode, EffectiveURL: getString(t.easy, curl.INFO_EFFECTIVE_URL), Error: v.reason}
+	j.last = Result{CurlCode: v.curlCode, HTTPCode: f.httpCode, EffectiveURL: getString(t.easy, curl.INFO_EFFECTIVE_URL), Error: v.message()}
 	if v.fdWait {
 		j.tries.fdWaits++
 	}

@@ -140,6 +140,15 @@ type verdict struct {
 	reload     bool // look at NAME.part afresh (-c) before the next attempt
 	fresh      bool // a split download is given up: its ranges go, the entry starts afresh
 	moved      bool // the entry moves to its next URL (set by complete: mirrors.go)
+	gaveUp     int  // >0: the budget is spent after this many attempts (see message)
+}
+
+// message is the verdict's reason as a result or -v line gives it.
+func (v verdict) message() string {
+	if v.gaveUp > 0 {
+		return fmt.Sprintf("%s (gave up after %s)", v.reason, plural(v.gaveUp, "attempt"))
+	}
+	return v.reason
 }
 
 // needsHeaders says whether classify looks at f.hdr: for every range (a
@@ -260,7 +269,7 @@ func settle(f *attemptFacts, v *verdict) {
 		budget--
 	}
 	if budget > f.retry || f.stopping {
-		v.reason = gaveUp(v.reason, f.attempts)
+		v.gaveUp = f.attempts
 		v.kind = vFail
 		if v.keep != keepNone && offset > 0 {
 			v.kind = vFailKeep
@@ -311,7 +320,7 @@ func classifyRange(f *attemptFacts) verdict {
 	case !transient:
 		v.kind = vFail
 	case f.attempts > f.retry:
-		v.kind, v.reason = vFailKeep, gaveUp(v.reason, f.attempts)
+		v.kind, v.gaveUp = vFailKeep, f.attempts
 	default:
 		v.kind = vRetry
 	}
@@ -328,7 +337,7 @@ func restartSplitVerdict(f *attemptFacts, v verdict) verdict {
 	}
 	switch {
 	case budget > f.retry:
-		v.kind, v.reason = vFail, gaveUp(v.reason, f.jobAttempts)
+		v.kind, v.gaveUp = vFail, f.jobAttempts
 	case budget == 0:
 		v.now = true // the free restart is no retry: no backoff either
 	}
@@ -337,10 +346,6 @@ func restartSplitVerdict(f *attemptFacts, v verdict) verdict {
 
 func stallReason(d time.Duration) string {
 	return fmt.Sprintf("stalled: nothing received for %s (--stall-timeout)", d)
-}
-
-func gaveUp(reason string, attempts int) string {
-	return fmt.Sprintf("%s (gave up after %s)", reason, plural(attempts, "attempt"))
 }
 
 func b2i(b bool) int {

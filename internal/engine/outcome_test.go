@@ -69,7 +69,7 @@ func TestClassify(t *testing.T) {
 			verdict{kind: vRestart, reason: "HTTP 206 answer does not start at byte 100", retryAfter: ra}},
 		{"restart beyond the budget fails and drops the part",
 			whole(func(a *attemptFacts) { a.state, a.freeUsed, a.attempts = stateRangeBad, true, 5 }),
-			verdict{kind: vFail, reason: "HTTP 206 answer does not start at byte 100 (gave up after 5 attempts)", retryAfter: ra}},
+			verdict{kind: vFail, reason: "HTTP 206 answer does not start at byte 100", gaveUp: 5, retryAfter: ra}},
 		{"part busy in another process waits and reloads",
 			whole(func(a *attemptFacts) { a.state, a.busy, a.ioErr = stateIOErr, true, busy }),
 			verdict{kind: vRetry, reason: busy, retryAfter: ra, reload: true}},
@@ -109,7 +109,7 @@ func TestClassify(t *testing.T) {
 			verdict{kind: vRetry, reason: "HTTP 503 Service Unavailable", retryAfter: ra}},
 		{"503 beyond the budget fails keeping the prefix",
 			whole(func(a *attemptFacts) { a.state, a.httpCode, a.attempts = stateRejected, 503, 4 }),
-			verdict{kind: vFailKeep, reason: "HTTP 503 Service Unavailable (gave up after 4 attempts)", retryAfter: ra, keep: keepEarlier}},
+			verdict{kind: vFailKeep, reason: "HTTP 503 Service Unavailable", gaveUp: 4, retryAfter: ra, keep: keepEarlier}},
 		{"404 fails at once",
 			whole(func(a *attemptFacts) { a.state, a.httpCode, a.curlCode = stateRejected, 404, 23 }),
 			verdict{kind: vFail, reason: notFound}},
@@ -144,12 +144,12 @@ func TestClassify(t *testing.T) {
 			verdict{kind: vRetry, reason: refused, curlCode: 56, retryAfter: ra}},
 		{"a cut beyond the budget keeps the part",
 			whole(func(a *attemptFacts) { a.curlCode, a.attempts = 56, 4 }),
-			verdict{kind: vFailKeep, reason: refused + " (gave up after 4 attempts)", curlCode: 56, retryAfter: ra, keep: keepAll, offset: 150, validator: `"v1"`}},
+			verdict{kind: vFailKeep, reason: refused, gaveUp: 4, curlCode: 56, retryAfter: ra, keep: keepAll, offset: 150, validator: `"v1"`}},
 		{"a stopping run retries nothing",
 			whole(func(a *attemptFacts) {
 				a.curlCode, a.stopping, a.offset, a.validator, a.httpCode, a.hdr.validator = 7, true, 0, "", 0, ""
 			}),
-			verdict{kind: vFail, reason: refused + " (gave up after 2 attempts)", curlCode: 7, retryAfter: ra}},
+			verdict{kind: vFail, reason: refused, gaveUp: 2, curlCode: 7, retryAfter: ra}},
 		{"a refused connection keeps the earlier prefix",
 			whole(func(a *attemptFacts) { a.state, a.curlCode, a.httpCode = stateFresh, 7, 0 }),
 			verdict{kind: vRetry, reason: refused, curlCode: 7, retryAfter: ra, keep: keepEarlier}},
@@ -196,7 +196,7 @@ func TestClassify(t *testing.T) {
 			verdict{kind: vRestart, reason: changed, retryAfter: ra, fresh: true}},
 		{"range restart beyond the budget fails",
 			rng(func(a *attemptFacts) { a.state, a.httpCode, a.hdr.validator, a.freeUsed = stateRangeBad, 200, "", true }),
-			verdict{kind: vFail, reason: changed + " (gave up after 5 attempts)", retryAfter: ra, fresh: true}},
+			verdict{kind: vFail, reason: changed, gaveUp: 5, retryAfter: ra, fresh: true}},
 		{"range 503 retries alone",
 			rng(func(a *attemptFacts) { a.state, a.httpCode, a.curlCode = stateRejected, 503, 23 }),
 			verdict{kind: vRetry, reason: "HTTP 503 Service Unavailable", curlCode: 23, retryAfter: ra}},
@@ -223,7 +223,7 @@ func TestClassify(t *testing.T) {
 			verdict{kind: vFail, reason: refused, curlCode: 60, retryAfter: ra}},
 		{"range beyond its retries fails keeping the ranges",
 			rng(func(a *attemptFacts) { a.curlCode, a.attempts = 56, 4 }),
-			verdict{kind: vFailKeep, reason: refused + " (gave up after 4 attempts)", curlCode: 56, retryAfter: ra}},
+			verdict{kind: vFailKeep, reason: refused, gaveUp: 4, curlCode: 56, retryAfter: ra}},
 
 		// --retry-all-errors: every HTTP and libcurl error is retried
 		// within --retry; a disk error still is not.
@@ -235,7 +235,7 @@ func TestClassify(t *testing.T) {
 			verdict{kind: vRetry, reason: refused, curlCode: 60, retryAfter: ra, keep: keepEarlier}},
 		{"--retry-all-errors beyond the budget fails keeping the prefix",
 			whole(func(a *attemptFacts) { a.state, a.httpCode, a.attempts, a.retryAll = stateRejected, 404, 4, true }),
-			verdict{kind: vFailKeep, reason: notFound + " (gave up after 4 attempts)", retryAfter: ra, keep: keepEarlier}},
+			verdict{kind: vFailKeep, reason: notFound, gaveUp: 4, retryAfter: ra, keep: keepEarlier}},
 		{"--retry-all-errors leaves a disk error failed",
 			whole(func(a *attemptFacts) { a.state, a.curlCode, a.retryAll = stateIOErr, 23, true }),
 			verdict{kind: vFail, reason: noSpace, curlCode: 23}},
@@ -283,5 +283,18 @@ func TestClassifyWithoutHeaders(t *testing.T) {
 	f := whole(func(a *attemptFacts) { a.hdr = nil })
 	if v := classify(f); v.kind != vOK {
 		t.Errorf("classify = %+v, want ok", v)
+	}
+}
+
+// A verdict that spent the budget says so after its reason; a move to the
+// next URL (complete, mirrors.go) clears gaveUp and the reason stands alone.
+func TestVerdictMessage(t *testing.T) {
+	v := verdict{kind: vFail, reason: "HTTP 503 Service Unavailable", gaveUp: 3}
+	if got, want := v.message(), "HTTP 503 Service Unavailable (gave up after 3 attempts)"; got != want {
+		t.Errorf("message() = %q, want %q", got, want)
+	}
+	v.gaveUp = 0
+	if got := v.message(); got != v.reason {
+		t.Errorf("message() = %q, want the reason alone", got)
 	}
 }

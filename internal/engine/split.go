@@ -181,7 +181,7 @@ func (e *engine) completeSegment(t *transfer, code int) {
 		e.writeMeta(j)
 	default:
 		j.last.HTTPCode, j.last.CurlCode = f.httpCode, code
-		e.failSplit(j, errors.New(v.reason), v.kind == vFail)
+		e.failSplit(j, errors.New(v.message()), v.kind == vFail)
 	}
 	if v.kind == vRetry {
 		e.noteAttempt(a, v, time.Until(s.due)) // once the backoff is drawn
@@ -199,7 +199,7 @@ func (e *engine) abandonSplit(j *job, v verdict) {
 	e.dropPart(j)
 	j.segs, j.segURL, j.segHost, j.validator, j.offset, j.total = nil, "", "", "", 0, 0
 	j.splitting = splitMaybe
-	j.last = Result{Error: v.reason}
+	j.last = Result{Error: v.message()}
 	if v.free {
 		j.tries.freeRestart = true
 	}

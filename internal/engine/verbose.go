@@ -107,7 +107,7 @@ func (e *engine) noteAttempt(a *Attempt, v verdict, delay time.Duration) {
 		a.Outcome = "failed"
 	}
 	if a.Outcome != "ok" {
-		a.Reason, a.CurlCode = v.reason, v.curlCode
+		a.Reason, a.CurlCode = v.message(), v.curlCode
 	}
 	e.cfg.OnAttempt(*a)
 }
