@@ -51,7 +51,7 @@ func TestParseTuning(t *testing.T) {
 			got, err := ParseTuning(c.in)
 			if c.bad != "" {
 				if err == nil || !strings.Contains(err.Error(), fmt.Sprintf("%q", c.bad)) ||
-					!strings.Contains(err.Error(), "all, writers, unnamed, handover") {
+					!strings.Contains(err.Error(), "all, writers, unnamed, handover, earlymux, streamprobe") {
 					t.Fatalf("ParseTuning(%q) = %+v, %v; want an error naming %q and the valid words", c.in, got, err, c.bad)
 				}
 				return
