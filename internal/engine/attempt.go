@@ -98,7 +98,8 @@ func (e *engine) removeTransfer(t *transfer) {
 
 // newTransfer readies an easy handle for url, writing to path+".part": a
 // handle kept from a finished transfer when there is one (reuse spares
-// libcurl's per-handle allocations, its receive buffer among them), else a
+// libcurl's per-handle set-up; not its receive buffer, which libcurl 7.88
+// frees at the end of every transfer, lib/multi.c multi_done), else a
 // duplicate of the template.
 func (e *engine) newTransfer(url string, hdrs slist, path string, part *partHold, checkHTTP, pipeWait, h1 bool) (*curl.CURL, cxfer, error) {
 	var easy *curl.CURL
