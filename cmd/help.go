@@ -180,8 +180,9 @@ OUTPUT
   (ok, FAILED, skipped, unchanged, INVALID, INTERRUPTED), or with --json an
   object with source, url, effective_url, path, status (ok, failed,
   skipped, unchanged, invalid, interrupted; planned in a --dry-run),
-  http_code, curl_code, error, bytes, duration_ms, attempts, checksums;
-  then a "record": "host" object per host that pushed back. --json-summary
+  http_code, curl_code, error, bytes, duration_ms, attempts, checksums
+  (and ranges for a split download, tried for one with mirrors); then a
+  "record": "host" object per host that pushed back. --json-summary
   ends stdout with a "record": "summary" object: ok, failed, skipped,
   unchanged, invalid, interrupted, planned, not_started, bytes,
   duration_ms, exit_code, stopped. stderr: the bar on a terminal (entries,

@@ -348,6 +348,11 @@ func (e *engine) baseResult(j *job) Result {
 	r.Source, r.URL, r.Path = j.entry.Source, j.entry.AsWritten(), j.entry.Path
 	r.Bytes = j.received
 	r.Attempts = j.tries.attempts
+	for _, s := range j.segs {
+		if !s.probe {
+			r.Ranges++
+		}
+	}
 	r.Duration = time.Since(j.begin)
 	r.Tried = j.tried
 	return r

@@ -61,7 +61,7 @@ func TestSplitDownloadIsWholeAndUsesRanges(t *testing.T) {
 	// 4 MB/s per connection: the probe is still running when the split
 	// is decided, so the file really is fetched as several ranges.
 	r, path := splitOne(t, s, 4, "/throttle/4000000/", size, "sp")
-	if r.Status != StatusOK || r.Attempts != 5 || r.Bytes != size {
+	if r.Status != StatusOK || r.Attempts != 5 || r.Ranges != 4 || r.Bytes != size {
 		t.Fatalf("%+v", r)
 	}
 	if starts := rangeStarts(s, "sp"); len(starts) != 4 {
@@ -80,7 +80,7 @@ func TestSplitRetriesAFailedRangeAlone(t *testing.T) {
 	const size = 3 << 20
 	// Request 2 (the first range after the probe) is reset after 100000 bytes.
 	r, path := splitOne(t, s, 3, "/throttle-cut/4000000/100000/2/", size, "sc")
-	if r.Status != StatusOK || r.Attempts != 5 {
+	if r.Status != StatusOK || r.Attempts != 5 || r.Ranges != 3 {
 		t.Fatalf("%+v", r)
 	}
 	starts := rangeStarts(s, "sc")

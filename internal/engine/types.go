@@ -105,6 +105,7 @@ type Result struct {
 	Bytes        int64  // body bytes received for this entry, over all attempts
 	Duration     time.Duration
 	Attempts     int               // transfers tried; 0 when none was
+	Ranges       int               // byte ranges a split download was fetched in; 0 when not split
 	Verified     map[string]string // algo -> hex of the checksums that matched
 	// Tried lists the URLs asked, in order, when the entry has mirrors
 	// (nil otherwise); EffectiveURL is where the last answer came from.

@@ -20,7 +20,7 @@ type Attempt struct {
 	Source string // the entry's source (FILE:LINE, arg:N)
 	URL    string // the URL requested (as written, when it is the entry's)
 	Range  string // "START-END" for a range of a split download, else ""
-	N      int    // the entry's attempt number, 1-based (ranges count too)
+	N      int    // the entry's attempt number, 1-based; for a range of a split download, the range's
 
 	NewConnection bool   // a connection was opened for it, else one was reused
 	IP            string // the address it talked to, "" when it connected nowhere
@@ -66,6 +66,9 @@ func (e *engine) attemptOf(t *transfer, got int64) *Attempt {
 	}
 	if t.seg != nil {
 		a.Range = strconv.FormatInt(t.seg.start+t.seg.done, 10) + "-" + strconv.FormatInt(t.seg.end-1, 10)
+		if !t.seg.probe {
+			a.N = t.seg.attempts // the range's own: the entry's counts every range
+		}
 	}
 	if a.HTTPCode > 0 && isHTTP(a.EffectiveURL) {
 		a.HTTPVersion = httpVersionName(getInt(t.easy, infoHTTPVersion))

@@ -206,9 +206,7 @@ func Line(res engine.Result) string {
 		}
 		line := fmt.Sprintf("%s -> %s  %s %s %s", head, field(res.Path),
 			FormatSize(res.Bytes), code, FormatDuration(res.Duration))
-		if res.Attempts > 1 {
-			line += fmt.Sprintf(" after %d attempts", res.Attempts)
-		}
+		line += attemptsNote(res)
 		for _, algo := range []string{"sha512", "sha256", "sha1", "md5"} {
 			if _, ok := res.Verified[algo]; ok {
 				line += " " + algo + " ok"
@@ -330,4 +328,22 @@ func notStarted(n int) string {
 		return "1 entry not started"
 	}
 	return strconv.Itoa(n) + " entries not started"
+}
+
+// attemptsNote says how an ok entry got there when it took more than one
+// transfer: " after N attempts", or for a split download " in N ranges",
+// with how many transfers it retried beyond the first of each range and
+// the probe.
+func attemptsNote(res engine.Result) string {
+	if res.Ranges == 0 {
+		if res.Attempts > 1 {
+			return fmt.Sprintf(" after %d attempts", res.Attempts)
+		}
+		return ""
+	}
+	note := fmt.Sprintf(" in %d ranges", res.Ranges)
+	if extra := res.Attempts - res.Ranges - 1; extra > 0 {
+		note += fmt.Sprintf(" (%d retried)", extra)
+	}
+	return note
 }

@@ -336,6 +336,7 @@ type jsonResult struct {
 	Bytes        int64             `json:"bytes"`
 	DurationMS   int64             `json:"duration_ms"`
 	Attempts     int               `json:"attempts"`
+	Ranges       int               `json:"ranges,omitempty"`
 	Checksums    map[string]string `json:"checksums"`
 	Tried        []string          `json:"tried,omitempty"`
 }
@@ -355,6 +356,7 @@ func toJSON(res engine.Result) jsonResult {
 		Bytes:        res.Bytes,
 		DurationMS:   res.Duration.Milliseconds(),
 		Attempts:     res.Attempts,
+		Ranges:       res.Ranges,
 		Checksums:    nonNil(res.Verified),
 		Tried:        redactAll(res.Tried),
 	}
