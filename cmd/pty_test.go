@@ -14,13 +14,14 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
 	"unicode/utf8"
 
 	"github.com/creack/pty"
+
+	"github.com/multiget/multiget/internal/testserver"
 )
 
 // ptyRun runs multiget with args, stderr on a 100x24 pty and stdout on a
@@ -39,25 +40,6 @@ type ptyConf struct {
 	// resize, when set, is the width the terminal is given once the bar
 	// has been drawn a few times (with the SIGWINCH a terminal sends).
 	resize uint16
-}
-
-// syncBuffer is a bytes.Buffer safe to read while another goroutine
-// writes it.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
 }
 
 func ptyRunOn(t *testing.T, pc ptyConf, env []string, args ...string) (term, stdout string, code int) {
@@ -88,7 +70,7 @@ func ptyRunOn(t *testing.T, pc ptyConf, env []string, args ...string) (term, std
 
 	// Read concurrently: a pty whose master is not read fills up and
 	// blocks the child's writes.
-	var termBuf syncBuffer
+	var termBuf testserver.Buffer
 	readDone := make(chan error, 1)
 	go func() {
 		_, err := io.Copy(&termBuf, master)

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/multiget/multiget/internal/engine"
+	"github.com/multiget/multiget/internal/testserver"
 )
 
 // fakeClock is advanced explicitly so throttling is tested without sleeping.
@@ -35,24 +36,6 @@ func (c *fakeClock) Advance(d time.Duration) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	c.t = c.t.Add(d)
-}
-
-// syncBuffer lets the race test read what concurrent writers produced.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
 }
 
 var results = []engine.Result{
@@ -414,7 +397,7 @@ func TestHostileFieldsAreNeutralised(t *testing.T) {
 func TestConcurrentUse(t *testing.T) {
 	for _, mode := range []Mode{ModeNone, ModeBar, ModePlain} {
 		t.Run(fmt.Sprintf("mode %d", mode), func(t *testing.T) {
-			var out, errs syncBuffer
+			var out, errs testserver.Buffer
 			clk := newFakeClock()
 			r := New(Options{Out: &out, Err: &errs, Mode: mode, JSON: mode == ModeNone, Now: clk.Now})
 			const n = 200
