@@ -67,6 +67,8 @@ struct mg_xfer **mg_conn_take(int *n) {
 }
 
 void mg_conn_forget(struct mg_xfer *x) {
+	if (!x->conn.watch)
+		return;
 	for (int i = 0; i < ngot; i++)
 		if (got[i] == x) {
 			memmove(got + i, got + i + 1, (size_t)(ngot - i - 1) * sizeof *got);

@@ -73,7 +73,8 @@ func (e *engine) connGiven(t *transfer, c *C.mg_conn) {
 	prev := e.lastOn[t.conn]
 	e.lastOn[t.conn] = t
 	if !e.sch.mux.known[t.host] {
-		if e.cfg.Tuning.NoEarlyMux || prev == nil || prev.host != t.host || e.active[uintptr(prev.easy.GetHandle())] != prev {
+		// (watching recorded nothing for such a host with earlymux off.)
+		if prev == nil || prev.host != t.host || e.active[uintptr(prev.easy.GetHandle())] != prev {
 			return
 		}
 		if pc := &prev.x.p.conn; pc.resp != 0 && pc.resp < c.seq {
@@ -87,24 +88,21 @@ func (e *engine) connGiven(t *transfer, c *C.mg_conn) {
 		return
 	}
 	// The streams to the host given a connection before t and still
-	// running were running when t was given its: those on t's own, and
-	// the most on any other.
-	inUse, others := 1, make(map[connID]int)
+	// running were running when t was given its: those on t's own
+	// connection and, for a fresh one, the most on any other.
+	onConn := make(map[connID]int)
 	for _, o := range e.active {
-		if o == t || o.host != t.host || o.seg != nil || o.x.p.conn.seq == 0 || o.x.p.conn.seq > c.seq {
-			continue
-		}
-		if o.conn == t.conn {
-			inUse++
-		} else {
-			others[o.conn]++
+		if o != t && o.host == t.host && o.seg == nil && o.x.p.conn.seq != 0 && o.x.p.conn.seq < c.seq {
+			onConn[o.conn]++
 		}
 	}
 	other := 0
-	for _, n := range others {
-		other = max(other, n)
+	for id, n := range onConn {
+		if id != t.conn {
+			other = max(other, n)
+		}
 	}
-	e.sch.mux.given(t.host, inUse, fresh, other)
+	e.sch.mux.given(t.host, onConn[t.conn]+1, fresh, other)
 }
 
 // forgetConn drops t from the connections it was last given.
