@@ -187,6 +187,7 @@ func (e *engine) startTransfer(j *job, seg *segment, url, host string, checkHTTP
 // attempt starts one transfer of j (or, for a split download resumed from
 // its .meta, all its unfinished ranges).
 func (e *engine) attempt(j *job) {
+	j.tries.rounds++
 	if j.resume.reload {
 		j.resume.reload = false
 		e.loadResume(j)

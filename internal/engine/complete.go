@@ -39,7 +39,7 @@ func (e *engine) facts(t *transfer, code int) attemptFacts {
 		compressed:   e.cfg.Compressed,
 		kept:         true,
 		attempts:     j.tries.attempts,
-		jobAttempts:  j.tries.attempts,
+		rounds:       j.tries.rounds,
 		fdWaits:      j.tries.fdWaits,
 		switches:     j.tries.switches,
 		freeUsed:     j.tries.freeRestart,

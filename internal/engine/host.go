@@ -276,7 +276,11 @@ func (e *engine) hostFeedback(t *transfer, f *attemptFacts, v verdict) {
 	case (f.httpCode == 429 || f.httpCode == 503) && (f.state == stateRejected || f.curlCode == 0):
 		wait := v.retryAfter
 		if wait <= 0 {
-			wait = e.backoff(max(t.job.tries.attempts, 1), 0)
+			n := t.job.tries.rounds
+			if t.seg != nil {
+				n = t.seg.attempts
+			}
+			wait = e.backoff(max(n, 1), 0)
 		}
 		e.sch.throttled(t.host, t.ticket, f.httpCode, wait)
 	case v.kind == vOK || v.kind == vCompleted:

@@ -91,7 +91,7 @@ type attemptFacts struct {
 
 	// Retry budget.
 	attempts    int  // of the whole file, or of the range
-	jobAttempts int  // of the whole file (ranges: for a restart)
+	rounds      int  // starts of the whole file, its ranges aside (for a restart)
 	fdWaits     int  // attempts spent waiting for descriptors so far
 	switches    int  // attempts that moved to another mirror (outside --retry)
 	freeUsed    bool // the free restart is spent
@@ -331,13 +331,15 @@ func classifyRange(f *attemptFacts) verdict {
 // once at once and without spending a retry, then from the budget.
 func restartSplitVerdict(f *attemptFacts, v verdict) verdict {
 	v.kind, v.fresh = vRestart, true
-	budget := f.jobAttempts
+	// As for a whole file (settle), less the free restart; counted
+	// in starts of the file, not in ranges, of which one split has many.
+	budget := f.rounds - 1
 	if !f.freeUsed {
 		v.free, budget = true, 0
 	}
 	switch {
 	case budget > f.retry:
-		v.kind, v.gaveUp = vFail, f.jobAttempts
+		v.kind, v.gaveUp = vFail, f.rounds
 	case budget == 0:
 		v.now = true // the free restart is no retry: no backoff either
 	}

@@ -9,7 +9,7 @@ import (
 // the version "v1", on its second attempt of --retry 3.
 func whole(f func(*attemptFacts)) attemptFacts {
 	a := attemptFacts{http: true, part: "d/f.part", state: stateWriting, httpCode: 206, got: 50,
-		offset: 100, validator: `"v1"`, kept: true, attempts: 2, jobAttempts: 2, retry: 3,
+		offset: 100, validator: `"v1"`, kept: true, attempts: 2, rounds: 2, retry: 3,
 		stallTimeout: time.Second, curlMsg: "Connection refused (curl 7)", ioErr: "cannot write d/f.part: no space left on device",
 		hdr: &respHeaders{validator: `"v1"`, acceptsRanges: true, rangeTotal: -1, retryAfter: 2 * time.Second}}
 	f(&a)
@@ -20,7 +20,7 @@ func whole(f func(*attemptFacts)) attemptFacts {
 // bytes and asked only for what lies past it (rerun.go).
 func probe(f func(*attemptFacts)) attemptFacts {
 	a := whole(func(a *attemptFacts) {
-		a.offset, a.validator, a.whole, a.got, a.attempts, a.jobAttempts = 0, "", 5000, 0, 1, 1
+		a.offset, a.validator, a.whole, a.got, a.attempts, a.rounds = 0, "", 5000, 0, 1, 1
 	})
 	f(&a)
 	return a
@@ -31,7 +31,7 @@ func probe(f func(*attemptFacts)) attemptFacts {
 func rng(f func(*attemptFacts)) attemptFacts {
 	a := whole(func(a *attemptFacts) {
 		a.segment, a.from, a.end, a.start = true, 150, 200, 100
-		a.attempts, a.jobAttempts = 1, 5
+		a.attempts, a.rounds = 1, 5
 	})
 	f(&a)
 	return a
@@ -191,7 +191,7 @@ func TestClassify(t *testing.T) {
 			verdict{kind: vRestart, reason: gone, retryAfter: ra, fresh: true, free: true, now: true}},
 		{"range restart after the free one waits a backoff",
 			rng(func(a *attemptFacts) {
-				a.state, a.httpCode, a.hdr.validator, a.freeUsed, a.jobAttempts = stateRangeBad, 200, "", true, 3
+				a.state, a.httpCode, a.hdr.validator, a.freeUsed, a.rounds = stateRangeBad, 200, "", true, 3
 			}),
 			verdict{kind: vRestart, reason: changed, retryAfter: ra, fresh: true}},
 		{"range restart beyond the budget fails",

@@ -227,7 +227,7 @@ func (s *sched) idle() bool { return len(s.waiting) == 0 && len(s.retries) == 0 
 // from RetryDelay with jitter, is at least the server's Retry-After, and
 // never exceeds RetryMaxDelay. A waiting retry holds no slot.
 func (e *engine) scheduleRetry(j *job, retryAfter time.Duration) {
-	e.queueRetry(j, time.Now().Add(e.backoff(j.tries.attempts, retryAfter)))
+	e.queueRetry(j, time.Now().Add(e.backoff(j.tries.rounds, retryAfter)))
 }
 
 // retryNow puts j in line for the next free slot without a backoff.

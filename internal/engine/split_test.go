@@ -3,6 +3,7 @@ package engine
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -143,6 +144,58 @@ func TestSplitNeverSplicesVersions(t *testing.T) {
 		t.Errorf("final file exists")
 	}
 	noPartFiles(t, dir)
+}
+
+// Restarts of a split download are counted in starts of the file, not in
+// ranges: a file that changes under two rounds of ranges is fetched whole
+// on the third within --retry 1 (the first restart is free), though those
+// rounds ran six transfers; with --retry 0 the second change ends it.
+func TestSplitRestartsSpendOneRetryEach(t *testing.T) {
+	s := faultServer(t)
+	const size = 3000000
+	for _, retry := range []int{1, 0} {
+		dir := t.TempDir()
+		name := fmt.Sprintf("chu%d", retry)
+		cfg := splitCfg(2)
+		cfg.Retry = retry
+		rec, _ := run(t, context.Background(), cfg, []Entry{
+			{Source: "a", URL: s.URLFor(fmt.Sprintf("/changing-after-probe/4/4000000/%d/%s", size, name)), Path: filepath.Join(dir, name)},
+		})
+		r := rec.results[0]
+		if retry == 0 {
+			if r.Status != StatusFailed || !strings.Contains(r.Error, "changed") || !strings.Contains(r.Error, "after 2 attempts") {
+				t.Errorf("--retry 0: %+v", r)
+			}
+			if n := probes(s, name); n != 2 {
+				t.Errorf("--retry 0: %d starts, want 2", n)
+			}
+			noPartFiles(t, dir)
+			continue
+		}
+		if r.Status != StatusOK {
+			t.Fatalf("--retry 1: %+v", r)
+		}
+		if n := probes(s, name); n != 3 {
+			t.Errorf("--retry 1: %d starts, want 3", n)
+		}
+		b, _ := os.ReadFile(filepath.Join(dir, name))
+		if !bytes.Equal(b, testserver.ContentVersion(name, size, 4)) {
+			t.Errorf("--retry 1: the file is not version 4 whole")
+		}
+		noPartFiles(t, dir)
+	}
+}
+
+// probes counts the requests for name without a Range header: the starts
+// of a split download.
+func probes(s *testserver.Server, name string) int {
+	n := 0
+	for _, r := range s.Requests(name) {
+		if r.Range == "" {
+			n++
+		}
+	}
+	return n
 }
 
 // Small files, unknown sizes and servers without ranges are not split.

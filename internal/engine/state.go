@@ -82,7 +82,8 @@ func (e *engine) setState(j *job, s jobState) {
 // only waited for descriptors (not counted, up to maxFDWaits), and the one
 // restart from byte 0 granted outside the budget.
 type retryBudget struct {
-	attempts    int
+	attempts    int // transfers tried, each range of a split download one
+	rounds      int // starts of the entry: a split download is one, whatever its ranges
 	fdWaits     int
 	switches    int // attempts that moved to another mirror, outside --retry
 	freeRestart bool

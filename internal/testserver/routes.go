@@ -211,6 +211,20 @@ func (c *call) route() {
 			e.bps = a[0]
 			c.serve(e, plain)
 		}
+	case "changing-after-probe":
+		// /changing-after-probe/K/BPS/SIZE/NAME: /changing-throttle/ whose
+		// version changes after each request without a Range header (a
+		// split download's probe), up to version K.
+		if a, ok := want(3); ok {
+			p := c.s.plainHits(c.name)
+			v := 2*p - 1
+			if c.r.Header.Get("Range") != "" {
+				v = 2 * p
+			}
+			e := c.entity(a[2], min(v, a[0]))
+			e.bps = a[1]
+			c.serve(e, plain)
+		}
 	case "throttle-cut":
 		// /throttle-cut/BPS/AT/HIT/SIZE/NAME: like /throttle/, except that
 		// request number HIT of NAME is reset after AT bytes — with split

@@ -125,6 +125,13 @@ type Server struct {
 //	                               SIZE, v), LastModified(v).
 //	/changing-rst/AT/SIZE/NAME     as /changing/, but hit 1 is cut like
 //	                               /rst/ after AT bytes.
+//	/changing-throttle/BPS/SIZE/NAME
+//	                               /changing/ at about BPS bytes/s.
+//	/changing-after-probe/K/BPS/SIZE/NAME
+//	                               as /changing-throttle/, but with P the
+//	                               requests so far without a Range header
+//	                               (this one included), version 2P-1
+//	                               without Range, 2P with, never above K.
 //	/throttle/BPS/SIZE/NAME        the file at about BPS bytes/s.
 //	/throttle-hit/BPS/HIT/SIZE/NAME
 //	                               hit HIT at about BPS bytes/s, the others
@@ -188,6 +195,19 @@ func (s *Server) URLFor(route string) string {
 		route = "/" + route
 	}
 	return s.URL + route
+}
+
+// plainHits counts the requests for name without a Range header so far.
+func (s *Server) plainHits(name string) int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	n := 0
+	for _, r := range s.reqs[name] {
+		if r.Range == "" {
+			n++
+		}
+	}
+	return n
 }
 
 // Hits returns how many requests have arrived for NAME, on any route.
