@@ -90,14 +90,14 @@ type attemptFacts struct {
 	finished  bool  // the range is all on disk
 
 	// Retry budget.
-	attempts    int  // of the whole file, or of the range
-	rounds      int  // starts of the whole file, its ranges aside (for a restart)
-	fdWaits     int  // attempts spent waiting for descriptors so far
-	switches    int  // attempts that moved to another mirror (outside --retry)
-	freeUsed    bool // the free restart is spent
-	retry       int  // --retry
-	retryAll    bool // --retry-all-errors: HTTP and libcurl errors are all transient
-	stopping    bool // the run is stopping: nothing is tried again
+	attempts int  // of the whole file, or of the range
+	rounds   int  // starts of the whole file, its ranges aside (for a restart)
+	fdWaits  int  // attempts spent waiting for descriptors so far
+	switches int  // attempts that moved to another mirror (outside --retry)
+	freeUsed bool // the free restart is spent
+	retry    int  // --retry
+	retryAll bool // --retry-all-errors: HTTP and libcurl errors are all transient
+	stopping bool // the run is stopping: nothing is tried again
 
 	hdr *respHeaders // nil unless needsHeaders
 }
