@@ -249,11 +249,12 @@ func TestSplitContinueChangedRestartsAtOnce(t *testing.T) {
 		u := s.URLFor(fmt.Sprintf("/changing-throttle/4000000/%d/%s", size, name))
 		seed(t, out, name, u)
 		// The restart is split again, and its ranges find yet another
-		// version: that fails (its attempts exceed --retry 3).
+		// version: that second restart would spend a retry, and with
+		// --retry 0 there is none, so the entry fails at once.
 		r := mgTimeout(t, 20*time.Second, dir, append([]string{"-d", "out", "--json", "-c", "--split", "4",
-			"--min-split-size", "1M", "--retry", "3", u}, slow...)...)
+			"--min-split-size", "1M", "--retry", "0", u}, slow...)...)
 		res := single(t, r)
-		if r.code != 1 || res.Status != "failed" || !strings.Contains(res.Error, "changed") || !strings.Contains(res.Error, "gave up") {
+		if r.code != 1 || res.Status != "failed" || !strings.Contains(res.Error, "changed") || !strings.Contains(res.Error, "gave up after 2 attempts") {
 			t.Fatalf("want a failure saying the file changed\n%s", r)
 		}
 		wantAbsent(t, filepath.Join(out, name))

@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -184,6 +185,39 @@ func TestSplitRestartsSpendOneRetryEach(t *testing.T) {
 		}
 		noPartFiles(t, dir)
 	}
+}
+
+// -v numbers a split download's probe as the entry's attempt and each
+// range by its own attempts, not by the transfers the entry has run.
+func TestSplitVerboseNumbersAttempts(t *testing.T) {
+	s := faultServer(t)
+	const size = 4000000
+	var mu sync.Mutex
+	var got []Attempt
+	cfg := splitCfg(4)
+	cfg.OnAttempt = func(a Attempt) {
+		mu.Lock()
+		defer mu.Unlock()
+		got = append(got, a)
+	}
+	path := filepath.Join(t.TempDir(), "vn")
+	rec, _ := run(t, context.Background(), cfg, []Entry{
+		{Source: "a", URL: s.URLFor(fmt.Sprintf("/throttle/8000000/%d/vn", size)), Path: path},
+	})
+	if r := rec.results[0]; r.Status != StatusOK || r.Ranges < 4 {
+		t.Fatalf("%+v", r)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if len(got) < 5 {
+		t.Fatalf("%d -v lines, want the probe's and 4 ranges' at least", len(got))
+	}
+	for _, a := range got {
+		if a.Outcome != "ok" || a.N != 1 {
+			t.Errorf("range %s: attempt %d %s, want attempt 1 ok", a.Range, a.N, a.Outcome)
+		}
+	}
+	wantWhole(t, path, "vn", size)
 }
 
 // probes counts the requests for name without a Range header: the starts

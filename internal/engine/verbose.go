@@ -51,7 +51,7 @@ func (e *engine) attemptOf(t *transfer, got int64) *Attempt {
 	a := &Attempt{
 		Source:        j.entry.Source,
 		URL:           t.url,
-		N:             j.tries.attempts,
+		N:             j.tries.rounds, // a whole file's, or a split's probe's
 		NewConnection: getInt(t.easy, curl.INFO_NUM_CONNECTS) > 0,
 		IP:            getString(t.easy, curl.CurlInfo(C.CURLINFO_PRIMARY_IP)),
 		Port:          getInt(t.easy, curl.CurlInfo(C.CURLINFO_PRIMARY_PORT)),
