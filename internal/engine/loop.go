@@ -126,6 +126,11 @@ func (e *engine) idle(ctx context.Context) {
 func (e *engine) fill(ctx context.Context) {
 	now := time.Now()
 	e.sch.startRanges(now, e.startSegment)
+	// Once the queues have nothing that may start, they have nothing for
+	// the rest of this fill: starting an entry only takes room, and
+	// whether one may start depends only on its host and on full, which
+	// never turns back (sched.next).
+	drained := false
 	for e.stopReason == "" && !e.atInFlightCap() {
 		// With every -j slot taken, only a stream on a connection with
 		// room may start; with more taken (the stream that found its
@@ -135,9 +140,12 @@ func (e *engine) fill(ctx context.Context) {
 		if full && (e.sch.mux.open == 0 || slots > e.cfg.Parallel) {
 			return
 		}
-		if j := e.sch.next(now, full); j != nil {
-			e.attempt(j)
-			continue
+		if !drained {
+			if j := e.sch.next(now, full); j != nil {
+				e.attempt(j)
+				continue
+			}
+			drained = true
 		}
 		if len(e.sch.waiting) >= e.deferLimit() || ctx.Err() != nil {
 			return

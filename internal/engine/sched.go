@@ -21,16 +21,18 @@ type sched struct {
 	maxPause time.Duration           // --retry-max-delay: the longest a host is paused
 	paused   map[*hostState]struct{} // hosts whose pause may still run
 	now      func() time.Time
-	waiting  []*job            // entries waiting for their host (or a -j slot) to have room
-	retries  []*job            // waiting for their backoff, sorted by due
-	splits   map[*job]struct{} // split downloads in progress (their ranges wait in segs)
-	mux      multiplexing      // hosts whose transfers share connections as streams (mux.go)
+	waiting  []*job              // entries waiting for their host (or a -j slot) to have room
+	retries  []*job              // waiting for their backoff, sorted by due
+	splits   map[*job]struct{}   // split downloads in progress (their ranges wait in segs)
+	mux      multiplexing        // hosts whose transfers share connections as streams (mux.go)
+	busy     map[string]struct{} // next: hosts found with no room, in this call
 }
 
 func newSched(perHost int, maxPause time.Duration, streams int, probe bool) sched {
 	return sched{perHost: perHost, maxPause: maxPause, now: time.Now,
 		hosts: make(map[string]*hostState), paused: make(map[*hostState]struct{}), splits: make(map[*job]struct{}),
-		mux: newMultiplexing(streams, probe)}
+		busy: make(map[string]struct{}),
+		mux:  newMultiplexing(streams, probe)}
 }
 
 // running is how many transfers host h has, ranges and streams included.
@@ -141,17 +143,31 @@ func (s *sched) queueRetry(j *job, due time.Time) {
 // may start (each needs room on its host; with every -j slot taken, full,
 // only a stream with room on its connection may).
 func (s *sched) next(now time.Time, full bool) *job {
+	// Whether an entry may start depends on its host alone: each host is
+	// asked once per call, not once per entry waiting for it (hundreds,
+	// when one host is at its limit).
+	clear(s.busy)
+	may := func(h string) bool {
+		if _, no := s.busy[h]; no {
+			return false
+		}
+		if s.startable(h, full) {
+			return true
+		}
+		s.busy[h] = struct{}{}
+		return false
+	}
 	for i, j := range s.retries {
 		if j.due.After(now) {
 			break // sorted: none later is due either
 		}
-		if s.startable(j.host, full) {
+		if may(j.host) {
 			s.retries = slices.Delete(s.retries, i, i+1)
 			return j
 		}
 	}
 	for i, j := range s.waiting {
-		if s.startable(j.host, full) {
+		if may(j.host) {
 			s.waiting = slices.Delete(s.waiting, i, i+1)
 			return j
 		}
