@@ -90,6 +90,9 @@ func (e *engine) removeTransfer(t *transfer) {
 		e.plain--
 	}
 	e.sch.forget(t.host, t.ticket)
+	if t.opens {
+		e.sch.mux.opened(t.host) // it ended before it was given a connection
+	}
 	e.sch.release(t.host, t.stream)
 	e.forgetConn(t)
 	t.x.free()
@@ -179,8 +182,15 @@ func (e *engine) startTransfer(j *job, seg *segment, url, host string, checkHTTP
 	// Ranges speak HTTP/1.1 (see above): never streams.
 	stream := seg == nil && e.sch.mux.known[host]
 	t := &transfer{job: j, easy: easy, x: x, start: now, seenAt: now, seg: seg, url: url, host: host, stream: stream}
+	// A stream that opens a connection holds back its host's next ones
+	// until it has it (mux.go, ramp).
+	t.opens = stream && e.sch.mux.opens(host)
 	e.active[uintptr(easy.GetHandle())] = t
 	t.ticket = e.sch.take(host, stream)
+	if t.opens {
+		e.sch.mux.startOpening(host)
+		x.watchConn()
+	}
 	return t, nil
 }
 

@@ -70,6 +70,10 @@ func (e *engine) connGiven(t *transfer, c *C.mg_conn) {
 		return // ranges speak HTTP/1.1
 	}
 	t.conn = connID{lip: C.GoString(&c.lip[0]), rip: C.GoString(&c.rip[0]), lport: int(c.lport), rport: int(c.rport)}
+	if t.opens {
+		t.opens = false
+		e.sch.mux.opened(t.host) // the host's next streams can share it
+	}
 	prev := e.lastOn[t.conn]
 	e.lastOn[t.conn] = t
 	if !e.sch.mux.known[t.host] {

@@ -202,6 +202,7 @@ type transfer struct {
 	ticket uint64   // from sched.take: how it ended is reported with it
 	stream bool     // counted as a stream of a multiplexed connection (mux.go)
 	conn   connID   // the connection libcurl gave it, once known (conns.go)
+	opens  bool     // a stream its host waits on: it opens a connection (mux.go, ramp)
 }
 
 type engine struct {
@@ -266,6 +267,7 @@ func Run(ctx context.Context, cfg Config, in <-chan []Entry, obs Observer) (Stat
 		lastOn:   make(map[connID]*transfer),
 		verified: make(chan verifyResult, 16),
 	}
+	e.sch.mux.ramp = e.sch.mux.ramp && !cfg.Tuning.NoRamp
 	// The loop spends its time in libcurl and select(2), outside Go. Left
 	// to the scheduler it moved between OS threads (four on 2 cores), and
 	// every move is a futex wake-up and a cold cache; pinned, 20,000

@@ -24,9 +24,17 @@ type multiplexing struct {
 	// every connection to the host at CURLMOPT_MAX_CONCURRENT_STREAMS opens
 	// a connection of its own even with CURLOPT_PIPEWAIT, rather than wait
 	// for the one another transfer is opening (measured on 7.88: 10 streams
-	// at --streams 5 took 6 connections, on 8.21 two). There a host's
-	// streams stay within one connection's cap.
+	// at --streams 5 took 6 connections, on 8.21 two). There a host whose
+	// connections are full opens one more at a time (ramp): one stream
+	// starts, and no other to that host until libcurl has given it its
+	// connection (conns.go), which the streams after it then share.
+	// Without CURLOPT_PREREQFUNCTION (before 7.80) nothing says when, and a
+	// host's streams stay within one connection's cap.
 	oneConn bool
+	ramp    bool
+	// opening: hosts with a stream waiting for the connection it opens
+	// (ramp), each with the connections its other streams stand for.
+	opening map[string]int
 }
 
 // streamCap is what one multiplexing host's connections were seen to take
@@ -42,7 +50,8 @@ type streamCap struct {
 // starts at defaultStreams and, with probe, grows to its server's limit).
 func newMultiplexing(per int, probe bool) multiplexing {
 	m := multiplexing{per: per, known: make(map[string]bool), streams: make(map[string]int),
-		caps: make(map[string]*streamCap), oneConn: Lib().Num < 0x080000}
+		caps: make(map[string]*streamCap), oneConn: Lib().Num < 0x080000, opening: make(map[string]int)}
+	m.ramp = m.oneConn && Lib().Num >= 0x075000
 	if per < 1 {
 		m.per, m.probe = defaultStreams, probe
 	}
@@ -64,26 +73,75 @@ func (m *multiplexing) perConn(h string) int {
 	return m.per
 }
 
-// connsOf is the connections the streams to h stand for: ceil(n/per).
+// connsOf is the connections the streams to h stand for: ceil(n/per), and
+// while one is being opened (ramp), those before it and it.
 func (m *multiplexing) connsOf(h string) int {
 	p := m.perConn(h)
-	return (m.streams[h] + p - 1) / p
+	c := (m.streams[h] + p - 1) / p
+	if e, ok := m.opening[h]; ok {
+		c = max(c, e+1)
+	}
+	return c
+}
+
+// hasRoom says whether a connection h's streams stand for has room for one
+// more: while one is being opened, one of those before it.
+func (m *multiplexing) hasRoom(h string) bool {
+	n, p := m.streams[h], m.perConn(h)
+	if e, ok := m.opening[h]; ok {
+		return n-1 < e*p
+	}
+	return n%p != 0
 }
 
 // openRoom says whether a stream to h fits on a connection its running
 // streams already stand for.
 func (m *multiplexing) openRoom(h string) bool {
-	if m.oneConn {
+	if m.oneConn && !m.ramp {
 		return m.streams[h] > 0 && m.streams[h] < m.perConn(h)
 	}
-	return m.streams[h]%m.perConn(h) != 0
+	return m.hasRoom(h)
 }
 
 // newConnOK says whether a stream to h may open a connection of its own:
-// never where libcurl cannot share a second one (oneConn) while the first
-// runs streams.
+// where libcurl cannot wait for a second one being opened (oneConn), only
+// while none is (ramp), or, without ramp, only as the host's first.
 func (m *multiplexing) newConnOK(h string) bool {
-	return !m.oneConn || !m.known[h] || m.streams[h] == 0
+	if !m.oneConn || !m.known[h] || m.streams[h] == 0 {
+		return true
+	}
+	_, busy := m.opening[h]
+	return m.ramp && !busy
+}
+
+// opens says whether the next stream to h, with ramp, opens a connection:
+// the host's streams fill the connections they stand for. (Its count can
+// be off when libcurl has other connections to h, from the transfers that
+// ran before h was known to multiplex: the stream is then given one with
+// room, and the ramp goes on at once.)
+func (m *multiplexing) opens(h string) bool {
+	if _, busy := m.opening[h]; busy {
+		return false // the room it started in is on a connection before it
+	}
+	n := m.streams[h]
+	return m.ramp && m.known[h] && n > 0 && n%m.perConn(h) == 0
+}
+
+// startOpening notes that the stream just counted for h opens a connection
+// (opens said so before it was counted); opened, that it has one, or
+// ended without.
+func (m *multiplexing) startOpening(h string) {
+	m.count(h, -1)
+	m.opening[h] = (m.streams[h] - 1) / m.perConn(h)
+	m.count(h, 1)
+}
+
+func (m *multiplexing) opened(h string) {
+	if _, ok := m.opening[h]; ok {
+		m.count(h, -1)
+		delete(m.opening, h)
+		m.count(h, 1)
+	}
 }
 
 // take counts a stream starting on h.
@@ -106,9 +164,8 @@ func (m *multiplexing) release(h string) {
 // count adds (sign 1) or takes back (-1) what h's streams add to slots and
 // open, so that a change of them or of h's cap keeps both exact.
 func (m *multiplexing) count(h string, sign int) {
-	n, p := m.streams[h], m.perConn(h)
-	m.slots += sign * ((n + p - 1) / p)
-	if n%p != 0 {
+	m.slots += sign * m.connsOf(h)
+	if m.hasRoom(h) {
 		m.open += sign
 	}
 }

@@ -19,10 +19,13 @@ type Tuning struct {
 	// NoStreamProbe: without --streams a connection carries 100 streams,
 	// not what its server allows (mux.go).
 	NoStreamProbe bool
+	// NoRamp: before libcurl 8.0, a multiplexing host keeps to one
+	// connection instead of opening one more at a time (mux.go).
+	NoRamp bool
 }
 
 // tuningWords are ParseTuning's words, in the order the docs list them.
-var tuningWords = []string{"writers", "unnamed", "handover", "earlymux", "streamprobe"}
+var tuningWords = []string{"writers", "unnamed", "handover", "earlymux", "streamprobe", "ramp"}
 
 // ParseTuning reads a comma-separated list of the optimizations to turn
 // off: "writers,unnamed", "all", or "" (none).
@@ -32,7 +35,7 @@ func ParseTuning(s string) (Tuning, error) {
 		switch strings.ToLower(strings.TrimSpace(w)) {
 		case "":
 		case "all":
-			t = Tuning{true, true, true, true, true}
+			t = Tuning{true, true, true, true, true, true}
 		case "writers":
 			t.NoWriters = true
 		case "unnamed":
@@ -43,6 +46,8 @@ func ParseTuning(s string) (Tuning, error) {
 			t.NoEarlyMux = true
 		case "streamprobe":
 			t.NoStreamProbe = true
+		case "ramp":
+			t.NoRamp = true
 		default:
 			return Tuning{}, fmt.Errorf("unknown word %q; the valid ones are all, %s", strings.TrimSpace(w), strings.Join(tuningWords, ", "))
 		}
