@@ -170,12 +170,12 @@ func TestFlagsLink(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, id := range []int{11, 12, 13, 14, 15, 16, 17} {
+	for _, id := range []int{11, 12, 13, 14, 15, 16, 17, 18} {
 		if !c.workloads[id] {
 			t.Errorf("--link: workload %d not selected", id)
 		}
 	}
-	if len(c.workloads) != 7 || !c.selectsLink() {
+	if len(c.workloads) != 8 || !c.selectsLink() {
 		t.Errorf("--link: got %v", c.workloads)
 	}
 
@@ -215,6 +215,14 @@ func TestCheckRunFlagsLink(t *testing.T) {
 		t.Errorf("link without toxiproxy: %v", err)
 	}
 	c, _ = parseFlags(append(base, "--link", "-toxiproxy", "http://x", "-link-http", "http://y", "-link-https", "https://z"), &sb)
+	if err := c.checkRunFlags(); err != errNoToxiproxy {
+		t.Errorf("workload 18 without its proxy: %v", err)
+	}
+	c, _ = parseFlags(append(base, "--link", "--workloads", "11-17", "-toxiproxy", "http://x", "-link-http", "http://y", "-link-https", "https://z"), &sb)
+	if err := c.checkRunFlags(); err != nil {
+		t.Errorf("link with toxiproxy, workload 18 left out: %v", err)
+	}
+	c, _ = parseFlags(append(base, "--link", "-toxiproxy", "http://x", "-link-http", "http://y", "-link-https", "https://z", "-link-https-few", "https://f"), &sb)
 	if err := c.checkRunFlags(); err != nil {
 		t.Errorf("link with toxiproxy: %v", err)
 	}
@@ -264,6 +272,9 @@ func TestToxics(t *testing.T) {
 	if s, _ := linkSpecFor(17); s.proxy() != linkProxyHTTPS || s.rttMS != 150 {
 		t.Errorf("17: %+v", s)
 	}
+	if s, _ := linkSpecFor(18); s.proxy() != linkProxyHTTPSFew || !s.tls || s.rttMS != 50 {
+		t.Errorf("18: %+v", s)
+	}
 }
 
 func TestToxiproxyClient(t *testing.T) {
@@ -297,7 +308,7 @@ func TestToxiproxyClient(t *testing.T) {
 
 func TestLinkWorkloads(t *testing.T) {
 	var sb strings.Builder
-	cfg, err := parseFlags([]string{"--link", "-cacert", "/ca.pem", "-multiget", "/mg", "-link-http", "http://127.0.0.1:1", "-link-https", "https://127.0.0.1:2"}, &sb)
+	cfg, err := parseFlags([]string{"--link", "-cacert", "/ca.pem", "-multiget", "/mg", "-link-http", "http://127.0.0.1:1", "-link-https", "https://127.0.0.1:2", "-link-https-few", "https://127.0.0.1:3"}, &sb)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -308,7 +319,7 @@ func TestLinkWorkloads(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(ws) != 7 {
+	if len(ws) != 8 {
 		t.Fatalf("%d workloads", len(ws))
 	}
 	argv := func(w *workload, tool string) (*job, string) {
@@ -380,10 +391,10 @@ func TestLinkWorkloads(t *testing.T) {
 }
 
 func TestLinkRunsText(t *testing.T) {
-	if got, want := linkRunsText(), "5 for workloads 11-15, 3 for workloads 16-17"; got != want {
+	if got, want := linkRunsText(), "5 for workloads 11-15, 3 for workloads 16-17, 5 for workload 18"; got != want {
 		t.Errorf("linkRunsText() = %q, want %q", got, want)
 	}
-	if got := idRanges(allIDs()); got != "1-6, 11-17" {
+	if got := idRanges(allIDs()); got != "1-6, 11-18" {
 		t.Errorf("idRanges = %q", got)
 	}
 }

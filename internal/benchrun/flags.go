@@ -29,7 +29,7 @@ type config struct {
 	work, www, httpBase, httpsBase, cacert, multiget, storage string
 	// set by scripts/bench for the link group: toxiproxy's API, the
 	// proxies in front of nginx's HTTP and HTTPS ports, toxiproxy's version
-	toxiAPI, linkHTTP, linkHTTPS, toxiVersion string
+	toxiAPI, linkHTTP, linkHTTPS, linkHTTPSFew, toxiVersion string
 
 	// helper modes
 	validate bool
@@ -96,8 +96,8 @@ func parseFlags(args []string, stderr io.Writer) (*config, error) {
 	fs.BoolVar(&c.quick, "quick", false, "smaller sizes and 2 timed runs: a smoke run in a few minutes")
 	fs.IntVar(&c.runs, "runs", 0, "timed runs per tool and workload (default "+defaultRunsText()+"; "+linkRunsText()+"; 2 with --quick)")
 	fs.DurationVar(&c.timeout, "timeout", 120*time.Second, "kill a tool run after this long and report it as TIMEOUT")
-	fs.StringVar(&wl, "workloads", "1,2,3,4,5,6", "comma-separated workload numbers (or ranges, 11-17) to run")
-	fs.BoolVar(&c.link, "link", false, "run the real-link group (workloads 11-17) instead of the loopback one; with --workloads, only link workloads")
+	fs.StringVar(&wl, "workloads", "1,2,3,4,5,6", "comma-separated workload numbers (or ranges, 11-18) to run")
+	fs.BoolVar(&c.link, "link", false, "run the real-link group (workloads 11-18) instead of the loopback one; with --workloads, only link workloads")
 	fs.StringVar(&tl, "tools", "", "comma-separated tools to run (multiget,curl,wget2,aria2c,axel; default all)")
 	fs.StringVar(&c.out, "out", "", "also write the table as Markdown to `FILE`")
 	fs.Func("variant", "also run multiget as `NAME:off=WORDS` (with MULTIGET_OFF=WORDS), NAME:env=KEY=VALUE or NAME:bin=PATH (another build), beside multiget on its workloads; repeatable", func(s string) error {
@@ -118,6 +118,7 @@ func parseFlags(args []string, stderr io.Writer) (*config, error) {
 	fs.StringVar(&c.toxiAPI, "toxiproxy", "", "toxiproxy's API URL (set by scripts/bench)")
 	fs.StringVar(&c.linkHTTP, "link-http", "", "base URL of the proxy in front of the HTTP port (set by scripts/bench)")
 	fs.StringVar(&c.linkHTTPS, "link-https", "", "base URL of the proxy in front of the HTTPS port (set by scripts/bench)")
+	fs.StringVar(&c.linkHTTPSFew, "link-https-few", "", "base URL of the proxy in front of the HTTPS port allowing few streams (set by scripts/bench)")
 	fs.StringVar(&c.toxiVersion, "toxiproxy-version", "", "toxiproxy's version, for the header (set by scripts/bench)")
 	fs.BoolVar(&c.validate, "validate", false, "check the flags and exit")
 	fs.BoolVar(&c.usesLink, "uses-link", false, "print yes if a link workload is selected (no otherwise) and exit")
@@ -176,11 +177,11 @@ func parseFlags(args []string, stderr io.Writer) (*config, error) {
 var internalFlags = map[string]bool{
 	"work": true, "www": true, "http": true, "https": true, "cacert": true,
 	"multiget": true, "storage": true, "validate": true, "ports": true,
-	"toxiproxy": true, "link-http": true, "link-https": true, "toxiproxy-version": true,
+	"toxiproxy": true, "link-http": true, "link-https": true, "link-https-few": true, "toxiproxy-version": true,
 	"uses-link": true,
 }
 
-// parseWorkloads reads --workloads: numbers and ranges (11-17), commas
+// parseWorkloads reads --workloads: numbers and ranges (11-18), commas
 // between them, each a known workload id; the ids in the order given,
 // each once.
 func parseWorkloads(s string) ([]int, error) {
@@ -220,7 +221,7 @@ func parseWorkloads(s string) ([]int, error) {
 	return ids, nil
 }
 
-// idRanges writes sorted ids as ranges: "1-6, 11-17".
+// idRanges writes sorted ids as ranges: "1-6, 11-18".
 func idRanges(ids []int) string {
 	s := append([]int{}, ids...)
 	sort.Ints(s)
@@ -272,7 +273,7 @@ func (c *config) checkRunFlags() error {
 		sort.Strings(missing)
 		return fmt.Errorf("missing %s (run me through scripts/bench)", strings.Join(missing, " "))
 	}
-	if c.selectsLink() && (c.toxiAPI == "" || c.linkHTTP == "" || c.linkHTTPS == "") {
+	if c.selectsLink() && (c.toxiAPI == "" || c.linkHTTP == "" || c.linkHTTPS == "" || c.workloads[18] && c.linkHTTPSFew == "") {
 		return errNoToxiproxy
 	}
 	return nil

@@ -23,8 +23,9 @@ import (
 // nginx port, named linkProxyHTTP and linkProxyHTTPS; benchrun sets their
 // toxics through toxiproxy's HTTP API before each link workload.
 const (
-	linkProxyHTTP  = "http"
-	linkProxyHTTPS = "https"
+	linkProxyHTTP     = "http"
+	linkProxyHTTPS    = "https"
+	linkProxyHTTPSFew = "https-few" // in front of the HTTPS port allowing linkFewStreams
 )
 
 // linkSpec is one workload of the link group.
@@ -35,12 +36,17 @@ type linkSpec struct {
 	tls     bool // HTTPS (HTTP/2 where the tool has it) instead of HTTP/1.1
 	budget  int  // transfers/connections at once, each tool's own flag; 0: each tool's defaults
 	large   bool // one large file split linkSplit ways instead of many small files
+	few     bool // HTTPS to the server allowing linkFewStreams streams per connection
 }
 
 const (
 	linkBudget = 16   // the "same connection budget" workloads
 	linkSplit  = 16   // ways the large file is split
 	linkRate   = 5000 // KB/s per connection on the large file
+	// linkFewStreams is the SETTINGS_MAX_CONCURRENT_STREAMS of workload
+	// 18's server (nginx's http2_max_concurrent_streams; scripts/bench):
+	// below the 100 most servers allow, as some do.
+	linkFewStreams = 20
 )
 
 // linkSpecs are the link group, in the order the tables show them: what
@@ -53,6 +59,7 @@ var linkSpecs = []linkSpec{
 	{id: 15, rttMS: 50, rateKBs: linkRate, large: true},
 	{id: 16, rttMS: 150},
 	{id: 17, rttMS: 150, tls: true},
+	{id: 18, rttMS: 50, tls: true, few: true},
 }
 
 // loopbackIDs are the workloads on nginx directly.
@@ -85,6 +92,9 @@ func isLinkID(id int) bool {
 }
 
 func (s linkSpec) proxy() string {
+	if s.few {
+		return linkProxyHTTPSFew
+	}
 	if s.tls {
 		return linkProxyHTTPS
 	}
@@ -278,6 +288,9 @@ func (b *bench) setLink(w *workload) error {
 	if s.tls {
 		base = b.cfg.linkHTTPS
 	}
+	if s.few {
+		base = b.cfg.linkHTTPSFew
+	}
 	rtt, err := probeRTT(base, b.cfg.cacert, 3)
 	if err != nil {
 		return fmt.Errorf("probing %s: %w", base, err)
@@ -291,7 +304,7 @@ func (b *bench) setLink(w *workload) error {
 	return nil
 }
 
-var errNoToxiproxy = errors.New("link workloads need -toxiproxy, -link-http and -link-https (run me through scripts/bench)")
+var errNoToxiproxy = errors.New("link workloads need -toxiproxy, -link-http, -link-https and -link-https-few (run me through scripts/bench)")
 
 // linkWorkload fills in w, a workload of the link group.
 func (b *builder) linkWorkload(w *workload, s linkSpec) error {
@@ -299,6 +312,9 @@ func (b *builder) linkWorkload(w *workload, s linkSpec) error {
 	base, proto := b.cfg.linkHTTP, "HTTP/1.1"
 	if s.tls {
 		base, proto = b.cfg.linkHTTPS, "HTTPS + HTTP/2"
+	}
+	if s.few {
+		base, proto = b.cfg.linkHTTPSFew, fmt.Sprintf("HTTPS + HTTP/2 (%d streams per connection)", linkFewStreams)
 	}
 	if s.large {
 		w.title = fmt.Sprintf("1 × %s, %s, split %d ways", size(b.sz.bigSize), s.describe(), linkSplit)
