@@ -174,15 +174,14 @@ func TestStreamProbeOff(t *testing.T) {
 func TestFewStreamsSpreadOverConnections(t *testing.T) {
 	const limit, par = 5, 4
 	dir := t.TempDir()
-	c := &streamCounter{pass: 1 << 30}
+	// The first requests pass; a wave of 20 is then held until all are in
+	// flight, which needs every -j connection carrying its 5 streams.
+	c := &streamCounter{pass: 30}
+	c.wave.Set(limit * par)
 	srv, ca, conns := tlsServer(t, dir, c.handler(3000), true, func(s *httptest.Server) {
 		s.Config.HTTP2 = &http.HTTP2Config{MaxConcurrentStreams: limit}
 	})
 	entries := smallFiles(srv, dir, 200)
-	// The first requests pass; a wave of 20 is then held until all are in
-	// flight, which needs every -j connection carrying its 5 streams.
-	c.pass = 30
-	c.wave.Set(limit * par)
 	_, st := run(t, context.Background(), Config{Parallel: par, CACert: ca, Protocols: []string{"https"}}, entries)
 	if st.OK != len(entries) {
 		t.Fatalf("%+v", st)
