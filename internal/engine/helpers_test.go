@@ -19,6 +19,24 @@ import (
 	"github.com/multiget/multiget/internal/testserver"
 )
 
+// attemptLog keeps the -v lines of a run: its add is Config.OnAttempt.
+type attemptLog struct {
+	mu  sync.Mutex
+	got []Attempt
+}
+
+func (l *attemptLog) add(a Attempt) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.got = append(l.got, a)
+}
+
+func (l *attemptLog) all() []Attempt {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return append([]Attempt(nil), l.got...)
+}
+
 // recorder is an Observer that keeps every result.
 type recorder struct {
 	mu      sync.Mutex

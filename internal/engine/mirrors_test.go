@@ -302,23 +302,20 @@ func TestMirrorsVerboseOutcome(t *testing.T) {
 	data := body("verbose", 2000)
 	bad, good := newMirror(t, nil, http.StatusBadGateway), newMirror(t, data, 0)
 	dir := t.TempDir()
-	var mu sync.Mutex
-	var got []string
+	var log attemptLog
 	cfg := mirrorCfg(0)
-	cfg.OnAttempt = func(a Attempt) {
-		mu.Lock()
-		defer mu.Unlock()
+	cfg.OnAttempt = log.add
+	en := Entry{Source: "e", URL: bad.URL + "/f", Mirrors: []string{good.URL + "/f"}, Path: filepath.Join(dir, "f")}
+	if rec, _ := run(t, context.Background(), cfg, []Entry{en}); rec.bySource()["e"].Status != StatusOK {
+		t.Fatalf("want ok, got %+v", rec.bySource()["e"])
+	}
+	var got []string
+	for _, a := range log.all() {
 		got = append(got, a.Outcome)
 		if a.Outcome == "next URL" && a.Reason != "HTTP 502 Bad Gateway" {
 			t.Errorf("a move to the next URL gives its reason alone: %q", a.Reason)
 		}
 	}
-	en := Entry{Source: "e", URL: bad.URL + "/f", Mirrors: []string{good.URL + "/f"}, Path: filepath.Join(dir, "f")}
-	if rec, _ := run(t, context.Background(), cfg, []Entry{en}); rec.bySource()["e"].Status != StatusOK {
-		t.Fatalf("want ok, got %+v", rec.bySource()["e"])
-	}
-	mu.Lock()
-	defer mu.Unlock()
 	if !slices.Equal(got, []string{"next URL", "ok"}) {
 		t.Fatalf("-v outcomes %q, want next URL then ok", got)
 	}

@@ -8,7 +8,6 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -192,14 +191,9 @@ func TestSplitRestartsSpendOneRetryEach(t *testing.T) {
 func TestSplitVerboseNumbersAttempts(t *testing.T) {
 	s := faultServer(t)
 	const size = 4000000
-	var mu sync.Mutex
-	var got []Attempt
+	var log attemptLog
 	cfg := splitCfg(4)
-	cfg.OnAttempt = func(a Attempt) {
-		mu.Lock()
-		defer mu.Unlock()
-		got = append(got, a)
-	}
+	cfg.OnAttempt = log.add
 	path := filepath.Join(t.TempDir(), "vn")
 	rec, _ := run(t, context.Background(), cfg, []Entry{
 		{Source: "a", URL: s.URLFor(fmt.Sprintf("/throttle/8000000/%d/vn", size)), Path: path},
@@ -207,8 +201,7 @@ func TestSplitVerboseNumbersAttempts(t *testing.T) {
 	if r := rec.results[0]; r.Status != StatusOK || r.Ranges < 4 {
 		t.Fatalf("%+v", r)
 	}
-	mu.Lock()
-	defer mu.Unlock()
+	got := log.all()
 	if len(got) < 5 {
 		t.Fatalf("%d -v lines, want the probe's and 4 ranges' at least", len(got))
 	}
