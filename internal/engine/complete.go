@@ -38,11 +38,12 @@ func (e *engine) facts(t *transfer, code int) attemptFacts {
 		validator:    j.validator,
 		compressed:   e.cfg.Compressed,
 		kept:         true,
-		attempts:     j.tries.attempts,
+		attempts:     j.tries.rounds, // the ranges of an earlier split spent no retry of the whole file
 		rounds:       j.tries.rounds,
 		fdWaits:      j.tries.fdWaits,
 		switches:     j.tries.switches,
 		freeUsed:     j.tries.freeRestart,
+		unsplit:      j.tries.unsplit,
 		retry:        e.cfg.Retry,
 		retryAll:     e.cfg.RetryAllErrors,
 		stopping:     e.stopReason != "",

@@ -90,11 +90,12 @@ type attemptFacts struct {
 	finished  bool  // the range is all on disk
 
 	// Retry budget.
-	attempts int  // of the whole file, or of the range
+	attempts int  // of the whole file (its starts, ranges aside), or of the range
 	rounds   int  // starts of the whole file, its ranges aside (for a restart)
 	fdWaits  int  // attempts spent waiting for descriptors so far
 	switches int  // attempts that moved to another mirror (outside --retry)
 	freeUsed bool // the free restart is spent
+	unsplit  bool // a split was given up for a server ignoring ranges: that start spent no retry
 	retry    int  // --retry
 	retryAll bool // --retry-all-errors: HTTP and libcurl errors are all transient
 	stopping bool // the run is stopping: nothing is tried again
@@ -261,7 +262,7 @@ func settle(f *attemptFacts, v *verdict) {
 	default:
 		offset = 0
 	}
-	budget := f.attempts - min(f.fdWaits+b2i(v.fdWait), maxFDWaits) - f.switches
+	budget := f.attempts - min(f.fdWaits+b2i(v.fdWait), maxFDWaits) - f.switches - b2i(f.unsplit)
 	// A resume that found the prefix unusable (the file changed or shrank)
 	// starts over once without spending a retry.
 	v.free = v.kind == vRestart && !f.freeUsed

@@ -145,6 +145,9 @@ func TestClassify(t *testing.T) {
 		{"a cut beyond the budget keeps the part",
 			whole(func(a *attemptFacts) { a.curlCode, a.attempts = 56, 4 }),
 			verdict{kind: vFailKeep, reason: refused, gaveUp: 4, curlCode: 56, retryAfter: ra, keep: keepAll, offset: 150, validator: `"v1"`}},
+		{"the start after a split given up for ignored ranges spends no retry",
+			whole(func(a *attemptFacts) { a.curlCode, a.attempts, a.unsplit = 56, 4, true }),
+			verdict{kind: vRetry, reason: refused, curlCode: 56, retryAfter: ra, keep: keepAll, offset: 150, validator: `"v1"`}},
 		{"a stopping run retries nothing",
 			whole(func(a *attemptFacts) {
 				a.curlCode, a.stopping, a.offset, a.validator, a.httpCode, a.hdr.validator = 7, true, 0, "", 0, ""

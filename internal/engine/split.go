@@ -205,7 +205,7 @@ func (e *engine) abandonSplit(j *job, v verdict) {
 	}
 	switch {
 	case v.kind == vUnsplit:
-		j.splitting = splitNo
+		j.splitting, j.tries.unsplit = splitNo, true
 		e.retryNow(j)
 	case v.kind == vFail:
 		e.fail(j)

@@ -87,6 +87,7 @@ type retryBudget struct {
 	fdWaits     int
 	switches    int // attempts that moved to another mirror, outside --retry
 	freeRestart bool
+	unsplit     bool // the start that found the server ignores ranges spent no retry
 }
 
 // splitChoice is what became of splitting the entry into ranges.
