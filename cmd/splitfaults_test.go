@@ -8,14 +8,11 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
-	"net/http"
-	"net/http/httptest"
 	"net/url"
 	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -269,37 +266,20 @@ func TestSplitRangesIgnoredFallsBackToWhole(t *testing.T) {
 	t.Parallel()
 	const size = 4 << 20
 	body := testserver.Content("ign", size)
-	var mu sync.Mutex
-	var ranges []string
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		mu.Lock()
-		ranges = append(ranges, r.Header.Get("Range"))
-		mu.Unlock()
-		h := w.Header()
-		h.Set("Accept-Ranges", "bytes")
-		h.Set("ETag", `"same"`)
-		h.Set("Content-Length", strconv.Itoa(size))
-		w.WriteHeader(http.StatusOK)
-		// About 16 MB/s: the first transfer is still running when the
-		// split is decided.
-		for off := 0; off < size; off += 32 << 10 {
-			if _, err := w.Write(body[off : off+32<<10]); err != nil {
-				return
-			}
-			w.(http.Flusher).Flush()
-			time.Sleep(2 * time.Millisecond)
-		}
-	}))
-	t.Cleanup(srv.Close)
+	s := startServer(t)
+	// About 16 MB/s: the first transfer is still running when the split
+	// is decided.
+	u := s.URLFor(fmt.Sprintf("/ranges-ignored/16000000/0/0/%d/ign", size))
 	dir := t.TempDir()
 	r := mg(t, dir, "-d", "out", "--json", "--split", "4", "--min-split-size", "1M", "--retry", "3",
-		"--retry-delay", "10ms", srv.URL+"/ign")
+		"--retry-delay", "10ms", u)
 	res := single(t, r)
 	// The first transfer, the 4 ranges, the whole file.
 	wantOK(t, r, res, 6)
-	mu.Lock()
-	got := append([]string(nil), ranges...)
-	mu.Unlock()
+	var got []string
+	for _, rq := range s.Requests("ign") {
+		got = append(got, rq.Range)
+	}
 	ranged := 0
 	for _, g := range got {
 		if g != "" {

@@ -4,13 +4,10 @@ import (
 	"bytes"
 	"context"
 	"fmt"
-	"net/http"
-	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
-	"sync/atomic"
 	"testing"
 	"time"
 
@@ -220,51 +217,32 @@ func TestSplitVerboseNumbersAttempts(t *testing.T) {
 // its own --retry: the ranges it ran are not counted against it. The first
 // whole fetch after the fallback is cut short; the next one ends it.
 func TestUnsplitKeepsItsRetries(t *testing.T) {
+	s := faultServer(t)
 	const size = 4 << 20
-	body := testserver.Content("uns", size)
-	var plain, after atomic.Int64
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		n := int64(0)
-		if plain.Load() >= 2 {
-			after.Add(1) // a request after the cut fetch began
-		}
-		if r.Header.Get("Range") == "" {
-			n = plain.Add(1)
-		}
-		h := w.Header()
-		h.Set("Accept-Ranges", "bytes")
-		h.Set("ETag", `"same"`)
-		h.Set("Content-Length", strconv.Itoa(size))
-		w.WriteHeader(http.StatusOK)
-		for off := 0; off < size; off += 32 << 10 {
-			if n == 2 && off >= 1<<20 {
-				return // short: net/http closes the connection
-			}
-			if _, err := w.Write(body[off : off+32<<10]); err != nil {
-				return
-			}
-			w.(http.Flusher).Flush()
-			if n == 1 {
-				time.Sleep(2 * time.Millisecond) // still running when the split is decided
-			}
-		}
-	}))
-	t.Cleanup(srv.Close)
 	path := filepath.Join(t.TempDir(), "uns")
 	cfg := splitCfg(4)
 	cfg.Retry = 1
-	rec, _ := run(t, context.Background(), cfg, []Entry{{Source: "a", URL: srv.URL + "/uns", Path: path}})
+	// About 16 MB/s: the probe is still running when the split is decided.
+	u := s.URLFor(fmt.Sprintf("/ranges-ignored/16000000/2/%d/%d/uns", 1<<20, size))
+	rec, _ := run(t, context.Background(), cfg, []Entry{{Source: "a", URL: u, Path: path}})
 	if r := rec.results[0]; r.Status != StatusOK {
 		t.Fatalf("%+v", r)
 	}
-	// (The retry may resume with Range; the server answers it whole too.)
-	if p, a := plain.Load(), after.Load(); p < 2 || a < 1 {
-		t.Errorf("%d requests without Range and %d after the cut one, want the probe, the cut fetch and a retry", p, a)
+	// The probe, the ranges, the cut whole fetch, then its retry (which
+	// may resume with Range; the server answers it whole too).
+	reqs := s.Requests("uns")
+	cutAt := -1
+	for i, plain := 0, 0; i < len(reqs); i++ {
+		if reqs[i].Range == "" {
+			if plain++; plain == 2 {
+				cutAt = i
+			}
+		}
 	}
-	b, _ := os.ReadFile(path)
-	if !bytes.Equal(b, body) {
-		t.Errorf("uns differs")
+	if cutAt < 0 || cutAt == len(reqs)-1 {
+		t.Errorf("requests %+v: want the probe, the cut whole fetch and a retry after it", reqs)
 	}
+	wantWhole(t, path, "uns", size)
 }
 
 // probes counts the requests for name without a Range header: the starts

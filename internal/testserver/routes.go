@@ -211,6 +211,20 @@ func (c *call) route() {
 			e.bps = a[0]
 			c.serve(e, plain)
 		}
+	case "ranges-ignored":
+		// /ranges-ignored/BPS/CUT/AT/SIZE/NAME: every request answered 200
+		// with the whole file at BPS, Accept-Ranges notwithstanding; the
+		// CUT-th request without a Range header (0: none) ends after AT
+		// bytes with a clean FIN.
+		if a, ok := wantBPS(4); ok {
+			e := c.entity(a[3], 0)
+			e.bps = a[0]
+			if c.r.Header.Get("Range") == "" && a[1] > 0 && c.s.plainHits(c.name) == a[1] {
+				c.cutMode(e, int64(a[2]), cutFIN, ignored)
+				return
+			}
+			c.serve(e, ignored)
+		}
 	case "changing-after-probe":
 		// /changing-after-probe/K/BPS/SIZE/NAME: /changing-throttle/ whose
 		// version changes after each request without a Range header (a

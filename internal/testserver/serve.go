@@ -38,6 +38,7 @@ const (
 	plain   mode = iota // Content-Length, ranges honoured
 	chunked             // chunked encoding, ranges honoured
 	noRange             // Content-Length, ranges ignored, no Accept-Ranges
+	ignored             // Content-Length, ranges ignored though Accept-Ranges says bytes
 )
 
 // plan decides the status and the byte span [start, end) to send. It is
@@ -47,7 +48,7 @@ const (
 func (e entity) plan(r *http.Request, m mode) (status int, start, end int64) {
 	full := func() (int, int64, int64) { return http.StatusOK, 0, e.size }
 	rng := r.Header.Get("Range")
-	if m == noRange || rng == "" {
+	if m == noRange || m == ignored || rng == "" {
 		return full()
 	}
 	if ir := r.Header.Get("If-Range"); ir != "" && ir != e.etag && ir != e.modified {
@@ -225,6 +226,11 @@ func (c *call) cut(e entity, at int64, kind cutKind) {
 	if kind == cutChunked {
 		m = chunked
 	}
+	c.cutMode(e, at, kind, m)
+}
+
+// cutMode is cut for a response of mode m.
+func (c *call) cutMode(e entity, at int64, kind cutKind, m mode) {
 	status, start, end := e.plan(c.r, m)
 	if status == http.StatusRequestedRangeNotSatisfiable {
 		c.serve(e, m) // nothing to cut

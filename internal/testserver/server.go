@@ -127,6 +127,12 @@ type Server struct {
 //	                               /rst/ after AT bytes.
 //	/changing-throttle/BPS/SIZE/NAME
 //	                               /changing/ at about BPS bytes/s.
+//	/ranges-ignored/BPS/CUT/AT/SIZE/NAME
+//	                               every request 200 and the whole file at
+//	                               about BPS bytes/s, though Accept-Ranges
+//	                               says bytes; request CUT without a Range
+//	                               header (0: none) gets AT bytes, then a
+//	                               clean FIN.
 //	/changing-after-probe/K/BPS/SIZE/NAME
 //	                               as /changing-throttle/, but with P the
 //	                               requests so far without a Range header
