@@ -24,32 +24,44 @@ type Tuning struct {
 	NoRamp bool
 }
 
+// tuningSwitch is one of ParseTuning's words and the field it sets.
+type tuningSwitch struct {
+	word string
+	off  *bool
+}
+
+// switches are t's, in the order the docs list them.
+func (t *Tuning) switches() []tuningSwitch {
+	return []tuningSwitch{
+		{"writers", &t.NoWriters}, {"unnamed", &t.NoUnnamed}, {"handover", &t.NoHandover},
+		{"earlymux", &t.NoEarlyMux}, {"streamprobe", &t.NoStreamProbe}, {"ramp", &t.NoRamp},
+	}
+}
+
 // tuningWords are ParseTuning's words, in the order the docs list them.
-var tuningWords = []string{"writers", "unnamed", "handover", "earlymux", "streamprobe", "ramp"}
+func tuningWords() []string {
+	var words []string
+	for _, x := range new(Tuning).switches() {
+		words = append(words, x.word)
+	}
+	return words
+}
 
 // ParseTuning reads a comma-separated list of the optimizations to turn
 // off: "writers,unnamed", "all", or "" (none).
 func ParseTuning(s string) (Tuning, error) {
 	var t Tuning
+	sw := t.switches()
 	for _, w := range strings.Split(s, ",") {
-		switch strings.ToLower(strings.TrimSpace(w)) {
-		case "":
-		case "all":
-			t = Tuning{true, true, true, true, true, true}
-		case "writers":
-			t.NoWriters = true
-		case "unnamed":
-			t.NoUnnamed = true
-		case "handover":
-			t.NoHandover = true
-		case "earlymux":
-			t.NoEarlyMux = true
-		case "streamprobe":
-			t.NoStreamProbe = true
-		case "ramp":
-			t.NoRamp = true
-		default:
-			return Tuning{}, fmt.Errorf("unknown word %q; the valid ones are all, %s", strings.TrimSpace(w), strings.Join(tuningWords, ", "))
+		word := strings.ToLower(strings.TrimSpace(w))
+		found := word == "" || word == "all"
+		for _, x := range sw {
+			if word == x.word || word == "all" {
+				*x.off, found = true, true
+			}
+		}
+		if !found {
+			return Tuning{}, fmt.Errorf("unknown word %q; the valid ones are all, %s", strings.TrimSpace(w), strings.Join(tuningWords(), ", "))
 		}
 	}
 	return t, nil

@@ -89,7 +89,7 @@ func TestEverySwitchDeliversWholeFiles(t *testing.T) {
 	s := newServer(t)
 	h2dir := t.TempDir()
 	h2, ca, _ := h2Server(t, h2dir, h2Only(3000))
-	for _, off := range append([]string{"", "all"}, tuningWords...) {
+	for _, off := range append([]string{"", "all"}, tuningWords()...) {
 		t.Run("off="+off, func(t *testing.T) {
 			tu, err := ParseTuning(off)
 			if err != nil {
