@@ -28,9 +28,16 @@ typedef struct mg_wjob {
 // The pool's lock: it guards the fields of mg_xfer marked (pool).
 extern pthread_mutex_t mg_pool_mu;
 
+// MG_FAST_FILL_NS: a transfer goes to a writer only once it filled a
+// whole buffer within this time (256 KiB in 10 ms: 26 MB/s or more).
+#define MG_FAST_FILL_NS (10 * 1000 * 1000LL)
+
+// mg_writers_filling notes that x's buffer starts filling now.
+void mg_writers_filling(mg_xfer *x);
 // mg_writers_hand_on writes out x's full buffer. A transfer without a
-// writer yet gets one when its body is larger than one buffer, writers are
-// on and a writer can be had; else the buffer is written here. A transfer
+// writer yet gets one when its body is larger than one buffer and fills
+// its buffer fast (MG_FAST_FILL_NS), writers are on and a writer can be
+// had; else the buffer is written here. A transfer
 // with a writer queues the buffer to it and takes a free one; when none
 // is free, it writes the buffer here, on the loop thread, so the write
 // callback never waits. Returns 0, or -1 with the error recorded.

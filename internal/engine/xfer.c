@@ -341,6 +341,7 @@ size_t mg_write(char *ptr, size_t size, size_t nmemb, void *ud) {
 		}
 		x->cap = want;
 		x->buf = malloc(x->cap);
+		mg_writers_filling(x);
 		if (!x->buf) {
 			mg_unhold(x->held);
 			x->held = 0;

@@ -93,6 +93,7 @@ typedef struct mg_xfer {
 	long long held;      // its bytes counted in the memory budget (see xfer.c)
 	int tight;           // beyond that budget: a small buffer, no hand-over
 	size_t len, cap;
+	long long fill_from; // when buf began to fill, CLOCK_MONOTONIC ns (writers.c)
 	// Background writes (large bodies; see writers.c). Fields marked (pool)
 	// are shared with a writer thread under the pool mutex.
 	struct mg_wjob *jobs; // MG_WBUFS buffers once writes go to a writer
