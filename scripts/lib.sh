@@ -39,17 +39,21 @@ ensure_deps() {
 	apt_install libcurl4-openssl-dev pkg-config gcc libc6-dev
 }
 
-# build_binary: build .build/multiget when any source is newer than it.
+# build_binary: build .build/multiget when any source is newer than it, or
+# when the version it was stamped with is no longer the checkout's (a
+# commit, or a change to a file that is not source, since), so that
+# --version and the bench's tables name what was measured.
 build_binary() {
-	local bin="$ROOT/.build/multiget"
-	if [ -x "$bin" ] && [ -z "$(find "$ROOT" -path "$ROOT/.build" -prune -o -path "$ROOT/.git" -prune -o \
-		\( -name '*.go' -o -name '*.c' -o -name '*.h' -o -name go.mod -o -name go.sum \) -newer "$bin" -print -quit)" ]; then
+	local bin="$ROOT/.build/multiget" version
+	version="$(build_version)"
+	if [ -x "$bin" ] && [ "$(cat "$bin.version" 2>/dev/null)" = "$version" ] &&
+		[ -z "$(find "$ROOT" -path "$ROOT/.build" -prune -o -path "$ROOT/.git" -prune -o \
+			\( -name '*.go' -o -name '*.c' -o -name '*.h' -o -name go.mod -o -name go.sum \) -newer "$bin" -print -quit)" ]; then
 		return 0
 	fi
-	local version
-	version="$(build_version)"
 	mkdir -p "$ROOT/.build"
 	(cd "$ROOT" && go build -trimpath -ldflags "-X github.com/multiget/multiget/cmd.Version=$version" -o "$bin" .)
+	echo "$version" >"$bin.version"
 }
 
 # build_version: the version stamped into builds: VERSION if set, else git's

@@ -18,6 +18,7 @@ import (
 // Each switch turns its mechanism off: no writer thread with writers off,
 // no unnamed file with unnamed off; and each is on by default.
 func TestSwitchesTurnTheirMechanismOff(t *testing.T) {
+	everyFillFast(t)
 	s := newServer(t)
 	for _, off := range []bool{false, true} {
 		t.Run(fmt.Sprintf("off=%v", off), func(t *testing.T) {

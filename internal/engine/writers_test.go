@@ -10,6 +10,8 @@ import (
 	"path/filepath"
 	"testing"
 	"time"
+
+	"github.com/multiget/multiget/internal/testserver"
 )
 
 // Bodies larger than one write buffer are written by writer threads while
@@ -17,6 +19,7 @@ import (
 // buffers one transfer may hold, with and without a Content-Length, must
 // arrive byte for byte, and the large ones must have taken that path.
 func TestLargeBodiesGoThroughWriters(t *testing.T) {
+	everyFillFast(t)
 	s := newServer(t)
 	dir := t.TempDir()
 	const buf = 256 << 10 // MG_BUFCAP in writers.h
@@ -26,8 +29,9 @@ func TestLargeBodiesGoThroughWriters(t *testing.T) {
 		async bool
 	}{
 		{"size", buf - 1, false},
-		{"size", buf, false}, // fills the buffer exactly: written at the end
-		{"size", buf + 1, true},
+		{"size", buf, false},      // fills the buffer exactly: written at the end
+		{"size", buf + 1, false},  // one full buffer: no second fill to show a rate
+		{"size", 2*buf + 1, true}, // two fast fills in a row
 		{"size", 5<<20 + 123, true},
 		{"size", 23 << 20, true}, // more than the 8 buffers a transfer holds
 		{"chunked", 3<<20 + 7, true},
@@ -71,9 +75,10 @@ func TestLargeBodiesGoThroughWriters(t *testing.T) {
 // counted for the resume are the bytes in the file. The writers are held
 // until a while after the interrupt, so the engine meets queued buffers.
 func TestInterruptKeepsEveryQueuedByte(t *testing.T) {
+	everyFillFast(t)
 	s := newServer(t)
 	dir := t.TempDir()
-	const n = 1<<20 + 5 // less than the 8 buffers a transfer may hold: all go to its writer
+	const n = 1<<20 + 5 // less than the 8 buffers a transfer may hold: all but the first go to its writer
 	ctx, cancel := context.WithCancel(context.Background())
 	holdWriters(true)
 	t.Cleanup(func() { holdWriters(false) })
@@ -104,5 +109,30 @@ func TestInterruptKeepsEveryQueuedByte(t *testing.T) {
 	}
 	if _, err := os.Lstat(filepath.Join(dir, "h")); err == nil {
 		t.Errorf("final file exists")
+	}
+}
+
+// A body arriving slowly is written on the loop thread: at 2 MB/s a
+// 256 KiB buffer takes 131 ms to fill, far past MG_FAST_FILL_NS, and a
+// machine under load only makes it slower. It still arrives whole.
+func TestSlowBodyTakesNoWriter(t *testing.T) {
+	s := faultServer(t)
+	dir := t.TempDir()
+	const size = 1<<20 + 3 // four full buffers and a bit
+	e := Entry{Source: "slow", URL: s.URLFor(fmt.Sprintf("/throttle/2000000/%d/slow", size)), Path: filepath.Join(dir, "slow")}
+	before := asyncTransfers()
+	rec, st := run(t, context.Background(), Config{Parallel: 1, Protocols: []string{"http"}}, []Entry{e})
+	if st.OK != 1 {
+		t.Fatalf("%+v: %+v", st, rec.results)
+	}
+	if got := asyncTransfers() - before; got != 0 {
+		t.Errorf("%d transfers went through a writer thread, want 0 for a body at 2 MB/s", got)
+	}
+	got, err := os.ReadFile(e.Path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(got, testserver.Content("slow", size)) {
+		t.Errorf("got %d bytes (or wrong ones), want the %d served", len(got), size)
 	}
 }

@@ -94,6 +94,7 @@ typedef struct mg_xfer {
 	int tight;           // beyond that budget: a small buffer, no hand-over
 	size_t len, cap;
 	long long fill_from; // when buf began to fill, CLOCK_MONOTONIC ns (writers.c)
+	int fast_fills;      // buffers in a row filled fast (writers.c)
 	// Background writes (large bodies; see writers.c). Fields marked (pool)
 	// are shared with a writer thread under the pool mutex.
 	struct mg_wjob *jobs; // MG_WBUFS buffers once writes go to a writer
