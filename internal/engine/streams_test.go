@@ -191,8 +191,10 @@ func TestFewStreamsSpreadOverConnections(t *testing.T) {
 		t.Errorf("server saw at most %d requests at once (the wave of %d all in flight: %v), want %d",
 			m, limit*par, !c.wave.Late(), limit*par)
 	}
-	// (The connections are not bounded here: before libcurl 8.0 the
-	// streams started before the server's limit is known each open one of
-	// their own when the first connection is full.)
+	// (The connections are not bounded here: before libcurl 8.0 every
+	// stream started past what libcurl finds room for opens one of its
+	// own, and the cap learnt from streams placed before the server's
+	// SETTINGS can overshoot, so this recurs during the run: docs/design.md,
+	// the ramp. Seen: 4-11 connections on 7.88, 5-6 on 8.21.)
 	t.Logf("%d TLS connections", conns.Load())
 }
