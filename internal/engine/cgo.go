@@ -23,6 +23,7 @@ import (
 // What mux.go needs of libcurl that the binding does not name.
 const (
 	moptMaxConcurrentStreams = int(C.CURLMOPT_MAX_CONCURRENT_STREAMS) // libcurl >= 7.67
+	moptMaxHostConnections   = int(C.CURLMOPT_MAX_HOST_CONNECTIONS)   // libcurl >= 7.30
 	infoHTTPVersion          = C.CURLINFO_HTTP_VERSION
 	httpVersion2             = int(C.CURL_HTTP_VERSION_2_0)
 	httpVersion3             = 30 // CURL_HTTP_VERSION_3, a name only from 7.66 on

@@ -314,6 +314,19 @@ func (e *engine) init() error {
 	if err := e.multi.Setopt(moptMaxConcurrentStreams, streams); err != nil {
 		return fmt.Errorf("libcurl: CURLMOPT_MAX_CONCURRENT_STREAMS: %w", err)
 	}
+	// --per-host is also libcurl's own cap per host name and port, so that
+	// it holds where the scheduler's count and libcurl's choice of
+	// connection differ: before 8.0 libcurl opens a connection for each
+	// stream started past the room it finds on the host's connections
+	// (docs/design.md, the ramp), and 500 files at --per-host 2 to a
+	// server allowing 20 streams took 80 connections. A transfer past the
+	// cap waits inside libcurl until one of the host's connections has
+	// room, or closes an idle one to make its own.
+	if e.cfg.PerHost > 0 {
+		if err := e.multi.Setopt(moptMaxHostConnections, e.cfg.PerHost); err != nil {
+			return fmt.Errorf("libcurl: CURLMOPT_MAX_HOST_CONNECTIONS: %w", err)
+		}
+	}
 	return e.configureTemplate()
 }
 

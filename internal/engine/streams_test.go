@@ -7,6 +7,7 @@ import (
 	"context"
 	"net/http"
 	"net/http/httptest"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -96,6 +97,53 @@ func TestPerHostCountsConnectionsOverHTTP2(t *testing.T) {
 	}
 	if n := runStreams(t, cfg, 60, 2, atOnce, "--per-host 2 --streams 5"); n != wantConns {
 		t.Errorf("%d TLS connections, want %d (5 streams each)", n, wantConns)
+	}
+}
+
+// --per-host 2 without --streams against a server allowing 5 streams per
+// connection: the host's cap starts at 100 and finds the server's limit,
+// and whatever libcurl would open meanwhile, no more than two connections
+// ever carry requests at once (CURLMOPT_MAX_HOST_CONNECTIONS); both do
+// (more than one connection's 5 requests in flight), and every file
+// arrives.
+func TestPerHostHoldsWhileTheCapIsLearnt(t *testing.T) {
+	const limit = 5
+	dir := t.TempDir()
+	c := &streamCounter{pass: 1 << 30, delay: 20 * time.Millisecond}
+	var mu sync.Mutex
+	busy := map[string]int{} // requests in flight per client connection
+	maxBusy := 0
+	inner := c.handler(3000)
+	h := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		busy[r.RemoteAddr]++
+		maxBusy = max(maxBusy, len(busy))
+		mu.Unlock()
+		defer func() {
+			mu.Lock()
+			if busy[r.RemoteAddr]--; busy[r.RemoteAddr] == 0 {
+				delete(busy, r.RemoteAddr)
+			}
+			mu.Unlock()
+		}()
+		inner.ServeHTTP(w, r)
+	})
+	srv, ca, _ := tlsServer(t, dir, h, true, func(s *httptest.Server) {
+		s.Config.HTTP2 = &http.HTTP2Config{MaxConcurrentStreams: limit}
+	})
+	entries := smallFiles(srv, dir, 100)
+	_, st := run(t, context.Background(), Config{Parallel: 64, PerHost: 2, CACert: ca, Protocols: []string{"https"}}, entries)
+	if st.OK != len(entries) {
+		t.Fatalf("%+v", st)
+	}
+	checkSmallFiles(t, entries, 3000)
+	mu.Lock()
+	defer mu.Unlock()
+	if maxBusy > 2 {
+		t.Errorf("%d connections carried requests at once with --per-host 2", maxBusy)
+	}
+	if m := c.max.Load(); m <= limit || m > 2*limit {
+		t.Errorf("server saw at most %d requests at once, want %d-%d (two connections of %d streams)", m, limit+1, 2*limit, limit)
 	}
 }
 
