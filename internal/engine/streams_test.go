@@ -100,6 +100,60 @@ func TestPerHostCountsConnectionsOverHTTP2(t *testing.T) {
 	}
 }
 
+// connTracker wraps a handler, noting how many client connections carry
+// requests at once at most (a connection closing or idle carries none).
+type connTracker struct {
+	mu   sync.Mutex
+	busy map[string]int // requests in flight per client connection
+	max  int
+}
+
+func (c *connTracker) wrap(inner http.Handler) http.Handler {
+	c.busy = map[string]int{}
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		c.mu.Lock()
+		c.busy[r.RemoteAddr]++
+		c.max = max(c.max, len(c.busy))
+		c.mu.Unlock()
+		defer func() {
+			c.mu.Lock()
+			if c.busy[r.RemoteAddr]--; c.busy[r.RemoteAddr] == 0 {
+				delete(c.busy, r.RemoteAddr)
+			}
+			c.mu.Unlock()
+		}()
+		inner.ServeHTTP(w, r)
+	})
+}
+
+func (c *connTracker) most() int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.max
+}
+
+// fewStreams downloads 100 small files with cfg from an HTTP/2 server
+// allowing limit streams per connection, answering each request after
+// 20 ms; it returns the most requests and the most connections carrying
+// requests at once.
+func fewStreams(t *testing.T, cfg Config, limit int) (requests int64, conns int) {
+	t.Helper()
+	dir := t.TempDir()
+	c := &streamCounter{pass: 1 << 30, delay: 20 * time.Millisecond}
+	var ct connTracker
+	srv, ca, _ := tlsServer(t, dir, ct.wrap(c.handler(3000)), true, func(s *httptest.Server) {
+		s.Config.HTTP2 = &http.HTTP2Config{MaxConcurrentStreams: limit}
+	})
+	entries := smallFiles(srv, dir, 100)
+	cfg.CACert, cfg.Protocols = ca, []string{"https"}
+	_, st := run(t, context.Background(), cfg, entries)
+	if st.OK != len(entries) {
+		t.Fatalf("%+v", st)
+	}
+	checkSmallFiles(t, entries, 3000)
+	return c.max.Load(), ct.most()
+}
+
 // --per-host 2 without --streams against a server allowing 5 streams per
 // connection: the host's cap starts at 100 and finds the server's limit,
 // and whatever libcurl would open meanwhile, no more than two connections
@@ -108,41 +162,11 @@ func TestPerHostCountsConnectionsOverHTTP2(t *testing.T) {
 // arrives.
 func TestPerHostHoldsWhileTheCapIsLearnt(t *testing.T) {
 	const limit = 5
-	dir := t.TempDir()
-	c := &streamCounter{pass: 1 << 30, delay: 20 * time.Millisecond}
-	var mu sync.Mutex
-	busy := map[string]int{} // requests in flight per client connection
-	maxBusy := 0
-	inner := c.handler(3000)
-	h := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		mu.Lock()
-		busy[r.RemoteAddr]++
-		maxBusy = max(maxBusy, len(busy))
-		mu.Unlock()
-		defer func() {
-			mu.Lock()
-			if busy[r.RemoteAddr]--; busy[r.RemoteAddr] == 0 {
-				delete(busy, r.RemoteAddr)
-			}
-			mu.Unlock()
-		}()
-		inner.ServeHTTP(w, r)
-	})
-	srv, ca, _ := tlsServer(t, dir, h, true, func(s *httptest.Server) {
-		s.Config.HTTP2 = &http.HTTP2Config{MaxConcurrentStreams: limit}
-	})
-	entries := smallFiles(srv, dir, 100)
-	_, st := run(t, context.Background(), Config{Parallel: 64, PerHost: 2, CACert: ca, Protocols: []string{"https"}}, entries)
-	if st.OK != len(entries) {
-		t.Fatalf("%+v", st)
+	m, conns := fewStreams(t, Config{Parallel: 64, PerHost: 2}, limit)
+	if conns > 2 {
+		t.Errorf("%d connections carried requests at once with --per-host 2", conns)
 	}
-	checkSmallFiles(t, entries, 3000)
-	mu.Lock()
-	defer mu.Unlock()
-	if maxBusy > 2 {
-		t.Errorf("%d connections carried requests at once with --per-host 2", maxBusy)
-	}
-	if m := c.max.Load(); m <= limit || m > 2*limit {
+	if m <= limit || m > 2*limit {
 		t.Errorf("server saw at most %d requests at once, want %d-%d (two connections of %d streams)", m, limit+1, 2*limit, limit)
 	}
 }
