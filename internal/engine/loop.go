@@ -287,7 +287,11 @@ func (e *engine) drain() {
 }
 
 // checkStalls ends transfers that have received nothing for StallTimeout;
-// they are then retried like any timeout.
+// they are then retried like any timeout. One whose request has not gone
+// out (no pretransfer time yet) is waiting inside libcurl for a connection
+// with room (--per-host is also libcurl's cap, engine.go; or PIPEWAIT),
+// not stalled: libcurl's connect timeout covers a connection being set up,
+// and its clock starts again.
 func (e *engine) checkStalls() {
 	if e.cfg.StallTimeout <= 0 {
 		return
@@ -300,6 +304,10 @@ func (e *engine) checkStalls() {
 			continue
 		}
 		if now.Sub(t.seenAt) >= e.cfg.StallTimeout {
+			if v, err := t.easy.Getinfo(curl.INFO_PRETRANSFER_TIME); err == nil && v == 0.0 {
+				t.seenAt = now
+				continue
+			}
 			stalled = append(stalled, t)
 		}
 	}

@@ -171,6 +171,43 @@ func TestPerHostHoldsWhileTheCapIsLearnt(t *testing.T) {
 	}
 }
 
+// A stream waiting inside libcurl for room (--per-host 1 to a server
+// allowing one stream per connection: the second of two streams has no
+// connection to go on) is not stalled: its request has not gone out. The
+// first file shows the host multiplexes; the next two start together as
+// streams, /f1 trickling for a second, /f2 waiting all that time for it,
+// three times --stall-timeout, and then fetched.
+func TestWaitingForRoomIsNoStall(t *testing.T) {
+	dir := t.TempDir()
+	h := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		b := body(r.URL.Path, 3000)
+		if r.URL.Path != "/f1" {
+			_, _ = w.Write(b)
+			return
+		}
+		for i := 0; i < 20; i++ { // 150 bytes every 50 ms
+			_, _ = w.Write(b[i*150 : (i+1)*150])
+			w.(http.Flusher).Flush()
+			time.Sleep(50 * time.Millisecond)
+		}
+	})
+	srv, ca, _ := tlsServer(t, dir, h, true, func(s *httptest.Server) {
+		s.Config.HTTP2 = &http.HTTP2Config{MaxConcurrentStreams: 1}
+	})
+	entries := smallFiles(srv, dir, 3)
+	cfg := Config{Parallel: 4, PerHost: 1, StallTimeout: 300 * time.Millisecond, CACert: ca, Protocols: []string{"https"}}
+	rec, st := run(t, context.Background(), cfg, entries)
+	if st.OK != len(entries) {
+		t.Fatalf("%+v: %+v", st, rec.results)
+	}
+	checkSmallFiles(t, entries, 3000)
+	for _, r := range rec.results {
+		if r.Attempts != 1 {
+			t.Errorf("%s took %d attempts, want 1 (a wait for room is no stall)", r.Source, r.Attempts)
+		}
+	}
+}
+
 // Config.InFlight bounds the transfers at once, streams included, below
 // what -j and --streams would allow (the descriptor limit, see
 // InFlightCap).
