@@ -304,7 +304,7 @@ func (e *engine) checkStalls() {
 			continue
 		}
 		if now.Sub(t.seenAt) >= e.cfg.StallTimeout {
-			if v, err := t.easy.Getinfo(curl.INFO_PRETRANSFER_TIME); err == nil && v == 0.0 {
+			if v, err := t.easy.Getinfo(curl.INFO_PRETRANSFER_TIME); err == nil && v.(float64) == 0 {
 				t.seenAt = now
 				continue
 			}

@@ -132,12 +132,14 @@ func (c *connTracker) most() int {
 	return c.max
 }
 
-// fewStreams downloads 100 small files with cfg from an HTTP/2 server
-// allowing limit streams per connection, answering each request after
-// 20 ms; it returns the most requests and the most connections carrying
-// requests at once.
-func fewStreams(t *testing.T, cfg Config, limit int) (requests int64, conns int) {
-	t.Helper()
+// --per-host 2 without --streams against a server allowing 5 streams per
+// connection, answering each request after 20 ms: the host's cap starts
+// at 100 and finds the server's limit, and whatever libcurl would open
+// meanwhile, no more than two connections ever carry requests at once
+// (CURLMOPT_MAX_HOST_CONNECTIONS); both do (more than one connection's 5
+// requests in flight), and every file arrives.
+func TestPerHostHoldsWhileTheCapIsLearnt(t *testing.T) {
+	const limit = 5
 	dir := t.TempDir()
 	c := &streamCounter{pass: 1 << 30, delay: 20 * time.Millisecond}
 	var ct connTracker
@@ -145,28 +147,15 @@ func fewStreams(t *testing.T, cfg Config, limit int) (requests int64, conns int)
 		s.Config.HTTP2 = &http.HTTP2Config{MaxConcurrentStreams: limit}
 	})
 	entries := smallFiles(srv, dir, 100)
-	cfg.CACert, cfg.Protocols = ca, []string{"https"}
-	_, st := run(t, context.Background(), cfg, entries)
+	_, st := run(t, context.Background(), Config{Parallel: 64, PerHost: 2, CACert: ca, Protocols: []string{"https"}}, entries)
 	if st.OK != len(entries) {
 		t.Fatalf("%+v", st)
 	}
 	checkSmallFiles(t, entries, 3000)
-	return c.max.Load(), ct.most()
-}
-
-// --per-host 2 without --streams against a server allowing 5 streams per
-// connection: the host's cap starts at 100 and finds the server's limit,
-// and whatever libcurl would open meanwhile, no more than two connections
-// ever carry requests at once (CURLMOPT_MAX_HOST_CONNECTIONS); both do
-// (more than one connection's 5 requests in flight), and every file
-// arrives.
-func TestPerHostHoldsWhileTheCapIsLearnt(t *testing.T) {
-	const limit = 5
-	m, conns := fewStreams(t, Config{Parallel: 64, PerHost: 2}, limit)
-	if conns > 2 {
+	if conns := ct.most(); conns > 2 {
 		t.Errorf("%d connections carried requests at once with --per-host 2", conns)
 	}
-	if m <= limit || m > 2*limit {
+	if m := c.max.Load(); m <= limit || m > 2*limit {
 		t.Errorf("server saw at most %d requests at once, want %d-%d (two connections of %d streams)", m, limit+1, 2*limit, limit)
 	}
 }

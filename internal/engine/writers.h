@@ -36,12 +36,12 @@ extern pthread_mutex_t mg_pool_mu;
 // mg_writers_filling notes that x's buffer starts filling now.
 void mg_writers_filling(mg_xfer *x);
 // mg_writers_hand_on writes out x's full buffer. A transfer without a
-// writer yet gets one when its body is larger than one buffer and fills
-// its buffer fast (MG_FAST_FILL_NS), writers are on and a writer can be
-// had; else the buffer is written here. A transfer
-// with a writer queues the buffer to it and takes a free one; when none
-// is free, it writes the buffer here, on the loop thread, so the write
-// callback never waits. Returns 0, or -1 with the error recorded.
+// writer yet gets one when its body is larger than one buffer, this fill
+// and the one before were fast (MG_FAST_FILL_NS), writers are on and a
+// writer can be had; else the buffer is written here. A transfer with a
+// writer queues the buffer to it and takes a free one; when none is free,
+// it writes the buffer here, on the loop thread, so the write callback
+// never waits. Returns 0, or -1 with the error recorded.
 int mg_writers_hand_on(mg_xfer *x);
 // mg_writers_drain waits until the writer has written every queued buffer
 // of x: outside libcurl's callbacks only (finish, keep, discard, free).
