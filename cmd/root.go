@@ -105,7 +105,7 @@ func NewRootCmd(io *IOStreams, runF func(context.Context, *Options) error) *cobr
 	f.BoolVar(&opts.Tree, "tree", false, "save as DIR/HOST/PATH instead of DIR/NAME")
 	f.IntVarP(&opts.Parallel, "parallel", "j", 64, "`N` connections at once")
 	f.IntVar(&opts.PerHost, "per-host", 0, "at most `N` connections per host (0 = no cap)")
-	f.IntVar(&opts.Streams, "streams", 0, "`N` HTTP/2 streams per connection (default: what the server allows, 100 to 256)")
+	f.IntVar(&opts.Streams, "streams", 0, "`N` HTTP/2 streams per connection (default: what the server allows, up to 256)")
 	f.BoolVar(&opts.NoClobber, "no-clobber", false, "keep existing files (reported skipped)")
 	f.Var(newSeconds(&opts.ConnectTimeout, 30*time.Second), "connect-timeout", "give up connecting after `DUR`")
 	f.Var(newSeconds(&opts.MaxTime, 0), "max-time", "give up a transfer after `DUR` (0 = never)")

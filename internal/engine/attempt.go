@@ -91,7 +91,7 @@ func (e *engine) removeTransfer(t *transfer) {
 	}
 	e.sch.forget(t.host, t.ticket)
 	if t.opens {
-		e.sch.mux.opened(t.host) // it ended before it was given a connection
+		e.sch.mux.opened(t.host, false, t.probe) // it ended before it was given a connection
 	}
 	e.sch.release(t.host, t.stream)
 	e.forgetConn(t)
@@ -149,7 +149,13 @@ func (e *engine) startTransfer(j *job, seg *segment, url, host string, checkHTTP
 	// connection to the host as streams, and a server that limits each
 	// connection would then serve the whole file at one connection's rate.
 	pipeWait := seg == nil && hasPrefixFold(url, "https://")
-	easy, x, err := e.newTransfer(url, e.headersFor(j, url), j.entry.Path, &j.part, checkHTTP, pipeWait, seg != nil)
+	// Ranges speak HTTP/1.1 (see above): never streams. A stream that
+	// opens a connection holds back its host's next ones until it has it
+	// (mux.go, ramp); it must not wait for one being opened.
+	stream := seg == nil && e.sch.mux.known[host]
+	opens := stream && e.sch.mux.opens(host)
+	probe := opens && e.sch.mux.hasRoom(host)
+	easy, x, err := e.newTransfer(url, e.headersFor(j, url), j.entry.Path, &j.part, checkHTTP, pipeWait && !opens, seg != nil)
 	if err != nil {
 		return nil, err
 	}
@@ -179,17 +185,15 @@ func (e *engine) startTransfer(j *job, seg *segment, url, host string, checkHTTP
 		return nil, err
 	}
 	now := time.Now()
-	// Ranges speak HTTP/1.1 (see above): never streams.
-	stream := seg == nil && e.sch.mux.known[host]
-	t := &transfer{job: j, easy: easy, x: x, start: now, seenAt: now, seg: seg, url: url, host: host, stream: stream}
-	// A stream that opens a connection holds back its host's next ones
-	// until it has it (mux.go, ramp).
-	t.opens = stream && e.sch.mux.opens(host)
+	t := &transfer{job: j, easy: easy, x: x, start: now, seenAt: now, seg: seg, url: url, host: host, stream: stream, opens: opens, probe: probe}
 	e.active[uintptr(easy.GetHandle())] = t
 	t.ticket = e.sch.take(host, stream)
 	if t.opens {
-		e.sch.mux.startOpening(host)
+		e.sch.mux.startOpening(host, probe)
 		x.watchConn()
+	}
+	if seg == nil && e.sch.mux.inWave(host) {
+		e.inWave = append(e.inWave, t) // conns.go, endWaves
 	}
 	return t, nil
 }

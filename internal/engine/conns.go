@@ -51,6 +51,10 @@ type connID struct {
 // then that were given a connection before another were running when it
 // was given its (a transfer removed meanwhile is dropped from the list).
 func (e *engine) watchConns() {
+	defer func() { e.sch.mux.rounds++ }()
+	if len(e.inWave) > 0 {
+		e.endWaves()
+	}
 	var n C.int
 	p := C.mg_conn_take(&n)
 	if n == 0 || p == nil {
@@ -72,7 +76,7 @@ func (e *engine) connGiven(t *transfer, c *C.mg_conn) {
 	t.conn = connID{lip: C.GoString(&c.lip[0]), rip: C.GoString(&c.rip[0]), lport: int(c.lport), rport: int(c.rport)}
 	if t.opens {
 		t.opens = false
-		e.sch.mux.opened(t.host) // the host's next streams can share it
+		e.sch.mux.opened(t.host, c.fresh != 0, t.probe) // the host's next streams can share it
 	}
 	prev := e.lastOn[t.conn]
 	e.lastOn[t.conn] = t
@@ -106,7 +110,28 @@ func (e *engine) connGiven(t *transfer, c *C.mg_conn) {
 			other = max(other, n)
 		}
 	}
-	e.sch.mux.given(t.host, onConn[t.conn]+1, fresh, other)
+	e.sch.mux.given(t.host, onConn[t.conn]+1, fresh, other, e.sch.queued[t.host])
+}
+
+// endWaves ends the first wave (mux.go) of each https host whose first
+// transfers got an answer: one over HTTP/1.x says the host does not
+// multiplex, and its other entries may each open a connection; one over
+// HTTP/2 comes after the transfers given its connection said it does.
+// (A transfer ending ends its host's wave too: sched.release.)
+func (e *engine) endWaves() {
+	keep := e.inWave[:0]
+	for _, t := range e.inWave {
+		if e.active[uintptr(t.easy.GetHandle())] != t || !e.sch.mux.inWave(t.host) {
+			continue
+		}
+		if t.x.p.conn.resp == 0 {
+			keep = append(keep, t)
+			continue
+		}
+		e.sch.mux.settle(t.host)
+	}
+	clear(e.inWave[len(keep):])
+	e.inWave = keep
 }
 
 // forgetConn drops t from the connections it was last given.

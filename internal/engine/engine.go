@@ -203,6 +203,7 @@ type transfer struct {
 	stream bool     // counted as a stream of a multiplexed connection (mux.go)
 	conn   connID   // the connection libcurl gave it, once known (conns.go)
 	opens  bool     // a stream its host waits on: it opens a connection (mux.go, ramp)
+	probe  bool     // the opener that may instead be given a connection in use (mux.go)
 }
 
 type engine struct {
@@ -218,6 +219,7 @@ type engine struct {
 
 	active map[uintptr]*transfer
 	lastOn map[connID]*transfer // the transfer last given each connection (conns.go)
+	inWave []*transfer          // started in their host's first wave, until it ends (conns.go)
 	sch    sched                // what waits, and each host's connections
 	in     <-chan []Entry
 	inDone bool
@@ -263,11 +265,10 @@ func Run(ctx context.Context, cfg Config, in <-chan []Entry, obs Observer) (Stat
 		obs:      obs,
 		in:       in,
 		active:   make(map[uintptr]*transfer),
-		sch:      newSched(cfg.PerHost, cfg.RetryMaxDelay, cfg.Streams, !cfg.Tuning.NoStreamProbe),
+		sch:      newSched(cfg.PerHost, cfg.RetryMaxDelay, cfg.Streams, cfg.Tuning),
 		lastOn:   make(map[connID]*transfer),
 		verified: make(chan verifyResult, 16),
 	}
-	e.sch.mux.ramp = e.sch.mux.ramp && !cfg.Tuning.NoRamp
 	// The loop spends its time in libcurl and select(2), outside Go. Left
 	// to the scheduler it moved between OS threads (four on 2 cores), and
 	// every move is a futex wake-up and a cold cache; pinned, 20,000

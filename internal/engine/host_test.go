@@ -9,7 +9,7 @@ import (
 
 // clockSched is a scheduler whose clock the test moves.
 func clockSched(perHost int, maxPause time.Duration) (*sched, *time.Time) {
-	s := newSched(perHost, maxPause, defaultStreams, false)
+	s := newSched(perHost, maxPause, defaultStreams, Tuning{})
 	now := time.Unix(1000, 0)
 	s.now = func() time.Time { return now }
 	return &s, &now

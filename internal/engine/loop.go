@@ -125,6 +125,7 @@ func (e *engine) idle(ctx context.Context) {
 // host), then new entries from the input, without blocking.
 func (e *engine) fill(ctx context.Context) {
 	now := time.Now()
+	e.sch.mux.slack = max(e.cfg.Parallel-e.slots(), 0)
 	e.sch.startRanges(now, e.startSegment)
 	// Once the queues have nothing that may start, they have nothing for
 	// the rest of this fill: starting an entry only takes room, and

@@ -6,10 +6,14 @@ package engine
 // connection (and opens another when the server allows fewer), so there a
 // slot stands for a connection: --streams transfers.
 
-import curl "github.com/andelf/go-curl"
+import (
+	"strings"
+
+	curl "github.com/andelf/go-curl"
+)
 
 type multiplexing struct {
-	per     int             // --streams, or defaultStreams to start from when probing
+	per     int             // --streams, or firstWave to start from when probing
 	probe   bool            // no --streams: each host's cap grows to what its server allows (conns.go)
 	known   map[string]bool // hosts known to multiplex
 	streams map[string]int  // running transfers counted as streams, per host
@@ -18,24 +22,53 @@ type multiplexing struct {
 	running int // running transfers counted as streams, all hosts
 	open    int // hosts whose last connection has room for a stream
 
-	// oneConn: at most one connection per multiplexing host. Before
-	// libcurl 8.0 (its change "CURLOPT_PIPEWAIT: allow waited reuse also
-	// for subsequent connections", curl issue 10456), a transfer finding
-	// every connection to the host at CURLMOPT_MAX_CONCURRENT_STREAMS opens
-	// a connection of its own even with CURLOPT_PIPEWAIT, rather than wait
-	// for the one another transfer is opening (measured on 7.88: 10 streams
-	// at --streams 5 took 6 connections, on 8.21 two). There a host whose
-	// connections are full opens one more at a time (ramp): one stream
-	// starts, and no other to that host until libcurl has given it its
-	// connection (conns.go), which the streams after it then share.
-	// Without CURLOPT_PREREQFUNCTION (before 7.80) nothing says when, and a
-	// host's streams stay within one connection's cap.
+	// oneConn: libcurl before 8.0 (its change "CURLOPT_PIPEWAIT: allow
+	// waited reuse also for subsequent connections", curl issue 10456):
+	// a transfer finding every connection to the host at
+	// CURLMOPT_MAX_CONCURRENT_STREAMS opens a connection of its own even
+	// with CURLOPT_PIPEWAIT, rather than wait for the one another transfer
+	// is opening (measured on 7.88: 10 streams at --streams 5 took 6
+	// connections). libcurl 8 waits, but opens the next connection only
+	// once the last one is full, one at a time.
 	oneConn bool
-	ramp    bool
-	// opening: hosts with a stream waiting for the connection it opens
-	// (ramp), each with the connections its other streams stand for.
-	opening map[string]int
+	// ramp (libcurl >= 7.80, CURLOPT_PREREQFUNCTION says which connection
+	// a transfer was given): a stream starts where the host's connections
+	// have room by the count, or as an opener, without PIPEWAIT, which
+	// opens the next connection; the streams after it start once libcurl
+	// has given it its connection (conns.go). While the host's cap is
+	// probed, probes go past what its connections were seen to carry
+	// (batch); once one finds the server's limit, several openers may be
+	// out at once, one per connection the waiting entries fill. Without
+	// ramp, before 8.0 a host keeps to one connection, and on 8.x
+	// PIPEWAIT decides.
+	ramp bool
+	// wave: the first transfers to an https host not yet known to
+	// multiplex or not are at most firstWave (ramp only; conns.go learns
+	// from them). Those waiting for its first connection are all given it
+	// before libcurl has read the server's SETTINGS, so on a server
+	// allowing fewer streams than libcurl assumes (100), the rest wait
+	// inside the connection and the host looks as if it took them all.
+	// (Over TLS 1.3 the SETTINGS come a round trip after the client's
+	// handshake ends, so probes can still pass such a limit: the price is
+	// the old one, a connection for each stream past it before 8.0.)
+	wave bool
+	// settled: https hosts past their first wave (an answer over HTTP/1.x,
+	// known to multiplex, or a transfer ended).
+	settled map[string]bool
+	// opening: hosts with streams waiting for the connections they open.
+	opening map[string]*opening
+	// rounds counts the calls to curl_multi_perform whose connections
+	// were read (conns.go).
+	rounds int
+	// slack is how many -j slots were free at the last fill (loop.go).
+	slack int
 }
+
+// opening counts one host's openers: est connections were the host's
+// when the first of them started, plus those its openers got since; k
+// openers wait for theirs, probes of them probes (they hold the last
+// places est connections have by the count); the first started in round.
+type opening struct{ est, k, probes, round int }
 
 // streamCap is what one multiplexing host's connections were seen to take
 // (conns.go): per streams each; proven were running at once on a
@@ -46,14 +79,28 @@ type streamCap struct {
 	fixed       bool
 }
 
+// firstWave is how many transfers an https host gets before it is known
+// to multiplex or not, and so the streams a multiplexing host's first
+// connection is trusted with before more are seen to fit: two, so that
+// the second, given the first one's connection, says it multiplexes.
+const firstWave = 2
+
 // newMultiplexing: per is --streams, 0 when not given (then each host
-// starts at defaultStreams and, with probe, grows to its server's limit).
-func newMultiplexing(per int, probe bool) multiplexing {
+// starts at defaultStreams, or probed from firstWave up to its server's
+// limit); t turns the probe, the ramp and the first wave off.
+func newMultiplexing(per int, t Tuning) multiplexing {
 	m := multiplexing{per: per, known: make(map[string]bool), streams: make(map[string]int),
-		caps: make(map[string]*streamCap), oneConn: Lib().Num < 0x080000, opening: make(map[string]int)}
-	m.ramp = m.oneConn && Lib().Num >= 0x075000
+		caps: make(map[string]*streamCap), oneConn: Lib().Num < 0x080000,
+		settled: make(map[string]bool), opening: make(map[string]*opening)}
+	m.ramp = Lib().Num >= 0x075000 && !t.NoRamp
+	// The first wave ends at an answer, which only watched transfers
+	// record (conns.go).
+	m.wave = m.ramp && !t.NoEarlyMux && hasFeature("HTTP2")
 	if per < 1 {
-		m.per, m.probe = defaultStreams, probe
+		m.per, m.probe = defaultStreams, !t.NoStreamProbe
+		if m.probe && m.ramp {
+			m.per = firstWave
+		}
 	}
 	return m
 }
@@ -65,6 +112,18 @@ func (m *multiplexing) learn(h string) {
 	m.caps[h] = &streamCap{per: m.per, fixed: !m.probe}
 }
 
+// inWave says whether h is an https host still in its first wave.
+func (m *multiplexing) inWave(h string) bool {
+	return m.wave && !m.known[h] && !m.settled[h] && strings.HasPrefix(h, "https://")
+}
+
+// settle ends h's first wave.
+func (m *multiplexing) settle(h string) {
+	if m.inWave(h) {
+		m.settled[h] = true
+	}
+}
+
 // perConn is how many streams one connection to h carries.
 func (m *multiplexing) perConn(h string) int {
 	if c := m.caps[h]; c != nil {
@@ -74,22 +133,22 @@ func (m *multiplexing) perConn(h string) int {
 }
 
 // connsOf is the connections the streams to h stand for: ceil(n/per), and
-// while one is being opened (ramp), those before it and it.
+// while openers wait, those before them and theirs.
 func (m *multiplexing) connsOf(h string) int {
 	p := m.perConn(h)
 	c := (m.streams[h] + p - 1) / p
-	if e, ok := m.opening[h]; ok {
-		c = max(c, e+1)
+	if o := m.opening[h]; o != nil {
+		c = max(c, o.est+o.k)
 	}
 	return c
 }
 
 // hasRoom says whether a connection h's streams stand for has room for one
-// more: while one is being opened, one of those before it.
+// more: while openers wait, one of those they do not wait for.
 func (m *multiplexing) hasRoom(h string) bool {
 	n, p := m.streams[h], m.perConn(h)
-	if e, ok := m.opening[h]; ok {
-		return n-1 < e*p
+	if o := m.opening[h]; o != nil {
+		return n-o.k+o.probes < o.est*p
 	}
 	return n%p != 0
 }
@@ -103,45 +162,87 @@ func (m *multiplexing) openRoom(h string) bool {
 	return m.hasRoom(h)
 }
 
-// newConnOK says whether a stream to h may open a connection of its own:
-// where libcurl cannot wait for a second one being opened (oneConn), only
-// while none is (ramp), or, without ramp, only as the host's first.
-func (m *multiplexing) newConnOK(h string) bool {
-	if !m.oneConn || !m.known[h] || m.streams[h] == 0 {
+// newConnOK says whether a stream to h may open a connection of its own,
+// queued being how many entries wait for h. With ramp: while h's cap is
+// probed, only once a probe is seen opening one; then, while the
+// connections being opened leave waiting entries without room. Without ramp,
+// where libcurl cannot wait for a second connection being opened
+// (oneConn), only as the host's first.
+func (m *multiplexing) newConnOK(h string, queued int) bool {
+	if !m.known[h] || m.streams[h] == 0 {
 		return true
 	}
-	_, busy := m.opening[h]
-	return m.ramp && !busy
+	if !m.ramp {
+		return !m.oneConn
+	}
+	c := m.caps[h]
+	o := m.opening[h]
+	if o == nil {
+		return true
+	}
+	// While the cap is probed, the probes past it may be given a
+	// connection in use, and then the cap grows: libcurl hands a stream
+	// one with room within the curl_multi_perform that started it (seen
+	// on 7.88 and 8.21; were it later, openers would only wait one round
+	// longer). Once a perform went by without, a probe is opening a
+	// connection: the host is at its server's limit, and more openers may
+	// go out beside it.
+	if (c == nil || !c.fixed) && m.rounds <= o.round {
+		return false
+	}
+	return o.k*(m.perConn(h)-1) < queued
 }
 
 // opens says whether the next stream to h, with ramp, opens a connection:
-// the host's streams fill the connections they stand for. (Its count can
-// be off when libcurl has other connections to h, from the transfers that
-// ran before h was known to multiplex: the stream is then given one with
-// room, and the ramp goes on at once.)
+// the connections its streams stand for are full. (Its count can be off
+// when libcurl has other connections to h, from the transfers that ran
+// before h was known to multiplex: the stream is then given one with
+// room, and the host's next streams start at once.)
 func (m *multiplexing) opens(h string) bool {
-	if _, busy := m.opening[h]; busy {
-		return false // the room it started in is on a connection before it
-	}
 	n := m.streams[h]
-	return m.ramp && m.known[h] && n > 0 && n%m.perConn(h) == 0
+	if !m.ramp || !m.known[h] || n == 0 {
+		return false
+	}
+	if !m.hasRoom(h) {
+		return true
+	}
+	// While h's cap is probed, the streams it counts past proven are
+	// probes: each may be given a connection in use, or find the server's
+	// limit and open the next.
+	c := m.caps[h]
+	return c != nil && !c.fixed && n%c.per >= c.proven
 }
 
 // startOpening notes that the stream just counted for h opens a connection
-// (opens said so before it was counted); opened, that it has one, or
-// ended without.
-func (m *multiplexing) startOpening(h string) {
+// (opens said so before it was counted), probe if it had room by the
+// count; opened, that it has one (a new one, fresh), or ended without.
+func (m *multiplexing) startOpening(h string, probe bool) {
 	m.count(h, -1)
-	m.opening[h] = (m.streams[h] - 1) / m.perConn(h)
+	o := m.opening[h]
+	if o == nil {
+		p := m.perConn(h)
+		o = &opening{est: (m.streams[h] - 1 + p - 1) / p, round: m.rounds}
+		m.opening[h] = o
+	}
+	o.k++
+	o.probes += b2i(probe)
 	m.count(h, 1)
 }
 
-func (m *multiplexing) opened(h string) {
-	if _, ok := m.opening[h]; ok {
-		m.count(h, -1)
-		delete(m.opening, h)
-		m.count(h, 1)
+func (m *multiplexing) opened(h string, fresh, probe bool) {
+	o := m.opening[h]
+	if o == nil {
+		return
 	}
+	m.count(h, -1)
+	o.probes -= b2i(probe)
+	if o.k--; fresh {
+		o.est++
+	}
+	if o.k <= 0 {
+		delete(m.opening, h)
+	}
+	m.count(h, 1)
 }
 
 // take counts a stream starting on h.
@@ -180,11 +281,12 @@ func (m *multiplexing) probing(h string, fresh bool) bool {
 
 // given notes what libcurl gave a stream to h: a connection in use, which
 // then carried at least inUse streams with it (the server allows that
-// many), or a fresh one while another of h's connections carried other
-// streams, which says that one was full: h's server allows no more than
-// it carried, and the cap stays at what was seen. A cap that the server
-// was seen to fill grows by one, up to MaxStreams.
-func (m *multiplexing) given(h string, inUse int, fresh bool, other int) {
+// many: the cap becomes that, and the next stream past it probes
+// further), or a fresh one while another of h's connections carried
+// other streams, which says that one was full: h's server allows no more
+// than it carried, and the cap stays at what was seen. Probing stops at
+// MaxStreams.
+func (m *multiplexing) given(h string, inUse int, fresh bool, other, queued int) {
 	c := m.caps[h]
 	if c == nil || c.fixed {
 		return
@@ -197,9 +299,20 @@ func (m *multiplexing) given(h string, inUse int, fresh bool, other int) {
 		return
 	}
 	c.proven = max(c.proven, inUse)
-	if c.proven >= c.per && c.per < MaxStreams {
-		m.setCap(h, c.proven+1)
+	if c.proven >= c.per {
+		m.setCap(h, min(c.proven+m.batch(c.proven, queued), MaxStreams))
 	}
+	c.fixed = c.proven >= MaxStreams
+}
+
+// batch is how many probes may go past proven at once: as many again
+// (the cap doubles: log2 steps, not one per curl_multi_perform), but no
+// more than the -j slots left free or the connections the queued entries
+// would fill at proven streams each, since each probe may find the
+// server's limit and open a connection (libcurl before 8.0 opens one for
+// each); at least one.
+func (m *multiplexing) batch(proven, queued int) int {
+	return max(1, min(proven, m.slack, queued/max(proven, 1)))
 }
 
 func (m *multiplexing) setCap(h string, per int) {

@@ -55,6 +55,7 @@ func (e *engine) abortAll() {
 		e.result(NotStarted(j.entry, e.stopReason))
 	}
 	e.sch.waiting = nil
+	clear(e.sch.queued)
 	for ; e.bi < len(e.batch); e.bi++ {
 		e.result(NotStarted(e.batch[e.bi], e.stopReason))
 		e.batch[e.bi] = Entry{}

@@ -22,17 +22,18 @@ type sched struct {
 	paused   map[*hostState]struct{} // hosts whose pause may still run
 	now      func() time.Time
 	waiting  []*job              // entries waiting for their host (or a -j slot) to have room
+	queued   map[string]int      // waiting, per host
 	retries  []*job              // waiting for their backoff, sorted by due
 	splits   map[*job]struct{}   // split downloads in progress (their ranges wait in segs)
 	mux      multiplexing        // hosts whose transfers share connections as streams (mux.go)
 	busy     map[string]struct{} // next: hosts found with no room, in this call
 }
 
-func newSched(perHost int, maxPause time.Duration, streams int, probe bool) sched {
+func newSched(perHost int, maxPause time.Duration, streams int, t Tuning) sched {
 	return sched{perHost: perHost, maxPause: maxPause, now: time.Now,
 		hosts: make(map[string]*hostState), paused: make(map[*hostState]struct{}), splits: make(map[*job]struct{}),
-		busy: make(map[string]struct{}),
-		mux:  newMultiplexing(streams, probe)}
+		busy: make(map[string]struct{}), queued: make(map[string]int),
+		mux: newMultiplexing(streams, t)}
 }
 
 // running is how many transfers host h has, ranges and streams included.
@@ -80,12 +81,16 @@ func (s *sched) loadFree(h string) bool {
 }
 
 // entryFree says whether a whole-file transfer to h may start: on a host
-// known to multiplex it is a stream, free while a connection has room.
+// known to multiplex it is a stream, free while a connection has room; an
+// https host not known to multiplex or not takes a first wave (mux.go).
 func (s *sched) entryFree(h string) bool {
 	if s.mux.openRoom(h) {
 		return s.loadFree(h)
 	}
-	return s.mux.newConnOK(h) && s.hostFree(h)
+	if s.mux.inWave(h) && s.running(h) >= firstWave {
+		return false
+	}
+	return s.mux.newConnOK(h, s.queued[h]) && s.hostFree(h)
 }
 
 // startable says whether a whole-file transfer to h may start now; full
@@ -119,6 +124,7 @@ func (s *sched) release(h string, stream bool) {
 	if stream {
 		s.mux.release(h)
 	}
+	s.mux.settle(h) // whatever it ended with, its host's first wave is over
 	st := s.hosts[h]
 	if st == nil {
 		return
@@ -129,7 +135,10 @@ func (s *sched) release(h string, stream bool) {
 }
 
 // wait puts j in line for its host.
-func (s *sched) wait(j *job) { s.waiting = append(s.waiting, j) }
+func (s *sched) wait(j *job) {
+	s.waiting = append(s.waiting, j)
+	s.queued[j.host]++
+}
 
 // queueRetry puts j among the waiting retries, kept sorted by due.
 func (s *sched) queueRetry(j *job, due time.Time) {
@@ -169,6 +178,9 @@ func (s *sched) next(now time.Time, full bool) *job {
 	for i, j := range s.waiting {
 		if may(j.host) {
 			s.waiting = slices.Delete(s.waiting, i, i+1)
+			if s.queued[j.host]--; s.queued[j.host] <= 0 {
+				delete(s.queued, j.host)
+			}
 			return j
 		}
 	}

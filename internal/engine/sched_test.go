@@ -13,7 +13,7 @@ const (
 )
 
 func TestSchedHostCounts(t *testing.T) {
-	s := newSched(2, 0, defaultStreams, false)
+	s := newSched(2, 0, defaultStreams, Tuning{})
 	s.take(hostA, false)
 	if !s.hostFree(hostA) {
 		t.Fatal("one of two taken: host should have room")
@@ -27,7 +27,7 @@ func TestSchedHostCounts(t *testing.T) {
 	if len(s.hosts) != 0 {
 		t.Errorf("hosts not forgotten at zero: %v", s.hosts)
 	}
-	open := newSched(0, 0, defaultStreams, false)
+	open := newSched(0, 0, defaultStreams, Tuning{})
 	for i := 0; i < 100; i++ {
 		open.take(hostA, false)
 	}
@@ -37,7 +37,7 @@ func TestSchedHostCounts(t *testing.T) {
 }
 
 func TestSchedRetriesAreSortedByDue(t *testing.T) {
-	s := newSched(0, 0, defaultStreams, false)
+	s := newSched(0, 0, defaultStreams, Tuning{})
 	t0 := time.Unix(1000, 0)
 	for _, d := range []int{3, 1, 2, 1} {
 		s.queueRetry(&job{host: hostA, entry: Entry{Source: fmt.Sprint(d)}}, t0.Add(time.Duration(d)*time.Second))
@@ -59,7 +59,7 @@ func TestSchedNext(t *testing.T) {
 		}
 		return j.entry.Source
 	}
-	s := newSched(1, 0, defaultStreams, false)
+	s := newSched(1, 0, defaultStreams, Tuning{})
 	s.queueRetry(&job{host: hostA, entry: Entry{Source: "retryA"}}, t0)
 	s.queueRetry(&job{host: hostB, entry: Entry{Source: "retryB-later"}}, t0.Add(time.Second))
 	s.wait(&job{host: hostA, entry: Entry{Source: "waitA"}})
@@ -90,7 +90,7 @@ func TestSchedNext(t *testing.T) {
 
 func TestSchedWake(t *testing.T) {
 	t0 := time.Unix(1000, 0)
-	s := newSched(1, 0, defaultStreams, false)
+	s := newSched(1, 0, defaultStreams, Tuning{})
 	if _, ok := s.wake(t0, true); ok {
 		t.Fatal("nothing waits, yet a wake time")
 	}
@@ -131,7 +131,7 @@ func TestSchedWake(t *testing.T) {
 
 func TestSchedStartRanges(t *testing.T) {
 	t0 := time.Unix(1000, 0)
-	s := newSched(2, 0, defaultStreams, false)
+	s := newSched(2, 0, defaultStreams, Tuning{})
 	j := &job{host: hostA, segs: []*segment{
 		{start: 0, end: 10, t: &transfer{}}, // the probe, still running
 		{start: 10, end: 20},
@@ -165,7 +165,7 @@ func TestSchedStartRanges(t *testing.T) {
 // Streams to a host known to multiplex take a connection per started
 // --streams of them, against -j (mux.saved) and --per-host alike.
 func TestSchedStreamsCountPerConnection(t *testing.T) {
-	s := newSched(3, 0, 3, false)
+	s := newSched(3, 0, 3, Tuning{})
 	s.mux.oneConn = false
 	s.take(hostA, false) // started before hostA was known to multiplex
 	s.mux.learn(hostA)

@@ -19,8 +19,10 @@ type Tuning struct {
 	// NoStreamProbe: without --streams a connection carries 100 streams,
 	// not what its server allows (mux.go).
 	NoStreamProbe bool
-	// NoRamp: before libcurl 8.0, a multiplexing host keeps to one
-	// connection instead of opening one more at a time (mux.go).
+	// NoRamp: no first wave of two to an https host, no probes or
+	// openers deciding a multiplexing host's connections (mux.go): before
+	// libcurl 8.0 such a host keeps to one connection, on 8.x PIPEWAIT
+	// decides.
 	NoRamp bool
 }
 

@@ -18,7 +18,10 @@ static const char *const *mg_feature_names(const curl_version_info_data *d) {
 */
 import "C"
 
-import "unsafe"
+import (
+	"slices"
+	"unsafe"
+)
 
 // LibInfo describes the libcurl this binary runs with: what --version shows,
 // so a bug report says which TLS library and features were at work.
@@ -88,3 +91,7 @@ func featureBits(mask int) []string {
 	}
 	return out
 }
+
+// hasFeature says whether the loaded libcurl has the feature of that
+// name ("HTTP2", "SSL", ...).
+func hasFeature(name string) bool { return slices.Contains(Lib().Features, name) }
