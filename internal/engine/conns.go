@@ -51,7 +51,7 @@ type connID struct {
 // then that were given a connection before another were running when it
 // was given its (a transfer removed meanwhile is dropped from the list).
 func (e *engine) watchConns() {
-	defer func() { e.sch.mux.rounds++ }()
+	defer e.sch.mux.endRound()
 	if len(e.inWave) > 0 {
 		e.endWaves()
 	}
@@ -82,6 +82,9 @@ func (e *engine) connGiven(t *transfer, c *C.mg_conn) {
 	e.lastOn[t.conn] = t
 	if !e.sch.mux.known[t.host] {
 		// (watching recorded nothing for such a host with earlymux off.)
+		if c.fresh != 0 {
+			e.sch.mux.connected(t.host)
+		}
 		if prev == nil || prev.host != t.host || e.active[uintptr(prev.easy.GetHandle())] != prev {
 			return
 		}

@@ -44,7 +44,8 @@ type multiplexing struct {
 	ramp bool
 	// wave: the first transfers to an https host not yet known to
 	// multiplex or not are at most firstWave (ramp only; conns.go learns
-	// from them). Those waiting for its first connection are all given it
+	// from them, and endRound ends the wave of a host whose first
+	// connection took no second one). Those waiting for its first connection are all given it
 	// before libcurl has read the server's SETTINGS, so on a server
 	// allowing fewer streams than libcurl assumes (100), the rest wait
 	// inside the connection and the host looks as if it took them all.
@@ -52,9 +53,13 @@ type multiplexing struct {
 	// handshake ends, so probes can still pass such a limit: the price is
 	// the old one, a connection for each stream past it before 8.0.)
 	wave bool
-	// settled: https hosts past their first wave (an answer over HTTP/1.x,
-	// known to multiplex, or a transfer ended).
+	// settled: https hosts past their first wave (known to multiplex, a
+	// first connection that took no second transfer, an answer, or a
+	// transfer ended).
 	settled map[string]bool
+	// firstConn: hosts in their first wave whose first connection was
+	// given, and the round it was.
+	firstConn map[string]int
 	// opening: hosts with streams waiting for the connections they open.
 	opening map[string]*opening
 	// rounds counts the calls to curl_multi_perform whose connections
@@ -91,7 +96,7 @@ const firstWave = 2
 func newMultiplexing(per int, t Tuning) multiplexing {
 	m := multiplexing{per: per, known: make(map[string]bool), streams: make(map[string]int),
 		caps: make(map[string]*streamCap), oneConn: Lib().Num < 0x080000,
-		settled: make(map[string]bool), opening: make(map[string]*opening)}
+		settled: make(map[string]bool), firstConn: make(map[string]int), opening: make(map[string]*opening)}
 	m.ramp = Lib().Num >= 0x075000 && !t.NoRamp
 	// The first wave ends at an answer, which only watched transfers
 	// record (conns.go).
@@ -122,6 +127,31 @@ func (m *multiplexing) settle(h string) {
 	if m.inWave(h) {
 		m.settled[h] = true
 	}
+	delete(m.firstConn, h)
+}
+
+// connected notes that a transfer in h's first wave was given the host's
+// first connection.
+func (m *multiplexing) connected(h string) {
+	if _, ok := m.firstConn[h]; !ok && m.inWave(h) {
+		m.firstConn[h] = m.rounds
+	}
+}
+
+// endRound ends the first wave of each host whose first connection was
+// given in an earlier round and took no second transfer: the transfers
+// waiting for it (CURLOPT_PIPEWAIT) are handed it with it, in the same
+// curl_multi_perform or the next, when it multiplexes (seen on 7.88 and
+// 8.21; were it later, the host would only lose its first wave). It does
+// not: an HTTP/1.x server, whose other entries may each open a
+// connection now rather than a round trip later, at its first answer.
+func (m *multiplexing) endRound() {
+	for h, r := range m.firstConn {
+		if m.rounds > r {
+			m.settle(h)
+		}
+	}
+	m.rounds++
 }
 
 // perConn is how many streams one connection to h carries.

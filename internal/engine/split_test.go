@@ -98,7 +98,10 @@ func TestSplitRetriesAFailedRangeAlone(t *testing.T) {
 // alone would take 4 s.
 func TestSplitRebalancesASlowRange(t *testing.T) {
 	s := faultServer(t)
-	const size = 8 << 20
+	// Large enough that the probe, at full speed, is still running when
+	// the split is decided even on a loaded machine (at 8 MiB it once
+	// fetched the whole file first, and no range was asked for).
+	const size = 32 << 20
 	r, path := splitOne(t, s, 2, "/throttle-hit/1000000/2/", size, "rb")
 	if r.Status != StatusOK || r.Bytes != size {
 		t.Fatalf("%+v", r)

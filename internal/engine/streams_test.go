@@ -399,3 +399,28 @@ func TestFirstWaveEndsAtTheFirstAnswer(t *testing.T) {
 		t.Errorf("server saw at most %d requests at once (the wave of %d all in flight: %v), want %d", m, files, !wave.Late(), files)
 	}
 }
+
+// An https host answering over HTTP/1.1 only once ten requests are in
+// flight: its first wave ends when its first connection, once up, takes
+// no second transfer, not at an answer, which would never come while two
+// at most were out.
+func TestFirstWaveEndsWhenItSplits(t *testing.T) {
+	const files = 10
+	dir := t.TempDir()
+	var wave testserver.Wave
+	wave.Set(files)
+	h := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		wave.Hold()
+		_, _ = w.Write(body(r.URL.Path, 3000))
+	})
+	srv, ca, _ := tlsServer(t, dir, h, false)
+	entries := smallFiles(srv, dir, files)
+	_, st := run(t, context.Background(), Config{Parallel: 64, CACert: ca, Protocols: []string{"https"}}, entries)
+	if st.OK != len(entries) {
+		t.Fatalf("%+v", st)
+	}
+	checkSmallFiles(t, entries, 3000)
+	if wave.Late() {
+		t.Errorf("the %d requests were never in flight together", files)
+	}
+}
