@@ -8,6 +8,7 @@ import (
 	"crypto/tls"
 	"net/http"
 	"net/http/httptest"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -341,6 +342,41 @@ func TestStreamLimitFoundBeforeConnectionsOpen(t *testing.T) {
 	}
 	if m := c.max.Load(); m <= 4*limit {
 		t.Errorf("server saw at most %d requests at once, want more than %d (connections opened side by side)", m, 4*limit)
+	}
+}
+
+// The same over a link of 50 ms round trips (testserver.DelayProxy), 300
+// files to a server allowing 10 streams, answering at once: the first
+// transfers no longer take the host's first connection before its
+// server's SETTINGS, so at most 300/10 connections open, not one for each
+// stream past the limit (56-63 with libcurl 7.88 before), and they open
+// side by side (libcurl 8.21, opening one at a time, had 30 requests at
+// most in flight before).
+func TestStreamLimitFoundOverALink(t *testing.T) {
+	const limit, files = 10, 300
+	dir := t.TempDir()
+	c := &streamCounter{pass: 1 << 30, delay: 20 * time.Millisecond}
+	ct := new(connTracker)
+	srv, ca, conns := tlsServer(t, dir, ct.wrap(c.handler(3000)), true, func(s *httptest.Server) {
+		s.Config.HTTP2 = &http.HTTP2Config{MaxConcurrentStreams: limit}
+		s.TLS = &tls.Config{MaxVersion: tls.VersionTLS12} // as limitedServer
+	})
+	proxy := testserver.DelayProxy(t, srv.Listener.Addr().String(), 25*time.Millisecond)
+	entries := smallFiles(srv, dir, files)
+	for i := range entries {
+		entries[i].URL = strings.Replace(entries[i].URL, srv.Listener.Addr().String(), proxy, 1)
+	}
+	_, st := run(t, context.Background(), Config{Parallel: 64, CACert: ca, Protocols: []string{"https"}}, entries)
+	if st.OK != len(entries) {
+		t.Fatalf("%+v", st)
+	}
+	checkSmallFiles(t, entries, 3000)
+	if n := int(conns.Load()); n > files/limit+2 {
+		t.Errorf("%d TLS connections for %d files at %d streams each, want at most %d", n, files, limit, files/limit+2)
+	}
+	// libcurl 8 opening one connection at a time got 3 connections' worth.
+	if m := c.max.Load(); m <= 3*limit {
+		t.Errorf("server saw at most %d requests at once, want more than %d (connections opened side by side)", m, 3*limit)
 	}
 }
 
