@@ -409,7 +409,6 @@ func TestOneSlotIsOneConnection(t *testing.T) {
 // ten requests are in flight all arrive, the ten in flight together.
 func TestFirstWaveEndsAtTheFirstAnswer(t *testing.T) {
 	const files = 10
-	dir := t.TempDir()
 	var wave testserver.Wave
 	wave.Set(files)
 	var inflight, most atomic.Int64
@@ -424,13 +423,7 @@ func TestFirstWaveEndsAtTheFirstAnswer(t *testing.T) {
 		wave.Hold()
 		_, _ = w.Write(body(r.URL.Path, 3000))
 	})
-	srv, ca, _ := tlsServer(t, dir, h, false)
-	entries := smallFiles(srv, dir, files)
-	_, st := run(t, context.Background(), Config{Parallel: 64, CACert: ca, Protocols: []string{"https"}}, entries)
-	if st.OK != len(entries) {
-		t.Fatalf("%+v", st)
-	}
-	checkSmallFiles(t, entries, 3000)
+	runOverH1TLS(t, h, files)
 	if m := most.Load(); m != files || wave.Late() {
 		t.Errorf("server saw at most %d requests at once (the wave of %d all in flight: %v), want %d", m, files, !wave.Late(), files)
 	}
@@ -440,15 +433,25 @@ func TestFirstWaveEndsAtTheFirstAnswer(t *testing.T) {
 // flight: its first wave ends when its first connection, once up, takes
 // no second transfer, not at an answer, which would never come while two
 // at most were out.
-func TestFirstWaveEndsWhenItSplits(t *testing.T) {
+func TestFirstWaveEndsBeforeAnyAnswer(t *testing.T) {
 	const files = 10
-	dir := t.TempDir()
 	var wave testserver.Wave
 	wave.Set(files)
 	h := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		wave.Hold()
 		_, _ = w.Write(body(r.URL.Path, 3000))
 	})
+	runOverH1TLS(t, h, files)
+	if wave.Late() {
+		t.Errorf("the %d requests were never in flight together", files)
+	}
+}
+
+// runOverH1TLS downloads files small files with the defaults from an
+// HTTPS server answering over HTTP/1.1 with h, and checks each.
+func runOverH1TLS(t *testing.T, h http.Handler, files int) {
+	t.Helper()
+	dir := t.TempDir()
 	srv, ca, _ := tlsServer(t, dir, h, false)
 	entries := smallFiles(srv, dir, files)
 	_, st := run(t, context.Background(), Config{Parallel: 64, CACert: ca, Protocols: []string{"https"}}, entries)
@@ -456,7 +459,4 @@ func TestFirstWaveEndsWhenItSplits(t *testing.T) {
 		t.Fatalf("%+v", st)
 	}
 	checkSmallFiles(t, entries, 3000)
-	if wave.Late() {
-		t.Errorf("the %d requests were never in flight together", files)
-	}
 }
