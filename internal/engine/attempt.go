@@ -153,8 +153,10 @@ func (e *engine) startTransfer(j *job, seg *segment, url, host string, checkHTTP
 	// opens a connection holds back its host's next ones until it has it
 	// (mux.go, ramp); it must not wait for one being opened.
 	stream := seg == nil && e.sch.mux.known[host]
-	opens := stream && e.sch.mux.opens(host)
-	probe := opens && e.sch.mux.hasRoom(host)
+	var opens, probe bool
+	if stream {
+		opens, probe = e.sch.mux.opens(host)
+	}
 	easy, x, err := e.newTransfer(url, e.headersFor(j, url), j.entry.Path, &j.part, checkHTTP, pipeWait && !opens, seg != nil)
 	if err != nil {
 		return nil, err
@@ -191,9 +193,6 @@ func (e *engine) startTransfer(j *job, seg *segment, url, host string, checkHTTP
 	if t.opens {
 		e.sch.mux.startOpening(host, probe)
 		x.watchConn()
-	}
-	if seg == nil && e.sch.mux.inWave(host) {
-		e.inWave = append(e.inWave, t) // conns.go, endWaves
 	}
 	return t, nil
 }

@@ -35,7 +35,7 @@ func (e *engine) watching(h string) bool {
 	if !e.sch.mux.known[h] {
 		return !e.cfg.Tuning.NoEarlyMux
 	}
-	return e.sch.mux.probing(h, true)
+	return e.sch.mux.probing(h)
 }
 
 func (x cxfer) watchConn() { x.p.conn.watch = 1 }
@@ -52,9 +52,6 @@ type connID struct {
 // was given its (a transfer removed meanwhile is dropped from the list).
 func (e *engine) watchConns() {
 	defer e.sch.mux.endRound()
-	if len(e.inWave) > 0 {
-		e.endWaves()
-	}
 	var n C.int
 	p := C.mg_conn_take(&n)
 	if n == 0 || p == nil {
@@ -95,7 +92,7 @@ func (e *engine) connGiven(t *transfer, c *C.mg_conn) {
 		return
 	}
 	fresh := c.fresh != 0
-	if !t.stream || !e.sch.mux.probing(t.host, fresh) {
+	if !t.stream || !e.sch.mux.probing(t.host) {
 		return
 	}
 	// The streams to the host given a connection before t and still
@@ -114,27 +111,6 @@ func (e *engine) connGiven(t *transfer, c *C.mg_conn) {
 		}
 	}
 	e.sch.mux.given(t.host, onConn[t.conn]+1, fresh, other, e.sch.queued[t.host])
-}
-
-// endWaves ends the first wave (mux.go) of each https host whose first
-// transfers got an answer: one over HTTP/1.x says the host does not
-// multiplex, and its other entries may each open a connection; one over
-// HTTP/2 comes after the transfers given its connection said it does.
-// (A transfer ending ends its host's wave too: sched.release.)
-func (e *engine) endWaves() {
-	keep := e.inWave[:0]
-	for _, t := range e.inWave {
-		if e.active[uintptr(t.easy.GetHandle())] != t || !e.sch.mux.inWave(t.host) {
-			continue
-		}
-		if t.x.p.conn.resp == 0 {
-			keep = append(keep, t)
-			continue
-		}
-		e.sch.mux.settle(t.host)
-	}
-	clear(e.inWave[len(keep):])
-	e.inWave = keep
 }
 
 // forgetConn drops t from the connections it was last given.

@@ -219,7 +219,6 @@ type engine struct {
 
 	active map[uintptr]*transfer
 	lastOn map[connID]*transfer // the transfer last given each connection (conns.go)
-	inWave []*transfer          // started in their host's first wave, until it ends (conns.go)
 	sch    sched                // what waits, and each host's connections
 	in     <-chan []Entry
 	inDone bool

@@ -45,17 +45,18 @@ type multiplexing struct {
 	// wave: the first transfers to an https host not yet known to
 	// multiplex or not are at most firstWave (ramp only; conns.go learns
 	// from them, and endRound ends the wave of a host whose first
-	// connection took no second one). Those waiting for its first connection are all given it
-	// before libcurl has read the server's SETTINGS, so on a server
-	// allowing fewer streams than libcurl assumes (100), the rest wait
-	// inside the connection and the host looks as if it took them all.
+	// connection took no second one). Those waiting for its first
+	// connection are all given it before libcurl has read the server's
+	// SETTINGS, so on a server allowing fewer streams than libcurl assumes
+	// (100), the rest wait inside the connection and the host looks as if
+	// it took them all.
 	// (Over TLS 1.3 the SETTINGS come a round trip after the client's
 	// handshake ends, so probes can still pass such a limit: the price is
 	// the old one, a connection for each stream past it before 8.0.)
 	wave bool
 	// settled: https hosts past their first wave (known to multiplex, a
-	// first connection that took no second transfer, an answer, or a
-	// transfer ended).
+	// first connection that took no second transfer, or a transfer
+	// ended).
 	settled map[string]bool
 	// firstConn: hosts in their first wave whose first connection was
 	// given, and the round it was.
@@ -98,8 +99,8 @@ func newMultiplexing(per int, t Tuning) multiplexing {
 		caps: make(map[string]*streamCap), oneConn: Lib().Num < 0x080000,
 		settled: make(map[string]bool), firstConn: make(map[string]int), opening: make(map[string]*opening)}
 	m.ramp = Lib().Num >= 0x075000 && !t.NoRamp
-	// The first wave ends at an answer, which only watched transfers
-	// record (conns.go).
+	// The first wave learns from the connections libcurl hands out,
+	// which only watched transfers record (conns.go, earlymux).
 	m.wave = m.ramp && !t.NoEarlyMux && hasFeature("HTTP2")
 	if per < 1 {
 		m.per, m.probe = defaultStreams, !t.NoStreamProbe
@@ -144,7 +145,7 @@ func (m *multiplexing) connected(h string) {
 // curl_multi_perform or the next, when it multiplexes (seen on 7.88 and
 // 8.21; were it later, the host would only lose its first wave). It does
 // not: an HTTP/1.x server, whose other entries may each open a
-// connection now rather than a round trip later, at its first answer.
+// connection now, not a round trip later at its first answer.
 func (m *multiplexing) endRound() {
 	for h, r := range m.firstConn {
 		if m.rounds > r {
@@ -205,11 +206,11 @@ func (m *multiplexing) newConnOK(h string, queued int) bool {
 	if !m.ramp {
 		return !m.oneConn
 	}
-	c := m.caps[h]
 	o := m.opening[h]
 	if o == nil {
 		return true
 	}
+	c := m.caps[h]
 	// While the cap is probed, the probes past it may be given a
 	// connection in use, and then the cap grows: libcurl hands a stream
 	// one with room within the curl_multi_perform that started it (seen
@@ -224,23 +225,23 @@ func (m *multiplexing) newConnOK(h string, queued int) bool {
 }
 
 // opens says whether the next stream to h, with ramp, opens a connection:
-// the connections its streams stand for are full. (Its count can be off
-// when libcurl has other connections to h, from the transfers that ran
-// before h was known to multiplex: the stream is then given one with
-// room, and the host's next streams start at once.)
-func (m *multiplexing) opens(h string) bool {
+// the connections its streams stand for are full; or is a probe: while
+// h's cap is probed, the streams counted past proven have room by the
+// count, and each may be given a connection in use or find the server's
+// limit and open the next. (The count can be off when libcurl has other
+// connections to h, from the transfers that ran before h was known to
+// multiplex: the stream is then given one with room, and the host's next
+// streams start at once.)
+func (m *multiplexing) opens(h string) (opens, probe bool) {
 	n := m.streams[h]
 	if !m.ramp || !m.known[h] || n == 0 {
-		return false
+		return false, false
 	}
 	if !m.hasRoom(h) {
-		return true
+		return true, false
 	}
-	// While h's cap is probed, the streams it counts past proven are
-	// probes: each may be given a connection in use, or find the server's
-	// limit and open the next.
-	c := m.caps[h]
-	return c != nil && !c.fixed && n%c.per >= c.proven
+	probe = m.probing(h) && n%m.caps[h].per >= m.caps[h].proven
+	return probe, probe
 }
 
 // startOpening notes that the stream just counted for h opens a connection
@@ -301,12 +302,11 @@ func (m *multiplexing) count(h string, sign int) {
 	}
 }
 
-// probing says whether what libcurl does with h's next stream can still
-// teach h's cap: a stream sharing a connection that the cap could grow
-// from, or one given a new connection.
-func (m *multiplexing) probing(h string, fresh bool) bool {
+// probing says whether what libcurl does with h's next streams can still
+// teach h's cap: until it is fixed.
+func (m *multiplexing) probing(h string) bool {
 	c := m.caps[h]
-	return c != nil && !c.fixed && (fresh || c.per < MaxStreams)
+	return c != nil && !c.fixed
 }
 
 // given notes what libcurl gave a stream to h: a connection in use, which

@@ -143,11 +143,7 @@ func (c *connTracker) most() int {
 func TestPerHostHoldsWhileTheCapIsLearnt(t *testing.T) {
 	const limit = 5
 	dir := t.TempDir()
-	c := &streamCounter{pass: 1 << 30, delay: 20 * time.Millisecond}
-	var ct connTracker
-	srv, ca, _ := tlsServer(t, dir, ct.wrap(c.handler(3000)), true, func(s *httptest.Server) {
-		s.Config.HTTP2 = &http.HTTP2Config{MaxConcurrentStreams: limit}
-	})
+	srv, ca, c, ct, _ := limitedServer(t, dir, limit)
 	entries := smallFiles(srv, dir, 100)
 	_, st := run(t, context.Background(), Config{Parallel: 64, PerHost: 2, CACert: ca, Protocols: []string{"https"}}, entries)
 	if st.OK != len(entries) {
@@ -309,7 +305,12 @@ func limitedServer(t *testing.T, dir string, limit int) (*httptest.Server, strin
 		s.Config.HTTP2 = &http.HTTP2Config{MaxConcurrentStreams: limit}
 		// TLS 1.2, where the server's SETTINGS come with the end of the
 		// handshake: over TLS 1.3 they come a round trip later, and a cap
-		// grown before then can pass a limit below 100 (docs/design.md).
+		// grown before then can pass a limit below 100 (docs/design.md);
+		// Go's server then refuses the streams past it, and libcurl, after
+		// retrying each 5 times, fails some with curl 56: in 60 runs of
+		// 100 files at --per-host 2, under -race on a loaded machine, 15
+		// transfers before the first wave and 75 with it (--retry, 3 by
+		// default, takes them again; these tests retry nothing).
 		s.TLS = &tls.Config{MaxVersion: tls.VersionTLS12}
 	})
 	return srv, ca, c, ct, conns
@@ -404,10 +405,10 @@ func TestOneSlotIsOneConnection(t *testing.T) {
 }
 
 // An https host answering over HTTP/1.1 ends its first wave (two
-// transfers, mux.go) at its first answer, not when a transfer ends: ten
-// large bodies whose headers come at once and whose bodies wait until all
-// ten requests are in flight all arrive, the ten in flight together.
-func TestFirstWaveEndsAtTheFirstAnswer(t *testing.T) {
+// transfers, mux.go) before a transfer ends: ten bodies whose headers
+// come at once and whose bodies wait until all ten requests are in
+// flight all arrive, the ten in flight together.
+func TestFirstWaveEndsWhileBodiesWait(t *testing.T) {
 	const files = 10
 	var wave testserver.Wave
 	wave.Set(files)
