@@ -2,7 +2,7 @@ package engine
 
 /*
 #cgo CFLAGS: -O2 -Wno-deprecated-declarations
-#cgo LDFLAGS: -lcurl
+#cgo LDFLAGS: -lcurl -ldl
 #include <stdlib.h>
 #include "dir.h"
 #include "easy.h"

@@ -1,5 +1,6 @@
 // Connections given to transfers: see conns.h.
 
+#include <dlfcn.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -39,12 +40,43 @@ int mg_prereq(void *ud, char *rip, char *lip, int rport, int lport) {
 	curl_easy_getinfo(x->easy, CURLINFO_NUM_CONNECTS, &made);
 	x->conn.seq = ++seq;
 	x->conn.fresh = made > 0;
+	x->conn.late = x->conn.fresh && mg_settings_late(x->easy);
+	if (x->conn.fresh) {
+		curl_off_t tls = 0, tcp = 0;
+		curl_easy_getinfo(x->easy, CURLINFO_APPCONNECT_TIME_T, &tls);
+		curl_easy_getinfo(x->easy, CURLINFO_CONNECT_TIME_T, &tcp);
+		x->conn.handshake_us = tls > tcp ? (long long)(tls - tcp) : 0;
+	}
 	x->conn.rport = rport;
 	x->conn.lport = lport;
 	copy_ip(x->conn.rip, rip);
 	copy_ip(x->conn.lip, lip);
 	got[ngot++] = x;
 	return CURL_PREREQFUNC_OK;
+}
+
+// OpenSSL's own calls, looked up in the process (libcurl loaded the
+// library): multiget links no TLS library of its own.
+static int (*ssl_version)(const void *);
+static int (*ssl_session_reused)(const void *);
+static int ssl_looked;
+
+int mg_settings_late(CURL *easy) {
+	struct curl_tlssessioninfo *info = NULL;
+	if (curl_easy_getinfo(easy, CURLINFO_TLS_SSL_PTR, &info) != CURLE_OK || !info)
+		return 1;
+	if (info->backend == CURLSSLBACKEND_NONE)
+		return 0; // no TLS: no HTTP/2 either (libcurl asks for it by ALPN)
+	if (info->backend != CURLSSLBACKEND_OPENSSL || !info->internals)
+		return 1;
+	if (!ssl_looked) {
+		ssl_looked = 1;
+		*(void **)&ssl_version = dlsym(RTLD_DEFAULT, "SSL_version");
+		*(void **)&ssl_session_reused = dlsym(RTLD_DEFAULT, "SSL_session_reused");
+	}
+	if (!ssl_version || !ssl_session_reused)
+		return 1;
+	return ssl_version(info->internals) >= 0x0304 /* TLS1_3_VERSION */ || ssl_session_reused(info->internals);
 }
 
 void mg_conn_response(struct mg_xfer *x) {

@@ -25,7 +25,10 @@ package engine
 */
 import "C"
 
-import "unsafe"
+import (
+	"time"
+	"unsafe"
+)
 
 // watching says whether the connections of the next https transfer to h
 // can teach anything: while h is not known to multiplex, or its cap is
@@ -52,6 +55,7 @@ type connID struct {
 // was given its (a transfer removed meanwhile is dropped from the list).
 func (e *engine) watchConns() {
 	defer e.sch.mux.endRound()
+	e.hearAnswers()
 	var n C.int
 	p := C.mg_conn_take(&n)
 	if n == 0 || p == nil {
@@ -80,7 +84,8 @@ func (e *engine) connGiven(t *transfer, c *C.mg_conn) {
 	if !e.sch.mux.known[t.host] {
 		// (watching recorded nothing for such a host with earlymux off.)
 		if c.fresh != 0 {
-			e.sch.mux.connected(t.host)
+			wait := 2 * time.Duration(c.handshake_us) * time.Microsecond
+			e.sch.mux.connected(t.host, c.late != 0, time.Now().Add(wait))
 		}
 		if prev == nil || prev.host != t.host || e.active[uintptr(prev.easy.GetHandle())] != prev {
 			return

@@ -14,6 +14,8 @@ typedef struct mg_conn {
 	unsigned long long seq;  // order in which this transfer got its connection; 0: not yet
 	unsigned long long resp; // order in which its first response status line came; 0: not yet
 	int fresh;               // the connection was opened for this transfer
+	int late;                // fresh, and the server's HTTP/2 SETTINGS may come a round trip after its handshake (mg_settings_late)
+	long long handshake_us;  // fresh: how long its TLS handshake took (APPCONNECT less CONNECT time)
 	int lport, rport;        // local and remote port
 	char lip[48], rip[48];   // local and remote address (CURL_MAX_IPADR_LEN is 46)
 } mg_conn;
@@ -22,6 +24,14 @@ struct mg_xfer;
 
 // CURLOPT_PREREQFUNCTION; its data is the transfer's mg_xfer.
 int mg_prereq(void *ud, char *rip, char *lip, int rport, int lport);
+// mg_settings_late says whether the server of easy's connection may send
+// its SETTINGS a round trip after the TLS handshake ended on the client:
+// over TLS 1.3, or a resumed TLS 1.2 session, the server's side of the
+// handshake ends with the client's last message, so its first frames
+// follow the client's first requests; over a full TLS 1.2 handshake they
+// come with its end. 1 when that cannot be told (a TLS library other
+// than OpenSSL).
+int mg_settings_late(CURL *easy);
 // mg_conn_response records x's first response status line.
 void mg_conn_response(struct mg_xfer *x);
 // mg_conn_take hands over the transfers that got a connection since the

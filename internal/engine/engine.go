@@ -207,13 +207,16 @@ type transfer struct {
 }
 
 type engine struct {
-	cfg     Config
-	obs     Observer
-	multi   *curl.CURLM
-	tmpl    *curl.CURL
-	headers slist
-	foreign slist    // headers without the credentials, for another host (split.go)
-	tls     tlsShare // TLS sessions (and the cookie store) shared by all handles
+	cfg   Config
+	obs   Observer
+	multi *curl.CURLM
+	// streamCap is libcurl's cap on a connection's streams, as last set
+	// (conns.go, syncStreamCap).
+	streamCap int
+	tmpl      *curl.CURL
+	headers   slist
+	foreign   slist    // headers without the credentials, for another host (split.go)
+	tls       tlsShare // TLS sessions (and the cookie store) shared by all handles
 
 	resolve, connectTo slist // --resolve, --connect-to
 
@@ -314,6 +317,7 @@ func (e *engine) init() error {
 	if err := e.multi.Setopt(moptMaxConcurrentStreams, streams); err != nil {
 		return fmt.Errorf("libcurl: CURLMOPT_MAX_CONCURRENT_STREAMS: %w", err)
 	}
+	e.streamCap = streams
 	// --per-host is also libcurl's own cap per host name and port, so that
 	// it holds where the scheduler's count and libcurl's choice of
 	// connection differ: before 8.0 libcurl opens a connection for each

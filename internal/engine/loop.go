@@ -69,6 +69,7 @@ func (e *engine) loop(ctx context.Context) {
 		}
 		e.drain()
 		e.watchConns()
+		e.syncStreamCap()
 		if len(e.linking) > 0 {
 			linkKick()
 		}

@@ -8,6 +8,7 @@ package engine
 
 import (
 	"strings"
+	"time"
 
 	curl "github.com/andelf/go-curl"
 )
@@ -50,10 +51,8 @@ type multiplexing struct {
 	// SETTINGS, so on a server allowing fewer streams than libcurl assumes
 	// (100), the rest wait inside the connection and the host looks as if
 	// it took them all.
-	// (Over TLS 1.3 the SETTINGS come a round trip after the client's
-	// handshake ends, so probes can still pass such a limit: the price is
-	// the old one, a connection for each stream past it before 8.0.)
-	wave bool
+	wave         bool
+	lateSettings // settings.go
 	// settled: https hosts past their first wave (known to multiplex, a
 	// first connection that took no second transfer, or a transfer
 	// ended).
@@ -97,7 +96,8 @@ const firstWave = 2
 func newMultiplexing(per int, t Tuning) multiplexing {
 	m := multiplexing{per: per, known: make(map[string]bool), streams: make(map[string]int),
 		caps: make(map[string]*streamCap), oneConn: Lib().Num < 0x080000,
-		settled: make(map[string]bool), firstConn: make(map[string]int), opening: make(map[string]*opening)}
+		settled: make(map[string]bool), firstConn: make(map[string]int), opening: make(map[string]*opening),
+		lateSettings: lateSettings{unheard: make(map[string]time.Time), late: make(map[string]bool)}}
 	m.ramp = Lib().Num >= 0x075000 && !t.NoRamp
 	// The first wave learns from the connections libcurl hands out,
 	// which only watched transfers record (conns.go, earlymux).
@@ -132,10 +132,14 @@ func (m *multiplexing) settle(h string) {
 }
 
 // connected notes that a transfer in h's first wave was given the host's
-// first connection.
-func (m *multiplexing) connected(h string) {
+// first connection, late if its server's SETTINGS may come after the
+// first requests, then waited for until until (unheard).
+func (m *multiplexing) connected(h string, late bool, until time.Time) {
 	if _, ok := m.firstConn[h]; !ok && m.inWave(h) {
 		m.firstConn[h] = m.rounds
+		if late {
+			m.unheard[h], m.late[h] = until, true
+		}
 	}
 }
 
@@ -205,6 +209,9 @@ func (m *multiplexing) newConnOK(h string, queued int) bool {
 	}
 	if !m.ramp {
 		return !m.oneConn
+	}
+	if _, wait := m.unheard[h]; wait && m.probing(h) {
+		return false
 	}
 	o := m.opening[h]
 	if o == nil {
@@ -330,9 +337,9 @@ func (m *multiplexing) given(h string, inUse int, fresh bool, other, queued int)
 	}
 	c.proven = max(c.proven, inUse)
 	if c.proven >= c.per {
-		m.setCap(h, min(c.proven+m.batch(c.proven, queued), MaxStreams))
+		m.setCap(h, min(c.proven+m.batch(c.proven, queued), m.maxPer(h)))
 	}
-	c.fixed = c.proven >= MaxStreams
+	c.fixed = c.proven >= m.maxPer(h)
 }
 
 // batch is how many probes may go past proven at once: as many again

@@ -125,6 +125,7 @@ func (s *sched) release(h string, stream bool) {
 		s.mux.release(h)
 	}
 	s.mux.settle(h) // whatever it ended with, its host's first wave is over
+	s.mux.heard(h)
 	st := s.hosts[h]
 	if st == nil {
 		return
@@ -241,9 +242,13 @@ func (s *sched) wake(now time.Time, slotFree bool) (time.Time, bool) {
 			}
 		}
 	}
-	// A pause ending lets work start with no transfer ending to say so.
+	// A pause ending lets work start with no transfer ending to say so,
+	// and so does a host's wait for its SETTINGS (settings.go).
 	if p, ok := s.pauseEnds(now); ok {
 		consider(p, true)
+	}
+	for _, until := range s.mux.unheard {
+		consider(until, true)
 	}
 	return next, found
 }

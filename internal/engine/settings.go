@@ -1,0 +1,116 @@
+package engine
+
+// Servers whose HTTP/2 SETTINGS come late. Over TLS 1.3, or a resumed TLS
+// 1.2 session, the server's side of the handshake ends with the client's
+// last message, so its SETTINGS (SETTINGS_MAX_CONCURRENT_STREAMS among
+// them) come a round trip after the client's handshake ends, with the
+// first answers; until then libcurl assumes 100 streams on the connection.
+// conns.c tells such a connection (mg_settings_late); what follows for
+// the host's streams is here (docs/design.md, "SETTINGS that come late").
+
+import "time"
+
+// lateSettings is what multiplexing keeps of such hosts.
+type lateSettings struct {
+	// unheard: hosts whose first connection may get the server's
+	// SETTINGS a round trip after the client's handshake ends (TLS 1.3,
+	// or a resumed session: mg_settings_late), with no answer yet, and
+	// until when they wait. Known to multiplex, such a host starts
+	// nothing past its first wave until an answer, which comes after the
+	// SETTINGS on its connection, or until twice its handshake's time has
+	// gone by since (SETTINGS leave the server half a round trip after
+	// the handshake ends, so a server slow to answer holds the host no
+	// longer). Probes sent before the SETTINGS pass a limit below
+	// libcurl's 100, the server refuses the streams past it, and libcurl
+	// takes each refusal as the end of the connection and retries the
+	// stream on a new one (seen on nginx allowing 20 streams at 50 ms:
+	// 84-186 connections and over a hundred refused streams for 500 files
+	// with 7.88). It costs such a host a round trip; over a full TLS 1.2
+	// handshake the SETTINGS come with its end, and nothing waits.
+	unheard map[string]time.Time
+	// late: hosts whose first connection was late so (unheard), and
+	// whose next ones will be: libcurl assumes 100 streams on a
+	// connection until its SETTINGS come, so before 8.0 such a host's cap
+	// stops at 100 (maxPer), and libcurl's own cap per connection follows
+	// the caps found (clientCap).
+	late map[string]bool
+}
+
+// heard notes that h answered, or that a transfer to it ended.
+func (m *multiplexing) heard(h string) { delete(m.unheard, h) }
+
+// settingsDue ends the wait of each host whose SETTINGS are due by now.
+func (m *multiplexing) settingsDue(now time.Time) {
+	for h, until := range m.unheard {
+		if !until.After(now) {
+			delete(m.unheard, h)
+		}
+	}
+}
+
+// maxPer is how far probing grows h's cap: MaxStreams; before libcurl
+// 8.0 (oneConn), where the server's SETTINGS come late (late), libcurl's
+// 100, which is what libcurl assumes each new connection takes until
+// they come. Past it the count has streams start that libcurl 7.88 finds
+// no room for, and it opens a connection for each (seen: one each for
+// the last 42 of 500 files to nginx allowing 128 over TLS 1.3); libcurl
+// 8 has them wait for the SETTINGS.
+func (m *multiplexing) maxPer(h string) int {
+	if m.late[h] && m.oneConn {
+		return defaultStreams
+	}
+	return MaxStreams
+}
+
+// clientCap is what libcurl's own cap on a connection's streams
+// (CURLMOPT_MAX_CONCURRENT_STREAMS) should be: the most any host's cap
+// allows, firstWave at least; while a host's cap is probed, maxPer (its
+// probes may be given a connection its count says is full, and grow the
+// cap). Until a new connection's SETTINGS come, libcurl gives it as many
+// waiting streams as that allows, up to 100: past the limit of a server
+// allowing fewer, which refuses them (seen: 55-59 refused on each of
+// three new connections to nginx allowing 20 over TLS 1.3, 500 files at
+// 50 ms). 0 without the first wave (a host's transfers then wait for its
+// first connection before it is known to multiplex) or without probing:
+// the cap set at the start stays.
+func (m *multiplexing) clientCap() int {
+	if !m.wave || !m.probe {
+		return 0
+	}
+	n := firstWave
+	for h, c := range m.caps {
+		if c.fixed {
+			n = max(n, c.per)
+		} else {
+			n = max(n, m.maxPer(h))
+		}
+	}
+	return n
+}
+
+// hearAnswers ends the wait of each host waiting for its server's
+// SETTINGS (unheard) once a transfer to it has an answer, or
+// once they are due.
+func (e *engine) hearAnswers() {
+	if len(e.sch.mux.unheard) == 0 {
+		return
+	}
+	e.sch.mux.settingsDue(time.Now())
+	for _, t := range e.active {
+		if _, wait := e.sch.mux.unheard[t.host]; wait && t.x.p.conn.resp != 0 {
+			e.sch.mux.heard(t.host)
+		}
+	}
+}
+
+// syncStreamCap sets libcurl's cap on a connection's streams to what
+// the hosts' caps ask (clientCap), when that changed.
+func (e *engine) syncStreamCap() {
+	n := e.sch.mux.clientCap()
+	if n == 0 || n == e.streamCap {
+		return
+	}
+	if e.multi.Setopt(moptMaxConcurrentStreams, n) == nil {
+		e.streamCap = n
+	}
+}

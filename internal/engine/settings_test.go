@@ -1,0 +1,81 @@
+package engine
+
+// A server's HTTP/2 SETTINGS over TLS 1.3, where they come a round trip
+// after the client's handshake ends (settings.go): the streams sent
+// before them must stay within a limit libcurl does not know yet.
+
+import (
+	"context"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"golang.org/x/net/http2"
+
+	"github.com/multiget/multiget/internal/testserver"
+)
+
+// 300 files over a 50 ms link from a TLS 1.3 server allowing 10 streams
+// per connection: the server refuses no stream, whether sent before its
+// SETTINGS on the host's first connection or on the connections opened
+// after (x/net's server counts each refusal of a stream past its limit,
+// REFUSED_STREAM or, once its SETTINGS are acknowledged, PROTOCOL_ERROR),
+// at most 300/10 connections open, and more than three connections'
+// worth of requests are in flight at once. The build before this check
+// had 100-200 refusals and, with libcurl 7.88, 60-90 connections: libcurl
+// retries a refused stream on a new connection.
+func TestNoStreamRefusedBeforeSettings(t *testing.T) {
+	const limit, files = 10, 300
+	dir := t.TempDir()
+	c := &streamCounter{pass: 1 << 30, delay: 20 * time.Millisecond}
+	var refused atomic.Int64
+	srv, ca, conns := tlsServer(t, dir, c.handler(3000), true, func(s *httptest.Server) {
+		// TLS 1.3 is the default of Go's server and of libcurl's OpenSSL.
+		s.Config.HTTP2 = &http.HTTP2Config{MaxConcurrentStreams: limit}
+		// x/net's own server (deprecated for net/http's), for CountError,
+		// which net/http's HTTP2Config has from Go 1.27 only.
+		//lint:ignore SA1019 net/http has no CountError before Go 1.27
+		err := http2.ConfigureServer(s.Config, &http2.Server{
+			//lint:ignore SA1019 as above
+			CountError: func(kind string) {
+				if strings.Contains(kind, "over_max_streams") { // stream_REFUSED_STREAM_over_max_streams_race, ...
+					refused.Add(1)
+				}
+			},
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		s.TLS = s.Config.TLSConfig
+	})
+	proxy := testserver.DelayProxy(t, srv.Listener.Addr().String(), 25*time.Millisecond)
+	entries := smallFiles(srv, dir, files)
+	for i := range entries {
+		entries[i].URL = strings.Replace(entries[i].URL, srv.Listener.Addr().String(), proxy, 1)
+	}
+	_, st := run(t, context.Background(), Config{Parallel: 64, CACert: ca, Protocols: []string{"https"}}, entries)
+	if st.OK != len(entries) {
+		t.Fatalf("%+v", st)
+	}
+	checkSmallFiles(t, entries, 3000)
+	if n := refused.Load(); n != 0 {
+		t.Errorf("the server refused %d streams past its limit of %d", n, limit)
+	}
+	if n := int(conns.Load()); n > files/limit+2 {
+		t.Errorf("%d TLS connections for %d files at %d streams each, want at most %d", n, files, limit, files/limit+2)
+	}
+	if m := c.max.Load(); m <= 3*limit {
+		t.Errorf("server saw at most %d requests at once, want more than %d (connections opened side by side)", m, 3*limit)
+	}
+}
+
+// A host waiting for its SETTINGS over TLS 1.3 waits for them, not for an
+// answer: a server that answers nothing until 60 requests are in flight
+// gets all 60, its SETTINGS due twice the handshake's time after it, not
+// two requests until the wave gives up.
+func TestSettingsWaitEndsWithoutAnAnswer(t *testing.T) {
+	runStreams(t, Config{Parallel: 64}, 60, 0, 60, "the defaults, over TLS 1.3, no answer before 60 in flight")
+}
