@@ -54,6 +54,7 @@ cap per connection:
       ways (multiget --split 16, aria2c -x16 -s16 -k1M, axel -n 16)
   16  as 11 at 150 ms RTT
   17  as 12 at 150 ms RTT
+  18  as 12 over TLS 1.3, to a server allowing 20 streams per connection
 Loopback (the default group; full size, --quick shrinks them):
   1  2000 files of 8 KiB over HTTP/1.1, 16 at once
   2  the same over HTTPS with HTTP/2

@@ -45,7 +45,8 @@ const (
 	linkRate   = 5000 // KB/s per connection on the large file
 	// linkFewStreams is the SETTINGS_MAX_CONCURRENT_STREAMS of workload
 	// 18's server (nginx's http2_max_concurrent_streams; scripts/bench):
-	// below the 100 most servers allow, as some do.
+	// below the 100 most servers allow, as some do. It speaks TLS 1.3,
+	// where its SETTINGS come a round trip after the client's handshake.
 	linkFewStreams = 20
 )
 
@@ -314,7 +315,7 @@ func (b *builder) linkWorkload(w *workload, s linkSpec) error {
 		base, proto = b.cfg.linkHTTPS, "HTTPS + HTTP/2"
 	}
 	if s.few {
-		base, proto = b.cfg.linkHTTPSFew, fmt.Sprintf("HTTPS + HTTP/2 (%d streams per connection)", linkFewStreams)
+		base, proto = b.cfg.linkHTTPSFew, fmt.Sprintf("HTTPS (TLS 1.3) + HTTP/2 (%d streams per connection)", linkFewStreams)
 	}
 	if s.large {
 		w.title = fmt.Sprintf("1 × %s, %s, split %d ways", size(b.sz.bigSize), s.describe(), linkSplit)

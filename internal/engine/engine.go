@@ -207,16 +207,15 @@ type transfer struct {
 }
 
 type engine struct {
-	cfg   Config
-	obs   Observer
-	multi *curl.CURLM
-	// streamCap is libcurl's cap on a connection's streams, as last set
-	// (conns.go, syncStreamCap).
-	streamCap int
-	tmpl      *curl.CURL
-	headers   slist
-	foreign   slist    // headers without the credentials, for another host (split.go)
-	tls       tlsShare // TLS sessions (and the cookie store) shared by all handles
+	cfg     Config
+	obs     Observer
+	multi   *curl.CURLM
+	tmpl    *curl.CURL
+	headers slist
+	foreign slist    // headers without the credentials, for another host (split.go)
+	tls     tlsShare // TLS sessions (and the cookie store) shared by all handles
+
+	streamCap int // libcurl's cap on a connection's streams, as last set (settings.go)
 
 	resolve, connectTo slist // --resolve, --connect-to
 
