@@ -51,6 +51,20 @@ func TestNoStreamRefusedBeforeSettings(t *testing.T) {
 		}
 		s.TLS = s.Config.TLSConfig
 	})
+	overALink(t, srv, ca, dir, files, limit, c, conns)
+	if n := refused.Load(); n != 0 {
+		t.Errorf("the server refused %d streams past its limit of %d", n, limit)
+	}
+}
+
+// overALink downloads files small files from srv, allowing limit streams
+// per connection, through a link of 50 ms round trips
+// (testserver.DelayProxy) at the defaults, checks each, and that at most
+// files/limit+2 connections opened, side by side: more than three
+// connections' worth of requests in flight at once (libcurl 8 opening one
+// connection at a time had three).
+func overALink(t *testing.T, srv *httptest.Server, ca, dir string, files, limit int, c *streamCounter, conns *atomic.Int64) {
+	t.Helper()
 	proxy := testserver.DelayProxy(t, srv.Listener.Addr().String(), 25*time.Millisecond)
 	entries := smallFiles(srv, dir, files)
 	for i := range entries {
@@ -61,13 +75,10 @@ func TestNoStreamRefusedBeforeSettings(t *testing.T) {
 		t.Fatalf("%+v", st)
 	}
 	checkSmallFiles(t, entries, 3000)
-	if n := refused.Load(); n != 0 {
-		t.Errorf("the server refused %d streams past its limit of %d", n, limit)
-	}
 	if n := int(conns.Load()); n > files/limit+2 {
 		t.Errorf("%d TLS connections for %d files at %d streams each, want at most %d", n, files, limit, files/limit+2)
 	}
-	if m := c.max.Load(); m <= 3*limit {
+	if m := c.max.Load(); m <= 3*int64(limit) {
 		t.Errorf("server saw at most %d requests at once, want more than %d (connections opened side by side)", m, 3*limit)
 	}
 }

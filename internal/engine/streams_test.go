@@ -8,7 +8,6 @@ import (
 	"crypto/tls"
 	"net/http"
 	"net/http/httptest"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -360,23 +359,7 @@ func TestStreamLimitFoundOverALink(t *testing.T) {
 		// (settings_test.go has TLS 1.3 over a link).
 		s.TLS = &tls.Config{MaxVersion: tls.VersionTLS12}
 	})
-	proxy := testserver.DelayProxy(t, srv.Listener.Addr().String(), 25*time.Millisecond)
-	entries := smallFiles(srv, dir, files)
-	for i := range entries {
-		entries[i].URL = strings.Replace(entries[i].URL, srv.Listener.Addr().String(), proxy, 1)
-	}
-	_, st := run(t, context.Background(), Config{Parallel: 64, CACert: ca, Protocols: []string{"https"}}, entries)
-	if st.OK != len(entries) {
-		t.Fatalf("%+v", st)
-	}
-	checkSmallFiles(t, entries, 3000)
-	if n := int(conns.Load()); n > files/limit+2 {
-		t.Errorf("%d TLS connections for %d files at %d streams each, want at most %d", n, files, limit, files/limit+2)
-	}
-	// libcurl 8 opening one connection at a time got 3 connections' worth.
-	if m := c.max.Load(); m <= 3*limit {
-		t.Errorf("server saw at most %d requests at once, want more than %d (connections opened side by side)", m, 3*limit)
-	}
+	overALink(t, srv, ca, dir, files, limit, c, conns) // settings_test.go
 }
 
 // -j 1 against a server allowing 5 streams: one connection carries the
