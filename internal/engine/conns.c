@@ -65,9 +65,9 @@ int mg_settings_late(CURL *easy) {
 	struct curl_tlssessioninfo *info = NULL;
 	if (curl_easy_getinfo(easy, CURLINFO_TLS_SSL_PTR, &info) != CURLE_OK || !info)
 		return 1;
-	if (info->backend == CURLSSLBACKEND_NONE)
-		return 0; // no TLS: no HTTP/2 either (libcurl asks for it by ALPN)
-	if (info->backend != CURLSSLBACKEND_OPENSSL || !info->internals)
+	if (info->backend == CURLSSLBACKEND_NONE || !info->internals)
+		return 0; // no TLS on it: no HTTP/2 either (libcurl asks for it by ALPN)
+	if (info->backend != CURLSSLBACKEND_OPENSSL)
 		return 1;
 	if (!ssl_looked) {
 		ssl_looked = 1;

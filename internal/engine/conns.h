@@ -29,8 +29,8 @@ int mg_prereq(void *ud, char *rip, char *lip, int rport, int lport);
 // over TLS 1.3, or a resumed TLS 1.2 session, the server's side of the
 // handshake ends with the client's last message, so its first frames
 // follow the client's first requests; over a full TLS 1.2 handshake they
-// come with its end. 1 when that cannot be told (a TLS library other
-// than OpenSSL).
+// come with its end. 0 on a connection without TLS; 1 when that cannot
+// be told (a TLS library other than OpenSSL).
 int mg_settings_late(CURL *easy);
 // mg_conn_response records x's first response status line.
 void mg_conn_response(struct mg_xfer *x);
