@@ -79,10 +79,16 @@ int mg_settings_late(CURL *easy) {
 	return ssl_version(info->internals) >= 0x0304 /* TLS1_3_VERSION */ || ssl_session_reused(info->internals);
 }
 
+static unsigned long long responses; // first responses recorded so far
+
 void mg_conn_response(struct mg_xfer *x) {
-	if (x->conn.watch && !x->conn.resp)
+	if (x->conn.watch && !x->conn.resp) {
 		x->conn.resp = ++seq;
+		responses++;
+	}
 }
+
+unsigned long long mg_conn_responses(void) { return responses; }
 
 struct mg_xfer **mg_conn_take(int *n) {
 	// The two arrays trade places: the one handed out is not written to

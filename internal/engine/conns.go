@@ -55,7 +55,7 @@ type connID struct {
 // was given its (a transfer removed meanwhile is dropped from the list).
 func (e *engine) watchConns() {
 	defer e.sch.mux.endRound()
-	e.hearAnswers()
+	defer e.hearAnswers() // after the hosts given their first connection in it
 	var n C.int
 	p := C.mg_conn_take(&n)
 	if n == 0 || p == nil {

@@ -34,6 +34,9 @@ int mg_prereq(void *ud, char *rip, char *lip, int rport, int lport);
 int mg_settings_late(CURL *easy);
 // mg_conn_response records x's first response status line.
 void mg_conn_response(struct mg_xfer *x);
+// mg_conn_responses counts the first response status lines recorded so
+// far, all transfers.
+unsigned long long mg_conn_responses(void);
 // mg_conn_take hands over the transfers that got a connection since the
 // last call, in that order: *n of them, the array valid until the next
 // call. Every transfer in it is still in the multi handle: the caller

@@ -215,7 +215,8 @@ type engine struct {
 	foreign slist    // headers without the credentials, for another host (split.go)
 	tls     tlsShare // TLS sessions (and the cookie store) shared by all handles
 
-	streamCap int // libcurl's cap on a connection's streams, as last set (settings.go)
+	streamCap int    // libcurl's cap on a connection's streams, as last set (settings.go)
+	responses uint64 // first responses recorded (conns.c) when hearAnswers last looked
 
 	resolve, connectTo slist // --resolve, --connect-to
 

@@ -116,6 +116,7 @@ func newMultiplexing(per int, t Tuning) multiplexing {
 func (m *multiplexing) learn(h string) {
 	m.known[h] = true
 	m.caps[h] = &streamCap{per: m.per, fixed: !m.probe}
+	m.capsMoved = true
 }
 
 // inWave says whether h is an https host still in its first wave.
@@ -340,6 +341,7 @@ func (m *multiplexing) given(h string, inUse int, fresh bool, other, queued int)
 		m.setCap(h, min(c.proven+m.batch(c.proven, queued), m.maxPer(h)))
 	}
 	c.fixed = c.proven >= m.maxPer(h)
+	m.capsMoved = true
 }
 
 // batch is how many probes may go past proven at once: as many again
@@ -356,6 +358,7 @@ func (m *multiplexing) setCap(h string, per int) {
 	m.count(h, -1)
 	m.caps[h].per = max(per, 1)
 	m.count(h, 1)
+	m.capsMoved = true
 }
 
 // saved is how many fewer -j slots the running streams take than they

@@ -8,6 +8,11 @@ package engine
 // conns.c tells such a connection (mg_settings_late); what follows for
 // the host's streams is here (docs/design.md, "SETTINGS that come late").
 
+/*
+#include "conns.h"
+*/
+import "C"
+
 import "time"
 
 // lateSettings is what multiplexing keeps of such hosts.
@@ -34,6 +39,8 @@ type lateSettings struct {
 	// stops at 100 (maxPer), and libcurl's own cap per connection follows
 	// the caps found (clientCap).
 	late map[string]bool
+	// capsMoved: a host's cap changed since clientCap was last asked.
+	capsMoved bool
 }
 
 // heard notes that h answered, or that a transfer to it ended.
@@ -96,6 +103,13 @@ func (e *engine) hearAnswers() {
 		return
 	}
 	e.sch.mux.settingsDue(time.Now())
+	// Only a first response recorded since the last look can end a wait:
+	// the transfers are looked at only then.
+	if n := uint64(C.mg_conn_responses()); n != e.responses {
+		e.responses = n
+	} else {
+		return
+	}
 	for _, t := range e.active {
 		if _, wait := e.sch.mux.unheard[t.host]; wait && t.x.p.conn.resp != 0 {
 			e.sch.mux.heard(t.host)
@@ -104,8 +118,13 @@ func (e *engine) hearAnswers() {
 }
 
 // syncStreamCap sets libcurl's cap on a connection's streams to what
-// the hosts' caps ask (clientCap), when that changed.
+// the hosts' caps ask (clientCap), when that changed: it looks at every
+// host's cap only after one of them moved, not on every pass of the loop.
 func (e *engine) syncStreamCap() {
+	if !e.sch.mux.capsMoved {
+		return
+	}
+	e.sch.mux.capsMoved = false
 	n := e.sch.mux.clientCap()
 	if n == 0 || n == e.streamCap {
 		return
