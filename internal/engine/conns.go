@@ -38,7 +38,7 @@ func (e *engine) watching(h string) bool {
 	if !e.sch.mux.known[h] {
 		return !e.cfg.Tuning.NoEarlyMux
 	}
-	return e.sch.mux.probing(h)
+	return e.sch.mux.probing(h) || e.sch.mux.few[h]
 }
 
 func (x cxfer) watchConn() { x.p.conn.watch = 1 }
@@ -55,6 +55,7 @@ type connID struct {
 // was given its (a transfer removed meanwhile is dropped from the list).
 func (e *engine) watchConns() {
 	defer e.sch.mux.endRound()
+	defer e.countUnsettled()
 	defer e.hearAnswers() // after the hosts given their first connection in it
 	var n C.int
 	p := C.mg_conn_take(&n)
@@ -75,6 +76,9 @@ func (e *engine) connGiven(t *transfer, c *C.mg_conn) {
 		return // ranges speak HTTP/1.1
 	}
 	t.conn = connID{lip: C.GoString(&c.lip[0]), rip: C.GoString(&c.rip[0]), lport: int(c.lport), rport: int(c.rport)}
+	if c.fresh != 0 {
+		delete(e.sch.mux.heardOn, t.conn) // a new connection that took the ends of one closed
+	}
 	if t.opens {
 		t.opens = false
 		e.sch.mux.opened(t.host, c.fresh != 0, t.probe) // the host's next streams can share it
@@ -122,5 +126,8 @@ func (e *engine) connGiven(t *transfer, c *C.mg_conn) {
 func (e *engine) forgetConn(t *transfer) {
 	if e.lastOn[t.conn] == t {
 		delete(e.lastOn, t.conn)
+	}
+	if e.sch.mux.few[t.host] && t.x.p.conn.resp != 0 {
+		e.sch.mux.heardOn[t.conn] = true // answered there: the SETTINGS came before
 	}
 }

@@ -215,7 +215,6 @@ type engine struct {
 	foreign slist    // headers without the credentials, for another host (split.go)
 	tls     tlsShare // TLS sessions (and the cookie store) shared by all handles
 
-	streamCap int    // libcurl's cap on a connection's streams, as last set (settings.go)
 	responses uint64 // first responses recorded (conns.c) when hearAnswers last looked
 
 	resolve, connectTo slist // --resolve, --connect-to
@@ -317,7 +316,7 @@ func (e *engine) init() error {
 	if err := e.multi.Setopt(moptMaxConcurrentStreams, streams); err != nil {
 		return fmt.Errorf("libcurl: CURLMOPT_MAX_CONCURRENT_STREAMS: %w", err)
 	}
-	e.streamCap = streams
+	e.sch.mux.curlCap = streams
 	// --per-host is also libcurl's own cap per host name and port, so that
 	// it holds where the scheduler's count and libcurl's choice of
 	// connection differ: before 8.0 libcurl opens a connection for each

@@ -97,7 +97,7 @@ func newMultiplexing(per int, t Tuning) multiplexing {
 	m := multiplexing{per: per, known: make(map[string]bool), streams: make(map[string]int),
 		caps: make(map[string]*streamCap), oneConn: Lib().Num < 0x080000,
 		settled: make(map[string]bool), firstConn: make(map[string]int), opening: make(map[string]*opening),
-		lateSettings: lateSettings{unheard: make(map[string]time.Time), late: make(map[string]bool)}}
+		lateSettings: newLateSettings()}
 	m.ramp = Lib().Num >= 0x075000 && !t.NoRamp
 	// The first wave learns from the connections libcurl hands out,
 	// which only watched transfers record (conns.go, earlymux).

@@ -84,6 +84,9 @@ func (s *sched) loadFree(h string) bool {
 // known to multiplex it is a stream, free while a connection has room; an
 // https host not known to multiplex or not takes a first wave (mux.go).
 func (s *sched) entryFree(h string) bool {
+	if !s.mux.settingsRoom(h) {
+		return false
+	}
 	if s.mux.openRoom(h) {
 		return s.loadFree(h)
 	}
@@ -98,7 +101,7 @@ func (s *sched) entryFree(h string) bool {
 // with room may.
 func (s *sched) startable(h string, full bool) bool {
 	if full {
-		return s.mux.openRoom(h) && s.loadFree(h)
+		return s.mux.openRoom(h) && s.mux.settingsRoom(h) && s.loadFree(h)
 	}
 	return s.entryFree(h)
 }

@@ -41,6 +41,28 @@ type lateSettings struct {
 	late map[string]bool
 	// capsMoved: a host's cap changed since clientCap was last asked.
 	capsMoved bool
+	// curlCap: libcurl's own cap on a connection's streams
+	// (CURLMOPT_MAX_CONCURRENT_STREAMS), as last set.
+	curlCap int
+
+	// Hosts of few streams: late hosts whose cap was found below the
+	// 100 streams libcurl gives a new connection until its SETTINGS
+	// come. libcurl's cap (clientCap) holds them to their cap, but only
+	// while no host allows more: with another host's cap above it (a
+	// list of two servers), libcurl handed a new connection to nginx
+	// allowing 20 up to 79 streams at once, and 40-200 were refused per
+	// run. So where libcurl's cap is above such a host's (guarded), the
+	// host's streams not yet on a connection that has answered, whose
+	// SETTINGS therefore came, stay within its cap (settingsRoom): then
+	// no connection of it takes more before its SETTINGS.
+	few       map[string]bool // hosts of few streams
+	unsettled map[string]int  // per host of few streams: its streams not on an answered connection
+	heardOn   map[connID]bool // connections to such hosts that have answered
+}
+
+func newLateSettings() lateSettings {
+	return lateSettings{unheard: make(map[string]time.Time), late: make(map[string]bool),
+		few: make(map[string]bool), unsettled: make(map[string]int), heardOn: make(map[connID]bool)}
 }
 
 // heard notes that h answered, or that a transfer to it ended.
@@ -118,18 +140,64 @@ func (e *engine) hearAnswers() {
 }
 
 // syncStreamCap sets libcurl's cap on a connection's streams to what
-// the hosts' caps ask (clientCap), when that changed: it looks at every
-// host's cap only after one of them moved, not on every pass of the loop.
+// the hosts' caps ask (clientCap), when that changed, and notes the hosts
+// of few streams: it looks at every host's cap only after one of them
+// moved, not on every pass of the loop.
 func (e *engine) syncStreamCap() {
-	if !e.sch.mux.capsMoved {
+	m := &e.sch.mux
+	if !m.capsMoved {
 		return
 	}
-	e.sch.mux.capsMoved = false
-	n := e.sch.mux.clientCap()
-	if n == 0 || n == e.streamCap {
+	m.capsMoved = false
+	found := false
+	for h, c := range m.caps {
+		if m.late[h] && c.fixed && c.per < defaultStreams && !m.few[h] {
+			m.few[h], found = true, true
+		}
+	}
+	if found {
+		e.countUnsettled() // its streams running already
+	}
+	n := m.clientCap()
+	if n == 0 || n == m.curlCap {
 		return
 	}
 	if e.multi.Setopt(moptMaxConcurrentStreams, n) == nil {
-		e.streamCap = n
+		m.curlCap = n
+	}
+}
+
+// settingsRoom says whether one more stream to h keeps every connection
+// of it within its cap before its SETTINGS come: where libcurl's cap is
+// above a host's of few streams, while fewer than its cap of its streams
+// are not on an answered connection.
+func (m *multiplexing) settingsRoom(h string) bool {
+	if !m.few[h] {
+		return true
+	}
+	c := m.caps[h].per
+	return c >= m.curlCap || m.unsettled[h] < c
+}
+
+// countUnsettled counts, for each host of few streams, its streams not on
+// a connection that has answered: those not given one yet and those on
+// one whose transfers have no response yet. It runs after each
+// curl_multi_perform once there is such a host, when the transfers that
+// ended in it are gone (forgetConn kept their connections if answered).
+func (e *engine) countUnsettled() {
+	m := &e.sch.mux
+	if len(m.few) == 0 {
+		return
+	}
+	clear(m.unsettled)
+	for _, t := range e.active {
+		if t.stream && m.few[t.host] && t.x.p.conn.resp != 0 {
+			m.heardOn[t.conn] = true
+		}
+	}
+	for _, t := range e.active {
+		if t.stream && m.few[t.host] && (t.x.p.conn.seq == 0 || !m.heardOn[t.conn]) {
+			m.unsettled[t.host]++
+		}
 	}
 }

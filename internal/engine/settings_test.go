@@ -6,8 +6,11 @@ package engine
 
 import (
 	"context"
+	"fmt"
+	"maps"
 	"net/http"
 	"net/http/httptest"
+	"path/filepath"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -31,10 +34,63 @@ import (
 func TestNoStreamRefusedBeforeSettings(t *testing.T) {
 	const limit, files = 10, 300
 	dir := t.TempDir()
-	c := &streamCounter{pass: 1 << 30, delay: 20 * time.Millisecond}
+	srv, ca, c, conns, refused := refusingServer(t, dir, limit)
+	overALink(t, srv, ca, dir, files, limit, c, conns)
+	if r := refused(); len(r) != 0 {
+		t.Errorf("the server refused streams past its limit of %d: %v", limit, r)
+	}
+}
+
+// The same server beside one allowing Go's 250 streams, 300 files from
+// each, interleaved: libcurl's own cap per connection is then above the
+// first server's limit, and the first server still refuses no stream,
+// takes at most 300/10+2 connections and more than three connections'
+// worth of requests at once. Without settingsRoom the first server
+// refused 40-200 streams per run (nginx allowing 20 beside nginx
+// allowing 128, over the bench's link).
+func TestNoStreamRefusedBesideAHostOfMoreStreams(t *testing.T) {
+	const limit, files = 10, 300
+	dir := t.TempDir()
+	few, ca, c, conns, refused := refusingServer(t, dir, limit)
+	many, _, _ := tlsServer(t, dir, (&streamCounter{pass: 1 << 30, delay: 20 * time.Millisecond}).handler(3000), true)
+	links := []struct{ name, addr string }{
+		{"few", testserver.DelayProxy(t, few.Listener.Addr().String(), 25*time.Millisecond)},
+		{"many", testserver.DelayProxy(t, many.Listener.Addr().String(), 25*time.Millisecond)},
+	}
+	var entries []Entry
+	for i := range files {
+		for _, l := range links {
+			entries = append(entries, Entry{Source: fmt.Sprint(i), URL: fmt.Sprintf("https://%s/f%d", l.addr, i),
+				Path: filepath.Join(dir, l.name, fmt.Sprint(i))})
+		}
+	}
+	_, st := run(t, context.Background(), Config{Parallel: 64, CACert: ca, Protocols: []string{"https"}}, entries)
+	if st.OK != len(entries) {
+		t.Fatalf("%+v", st)
+	}
+	checkSmallFiles(t, entries, 3000)
+	if r := refused(); len(r) != 0 {
+		t.Errorf("the server allowing %d streams refused streams past its limit: %v", limit, r)
+	}
+	if n := int(conns.Load()); n > files/limit+2 {
+		t.Errorf("%d TLS connections to the server allowing %d streams for its %d files, want at most %d", n, limit, files, files/limit+2)
+	}
+	if m := c.max.Load(); m <= 3*int64(limit) {
+		t.Errorf("the server allowing %d streams saw at most %d requests at once, want more than %d", limit, m, 3*limit)
+	}
+}
+
+// refusingServer is a TLS 1.3 server allowing limit streams per
+// connection that counts each stream it refuses past that limit
+// (x/net's server: REFUSED_STREAM or, once its SETTINGS are acknowledged,
+// PROTOCOL_ERROR); refused gives the counts by CountError's kind, which
+// says whether the stream came before the client acknowledged the
+// SETTINGS (_race) or after.
+func refusingServer(t *testing.T, dir string, limit int) (srv *httptest.Server, ca string, c *streamCounter, conns *atomic.Int64, refused func() map[string]int) {
+	c = &streamCounter{pass: 1 << 30, delay: 20 * time.Millisecond}
 	var mu sync.Mutex
-	refused := make(map[string]int) // by CountError's kind: before the SETTINGS were acknowledged (_race) or after
-	srv, ca, conns := tlsServer(t, dir, c.handler(3000), true, func(s *httptest.Server) {
+	kinds := make(map[string]int)
+	srv, ca, conns = tlsServer(t, dir, c.handler(3000), true, func(s *httptest.Server) {
 		// TLS 1.3 is the default of Go's server and of libcurl's OpenSSL.
 		s.Config.HTTP2 = &http.HTTP2Config{MaxConcurrentStreams: limit}
 		// x/net's own server (deprecated for net/http's), for CountError,
@@ -45,7 +101,7 @@ func TestNoStreamRefusedBeforeSettings(t *testing.T) {
 			CountError: func(kind string) {
 				if strings.Contains(kind, "over_max_streams") { // stream_REFUSED_STREAM_over_max_streams_race, ...
 					mu.Lock()
-					refused[kind]++
+					kinds[kind]++
 					mu.Unlock()
 				}
 			},
@@ -55,11 +111,10 @@ func TestNoStreamRefusedBeforeSettings(t *testing.T) {
 		}
 		s.TLS = s.Config.TLSConfig
 	})
-	overALink(t, srv, ca, dir, files, limit, c, conns)
-	mu.Lock()
-	defer mu.Unlock()
-	if len(refused) != 0 {
-		t.Errorf("the server refused streams past its limit of %d: %v", limit, refused)
+	return srv, ca, c, conns, func() map[string]int {
+		mu.Lock()
+		defer mu.Unlock()
+		return maps.Clone(kinds)
 	}
 }
 
