@@ -79,6 +79,7 @@ func (e *engine) connGiven(t *transfer, c *C.mg_conn) {
 	if c.fresh != 0 {
 		delete(e.sch.mux.heardOn, t.conn) // a new connection that took the ends of one closed
 	}
+	e.sch.mux.recount = e.sch.mux.recount || e.sch.mux.few[t.host]
 	if t.opens {
 		t.opens = false
 		e.sch.mux.opened(t.host, c.fresh != 0, t.probe) // the host's next streams can share it
@@ -127,7 +128,10 @@ func (e *engine) forgetConn(t *transfer) {
 	if e.lastOn[t.conn] == t {
 		delete(e.lastOn, t.conn)
 	}
-	if e.sch.mux.few[t.host] && t.x.p.conn.resp != 0 {
-		e.sch.mux.heardOn[t.conn] = true // answered there: the SETTINGS came before
+	if e.sch.mux.few[t.host] {
+		e.sch.mux.recount = true
+		if t.x.p.conn.resp != 0 {
+			e.sch.mux.heardOn[t.conn] = true // answered there: the SETTINGS came before
+		}
 	}
 }

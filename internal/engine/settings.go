@@ -58,6 +58,11 @@ type lateSettings struct {
 	few       map[string]bool // hosts of few streams
 	unsettled map[string]int  // per host of few streams: its streams not on an answered connection
 	heardOn   map[connID]bool // connections to such hosts that have answered
+	// recount: one of their streams was given a connection or ended
+	// since countUnsettled last counted, which was at answers responses
+	// (mg_conn_responses).
+	recount bool
+	answers uint64
 }
 
 func newLateSettings() lateSettings {
@@ -156,6 +161,7 @@ func (e *engine) syncStreamCap() {
 		}
 	}
 	if found {
+		m.recount = true
 		e.countUnsettled() // its streams running already
 	}
 	n := m.clientCap()
@@ -183,10 +189,18 @@ func (m *multiplexing) settingsRoom(h string) bool {
 // a connection that has answered: those not given one yet and those on
 // one whose transfers have no response yet. It runs after each
 // curl_multi_perform once there is such a host, when the transfers that
-// ended in it are gone (forgetConn kept their connections if answered).
+// ended in it are gone (forgetConn kept their connections if answered),
+// and counts only when one of their streams was given a connection or
+// ended, or a response came, since it last counted (the streams started
+// meanwhile were added as they started).
 func (e *engine) countUnsettled() {
 	m := &e.sch.mux
 	if len(m.few) == 0 {
+		return
+	}
+	if n := uint64(C.mg_conn_responses()); n != m.answers || m.recount {
+		m.answers, m.recount = n, false
+	} else {
 		return
 	}
 	clear(m.unsettled)
