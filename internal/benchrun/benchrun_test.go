@@ -6,6 +6,7 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -170,12 +171,12 @@ func TestFlagsLink(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, id := range []int{11, 12, 13, 14, 15, 16, 17, 18} {
+	for _, id := range []int{11, 12, 13, 14, 15, 16, 17, 18, 19} {
 		if !c.workloads[id] {
 			t.Errorf("--link: workload %d not selected", id)
 		}
 	}
-	if len(c.workloads) != 8 || !c.selectsLink() {
+	if len(c.workloads) != 9 || !c.selectsLink() {
 		t.Errorf("--link: got %v", c.workloads)
 	}
 
@@ -217,6 +218,10 @@ func TestCheckRunFlagsLink(t *testing.T) {
 	c, _ = parseFlags(append(base, "--link", "-toxiproxy", "http://x", "-link-http", "http://y", "-link-https", "https://z"), &sb)
 	if err := c.checkRunFlags(); err != errNoToxiproxy {
 		t.Errorf("workload 18 without its proxy: %v", err)
+	}
+	c, _ = parseFlags(append(base, "--link", "--workloads", "19", "-toxiproxy", "http://x", "-link-http", "http://y", "-link-https", "https://z"), &sb)
+	if err := c.checkRunFlags(); err != errNoToxiproxy {
+		t.Errorf("workload 19 without 18's proxy: %v", err)
 	}
 	c, _ = parseFlags(append(base, "--link", "--workloads", "11-17", "-toxiproxy", "http://x", "-link-http", "http://y", "-link-https", "https://z"), &sb)
 	if err := c.checkRunFlags(); err != nil {
@@ -269,11 +274,14 @@ func TestToxics(t *testing.T) {
 	if got := s.describe(); got != "5,000 KB/s per connection, 50 ms RTT" {
 		t.Errorf("describe: %q", got)
 	}
-	if s, _ := linkSpecFor(17); s.proxy() != linkProxyHTTPS || s.rttMS != 150 {
+	if s, _ := linkSpecFor(17); !slices.Equal(s.proxies(), []string{linkProxyHTTPS}) || s.rttMS != 150 {
 		t.Errorf("17: %+v", s)
 	}
-	if s, _ := linkSpecFor(18); s.proxy() != linkProxyHTTPSFew || !s.tls || s.rttMS != 50 {
+	if s, _ := linkSpecFor(18); !slices.Equal(s.proxies(), []string{linkProxyHTTPSFew}) || !s.tls || s.rttMS != 50 {
 		t.Errorf("18: %+v", s)
+	}
+	if s, _ := linkSpecFor(19); !slices.Equal(s.proxies(), []string{linkProxyHTTPS, linkProxyHTTPSFew}) || !s.tls || s.rttMS != 50 {
+		t.Errorf("19: %+v", s)
 	}
 }
 
@@ -294,14 +302,14 @@ func TestToxiproxyClient(t *testing.T) {
 	defer srv.Close()
 	tp := newToxiproxy(srv.URL + "/")
 	s, _ := linkSpecFor(12)
-	if err := tp.set(s.proxy(), s.toxics()); err != nil {
+	if err := tp.set(s.proxies(), s.toxics()); err != nil {
 		t.Fatal(err)
 	}
 	if len(calls) != 3 || calls[0] != "POST /reset " ||
 		calls[1] != `POST /proxies/https/toxics {"name":"latency_down","type":"latency","stream":"downstream","toxicity":1,"attributes":{"jitter":0,"latency":25}}` {
 		t.Fatalf("calls: %q", calls)
 	}
-	if err := tp.set("nope", s.toxics()); err == nil || !strings.Contains(err.Error(), "404") {
+	if err := tp.set([]string{"nope"}, s.toxics()); err == nil || !strings.Contains(err.Error(), "404") {
 		t.Errorf("unknown proxy: %v", err)
 	}
 }
@@ -319,7 +327,7 @@ func TestLinkWorkloads(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(ws) != 8 {
+	if len(ws) != 9 {
 		t.Fatalf("%d workloads", len(ws))
 	}
 	argv := func(w *workload, tool string) (*job, string) {
@@ -373,6 +381,26 @@ func TestLinkWorkloads(t *testing.T) {
 		}
 	}
 
+	// Two servers in one list: their files alternate, each under its own
+	// name, every tool at its defaults.
+	w = byID[19]
+	if len(w.expect) != 1000 || w.expect[0].src != smallPath(0) || w.expect[1].src != smallPath(500) || w.expect[999].src != smallPath(999) {
+		t.Errorf("19: %d files, first %v", len(w.expect), w.expect[:2])
+	}
+	list, _ = os.ReadFile(filepath.Join(dir, "w19-multiget.txt"))
+	if !strings.HasPrefix(string(list), "https://127.0.0.1:2/small/s00000.bin\nhttps://127.0.0.1:3/small/s00500.bin\n") {
+		t.Errorf("19: list starts %q", string(list[:80]))
+	}
+	cfgFile, _ := os.ReadFile(filepath.Join(dir, "w19-curl.cfg"))
+	if !strings.Contains(string(cfgFile), `url = "https://127.0.0.1:3/small/s00500.bin"`) {
+		t.Errorf("19: curl's config lacks the second server: %.200q", cfgFile)
+	}
+	for _, tool := range []string{"multiget", "curl", "wget2", "aria2c"} {
+		if j, a := argv(w, tool); !strings.HasPrefix(j.note, "defaults") || !strings.Contains(a, "/ca.pem") {
+			t.Errorf("19 %s: %q note %q", tool, a, j.note)
+		}
+	}
+
 	w = byID[15]
 	if w.title != "1 × 256 MiB, 5,000 KB/s per connection, 50 ms RTT, split 16 ways" || len(w.expect) != 1 || w.expect[0].src != bigPath(0) {
 		t.Errorf("15: %q %v", w.title, w.expect)
@@ -391,10 +419,10 @@ func TestLinkWorkloads(t *testing.T) {
 }
 
 func TestLinkRunsText(t *testing.T) {
-	if got, want := linkRunsText(), "5 for workloads 11-15, 3 for workloads 16-17, 5 for workload 18"; got != want {
+	if got, want := linkRunsText(), "5 for workloads 11-15, 3 for workloads 16-17, 5 for workloads 18-19"; got != want {
 		t.Errorf("linkRunsText() = %q, want %q", got, want)
 	}
-	if got := idRanges(allIDs()); got != "1-6, 11-18" {
+	if got := idRanges(allIDs()); got != "1-6, 11-19" {
 		t.Errorf("idRanges = %q", got)
 	}
 }

@@ -62,7 +62,7 @@ func slowPath() string { return "slow/" + slowName }
 
 // writeCorpus fills www with pseudo-random (incompressible, reproducible)
 // files for the selected workloads. The link group fetches the first
-// linkSmallN small files and big/b0.
+// linkSmallN small files (workload 19 twice as many) and big/b0.
 func writeCorpus(www string, sz sizes, want map[int]bool) error {
 	rng := rand.NewChaCha8([32]byte{'m', 'u', 'l', 't', 'i', 'g', 'e', 't'})
 	for _, d := range []string{"small", "tiny", "big", "slow"} {
@@ -83,9 +83,12 @@ func writeCorpus(www string, sz sizes, want map[int]bool) error {
 			continue
 		}
 		link = true
-		if s.large {
+		switch {
+		case s.large:
 			nBig = max(nBig, 1)
-		} else {
+		case s.two:
+			nSmall = max(nSmall, 2*sz.linkSmallN)
+		default:
 			nSmall = max(nSmall, sz.linkSmallN)
 		}
 	}

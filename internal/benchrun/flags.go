@@ -55,6 +55,7 @@ cap per connection:
   16  as 11 at 150 ms RTT
   17  as 12 at 150 ms RTT
   18  as 12 over TLS 1.3, to a server allowing 20 streams per connection
+  19  500 files from 12's server and 500 from 18's, alternating in one list
 Loopback (the default group; full size, --quick shrinks them):
   1  2000 files of 8 KiB over HTTP/1.1, 16 at once
   2  the same over HTTPS with HTTP/2
@@ -97,8 +98,8 @@ func parseFlags(args []string, stderr io.Writer) (*config, error) {
 	fs.BoolVar(&c.quick, "quick", false, "smaller sizes and 2 timed runs: a smoke run in a few minutes")
 	fs.IntVar(&c.runs, "runs", 0, "timed runs per tool and workload (default "+defaultRunsText()+"; "+linkRunsText()+"; 2 with --quick)")
 	fs.DurationVar(&c.timeout, "timeout", 120*time.Second, "kill a tool run after this long and report it as TIMEOUT")
-	fs.StringVar(&wl, "workloads", "1,2,3,4,5,6", "comma-separated workload numbers (or ranges, 11-18) to run")
-	fs.BoolVar(&c.link, "link", false, "run the real-link group (workloads 11-18) instead of the loopback one; with --workloads, only link workloads")
+	fs.StringVar(&wl, "workloads", "1,2,3,4,5,6", "comma-separated workload numbers (or ranges, 11-19) to run")
+	fs.BoolVar(&c.link, "link", false, "run the real-link group (workloads 11-19) instead of the loopback one; with --workloads, only link workloads")
 	fs.StringVar(&tl, "tools", "", "comma-separated tools to run (multiget,curl,wget2,aria2c,axel; default all)")
 	fs.StringVar(&c.out, "out", "", "also write the table as Markdown to `FILE`")
 	fs.Func("variant", "also run multiget as `NAME:off=WORDS` (with MULTIGET_OFF=WORDS), NAME:env=KEY=VALUE or NAME:bin=PATH (another build), beside multiget on its workloads; repeatable", func(s string) error {
@@ -274,7 +275,7 @@ func (c *config) checkRunFlags() error {
 		sort.Strings(missing)
 		return fmt.Errorf("missing %s (run me through scripts/bench)", strings.Join(missing, " "))
 	}
-	if c.selectsLink() && (c.toxiAPI == "" || c.linkHTTP == "" || c.linkHTTPS == "" || c.workloads[18] && c.linkHTTPSFew == "") {
+	if c.selectsLink() && (c.toxiAPI == "" || c.linkHTTP == "" || c.linkHTTPS == "" || c.needsFewServer() && c.linkHTTPSFew == "") {
 		return errNoToxiproxy
 	}
 	return nil
@@ -303,4 +304,15 @@ func freePorts(n int) ([]int, error) {
 		ports = append(ports, l.Addr().(*net.TCPAddr).Port)
 	}
 	return ports, nil
+}
+
+// needsFewServer says whether a selected workload fetches from the server
+// allowing linkFewStreams (-link-https-few).
+func (c *config) needsFewServer() bool {
+	for id := range c.workloads {
+		if s, ok := linkSpecFor(id); ok && s.fewServer() {
+			return true
+		}
+	}
+	return false
 }

@@ -37,6 +37,7 @@ type linkSpec struct {
 	budget  int  // transfers/connections at once, each tool's own flag; 0: each tool's defaults
 	large   bool // one large file split linkSplit ways instead of many small files
 	few     bool // HTTPS to the server allowing linkFewStreams streams per connection
+	two     bool // HTTPS to both servers, 12's and 18's: the small files from each, interleaved in one list
 }
 
 const (
@@ -61,6 +62,7 @@ var linkSpecs = []linkSpec{
 	{id: 16, rttMS: 150},
 	{id: 17, rttMS: 150, tls: true},
 	{id: 18, rttMS: 50, tls: true, few: true},
+	{id: 19, rttMS: 50, tls: true, two: true},
 }
 
 // loopbackIDs are the workloads on nginx directly.
@@ -92,15 +94,22 @@ func isLinkID(id int) bool {
 	return ok
 }
 
-func (s linkSpec) proxy() string {
-	if s.few {
-		return linkProxyHTTPSFew
+// proxies are the proxies s goes through.
+func (s linkSpec) proxies() []string {
+	switch {
+	case s.two:
+		return []string{linkProxyHTTPS, linkProxyHTTPSFew}
+	case s.few:
+		return []string{linkProxyHTTPSFew}
+	case s.tls:
+		return []string{linkProxyHTTPS}
 	}
-	if s.tls {
-		return linkProxyHTTPS
-	}
-	return linkProxyHTTP
+	return []string{linkProxyHTTP}
 }
+
+// fewServer says whether s fetches from the server allowing
+// linkFewStreams, which has a proxy of its own.
+func (s linkSpec) fewServer() bool { return s.few || s.two }
 
 // toxic is one toxic as toxiproxy's API takes it (POST /proxies/NAME/toxics).
 type toxic struct {
@@ -191,14 +200,17 @@ func (t *toxiproxy) reset() error {
 	return t.do(http.MethodPost, "/reset", nil, http.StatusNoContent, http.StatusOK)
 }
 
-// set makes ts the only toxics anywhere: those of proxy, none on the others.
-func (t *toxiproxy) set(proxy string, ts []toxic) error {
+// set makes ts the only toxics anywhere: those of each of proxies, none
+// on the others.
+func (t *toxiproxy) set(proxies []string, ts []toxic) error {
 	if err := t.reset(); err != nil {
 		return err
 	}
-	for _, x := range ts {
-		if err := t.do(http.MethodPost, "/proxies/"+url.PathEscape(proxy)+"/toxics", x, http.StatusOK); err != nil {
-			return err
+	for _, p := range proxies {
+		for _, x := range ts {
+			if err := t.do(http.MethodPost, "/proxies/"+url.PathEscape(p)+"/toxics", x, http.StatusOK); err != nil {
+				return err
+			}
 		}
 	}
 	return nil
@@ -278,31 +290,43 @@ func probeOnce(addr string, tlsCfg *tls.Config) (time.Duration, error) {
 	return d, nil
 }
 
-// setLink gives w's proxy its toxics and measures the round trip through
-// it, which must come out at least the round trip asked for.
+// setLink gives w's proxies their toxics and measures the round trip
+// through each, which must come out at least the round trip asked for
+// (the least of them is the one the table lists).
 func (b *bench) setLink(w *workload) error {
 	s := *w.link
-	if err := b.toxi.set(s.proxy(), s.toxics()); err != nil {
+	if err := b.toxi.set(s.proxies(), s.toxics()); err != nil {
 		return err
 	}
-	base := b.cfg.linkHTTP
-	if s.tls {
-		base = b.cfg.linkHTTPS
+	for _, base := range b.linkBases(s) {
+		rtt, err := probeRTT(base, b.cfg.cacert, 3)
+		if err != nil {
+			return fmt.Errorf("probing %s: %w", base, err)
+		}
+		want := time.Duration(s.rttMS) * time.Millisecond
+		if rtt < want {
+			return fmt.Errorf("a request through %s took %s, less than the %s round trip asked for: the toxics are not in effect", base, rtt, want)
+		}
+		if w.probe == 0 || rtt < w.probe {
+			w.probe = rtt
+		}
+		b.logf("  link: %s through %s; one request's round trip %.1f ms", s.describe(), base, float64(rtt)/float64(time.Millisecond))
 	}
-	if s.few {
-		base = b.cfg.linkHTTPSFew
-	}
-	rtt, err := probeRTT(base, b.cfg.cacert, 3)
-	if err != nil {
-		return fmt.Errorf("probing %s: %w", base, err)
-	}
-	want := time.Duration(s.rttMS) * time.Millisecond
-	if rtt < want {
-		return fmt.Errorf("a request through %s took %s, less than the %s round trip asked for: the toxics are not in effect", base, rtt, want)
-	}
-	w.probe = rtt
-	b.logf("  link: %s on proxy %q; one request's round trip %.1f ms", s.describe(), s.proxy(), float64(rtt)/float64(time.Millisecond))
 	return nil
+}
+
+// linkBases are the proxies' base URLs s fetches from, in the order of
+// s.proxies().
+func (b *bench) linkBases(s linkSpec) []string {
+	switch {
+	case s.two:
+		return []string{b.cfg.linkHTTPS, b.cfg.linkHTTPSFew}
+	case s.few:
+		return []string{b.cfg.linkHTTPSFew}
+	case s.tls:
+		return []string{b.cfg.linkHTTPS}
+	}
+	return []string{b.cfg.linkHTTP}
 }
 
 var errNoToxiproxy = errors.New("link workloads need -toxiproxy, -link-http, -link-https and -link-https-few (run me through scripts/bench)")
@@ -316,6 +340,9 @@ func (b *builder) linkWorkload(w *workload, s linkSpec) error {
 	}
 	if s.few {
 		base, proto = b.cfg.linkHTTPSFew, fmt.Sprintf("HTTPS (TLS 1.3) + HTTP/2 (%d streams per connection)", linkFewStreams)
+	}
+	if s.two {
+		return b.twoServers(w, s)
 	}
 	if s.large {
 		w.title = fmt.Sprintf("1 × %s, %s, split %d ways", size(b.sz.bigSize), s.describe(), linkSplit)
@@ -331,4 +358,19 @@ func (b *builder) linkWorkload(w *workload, s linkSpec) error {
 	}
 	w.title = fmt.Sprintf("%s × %s, %s, %s, %s", count(b.sz.linkSmallN), size(int64(b.sz.smallSize)), proto, s.describe(), how)
 	return b.manyFilesWith(w, base, srcs, s.budget, s.tls, true)
+}
+
+// twoServers fills in workload 19: linkSmallN small files from workload
+// 12's server and as many others from 18's, alternating in one list, as a
+// list spanning two CDNs or mirrors does; the file names differ, so every
+// tool saves them flat in one directory.
+func (b *builder) twoServers(w *workload, s linkSpec) error {
+	n := b.sz.linkSmallN
+	files := make([]remote, 0, 2*n)
+	for i := range n {
+		files = append(files, remote{b.cfg.linkHTTPS, smallPath(i)}, remote{b.cfg.linkHTTPSFew, smallPath(n + i)})
+	}
+	w.title = fmt.Sprintf("%s × %s from each of two servers in one list, 12's (HTTPS + HTTP/2) and 18's (TLS 1.3, %d streams per connection), %s, each tool's defaults",
+		count(n), size(int64(b.sz.smallSize)), linkFewStreams, s.describe())
+	return b.manyRemote(w, files, 0, true, true)
 }

@@ -19,13 +19,26 @@ func (b *builder) manyFiles(w *workload, base string, srcs []string, parallel in
 // quiet and ignore user config), and labels names each tool's flag for
 // parallel in its row.
 func (b *builder) manyFilesWith(w *workload, base string, srcs []string, parallel int, tls, labels bool) error {
+	files := make([]remote, len(srcs))
+	for i, s := range srcs {
+		files[i] = remote{base, s}
+	}
+	return b.manyRemote(w, files, parallel, tls, labels)
+}
+
+// remote is one corpus file src (relative URL path) on the server at base.
+type remote struct{ base, src string }
+
+// manyRemote is manyFilesWith for files from any servers; their base
+// names must differ.
+func (b *builder) manyRemote(w *workload, files []remote, parallel int, tls, labels bool) error {
 	par := strconv.Itoa(parallel)
 	var urls, curlCfg, aria strings.Builder
-	for _, s := range srcs {
-		w.expect = append(w.expect, pair{out: filepath.Base(s), src: s})
-		u := base + "/" + s
+	for _, f := range files {
+		w.expect = append(w.expect, pair{out: filepath.Base(f.src), src: f.src})
+		u := f.base + "/" + f.src
 		urls.WriteString(u + "\n")
-		fmt.Fprintf(&aria, "%s\n  out=%s\n", u, filepath.Base(s))
+		fmt.Fprintf(&aria, "%s\n  out=%s\n", u, filepath.Base(f.src))
 	}
 
 	for _, tool := range []string{"multiget", "curl", "wget2", "aria2c"} {
@@ -38,8 +51,8 @@ func (b *builder) manyFilesWith(w *workload, base string, srcs []string, paralle
 		switch tool {
 		case "curl":
 			curlCfg.Reset()
-			for _, s := range srcs {
-				fmt.Fprintf(&curlCfg, "url = %s\noutput = %s\n", curlQuote(base+"/"+s), curlQuote(filepath.Join(j.outDir, filepath.Base(s))))
+			for _, f := range files {
+				fmt.Fprintf(&curlCfg, "url = %s\noutput = %s\n", curlQuote(f.base+"/"+f.src), curlQuote(filepath.Join(j.outDir, filepath.Base(f.src))))
 			}
 			name, content = tag+".cfg", curlCfg.String()
 		case "aria2c":
