@@ -50,11 +50,12 @@ type lateSettings struct {
 	// come. libcurl's cap (clientCap) holds them to their cap, but only
 	// while no host allows more: with another host's cap above it (a
 	// list of two servers), libcurl handed a new connection to nginx
-	// allowing 20 up to 79 streams at once, and 40-200 were refused per
-	// run. So where libcurl's cap is above such a host's (guarded), the
-	// host's streams not yet on a connection that has answered, whose
-	// SETTINGS therefore came, stay within its cap (settingsRoom): then
-	// no connection of it takes more before its SETTINGS.
+	// allowing 20 up to 79 streams at once, and over a hundred were
+	// refused per run. So where libcurl's cap is above such a host's,
+	// the host's streams not yet on a connection that has answered,
+	// whose SETTINGS therefore came, stay within its cap (settingsRoom):
+	// then no connection of it takes more before its SETTINGS, wherever
+	// libcurl puts them.
 	few       map[string]bool // hosts of few streams
 	unsettled map[string]int  // per host of few streams: its streams not on an answered connection
 	heardOn   map[connID]bool // connections to such hosts that have answered
