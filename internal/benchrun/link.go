@@ -298,7 +298,8 @@ func (b *bench) setLink(w *workload) error {
 	if err := b.toxi.set(s.proxies(), s.toxics()); err != nil {
 		return err
 	}
-	for _, base := range b.linkBases(s) {
+	for _, p := range s.proxies() {
+		base := b.proxyBase(p)
 		rtt, err := probeRTT(base, b.cfg.cacert, 3)
 		if err != nil {
 			return fmt.Errorf("probing %s: %w", base, err)
@@ -315,18 +316,15 @@ func (b *bench) setLink(w *workload) error {
 	return nil
 }
 
-// linkBases are the proxies' base URLs s fetches from, in the order of
-// s.proxies().
-func (b *bench) linkBases(s linkSpec) []string {
-	switch {
-	case s.two:
-		return []string{b.cfg.linkHTTPS, b.cfg.linkHTTPSFew}
-	case s.few:
-		return []string{b.cfg.linkHTTPSFew}
-	case s.tls:
-		return []string{b.cfg.linkHTTPS}
+// proxyBase is the base URL of the proxy named p.
+func (b *bench) proxyBase(p string) string {
+	switch p {
+	case linkProxyHTTPSFew:
+		return b.cfg.linkHTTPSFew
+	case linkProxyHTTPS:
+		return b.cfg.linkHTTPS
 	}
-	return []string{b.cfg.linkHTTP}
+	return b.cfg.linkHTTP
 }
 
 var errNoToxiproxy = errors.New("link workloads need -toxiproxy, -link-http, -link-https and -link-https-few (run me through scripts/bench)")
