@@ -190,8 +190,8 @@ func (e *engine) startTransfer(j *job, seg *segment, url, host string, checkHTTP
 	t := &transfer{job: j, easy: easy, x: x, start: now, seenAt: now, seg: seg, url: url, host: host, stream: stream, opens: opens, probe: probe}
 	e.active[uintptr(easy.GetHandle())] = t
 	t.ticket = e.sch.take(host, stream)
-	if stream && e.sch.mux.few[host] {
-		e.sch.mux.unsettled[host]++ // until countUnsettled finds it on an answered connection
+	if stream {
+		e.sch.mux.streamStarted(host)
 	}
 	if t.opens {
 		e.sch.mux.startOpening(host, probe)

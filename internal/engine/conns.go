@@ -54,9 +54,7 @@ type connID struct {
 // then that were given a connection before another were running when it
 // was given its (a transfer removed meanwhile is dropped from the list).
 func (e *engine) watchConns() {
-	defer e.sch.mux.endRound()
-	defer e.countUnsettled()
-	defer e.hearAnswers() // after the hosts given their first connection in it
+	defer e.afterConns()
 	var n C.int
 	p := C.mg_conn_take(&n)
 	if n == 0 || p == nil {
@@ -76,10 +74,7 @@ func (e *engine) connGiven(t *transfer, c *C.mg_conn) {
 		return // ranges speak HTTP/1.1
 	}
 	t.conn = connID{lip: C.GoString(&c.lip[0]), rip: C.GoString(&c.rip[0]), lport: int(c.lport), rport: int(c.rport)}
-	if c.fresh != 0 {
-		delete(e.sch.mux.heardOn, t.conn) // a new connection that took the ends of one closed
-	}
-	e.sch.mux.recount = e.sch.mux.recount || e.sch.mux.few[t.host]
+	e.sch.mux.streamGiven(t.host, t.conn, c.fresh != 0)
 	if t.opens {
 		t.opens = false
 		e.sch.mux.opened(t.host, c.fresh != 0, t.probe) // the host's next streams can share it
@@ -123,15 +118,27 @@ func (e *engine) connGiven(t *transfer, c *C.mg_conn) {
 	e.sch.mux.given(t.host, onConn[t.conn]+1, fresh, other, e.sch.queued[t.host])
 }
 
+// afterConns, once the perform's connections are read (so that a host
+// given its first connection and its first answer in one perform is
+// heard at once), ends the waits for SETTINGS that an answer or the clock
+// ends, recounts the hosts of few streams, and ends the round
+// (settings.go, mux.go). The first responses recorded since the last pass
+// are counted once for both.
+func (e *engine) afterConns() {
+	m := &e.sch.mux
+	answered := false
+	if len(m.unheard) > 0 || len(m.few) > 0 {
+		answered = m.newAnswers(uint64(C.mg_conn_responses()))
+	}
+	e.hearAnswers(answered)
+	e.countUnsettled(answered)
+	m.endRound()
+}
+
 // forgetConn drops t from the connections it was last given.
 func (e *engine) forgetConn(t *transfer) {
 	if e.lastOn[t.conn] == t {
 		delete(e.lastOn, t.conn)
 	}
-	if e.sch.mux.few[t.host] {
-		e.sch.mux.recount = true
-		if t.x.p.conn.resp != 0 {
-			e.sch.mux.heardOn[t.conn] = true // answered there: the SETTINGS came before
-		}
-	}
+	e.sch.mux.streamEnded(t.host, t.conn, t.x.p.conn.resp != 0)
 }

@@ -215,8 +215,6 @@ type engine struct {
 	foreign slist    // headers without the credentials, for another host (split.go)
 	tls     tlsShare // TLS sessions (and the cookie store) shared by all handles
 
-	responses uint64 // first responses recorded (conns.c) when hearAnswers last looked
-
 	resolve, connectTo slist // --resolve, --connect-to
 
 	active map[uintptr]*transfer

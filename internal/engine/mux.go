@@ -332,7 +332,7 @@ func (m *multiplexing) given(h string, inUse int, fresh bool, other, queued int)
 	if fresh {
 		if other > 0 {
 			m.setCap(h, max(c.proven, other))
-			c.fixed = true
+			m.fix(h)
 		}
 		return
 	}
@@ -340,8 +340,9 @@ func (m *multiplexing) given(h string, inUse int, fresh bool, other, queued int)
 	if c.proven >= c.per {
 		m.setCap(h, min(c.proven+m.batch(c.proven, queued), m.maxPer(h)))
 	}
-	c.fixed = c.proven >= m.maxPer(h)
-	m.capsMoved = true
+	if c.proven >= m.maxPer(h) {
+		m.fix(h)
+	}
 }
 
 // batch is how many probes may go past proven at once: as many again

@@ -8,11 +8,6 @@ package engine
 // conns.c tells such a connection (mg_settings_late); what follows for
 // the host's streams is here (docs/design.md, "SETTINGS that come late").
 
-/*
-#include "conns.h"
-*/
-import "C"
-
 import "time"
 
 // lateSettings is what multiplexing keeps of such hosts.
@@ -59,10 +54,11 @@ type lateSettings struct {
 	few       map[string]bool // hosts of few streams
 	unsettled map[string]int  // per host of few streams: its streams not on an answered connection
 	heardOn   map[connID]bool // connections to such hosts that have answered
-	// recount: one of their streams was given a connection or ended
-	// since countUnsettled last counted, which was at answers responses
-	// (mg_conn_responses).
+	// recount: one of their streams was given a connection or ended, or
+	// one became such a host, since countUnsettled last counted.
 	recount bool
+	// answers: the first responses conns.c had recorded at the last look
+	// (mg_conn_responses).
 	answers uint64
 }
 
@@ -123,19 +119,26 @@ func (m *multiplexing) clientCap() int {
 	return n
 }
 
+// newAnswers says whether first responses were recorded since the last
+// look, n being how many there are now.
+func (m *multiplexing) newAnswers(n uint64) bool {
+	if n == m.answers {
+		return false
+	}
+	m.answers = n
+	return true
+}
+
 // hearAnswers ends the wait of each host waiting for its server's
-// SETTINGS (unheard) once a transfer to it has an answer, or
-// once they are due.
-func (e *engine) hearAnswers() {
+// SETTINGS (unheard) once a transfer to it has an answer, or once they
+// are due. Only a first response recorded since the last look (answered)
+// can end a wait: the transfers are looked at only then.
+func (e *engine) hearAnswers(answered bool) {
 	if len(e.sch.mux.unheard) == 0 {
 		return
 	}
 	e.sch.mux.settingsDue(time.Now())
-	// Only a first response recorded since the last look can end a wait:
-	// the transfers are looked at only then.
-	if n := uint64(C.mg_conn_responses()); n != e.responses {
-		e.responses = n
-	} else {
+	if !answered {
 		return
 	}
 	for _, t := range e.active {
@@ -146,31 +149,60 @@ func (e *engine) hearAnswers() {
 }
 
 // syncStreamCap sets libcurl's cap on a connection's streams to what
-// the hosts' caps ask (clientCap), when that changed, and notes the hosts
-// of few streams: it looks at every host's cap only after one of them
-// moved, not on every pass of the loop.
+// the hosts' caps ask (clientCap), when that changed: it looks at every
+// host's cap only after one of them moved, not on every pass of the loop.
 func (e *engine) syncStreamCap() {
 	m := &e.sch.mux
 	if !m.capsMoved {
 		return
 	}
 	m.capsMoved = false
-	found := false
-	for h, c := range m.caps {
-		if m.late[h] && c.fixed && c.per < defaultStreams && !m.few[h] {
-			m.few[h], found = true, true
-		}
-	}
-	if found {
-		m.recount = true
-		e.countUnsettled() // its streams running already
-	}
 	n := m.clientCap()
 	if n == 0 || n == m.curlCap {
 		return
 	}
 	if e.multi.Setopt(moptMaxConcurrentStreams, n) == nil {
 		m.curlCap = n
+	}
+}
+
+// fix settles h's cap at what it is; a late host's below the 100 libcurl
+// gives a new connection makes it a host of few streams, whose streams
+// running already are counted at the end of this round.
+func (m *multiplexing) fix(h string) {
+	c := m.caps[h]
+	c.fixed, m.capsMoved = true, true
+	if m.late[h] && c.per < defaultStreams {
+		m.few[h], m.recount = true, true
+	}
+}
+
+// streamStarted counts a stream starting to h: not on an answered
+// connection until countUnsettled finds it there.
+func (m *multiplexing) streamStarted(h string) {
+	if m.few[h] {
+		m.unsettled[h]++
+	}
+}
+
+// streamGiven notes that a stream to h was given connection id, fresh
+// if opened for it (one that took the ends of a closed one has not
+// answered).
+func (m *multiplexing) streamGiven(h string, id connID, fresh bool) {
+	if fresh {
+		delete(m.heardOn, id)
+	}
+	m.recount = m.recount || m.few[h]
+}
+
+// streamEnded notes that a stream to h on connection id ended, answered
+// if it had a response there (its SETTINGS came before).
+func (m *multiplexing) streamEnded(h string, id connID, answered bool) {
+	if m.few[h] {
+		m.recount = true
+		if answered {
+			m.heardOn[id] = true
+		}
 	}
 }
 
@@ -190,20 +222,16 @@ func (m *multiplexing) settingsRoom(h string) bool {
 // a connection that has answered: those not given one yet and those on
 // one whose transfers have no response yet. It runs after each
 // curl_multi_perform once there is such a host, when the transfers that
-// ended in it are gone (forgetConn kept their connections if answered),
+// ended in it are gone (streamEnded kept their connections if answered),
 // and counts only when one of their streams was given a connection or
-// ended, or a response came, since it last counted (the streams started
-// meanwhile were added as they started).
-func (e *engine) countUnsettled() {
+// ended, or a response came (answered), since it last counted (the
+// streams started meanwhile were added as they started).
+func (e *engine) countUnsettled(answered bool) {
 	m := &e.sch.mux
-	if len(m.few) == 0 {
+	if len(m.few) == 0 || !answered && !m.recount {
 		return
 	}
-	if n := uint64(C.mg_conn_responses()); n != m.answers || m.recount {
-		m.answers, m.recount = n, false
-	} else {
-		return
-	}
+	m.recount = false
 	clear(m.unsettled)
 	for _, t := range e.active {
 		if t.stream && m.few[t.host] && t.x.p.conn.resp != 0 {
