@@ -85,9 +85,13 @@ func TestNoStreamRefusedBesideAHostOfMoreStreams(t *testing.T) {
 // (x/net's server: REFUSED_STREAM or, once its SETTINGS are acknowledged,
 // PROTOCOL_ERROR); refused gives the counts by CountError's kind, which
 // says whether the stream came before the client acknowledged the
-// SETTINGS (_race) or after.
+// SETTINGS (_race) or after. Each answer waits 60 ms, so that the streams
+// of connections opened side by side overlap at the server whatever the
+// machine's load (at 20 ms, the most in flight at once ranged 41-79 in 25
+// runs on an idle machine and was once 30 on a busy one, at the bound of
+// the tests' lower bound; at 60 ms, 53-103).
 func refusingServer(t *testing.T, dir string, limit int) (srv *httptest.Server, ca string, c *streamCounter, conns *atomic.Int64, refused func() map[string]int) {
-	c = &streamCounter{pass: 1 << 30, delay: 20 * time.Millisecond}
+	c = &streamCounter{pass: 1 << 30, delay: 60 * time.Millisecond}
 	var mu sync.Mutex
 	kinds := make(map[string]int)
 	srv, ca, conns = tlsServer(t, dir, c.handler(3000), true, func(s *httptest.Server) {
