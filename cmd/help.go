@@ -235,7 +235,7 @@ ENVIRONMENT
   no_proxy              read by libcurl when -x is not given
   MULTIGET_OFF          optimizations to switch off: all, or a list of
                         writers, unnamed, handover, earlymux, streamprobe,
-                        ramp
+                        ramp, smallbuf
 
 EXIT STATUS
   0    every entry downloaded, unchanged (-N) or skipped

@@ -18,7 +18,7 @@ func TestBadMultigetOffIsAUsageError(t *testing.T) {
 	if code != ExitUsage {
 		t.Errorf("exit %d, want %d", code, ExitUsage)
 	}
-	for _, want := range []string{"MULTIGET_OFF", `"splice"`, "all, writers, unnamed, handover, earlymux, streamprobe, ramp"} {
+	for _, want := range []string{"MULTIGET_OFF", `"splice"`, "all, writers, unnamed, handover, earlymux, streamprobe, ramp, smallbuf"} {
 		if !strings.Contains(errOut.String(), want) {
 			t.Errorf("stderr lacks %q:\n%s", want, errOut.String())
 		}

@@ -104,7 +104,7 @@ func (e *engine) removeTransfer(t *transfer) {
 // libcurl's per-handle set-up; not its receive buffer, which libcurl 7.88
 // frees at the end of every transfer, lib/multi.c multi_done), else a
 // duplicate of the template.
-func (e *engine) newTransfer(url string, hdrs slist, path string, part *partHold, checkHTTP, pipeWait, h1 bool) (*curl.CURL, cxfer, error) {
+func (e *engine) newTransfer(url, host string, hdrs slist, path string, part *partHold, checkHTTP, pipeWait, h1 bool) (*curl.CURL, cxfer, error) {
 	var easy *curl.CURL
 	if n := len(e.pool); n > 0 {
 		easy, e.pool = e.pool[n-1], e.pool[:n-1]
@@ -121,10 +121,14 @@ func (e *engine) newTransfer(url string, hdrs slist, path string, part *partHold
 		e.parkEasy(easy)
 		return nil, cxfer{}, fmt.Errorf("libcurl rejected the URL: %w", err)
 	}
-	// Best effort: libcurl 7.88 answers CURLE_BAD_FUNCTION_ARGUMENT on a
-	// handle reused from the pool (measured); it keeps the size it had,
-	// which costs memory only, never a byte.
-	_ = easy.Setopt(curl.OPT_BUFFERSIZE, e.recvBuffer(len(e.active)))
+	// Best effort: libcurl before 8.7 answers CURLE_BAD_FUNCTION_ARGUMENT
+	// on a handle that still holds its buffer, one whose last transfer
+	// ended on a connection other transfers were using (HTTP/2; lib/setopt.c,
+	// multi_done); it keeps the size it had, which costs memory or reads,
+	// never a byte.
+	buf := e.bufs.size(host, h1, e.recvBuffer(len(e.active)))
+	heardBuffer(url, buf)
+	_ = easy.Setopt(curl.OPT_BUFFERSIZE, buf)
 	x, err := newCXfer(easy.GetHandle(), path+PartSuffix, checkHTTP, part.ptr())
 	if err != nil {
 		e.parkEasy(easy)
@@ -157,7 +161,7 @@ func (e *engine) startTransfer(j *job, seg *segment, url, host string, checkHTTP
 	if stream {
 		opens, probe = e.sch.mux.opens(host)
 	}
-	easy, x, err := e.newTransfer(url, e.headersFor(j, url), j.entry.Path, &j.part, checkHTTP, pipeWait && !opens, seg != nil)
+	easy, x, err := e.newTransfer(url, host, e.headersFor(j, url), j.entry.Path, &j.part, checkHTTP, pipeWait && !opens, seg != nil)
 	if err != nil {
 		return nil, err
 	}

@@ -234,6 +234,7 @@ type engine struct {
 
 	pool  []*curl.CURL // easy handles kept for reuse
 	plain int          // running transfers that are not ranges of a split download
+	bufs  bufSizer     // receive buffers by what each host sends (bufsize.go)
 
 	illegal string // the first illegal job state transition (state.go)
 
@@ -265,6 +266,7 @@ func Run(ctx context.Context, cfg Config, in <-chan []Entry, obs Observer) (Stat
 		in:       in,
 		active:   make(map[uintptr]*transfer),
 		sch:      newSched(cfg.PerHost, cfg.RetryMaxDelay, cfg.Streams, cfg.Tuning),
+		bufs:     newBufSizer(Lib().Num, cfg.Tuning),
 		lastOn:   make(map[connID]*transfer),
 		verified: make(chan verifyResult, 16),
 	}

@@ -284,6 +284,7 @@ func (e *engine) drain() {
 		}
 		code := int(binary.NativeEndian.Uint32(msg.Data[:4]))
 		e.learnMux(t)
+		e.bufs.ended(t.host, t.seg != nil, t.x.bytes())
 		e.complete(t, code)
 	}
 }

@@ -24,6 +24,10 @@ type Tuning struct {
 	// libcurl 8.0 such a host keeps to one connection, on 8.x PIPEWAIT
 	// decides.
 	NoRamp bool
+	// NoSmallBuffers: every transfer but one under a speed cap gets a
+	// 512 KiB receive buffer, even from a host sending small files
+	// (bufsize.go; libcurl before 8.7 only).
+	NoSmallBuffers bool
 }
 
 // tuningSwitch is one of ParseTuning's words and the field it sets.
@@ -37,6 +41,7 @@ func (t *Tuning) switches() []tuningSwitch {
 	return []tuningSwitch{
 		{"writers", &t.NoWriters}, {"unnamed", &t.NoUnnamed}, {"handover", &t.NoHandover},
 		{"earlymux", &t.NoEarlyMux}, {"streamprobe", &t.NoStreamProbe}, {"ramp", &t.NoRamp},
+		{"smallbuf", &t.NoSmallBuffers},
 	}
 }
 

@@ -25,7 +25,7 @@ func fileIs(t *testing.T, path string, want []byte) {
 }
 
 func TestParseTuning(t *testing.T) {
-	all := Tuning{true, true, true, true, true, true}
+	all := Tuning{true, true, true, true, true, true, true}
 	cases := []struct {
 		in   string
 		want Tuning
@@ -41,6 +41,7 @@ func TestParseTuning(t *testing.T) {
 		{"earlymux", Tuning{NoEarlyMux: true}, ""},
 		{"streamprobe,earlymux", Tuning{NoEarlyMux: true, NoStreamProbe: true}, ""},
 		{"ramp", Tuning{NoRamp: true}, ""},
+		{"smallbuf", Tuning{NoSmallBuffers: true}, ""},
 		{"writers,unnamed", Tuning{NoWriters: true, NoUnnamed: true}, ""},
 		{" Unnamed , HANDOVER ,", Tuning{NoUnnamed: true, NoHandover: true}, ""},
 		{"unnamed,all", all, ""},
@@ -52,7 +53,7 @@ func TestParseTuning(t *testing.T) {
 			got, err := ParseTuning(c.in)
 			if c.bad != "" {
 				if err == nil || !strings.Contains(err.Error(), fmt.Sprintf("%q", c.bad)) ||
-					!strings.Contains(err.Error(), "all, writers, unnamed, handover, earlymux, streamprobe, ramp") {
+					!strings.Contains(err.Error(), "all, writers, unnamed, handover, earlymux, streamprobe, ramp, smallbuf") {
 					t.Fatalf("ParseTuning(%q) = %+v, %v; want an error naming %q and the valid words", c.in, got, err, c.bad)
 				}
 				return

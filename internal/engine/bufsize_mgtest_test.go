@@ -1,0 +1,124 @@
+//go:build mgtest
+
+package engine
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+)
+
+// One transfer at a time from one host: six small files, two large ones,
+// three small. On libcurl before 8.7 the fifth small file on gets the small
+// buffer, and so does the first large file, which arrives whole through
+// it; the second large file and the small ones after it get the large
+// buffer again. From 8.7 on (and with the switch off) every transfer
+// gets the large one.
+func TestBuffersFollowTheHostsBodies(t *testing.T) {
+	for _, off := range []bool{false, true} {
+		t.Run(fmt.Sprintf("off=%v", off), func(t *testing.T) {
+			s := newServer(t)
+			dir := t.TempDir()
+			sizes := []int{1000, 1000, 1000, 1000, 1000, 1000, 3 << 20, 3 << 20, 1000, 1000, 1000}
+			var entries []Entry
+			for i, n := range sizes {
+				name := fmt.Sprintf("f%d", i)
+				entries = append(entries, Entry{Source: name, URL: fmt.Sprintf("%s/size/%d/%s", s.URL, n, name),
+					Path: filepath.Join(dir, name)})
+			}
+			var mu sync.Mutex
+			asked := map[string]int{}
+			onBuffer = func(url string, size int) {
+				mu.Lock()
+				asked[url] = size
+				mu.Unlock()
+			}
+			defer func() { onBuffer = nil }()
+			_, st := run(t, context.Background(), Config{Parallel: 1, Tuning: Tuning{NoSmallBuffers: off}}, entries)
+			if st.OK != len(entries) {
+				t.Fatalf("%+v", st)
+			}
+			checkFiles(t, entries, sizes)
+			const L, S = 512 << 10, smallBody
+			want := []int{L, L, L, L, S, S, S, L, L, L, L}
+			if off || Lib().Num >= 0x080700 {
+				want = []int{L, L, L, L, L, L, L, L, L, L, L}
+			}
+			var got []int
+			for _, en := range entries {
+				got = append(got, asked[en.URL])
+			}
+			if fmt.Sprint(got) != fmt.Sprint(want) {
+				t.Errorf("libcurl %s, switch off %v: buffers %v, want %v", Lib().Version, off, got, want)
+			}
+		})
+	}
+}
+
+// Over HTTP/2, many streams on one connection at once, and large bodies
+// among small ones: every file arrives whole whichever buffer it got.
+func TestSmallBuffersOverHTTP2(t *testing.T) {
+	dir := t.TempDir()
+	srv, ca, _ := tlsServer(t, dir, sizeHandler(), true)
+	var entries []Entry
+	var sizes []int
+	for i := range 60 {
+		n := 2000
+		if i%10 == 9 {
+			n = 2 << 20
+		}
+		name := fmt.Sprintf("f%d", i)
+		entries = append(entries, Entry{Source: name, URL: fmt.Sprintf("%s/size/%d/%s", srv.URL, n, name),
+			Path: filepath.Join(dir, "out", name)})
+		sizes = append(sizes, n)
+	}
+	var mu sync.Mutex
+	small := 0
+	onBuffer = func(url string, size int) {
+		if size == smallBody && strings.Contains(url, "/size/2097152/") {
+			mu.Lock()
+			small++
+			mu.Unlock()
+		}
+	}
+	defer func() { onBuffer = nil }()
+	_, st := run(t, context.Background(), Config{Parallel: 4, CACert: ca, Protocols: []string{"https"}}, entries)
+	if st.OK != len(entries) {
+		t.Fatalf("%+v", st)
+	}
+	checkFiles(t, entries, sizes)
+	t.Logf("large files started on the small buffer: %d", small)
+}
+
+// sizeHandler serves /size/N/NAME as newServer does: N bytes of
+// body(NAME, N), with their Content-Length.
+func sizeHandler() http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		parts := strings.SplitN(strings.TrimPrefix(r.URL.Path, "/size/"), "/", 2)
+		n, _ := strconv.Atoi(parts[0])
+		w.Header().Set("Content-Length", strconv.Itoa(n))
+		_, _ = w.Write(body(parts[1], n))
+	})
+}
+
+// checkFiles fails unless entry i is saved with the sizes[i] bytes of
+// body(its Source, sizes[i]).
+func checkFiles(t *testing.T, entries []Entry, sizes []int) {
+	t.Helper()
+	for i, en := range entries {
+		got, err := os.ReadFile(en.Path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if want := body(en.Source, sizes[i]); !bytes.Equal(got, want) {
+			t.Errorf("%s: %d bytes, not the %d sent", en.Path, len(got), len(want))
+		}
+	}
+}
