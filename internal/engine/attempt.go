@@ -102,8 +102,8 @@ func (e *engine) removeTransfer(t *transfer) {
 // newTransfer readies an easy handle for url, writing to path+".part": a
 // handle kept from a finished transfer when there is one (reuse spares
 // libcurl's per-handle set-up; not its receive buffer, which libcurl 7.88
-// frees at the end of every transfer, lib/multi.c multi_done), else a
-// duplicate of the template.
+// frees at the end of every transfer on a connection no other transfer
+// uses, lib/multi.c multi_done), else a duplicate of the template.
 func (e *engine) newTransfer(url, host string, hdrs slist, path string, part *partHold, checkHTTP, pipeWait, h1 bool) (*curl.CURL, cxfer, error) {
 	var easy *curl.CURL
 	if n := len(e.pool); n > 0 {
@@ -126,7 +126,7 @@ func (e *engine) newTransfer(url, host string, hdrs slist, path string, part *pa
 	// ended on a connection other transfers were using (HTTP/2; lib/setopt.c,
 	// multi_done); it keeps the size it had, which costs memory or reads,
 	// never a byte.
-	buf := e.bufs.size(host, h1, e.recvBuffer(len(e.active)))
+	buf := e.bufs.size(host, h1 || e.sch.mux.known[host], e.recvBuffer(len(e.active)))
 	heardBuffer(url, buf)
 	_ = easy.Setopt(curl.OPT_BUFFERSIZE, buf)
 	x, err := newCXfer(easy.GetHandle(), path+PartSuffix, checkHTTP, part.ptr())
