@@ -24,9 +24,9 @@ package engine
 // next (the connection is still in use when each ends), so there is no
 // allocation to save (on 2,000 x 8 KiB over HTTP/2, 21 interleaved runs
 // with and without small buffers for streams differed within their
-// spread, once each way). A large
-// body that starts on a small buffer is only read in more pieces; the
-// bytes are the same. Switch: Tuning.NoSmallBuffers (MULTIGET_OFF=smallbuf).
+// spread, once each way). A large body that starts on a small buffer is
+// only read in more pieces; the bytes are the same. Switch:
+// Tuning.NoSmallBuffers (MULTIGET_OFF=smallbuf).
 
 const (
 	smallBody = 64 << 10 // a body of at most this many bytes is small, and the buffer for one
