@@ -103,8 +103,9 @@ func (e *engine) removeTransfer(t *transfer) {
 // handle kept from a finished transfer when there is one (reuse spares
 // libcurl's per-handle set-up; not its receive buffer, which libcurl 7.88
 // frees at the end of every transfer on a connection no other transfer
-// uses, lib/multi.c multi_done), else a duplicate of the template.
-func (e *engine) newTransfer(url, host string, hdrs slist, path string, part *partHold, checkHTTP, pipeWait, h1 bool) (*curl.CURL, cxfer, error) {
+// uses, lib/multi.c multi_done), else a duplicate of the template; buf is
+// the receive buffer it asks for.
+func (e *engine) newTransfer(url string, buf int, hdrs slist, path string, part *partHold, checkHTTP, pipeWait, h1 bool) (*curl.CURL, cxfer, error) {
 	var easy *curl.CURL
 	if n := len(e.pool); n > 0 {
 		easy, e.pool = e.pool[n-1], e.pool[:n-1]
@@ -126,7 +127,6 @@ func (e *engine) newTransfer(url, host string, hdrs slist, path string, part *pa
 	// ended on a connection other transfers were using (HTTP/2; lib/setopt.c,
 	// multi_done); it keeps the size it had, which costs memory or reads,
 	// never a byte.
-	buf := e.bufs.size(host, h1 || e.sch.mux.known[host], e.recvBuffer(len(e.active)))
 	heardBuffer(url, buf)
 	_ = easy.Setopt(curl.OPT_BUFFERSIZE, buf)
 	x, err := newCXfer(easy.GetHandle(), path+PartSuffix, checkHTTP, part.ptr())
@@ -161,7 +161,8 @@ func (e *engine) startTransfer(j *job, seg *segment, url, host string, checkHTTP
 	if stream {
 		opens, probe = e.sch.mux.opens(host)
 	}
-	easy, x, err := e.newTransfer(url, host, e.headersFor(j, url), j.entry.Path, &j.part, checkHTTP, pipeWait && !opens, seg != nil)
+	buf := e.bufs.size(host, seg != nil || stream, e.recvBuffer(len(e.active)))
+	easy, x, err := e.newTransfer(url, buf, e.headersFor(j, url), j.entry.Path, &j.part, checkHTTP, pipeWait && !opens, seg != nil)
 	if err != nil {
 		return nil, err
 	}
