@@ -234,8 +234,8 @@ ENVIRONMENT
   http_proxy, https_proxy, HTTPS_PROXY, ALL_PROXY, all_proxy, NO_PROXY,
   no_proxy              read by libcurl when -x is not given
   MULTIGET_OFF          optimizations to switch off: all, or a list of
-                        writers, unnamed, handover, earlymux, streamprobe,
-                        ramp, smallbuf
+                        unnamed, handover, earlymux, streamprobe, ramp,
+                        smallbuf, bigbuf
 
 EXIT STATUS
   0    every entry downloaded, unchanged (-N) or skipped

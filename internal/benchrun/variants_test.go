@@ -17,7 +17,7 @@ func TestParseVariant(t *testing.T) {
 		in, off, env, bin, err string
 	}{
 		{in: "nohand:off=handover", off: "handover"},
-		{in: "plain:off=writers,unnamed", off: "writers,unnamed"},
+		{in: "plain:off=bigbuf,unnamed", off: "bigbuf,unnamed"},
 		{in: "old:bin=" + bin, bin: bin},
 		{in: "mmap:env=GLIBC_TUNABLES=glibc.malloc.mmap_threshold=4194304", env: "GLIBC_TUNABLES=glibc.malloc.mmap_threshold=4194304"},
 		{in: "x:env=NOEQUALS", err: "NAME:env=KEY=VALUE"},

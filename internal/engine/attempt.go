@@ -161,7 +161,7 @@ func (e *engine) startTransfer(j *job, seg *segment, url, host string, checkHTTP
 	if stream {
 		opens, probe = e.sch.mux.opens(host)
 	}
-	buf := e.bufs.size(host, seg != nil || stream, e.recvBuffer(len(e.active)))
+	buf := e.bufs.size(host, seg != nil || stream, e.recvBuffer(len(e.active), seg == nil))
 	easy, x, err := e.newTransfer(url, buf, e.headersFor(j, url), j.entry.Path, &j.part, checkHTTP, pipeWait && !opens, seg != nil)
 	if err != nil {
 		return nil, err
@@ -331,32 +331,3 @@ func isHTTP(raw string) bool {
 func hasPrefixFold(s, prefix string) bool {
 	return len(s) >= len(prefix) && strings.EqualFold(s[:len(prefix)], prefix)
 }
-
-// bufferSize is libcurl's receive buffer. Large buffers mean few, large
-// recv(2) calls on fast transfers (measured: 4 x 256 MiB on loopback took
-// 1.10 s at the 16 KiB default, 0.70 s at 512 KiB). But libcurl checks a
-// speed cap only between read passes of up to 100 buffers, so with a cap a
-// large buffer would let megabytes through unchecked: then it stays small.
-func (e *engine) bufferSize() int {
-	if e.cfg.LimitRate > 0 || e.cfg.TotalRate > 0 {
-		return 16 << 10
-	}
-	return 512 << 10
-}
-
-// recvBuffer is the receive buffer of a transfer starting while running
-// others run. libcurl allocates it per running transfer and fills as much
-// of it as each read brings, so thousands of transfers (a huge -j) held
-// hundreds of megabytes in these buffers alone. Beyond the first
-// fullBuffers transfers running, new ones get libcurl's default: together
-// they hold at most fullBuffers x 512 KiB + 16 KiB per running transfer.
-func (e *engine) recvBuffer(running int) int {
-	if running >= fullBuffers {
-		return 16 << 10
-	}
-	return e.bufferSize()
-}
-
-// fullBuffers: more transfers than this at once gain nothing from large
-// receive buffers (they share the same links and cores).
-const fullBuffers = 128

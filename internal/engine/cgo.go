@@ -393,7 +393,6 @@ const (
 // applyTuning sets the C side's switches for the run about to start.
 func applyTuning(t Tuning) {
 	C.mg_set_switches(C.mg_switches{
-		writers:  cbool(!t.NoWriters),
 		unnamed:  cbool(!t.NoUnnamed),
 		handover: cbool(!t.NoHandover),
 	})

@@ -35,11 +35,12 @@
 #include "linker.h"
 #include "dir.h"
 #include "part.h"
-#include "writers.h"
+#include "xfer.h"
 
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -414,6 +415,26 @@ static int write_body(struct link_item *it) {
 	return e;
 }
 
+static void *link_main(void *arg);
+
+// start_linker starts the linker's thread, detached: no signals (the Go
+// runtime's threads handle them), a small stack. Returns 0 or
+// pthread_create's error.
+static int start_linker(void) {
+	sigset_t all, old;
+	sigfillset(&all);
+	pthread_sigmask(SIG_SETMASK, &all, &old);
+	pthread_attr_t attr;
+	pthread_attr_init(&attr);
+	pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+	pthread_attr_setstacksize(&attr, 64 * 1024);
+	pthread_t t;
+	int rc = pthread_create(&t, &attr, link_main, NULL);
+	pthread_attr_destroy(&attr);
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	return rc;
+}
+
 static void *link_main(void *arg) {
 	(void)arg;
 	pthread_mutex_lock(&lk.mu);
@@ -480,7 +501,7 @@ static int link_submit(int fd, char *buf, long long len, const char *path, int n
 		return -1;
 	pthread_mutex_lock(&lk.mu);
 	if (!lk.started) {
-		if (mg_start_helper(link_main, NULL) != 0) {
+		if (start_linker() != 0) {
 			pthread_mutex_unlock(&lk.mu);
 			free(p);
 			return -1;

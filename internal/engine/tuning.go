@@ -10,7 +10,6 @@ import (
 // is worth and for working around a platform where one misbehaves; the
 // files written are the same either way. The zero value has all on.
 type Tuning struct {
-	NoWriters  bool // every body is written on the loop thread (see writers.c)
 	NoUnnamed  bool // every file is NAME.part renamed to NAME (linker.c)
 	NoHandover bool // the linker never writes a body itself (linker.c)
 	// NoEarlyMux: a host is known to multiplex only from its first
@@ -28,6 +27,9 @@ type Tuning struct {
 	// 512 KiB receive buffer, even from a host sending small files
 	// (bufsize.go; libcurl before 8.7 only).
 	NoSmallBuffers bool
+	// NoBigBuffers: a whole file started while few transfers run gets
+	// the 512 KiB receive buffer, not 2 MiB (bufsize.go).
+	NoBigBuffers bool
 }
 
 // tuningSwitch is one of ParseTuning's words and the field it sets.
@@ -39,9 +41,9 @@ type tuningSwitch struct {
 // switches are t's, in the order the docs list them.
 func (t *Tuning) switches() []tuningSwitch {
 	return []tuningSwitch{
-		{"writers", &t.NoWriters}, {"unnamed", &t.NoUnnamed}, {"handover", &t.NoHandover},
+		{"unnamed", &t.NoUnnamed}, {"handover", &t.NoHandover},
 		{"earlymux", &t.NoEarlyMux}, {"streamprobe", &t.NoStreamProbe}, {"ramp", &t.NoRamp},
-		{"smallbuf", &t.NoSmallBuffers},
+		{"smallbuf", &t.NoSmallBuffers}, {"bigbuf", &t.NoBigBuffers},
 	}
 }
 
@@ -55,7 +57,7 @@ func tuningWords() []string {
 }
 
 // ParseTuning reads a comma-separated list of the optimizations to turn
-// off: "writers,unnamed", "all", or "" (none).
+// off: "unnamed,handover", "all", or "" (none).
 func ParseTuning(s string) (Tuning, error) {
 	var t Tuning
 	sw := t.switches()
@@ -74,7 +76,7 @@ func ParseTuning(s string) (Tuning, error) {
 	return t, nil
 }
 
-// The C side's state is the process's (writer threads, the linker's queue,
+// The C side's state is the process's (the linker's thread and queue,
 // the cached output directory, the switches): one Run at a time.
 var runMu sync.Mutex
 

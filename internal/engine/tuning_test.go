@@ -33,7 +33,7 @@ func TestParseTuning(t *testing.T) {
 	}{
 		{"", Tuning{}, ""},
 		{"all", all, ""},
-		{"writers", Tuning{NoWriters: true}, ""},
+		{"writers", Tuning{}, "writers"},
 		{"pause", Tuning{}, "pause"},
 		{"cork", Tuning{}, "cork"},
 		{"unnamed", Tuning{NoUnnamed: true}, ""},
@@ -42,18 +42,19 @@ func TestParseTuning(t *testing.T) {
 		{"streamprobe,earlymux", Tuning{NoEarlyMux: true, NoStreamProbe: true}, ""},
 		{"ramp", Tuning{NoRamp: true}, ""},
 		{"smallbuf", Tuning{NoSmallBuffers: true}, ""},
-		{"writers,unnamed", Tuning{NoWriters: true, NoUnnamed: true}, ""},
+		{"bigbuf", Tuning{NoBigBuffers: true}, ""},
+		{"bigbuf,unnamed", Tuning{NoBigBuffers: true, NoUnnamed: true}, ""},
 		{" Unnamed , HANDOVER ,", Tuning{NoUnnamed: true, NoHandover: true}, ""},
 		{"unnamed,all", all, ""},
 		{"splice", Tuning{}, "splice"},
-		{"writers,handovers", Tuning{}, "handovers"},
+		{"bigbuf,handovers", Tuning{}, "handovers"},
 	}
 	for _, c := range cases {
 		t.Run(fmt.Sprintf("%q", c.in), func(t *testing.T) {
 			got, err := ParseTuning(c.in)
 			if c.bad != "" {
 				if err == nil || !strings.Contains(err.Error(), fmt.Sprintf("%q", c.bad)) ||
-					!strings.Contains(err.Error(), "all, writers, unnamed, handover, earlymux, streamprobe, ramp, smallbuf") {
+					!strings.Contains(err.Error(), "all, unnamed, handover, earlymux, streamprobe, ramp, smallbuf, bigbuf") {
 					t.Fatalf("ParseTuning(%q) = %+v, %v; want an error naming %q and the valid words", c.in, got, err, c.bad)
 				}
 				return
@@ -66,9 +67,9 @@ func TestParseTuning(t *testing.T) {
 }
 
 // mixedEntries returns entries that take every path of the C side: empty,
-// tiny and handed-over small bodies, bodies larger than the write buffers
-// (a writer, and the loop writing once its buffers are all queued), a
-// chunked one, and a response without Content-Length; each saved under dir.
+// tiny and handed-over small bodies, bodies around the write buffer's size
+// and far beyond it, a chunked one, and a response without
+// Content-Length; each saved under dir.
 func mixedEntries(s *server, dir string) (entries []Entry, sizes []int) {
 	add := func(route string, n int) {
 		name := fmt.Sprintf("m%d", len(entries))

@@ -3,13 +3,12 @@
 // the version a resume asked for), opens the output and coalesces chunks
 // into a buffer written in large pieces; the header callback notes where
 // the header block ends. The optimizations each live in a file of their
-// own, with their switch in mg_on: writers.c, linker.c.
+// own, with their switch in mg_on: linker.c.
 
 #include "xfer.h"
 #include "dir.h"
 #include "easy.h"
 #include "linker.h"
-#include "writers.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -19,7 +18,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-mg_switches mg_on = {1, 1, 1};
+mg_switches mg_on = {1, 1};
 
 void mg_set_switches(mg_switches s) {
 	mg_on = s;
@@ -263,16 +262,7 @@ static int flush(mg_xfer *x) {
 	return rc;
 }
 
-// finish_writes drains the writer and writes what is still buffered.
-static int finish_writes(mg_xfer *x) {
-	if (mg_writers_drain(x) != 0) {
-		x->len = 0;
-		return -1;
-	}
-	return flush(x);
-}
-
-long long mg_xfer_flushed(mg_xfer *x) { return x->jobs ? mg_writers_flushed(x) : x->wpos; }
+long long mg_xfer_flushed(mg_xfer *x) { return x->wpos; }
 
 size_t mg_write(char *ptr, size_t size, size_t nmemb, void *ud) {
 	mg_xfer *x = ud;
@@ -341,7 +331,6 @@ size_t mg_write(char *ptr, size_t size, size_t nmemb, void *ud) {
 		}
 		x->cap = want;
 		x->buf = malloc(x->cap);
-		mg_writers_filling(x);
 		if (!x->buf) {
 			mg_unhold(x->held);
 			x->held = 0;
@@ -360,9 +349,6 @@ size_t mg_write(char *ptr, size_t size, size_t nmemb, void *ud) {
 		return probe_skip(x, x->code, n);
 	} else if (x->state != MG_WRITING) {
 		return 0;
-	} else if (__atomic_load_n(&x->wfail, __ATOMIC_ACQUIRE)) {
-		x->state = MG_IOERR; // a writer failed; err says why
-		return 0;
 	}
 	size_t take = n;
 	if (x->limit >= 0 && x->offset + x->bytes + (long long)n > x->limit) {
@@ -373,7 +359,7 @@ size_t mg_write(char *ptr, size_t size, size_t nmemb, void *ud) {
 	n = take;
 	const char *p = ptr;
 	size_t left = n;
-	if (!x->jobs && left >= x->cap && !x->handover) {
+	if (left >= x->cap && !x->handover) {
 		// A chunk as large as the buffer (or no buffer): nothing to gain
 		// from copying it.
 		if (flush(x) != 0 || write_all(x, p, left) != 0) {
@@ -383,9 +369,7 @@ size_t mg_write(char *ptr, size_t size, size_t nmemb, void *ud) {
 		left = 0;
 	}
 	while (left > 0) {
-		// A full buffer (only ever of a transfer without a writer yet) is
-		// written here or goes to a writer.
-		if (x->len == x->cap && mg_writers_hand_on(x) != 0) {
+		if (x->len == x->cap && flush(x) != 0) {
 			x->state = MG_IOERR;
 			return 0;
 		}
@@ -396,11 +380,6 @@ size_t mg_write(char *ptr, size_t size, size_t nmemb, void *ud) {
 		x->len += k;
 		p += k;
 		left -= k;
-		// Full: to the writer at once, not at the next chunk.
-		if (x->jobs && x->len == x->cap && mg_writers_hand_on(x) != 0) {
-			x->state = MG_IOERR;
-			return 0;
-		}
 	}
 	x->bytes += (long long)n;
 	if (x->limit_hit)
@@ -417,13 +396,11 @@ int mg_xfer_finish(mg_xfer *x) {
 		}
 		x->state = MG_WRITING;
 	}
-	if (x->state != MG_WRITING) {
-		mg_writers_drain(x);
+	if (x->state != MG_WRITING)
 		return -1;
-	}
 	if (x->handover)
 		return 0; // the body goes to the linker: mg_xfer_take_body
-	int rc = finish_writes(x);
+	int rc = flush(x);
 	if (x->tmpfile && rc == 0)
 		return 0; // the descriptor goes to the linker: mg_xfer_take_fd
 	if (close(x->fd) != 0 && rc == 0) {
@@ -463,12 +440,11 @@ int mg_xfer_keep(mg_xfer *x) {
 	if (x->tmpfile) {
 		// An unnamed file has nothing to keep: closing drops it. (The
 		// engine never asks; this keeps the call safe.)
-		mg_writers_drain(x);
 		close(x->fd);
 		x->fd = -1;
 		return 0;
 	}
-	int rc = finish_writes(x);
+	int rc = flush(x);
 	if (close(x->fd) != 0 && rc == 0) {
 		mg_set_err(x, MG_OP_CLOSE, x->path);
 		rc = -1;
@@ -478,7 +454,6 @@ int mg_xfer_keep(mg_xfer *x) {
 }
 
 void mg_xfer_discard(mg_xfer *x) {
-	mg_writers_drain(x);
 	if (x->fd >= 0) {
 		close(x->fd);
 		x->fd = -1;
@@ -490,13 +465,9 @@ void mg_xfer_free(mg_xfer *x) {
 		return;
 	mg_conn_forget(x);
 	mg_unhold(x->held);
-	mg_writers_drain(x);
 	if (x->fd >= 0)
 		close(x->fd);
-	if (x->jobs)
-		mg_writers_free(x);
-	else
-		free(x->buf);
+	free(x->buf);
 	curl_slist_free_all(x->headers);
 	free(x->ifrange);
 	free(x->path);

@@ -35,12 +35,10 @@ enum {
 
 // The optimizations, each with one switch (1: on), set per run from Go
 // (engine.Tuning) before any transfer starts; loop thread only. Off is
-// the plain path: writers 0, every body is written on the loop thread;
-// unnamed 0,
-// every file is NAME.part renamed to NAME (no O_TMPFILE, no linker);
-// handover 0, the linker never writes a body.
+// the plain path: unnamed 0, every file is NAME.part renamed to NAME (no
+// O_TMPFILE, no linker); handover 0, the linker never writes a body.
 typedef struct mg_switches {
-	int writers, unnamed, handover;
+	int unnamed, handover;
 } mg_switches;
 extern mg_switches mg_on;
 void mg_set_switches(mg_switches s);
@@ -53,7 +51,11 @@ void mg_set_switches(mg_switches s);
 #define MG_COUNT(v) ((void)0)
 #endif
 
-struct mg_wjob;
+// A transfer's write buffer: large enough that a fast transfer costs few
+// write(2) calls, small enough that -j transfers stay cheap; small bodies
+// get a buffer of their own size. A chunk from libcurl at least this large
+// is written as it is, without a copy.
+#define MG_BUFCAP (256 * 1024)
 
 typedef struct mg_xfer {
 	CURL *easy;
@@ -80,7 +82,7 @@ typedef struct mg_xfer {
 	int tmp_ok;          // may be written unnamed (see linker.c)
 	int tmpfile;         // written unnamed (O_TMPFILE), linked when complete
 	int handover;        // tmpfile whose body the linker writes (see linker.c)
-	long long wpos;      // file position of buf[0]: every earlier byte is written or queued
+	long long wpos;      // file position of buf[0]: every earlier byte is written
 	// Split downloads: a segment writes [offset, limit) of a shared file.
 	int segment;         // this transfer is one range of a split download
 	long long limit;     // stop at this file position (-1: no limit)
@@ -93,16 +95,6 @@ typedef struct mg_xfer {
 	long long held;      // its bytes counted in the memory budget (see xfer.c)
 	int tight;           // beyond that budget: a small buffer, no hand-over
 	size_t len, cap;
-	long long fill_from; // when buf began to fill, CLOCK_MONOTONIC ns (writers.c)
-	int fast_fills;      // buffers in a row filled fast (writers.c)
-	// Background writes (large bodies; see writers.c). Fields marked (pool)
-	// are shared with a writer thread under the pool mutex.
-	struct mg_wjob *jobs; // MG_WBUFS buffers once writes go to a writer
-	int writer;           // index of that writer thread
-	int inflight;         // (pool) buffers queued or being written
-	int waiting;          // (pool) the loop waits for them (mg_writers_drain)
-	int wfail;            // (pool) a background write failed: err is set
-	long long fail_off;   // (pool) where that write was to go
 	char errbuf[CURL_ERROR_SIZE];
 } mg_xfer;
 
