@@ -161,7 +161,7 @@ func (e *engine) startTransfer(j *job, seg *segment, url, host string, checkHTTP
 	if stream {
 		opens, probe = e.sch.mux.opens(host)
 	}
-	buf := e.bufs.size(host, seg != nil || stream, e.recvBuffer(len(e.active), seg == nil))
+	buf := e.bufs.size(host, seg != nil || stream, e.recvBuffer(len(e.active), seg == nil && e.cfg.Split < 2))
 	easy, x, err := e.newTransfer(url, buf, e.headersFor(j, url), j.entry.Path, &j.part, checkHTTP, pipeWait && !opens, seg != nil)
 	if err != nil {
 		return nil, err

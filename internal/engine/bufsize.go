@@ -21,11 +21,13 @@ package engine
 // every byte, so its cost per call counts on a fast link; a buffer is only
 // filled as far as data waits in the socket, so on a slow link it costs
 // nothing but address space. Measured (bench, 4 x 256 MiB on loopback,
-// interleaved): 0.93 s against 1.29 s at 512 KiB. Ranges of a split
-// download keep 512 KiB: each gets a share of the link, and 16 of them at
-// 2 MiB took 22 MiB more peak RSS (52.3 against 30.6 MiB) in the same
-// time. Switch: Tuning.NoBigBuffers
-// (MULTIGET_OFF=bigbuf).
+// interleaved, two runs): 0.93 and 0.84 s against 1.29 and 1.30 s at
+// 512 KiB. A run that splits files (--split) keeps 512 KiB for all its
+// transfers: each range gets a share of the link, and 16 of them at 2 MiB
+// took 22 MiB more peak RSS (52.3 against 30.6 MiB) in the same time; the
+// probe that starts a split download at 2 MiB gave one run in five
+// 5 MiB more (29.5 against 24.0-24.9 MiB, 16 ranges at 5,000 KB/s).
+// Switch: Tuning.NoBigBuffers (MULTIGET_OFF=bigbuf).
 const (
 	largeBuffer = 512 << 10
 	bigBuffer   = 2 << 20
@@ -43,7 +45,7 @@ func (e *engine) bufferSize() int {
 }
 
 // recvBuffer is the receive buffer of a transfer starting while running
-// others run; whole: it fetches a whole file, not a range.
+// others run; whole: it fetches a whole file in a run that splits none.
 func (e *engine) recvBuffer(running int, whole bool) int {
 	size := e.bufferSize()
 	switch {

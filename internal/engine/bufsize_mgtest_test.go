@@ -63,8 +63,8 @@ func TestBuffersFollowTheHostsBodies(t *testing.T) {
 }
 
 // Transfers of whole files started while fewer than 8 run ask for 2 MiB,
-// those started while more run for 512 KiB, and so do the ranges of a
-// split download, whatever runs; with bigbuf off none asks for 2 MiB.
+// those started while more run for 512 KiB, and so does every transfer of
+// a split download, whatever runs; with bigbuf off none asks for 2 MiB.
 // Every file arrives whole either way.
 func TestBigBuffersWhileFewRun(t *testing.T) {
 	for _, off := range []bool{false, true} {
@@ -130,10 +130,9 @@ func TestBigBuffersWhileFewRun(t *testing.T) {
 		for _, sizes := range asked {
 			got = append(got, sizes...)
 		}
-		// The probe fetches the whole file (2 MiB); each of the 4 ranges
-		// asks 512 KiB.
-		if n := len(got); n != 5 || countOf(got, bigBuffer) != 1 || countOf(got, largeBuffer) != 4 {
-			t.Errorf("buffers asked %v, want one of 2 MiB (the probe) and four of 512 KiB (the ranges)", got)
+		// The probe and each of the 4 ranges ask 512 KiB.
+		if n := len(got); n != 5 || countOf(got, largeBuffer) != 5 {
+			t.Errorf("buffers asked %v, want five of 512 KiB (the probe and the ranges)", got)
 		}
 	})
 }

@@ -252,7 +252,7 @@ type engine struct {
 // a channel operation per entry would wake the producing goroutine (and
 // switch threads) once per entry, a measurable cost on lists of small files.
 // Runs in one process take turns: a second Run waits until the first has
-// returned (the C side's writer threads, linker and switches are shared).
+// returned (the C side's linker and switches are shared).
 func Run(ctx context.Context, cfg Config, in <-chan []Entry, obs Observer) (Stats, error) {
 	if cfg.Parallel < 1 {
 		cfg.Parallel = 1

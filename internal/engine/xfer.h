@@ -130,7 +130,7 @@ int mg_xfer_keep(mg_xfer *x);
 int mg_xfer_incomplete(mg_xfer *x, long long *want);
 void mg_xfer_free(mg_xfer *x);
 // mg_xfer_flushed returns the file position up to which every byte of this
-// attempt is written to the file (not merely buffered or queued).
+// attempt is written to the file (not merely buffered).
 long long mg_xfer_flushed(mg_xfer *x);
 
 // libcurl's write and header callbacks (CURLOPT_WRITEFUNCTION and
