@@ -20,9 +20,10 @@ package engine
 // of a whole file gets bigBuffer. The loop thread receives and writes
 // every byte, so its cost per call counts on a fast link; a buffer is only
 // filled as far as data waits in the socket, so on a slow link it costs
-// nothing but address space. Measured (bench, 4 x 256 MiB on loopback,
-// interleaved, two runs): 0.93 and 0.84 s against 1.29 and 1.30 s at
-// 512 KiB. A run that splits files (--split) keeps 512 KiB for all its
+// nothing but address space. Measured on 4 x 256 MiB on loopback: 0.93,
+// 0.84 and 0.77 s against 1.29, 1.30 and 0.74 s at 512 KiB (three bench
+// runs, interleaved); by hand 0.84 against 1.00 s (9 runs), in 15% less
+// CPU. A run that splits files (--split) keeps 512 KiB for all its
 // transfers: each range gets a share of the link, and 16 of them at 2 MiB
 // took 22 MiB more peak RSS (52.3 against 30.6 MiB) in the same time; the
 // probe that starts a split download at 2 MiB gave one run in five

@@ -64,35 +64,3 @@ func largeBodies(t *testing.T, tu Tuning) {
 	}
 	noPartFiles(t, dir)
 }
-
-// An interrupted transfer keeps NAME.part with every byte it accepted:
-// what is still in its write buffer is written before the file is closed,
-// and the bytes counted for the resume are the bytes in the file. The
-// server sends n bytes of a body announced twice as long, then nothing.
-func TestInterruptKeepsEveryAcceptedByte(t *testing.T) {
-	s := newServer(t)
-	dir := t.TempDir()
-	const n = 1<<20 + 5 // not a multiple of the write buffer: its last bytes wait in it
-	ctx, cancel := context.WithCancel(context.Background())
-	obs := &cancelAfter{limit: n, cancel: cancel}
-	ch := make(chan []Entry, 1)
-	ch <- []Entry{{Source: "hold", URL: s.URL + fmt.Sprintf("/hold/%d/h", n), Path: filepath.Join(dir, "h")}}
-	close(ch)
-	st, err := Run(ctx, Config{Parallel: 1, Protocols: []string{"http"}}, ch, obs)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if !st.Interrupted || st.Unfinished != 1 || st.Failed != 0 {
-		t.Fatalf("%+v", st)
-	}
-	got, err := os.ReadFile(filepath.Join(dir, "h"+PartSuffix))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if !bytes.Equal(got, body("h", n)) {
-		t.Errorf("h.part holds %d bytes (or wrong ones), want the %d that arrived", len(got), n)
-	}
-	if _, err := os.Lstat(filepath.Join(dir, "h")); err == nil {
-		t.Errorf("final file exists")
-	}
-}
