@@ -65,11 +65,11 @@ func (e *engine) recvBuffer(running int, whole bool) int {
 // transfer uses (lib/multi.c, Curl_preconnect and multi_done): over
 // HTTP/1.1, once per file. At the sizes large files want, each small file
 // then costs an allocation that the heap grows for and gives back:
-// sysmalloc and madvise took 5-7% of
-// the loop thread's time on 2,000 x 8 KiB and 20,000 x 1 B (perf, libcurl
-// 7.88). From 8.7 on, every transfer reads into one buffer of the multi
-// handle, allocated once at the largest size asked for, and the size only
-// caps each read, so there this gains nothing and is not done.
+// sysmalloc and madvise took 5-7% of the loop thread's time on
+// 2,000 x 8 KiB and 20,000 x 1 B (perf, libcurl 7.88). From 8.7 on, every transfer
+// reads into one buffer of the multi handle, allocated once at the largest
+// size asked for, and the size only caps each read, so there this gains
+// nothing and is not done.
 //
 // So, on libcurl before 8.7: once the last smallRun bodies of a host were
 // each at most smallBody bytes, its next transfers get a buffer of
