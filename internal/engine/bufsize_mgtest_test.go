@@ -3,11 +3,9 @@
 package engine
 
 import (
-	"bytes"
 	"context"
 	"fmt"
 	"net/http"
-	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -201,12 +199,6 @@ func sizeHandler() http.Handler {
 func checkFiles(t *testing.T, entries []Entry, sizes []int) {
 	t.Helper()
 	for i, en := range entries {
-		got, err := os.ReadFile(en.Path)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if want := body(en.Source, sizes[i]); !bytes.Equal(got, want) {
-			t.Errorf("%s: %d bytes, not the %d sent", en.Path, len(got), len(want))
-		}
+		fileIs(t, en.Path, body(en.Source, sizes[i]))
 	}
 }

@@ -246,9 +246,7 @@ func TestCancelAbortsRunningAndKeepsPart(t *testing.T) {
 	if !st.Interrupted || st.Unfinished != 1 || st.Failed != 0 {
 		t.Fatalf("%+v", st)
 	}
-	if got, err := os.ReadFile(filepath.Join(dir, "a"+PartSuffix)); err != nil || !bytes.Equal(got, body("a", n)) {
-		t.Errorf("a.part holds %d bytes (or wrong ones), want the %d that arrived: %v", len(got), n, err)
-	}
+	fileIs(t, filepath.Join(dir, "a"+PartSuffix), body("a", n))
 	if _, err := os.Lstat(filepath.Join(dir, "a")); err == nil {
 		t.Errorf("final file exists")
 	}

@@ -1,10 +1,8 @@
 package engine
 
 import (
-	"bytes"
 	"context"
 	"fmt"
-	"os"
 	"path/filepath"
 	"testing"
 )
@@ -54,13 +52,7 @@ func largeBodies(t *testing.T, tu Tuning) {
 		t.Fatalf("ok=%d, want %d: %+v", st.OK, len(entries), rec.results)
 	}
 	for i, c := range cases {
-		got, err := os.ReadFile(entries[i].Path)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if !bytes.Equal(got, body(entries[i].Source, c.size)) {
-			t.Errorf("%s (%s, %d bytes): content differs, got %d bytes", entries[i].Source, c.route, c.size, len(got))
-		}
+		fileIs(t, entries[i].Path, body(entries[i].Source, c.size))
 	}
 	noPartFiles(t, dir)
 }
