@@ -122,7 +122,7 @@ func NewRootCmd(io *IOStreams, runF func(context.Context, *Options) error) *cobr
 	f.BoolVar(&opts.JSONSummary, "json-summary", false, "end stdout with a JSON summary (implies --json)")
 	f.IntVar(&opts.Retry, "retry", 3, "retry transient failures up to `N` times")
 	f.Var(newSeconds(&opts.RetryDelay, time.Second), "retry-delay", "first backoff `DUR`, then doubled")
-	f.Var(newSeconds(&opts.RetryMaxDelay, 30*time.Second), "retry-max-delay", "longest backoff `DUR`")
+	f.Var(newSeconds(&opts.RetryMaxDelay, 30*time.Second), "retry-max-delay", "longest backoff `DUR`, a server's Retry-After included")
 	f.BoolVarP(&opts.Continue, "continue", "c", false, "resume the NAME.part files of an earlier run")
 	f.BoolVarP(&opts.Update, "update", "N", false, "ask if an existing file changed (304: unchanged)")
 	f.BoolVarP(&opts.RemoteTime, "remote-time", "R", false, "give files the server's time (on with -N)")

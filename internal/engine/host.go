@@ -17,6 +17,14 @@ type hostState struct {
 	limit   int // current limit, 0 = none yet (no cap and never halved)
 	ceiling int // the host failed above this many at once, 0 = never
 
+	// A burst of refusals steps the ceiling down before it is known
+	// whether some transfers survived it (the host serves that many) or
+	// none did (an outage, which says nothing of concurrency): burstAt is
+	// the ticket counter when the burst began, 0 when none is unsettled,
+	// and before the ceiling it found.
+	burstAt uint64
+	before  int
+
 	pausedUntil time.Time // no transfer starts before this
 	probing     bool      // the pause is over: one transfer probes first
 	probe       uint64    // its start ticket while it runs, 0 = none started
@@ -48,8 +56,8 @@ func (h HostStats) Throttled() bool { return h.Paused > 0 || h.Lowest > 0 && h.L
 const connBurst = 2
 
 func (h *hostState) pristine() bool {
-	return h.running == 0 && h.limit == 0 && h.ceiling == 0 && !h.probing && h.pausedUntil.IsZero() &&
-		h.recent == 0
+	return h.running == 0 && h.limit == 0 && h.ceiling == 0 && h.burstAt == 0 && !h.probing &&
+		h.pausedUntil.IsZero() && h.recent == 0
 }
 
 // free says whether one more transfer may start at now.
@@ -104,15 +112,38 @@ func (h *hostState) noteLowest() {
 }
 
 // failedAt notes that the host refused connections (a burst of them)
-// while this many ran: this run never has that many on it again. A 429
-// or a timeout speaks of rate, not of connections, and sets no ceiling; a
-// lone refusal may be a lost packet; a lone transfer's failure says
-// nothing of concurrency.
-func (h *hostState) failedAt() {
+// while this many ran: this run never has that many on it again. Each
+// refusal of the burst steps the ceiling down to what still runs, so it
+// settles where the survivors are; counter is the tickets handed out, the
+// start of the burst when none is unsettled (settle). A 429 or a timeout
+// speaks of rate, not of connections, and sets no ceiling; a lone refusal
+// may be a lost packet; a lone transfer's failure says nothing of
+// concurrency.
+func (h *hostState) failedAt(counter uint64) {
+	if h.burstAt == 0 {
+		h.burstAt, h.before = counter, h.ceiling
+	}
 	if n := h.running - 1; n >= 1 && (h.ceiling == 0 || n < h.ceiling) {
 		h.ceiling = n
 		h.noteLowest()
 	}
+}
+
+// settle: a transfer with this ticket succeeded. If it ran through the
+// burst, the host served that many while refusing more, and the ceiling
+// stands. If it started after the burst, every transfer that ran then
+// failed: an outage (a restart, a dropped link), not a limit, and the
+// ceiling goes back to what it was; the halved limit still grows back
+// one per success. Without this, 16 transfers reset together left the
+// host one connection for the rest of the run.
+func (h *hostState) settle(ticket uint64) {
+	if h.burstAt == 0 {
+		return
+	}
+	if ticket > h.burstAt {
+		h.ceiling = h.before
+	}
+	h.burstAt, h.before = 0, 0
 }
 
 // grow adds one to a limit the host has, up to --per-host and below the
@@ -202,6 +233,7 @@ func (s *sched) throttled(h string, ticket uint64, status int, wait time.Duratio
 // succeeded grows h's limit by one.
 func (s *sched) succeeded(h string, ticket uint64) {
 	st := s.host(h)
+	st.settle(ticket)
 	st.grow(s.transferCap(h))
 	st.record(false)
 	st.ended(ticket)
@@ -219,7 +251,7 @@ func (s *sched) failedConn(h string, ticket uint64, code int) {
 	} else {
 		st.stat.ConnFails++
 		if bits.OnesCount8(st.recent) >= connBurst {
-			st.failedAt()
+			st.failedAt(s.tickets)
 			st.halve(ticket, s.tickets, s.transferCap(h))
 		}
 	}

@@ -202,3 +202,60 @@ func TestHostProbeWaitsForRoom(t *testing.T) {
 		t.Fatal("room under the limit, but no probe may start")
 	}
 }
+
+// Refusals that some transfers survive set a ceiling where the survivors
+// are; refusals of everything running (an outage) set none once a
+// transfer started after them succeeds, and the limit grows back.
+func TestHostCeilingAfterBurst(t *testing.T) {
+	for _, tc := range []struct {
+		name     string
+		survive  bool
+		want     int // ceiling once the first success is in
+		grownTop int // transfers allowed at once after 40 more successes
+	}{
+		{"four survive", true, 4, 4},
+		{"outage", false, 0, 16},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			s, _ := clockSched(16, 0)
+			tickets := takeN(s, hostA, 16)
+			failing := tickets
+			if tc.survive {
+				failing = tickets[4:]
+			}
+			for _, tk := range failing {
+				s.failedConn(hostA, tk, 56)
+				s.release(hostA, false)
+			}
+			st := s.hosts[hostA]
+			if low := max(1, 16-len(failing)); st.ceiling != low {
+				t.Fatalf("after the burst: ceiling %d, want %d (what still runs)", st.ceiling, low)
+			}
+			if tc.survive {
+				for _, tk := range tickets[:4] {
+					s.succeeded(hostA, tk)
+					s.release(hostA, false)
+				}
+			} else {
+				tk := s.take(hostA, false) // a retry, after the burst
+				s.succeeded(hostA, tk)
+				s.release(hostA, false)
+			}
+			if st.ceiling != tc.want {
+				t.Fatalf("after a success: ceiling %d, want %d", st.ceiling, tc.want)
+			}
+			for i := 0; i < 40; i++ {
+				tk := s.take(hostA, false)
+				s.succeeded(hostA, tk)
+				s.release(hostA, false)
+			}
+			allowed := st.limit
+			if st.ceiling > 0 && st.ceiling < allowed {
+				allowed = st.ceiling
+			}
+			if allowed != tc.grownTop {
+				t.Errorf("after 40 successes: %d allowed at once (limit %d, ceiling %d), want %d", allowed, st.limit, st.ceiling, tc.grownTop)
+			}
+		})
+	}
+}

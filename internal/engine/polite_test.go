@@ -179,13 +179,52 @@ func TestConnectionResetsLowerTheLimit(t *testing.T) {
 			late = max(late, a.inflight)
 		}
 	}
-	if peak <= 1 {
-		t.Errorf("the server never had more than %d request at once", peak)
+	if peak <= 1 || late < 2 {
+		t.Errorf("the server had at most %d requests at once, %d in the last quarter: want more than 1 in both (the limit settles at the 4 it serves, not below)", peak, late)
 	}
 	if late > most {
 		t.Errorf("the last quarter of %d requests met %d at once, want <= %d", len(s.log), late, most)
 	}
 	if len(st.Hosts) != 1 || st.Hosts[0].Lowest == 0 || st.Hosts[0].Lowest > most || st.Hosts[0].ConnFails == 0 {
 		t.Errorf("host stats %+v: want a limit lowered to <= %d by refused connections", st.Hosts, most)
+	}
+}
+
+// An outage: the server resets every one of the first 16 requests (the
+// whole first wave of -j 16), then serves all. Nothing survived the burst,
+// so it says nothing of how many the host can take: the run must not stay
+// at the one connection the burst stepped down to, but grow back.
+func TestOutageLeavesNoCeiling(t *testing.T) {
+	const n, wave = 64, 16
+	s := newLogServer(t, func(a *arrival, rw http.ResponseWriter) bool {
+		if a.index >= wave {
+			time.Sleep(20 * time.Millisecond) // so that requests overlap
+			return false
+		}
+		c, _, err := rw.(http.Hijacker).Hijack()
+		if err == nil {
+			if tc, ok := c.(*net.TCPConn); ok {
+				_ = tc.SetLinger(0)
+			}
+			_ = c.Close()
+		}
+		return true
+	})
+	cfg := retryCfg()
+	cfg.Parallel, cfg.Retry, cfg.RetryMaxDelay = wave, 30, 100*time.Millisecond
+	st := s.fetchAll(t, cfg, n)
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	late := 0
+	for i, a := range s.log {
+		if i >= len(s.log)*3/4 {
+			late = max(late, a.inflight)
+		}
+	}
+	if late < 4 || late > wave {
+		t.Errorf("the last quarter of %d requests met at most %d at once, want 4 to %d (grown back after the outage)", len(s.log), late, wave)
+	}
+	if len(st.Hosts) != 1 || st.Hosts[0].ConnFails < wave/2 {
+		t.Errorf("host stats %+v: want the resets counted", st.Hosts)
 	}
 }
