@@ -13,7 +13,7 @@ import "fmt"
 //	running                          x       x       x        x   x
 //	backoff                  x               x                    x
 //	split                            x               x            x
-//	verifying       x        x       x                       x    x
+//	verifying       x        x       x                        x   x
 //	linking                          x                            x
 //	done
 //
