@@ -9,6 +9,7 @@ package engine
 /*
 #cgo CFLAGS: -DMG_TEST
 #include "linker.h"
+#include "dir.h"
 */
 import "C"
 
@@ -17,3 +18,12 @@ func setTmpfileMode(mode int) { C.mg_tmpfile_mode(C.int(mode)) }
 
 // tmpfileState: see mg_tmpfile_state.
 func tmpfileState() int { return int(C.mg_tmpfile_state()) }
+
+// holdLinkDir: see mg_test_hold_link_dir.
+func holdLinkDir(hold bool) {
+	h := 0
+	if hold {
+		h = 1
+	}
+	C.mg_test_hold_link_dir(C.int(h))
+}

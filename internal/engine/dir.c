@@ -23,11 +23,29 @@
 #include <sys/types.h>
 #include <unistd.h>
 
-struct mg_dircache mg_loop_dir = {PTHREAD_MUTEX_INITIALIZER, NULL, 0, -1, -1};
-struct mg_dircache mg_link_dir = {PTHREAD_MUTEX_INITIALIZER, NULL, 0, -1, -1};
+struct mg_dircache mg_loop_dir = {PTHREAD_MUTEX_INITIALIZER, NULL, 0, -1, -1, 0};
+struct mg_dircache mg_link_dir = {PTHREAD_MUTEX_INITIALIZER, NULL, 0, -1, -1, 0};
+
+// Bumped by mg_dir_forget: a cache resolved under an older value is
+// forgotten by its own thread before its next use.
+static unsigned forget_gen;
+
+static void drop(struct mg_dircache *c) {
+	if (c->fd >= 0)
+		close(c->fd);
+	free(c->name);
+	c->name = NULL;
+	c->len = 0;
+	c->fd = -1;
+}
 
 const char *mg_at(struct mg_dircache *c, const char *path, int *dfd) {
 	pthread_mutex_lock(&c->mu);
+	unsigned gen = __atomic_load_n(&forget_gen, __ATOMIC_ACQUIRE);
+	if (c->gen != gen) {
+		drop(c);
+		c->gen = gen;
+	}
 	*dfd = AT_FDCWD;
 	const char *slash = strrchr(path, '/');
 	if (!slash || slash == path)
@@ -60,18 +78,13 @@ void mg_at_done(struct mg_dircache *c) { pthread_mutex_unlock(&c->mu); }
 
 void mg_forget(struct mg_dircache *c) {
 	pthread_mutex_lock(&c->mu);
-	if (c->fd >= 0)
-		close(c->fd);
-	free(c->name);
-	c->name = NULL;
-	c->len = 0;
-	c->fd = -1;
+	drop(c);
 	pthread_mutex_unlock(&c->mu);
 }
 
 void mg_dir_forget(void) {
 	mg_forget(&mg_loop_dir);
-	mg_forget(&mg_link_dir);
+	__atomic_add_fetch(&forget_gen, 1, __ATOMIC_RELEASE);
 }
 
 // The next run may find directories changed (or new ones under old
@@ -79,6 +92,7 @@ void mg_dir_forget(void) {
 static unsigned clean_gen;
 void mg_run_done(void) {
 	mg_dir_forget();
+	mg_forget(&mg_link_dir);
 	__atomic_add_fetch(&clean_gen, 1, __ATOMIC_RELEASE);
 }
 
@@ -171,3 +185,31 @@ int mg_dir_clean(int dfd) {
 	clean_n++;
 	return clean;
 }
+
+#ifdef MG_TEST
+#include <semaphore.h>
+
+static sem_t held, release;
+static pthread_t holder;
+
+static void *hold_link_dir(void *arg) {
+	(void)arg;
+	pthread_mutex_lock(&mg_link_dir.mu);
+	sem_post(&held);
+	sem_wait(&release);
+	pthread_mutex_unlock(&mg_link_dir.mu);
+	return NULL;
+}
+
+void mg_test_hold_link_dir(int hold) {
+	if (hold) {
+		sem_init(&held, 0, 0);
+		sem_init(&release, 0, 0);
+		pthread_create(&holder, NULL, hold_link_dir, NULL);
+		sem_wait(&held);
+	} else {
+		sem_post(&release);
+		pthread_join(holder, NULL);
+	}
+}
+#endif

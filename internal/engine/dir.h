@@ -13,6 +13,7 @@ struct mg_dircache {
 	size_t len;
 	int fd;
 	int clean; // linker: -1 unknown, else mg_dir_clean of fd
+	unsigned gen; // mg_forget_gen when name was last resolved
 };
 extern struct mg_dircache mg_loop_dir, mg_link_dir;
 
@@ -35,10 +36,19 @@ int mg_dir_clean(int dfd);
 // mg_rename renames from to to (RENAME_NOREPLACE with noreplace) relative
 // to the cached output directory. Returns 0 or an errno value.
 int mg_rename(const char *from, const char *to, int noreplace);
-// mg_dir_forget closes the cached output directories.
+// mg_dir_forget closes the loop's cached output directory and makes the
+// linker's next mg_at close its own: the loop never waits for the linker's
+// lock, which the linker holds across its file operations.
 void mg_dir_forget(void);
-// mg_run_done forgets the output directories (as mg_dir_forget) and what
-// the linker learnt of them: called at the end of every run.
+// mg_run_done closes both cached output directories and forgets what the
+// linker learnt of them: called at the end of every run, the linker idle.
 void mg_run_done(void);
+
+#ifdef MG_TEST
+// mg_test_hold_link_dir(1) has a thread of its own take the linker's
+// directory lock, as the linker does across a file operation, and returns
+// once it is held; mg_test_hold_link_dir(0) lets it go.
+void mg_test_hold_link_dir(int hold);
+#endif
 
 #endif
