@@ -200,6 +200,13 @@ func (f failedObserver) Result(r engine.Result) {
 	f.Observer.Result(r)
 }
 
+// Attempt passes -v's lines on to a reporter that writes them.
+func (f failedObserver) Attempt(a engine.Attempt) {
+	if w, ok := f.Observer.(interface{ Attempt(engine.Attempt) }); ok {
+		w.Attempt(a)
+	}
+}
+
 // close puts the list in place, or removes FILE when nothing failed.
 func (fl *failedList) close() error {
 	if fl == nil {

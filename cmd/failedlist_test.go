@@ -177,3 +177,23 @@ func TestFailedListAfterFailFast(t *testing.T) {
 		t.Errorf("no entry that was never read is in the list (%d of %d downloaded)", done, n-1)
 	}
 }
+
+// With -v, the attempt lines still come: the list sits between the
+// results' queue and the reporter, and passes them on.
+func TestFailedListKeepsVerboseLines(t *testing.T) {
+	t.Parallel()
+	s := startFlaky(t)
+	dir := t.TempDir()
+	r := mg(t, dir, "-d", "out", "-v", "--retry", "0", "--failed-list", "failed.txt", s.URL+"/f/ok1", s.URL+"/f/bad1")
+	if r.code != 1 {
+		t.Fatalf("want exit 1:\n%s", r)
+	}
+	for _, want := range []string{", HTTP/1.1 200, ", ", HTTP/1.1 404, "} {
+		if !strings.Contains(r.stderr, want) {
+			t.Errorf("-v with --failed-list: no attempt line with %q:\n%s", want, r.stderr)
+		}
+	}
+	if got := readFile(t, filepath.Join(dir, "failed.txt")); !strings.Contains(got, "\n"+s.URL+"/f/bad1\n") || strings.Contains(got, "ok1") {
+		t.Errorf("failed list:\n%s", got)
+	}
+}

@@ -163,13 +163,14 @@ func run(ctx context.Context, ios *IOStreams, o *Options) error {
 	if o.DryRun {
 		stats = plan(ctx, entries, rep)
 	} else {
-		// Results are written off the transfer loop: a slow reader of
-		// stdout or stderr must not stall the downloads.
-		q := report.NewQueue(rep)
+		// Results are written off the transfer loop, --failed-list's
+		// included: a slow reader of stdout or stderr, or a slow disk
+		// under the list, must not stall the downloads.
+		q := report.NewQueue(failed.wrap(rep))
 		if o.Verbose {
 			cfg.OnAttempt = q.Attempt
 		}
-		stats, runErr = engine.Run(ctx, cfg, entries, failed.wrap(q))
+		stats, runErr = engine.Run(ctx, cfg, entries, q)
 		q.Close()
 	}
 	if stats.StoreError != "" {
