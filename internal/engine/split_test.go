@@ -68,6 +68,12 @@ func TestSplitDownloadIsWholeAndUsesRanges(t *testing.T) {
 	if starts := rangeStarts(s, "sp"); len(starts) != 4 {
 		t.Errorf("range requests start at %v, want 4 ranges after the probe", starts)
 	}
+	// The ranges run side by side: each takes about 0.2 s at this pace
+	// and they start within milliseconds, so an engine fetching them one
+	// after another (with the probe: 2 at most) fails this.
+	if m := s.MaxInflight(); m < 3 || m > 5 {
+		t.Errorf("the server served at most %d requests at once, want 3 to 5 (4 ranges, the probe maybe still ending)", m)
+	}
 	for _, rq := range s.Requests("sp")[1:] {
 		if rq.IfRange != testserver.ETag("sp", size, 0) {
 			t.Errorf("range request without the validator: If-Range %q", rq.IfRange)
