@@ -487,12 +487,15 @@ func TestChangingRST(t *testing.T) {
 	wantRange(t, get(t, c, u, "Range", fmt.Sprintf("bytes=%d-", at)), ContentVersion("cr", size, 3), at, size)
 }
 
+// /throttle/ sends the whole file, never faster than its rate: the last of
+// 20000 bytes at 40000 B/s leaves 450 ms after the first. Only the lower
+// bound is checked; a loaded machine can make any run slower.
 func TestThrottle(t *testing.T) {
 	s, c := newServer(t), client(t)
 	start := time.Now()
 	wantFile(t, get(t, c, s.URLFor("throttle/40000/20000/th")), "th", 20000)
-	if d := time.Since(start); d < 350*time.Millisecond || d > 3*time.Second {
-		t.Fatalf("20000 bytes at 40000 B/s took %v", d)
+	if d := time.Since(start); d < 350*time.Millisecond {
+		t.Fatalf("20000 bytes at 40000 B/s took %v: not throttled", d)
 	}
 	wantRange(t, get(t, c, s.URLFor("throttle/100000/20000/th"), "Range", "bytes=19000-"), Content("th", 20000), 19000, 20000)
 }
