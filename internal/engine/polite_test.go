@@ -157,14 +157,7 @@ func TestConnectionResetsLowerTheLimit(t *testing.T) {
 			time.Sleep(20 * time.Millisecond) // so that requests overlap
 			return false
 		}
-		// A reset, as an overloaded server's accept queue gives.
-		c, _, err := rw.(http.Hijacker).Hijack()
-		if err == nil {
-			if tc, ok := c.(*net.TCPConn); ok {
-				_ = tc.SetLinger(0)
-			}
-			_ = c.Close()
-		}
+		resetConn(rw) // as an overloaded server's accept queue gives
 		return true
 	})
 	cfg := retryCfg()
@@ -201,13 +194,7 @@ func TestOutageLeavesNoCeiling(t *testing.T) {
 			time.Sleep(20 * time.Millisecond) // so that requests overlap
 			return false
 		}
-		c, _, err := rw.(http.Hijacker).Hijack()
-		if err == nil {
-			if tc, ok := c.(*net.TCPConn); ok {
-				_ = tc.SetLinger(0)
-			}
-			_ = c.Close()
-		}
+		resetConn(rw)
 		return true
 	})
 	cfg := retryCfg()
@@ -226,5 +213,16 @@ func TestOutageLeavesNoCeiling(t *testing.T) {
 	}
 	if len(st.Hosts) != 1 || st.Hosts[0].ConnFails < wave/2 {
 		t.Errorf("host stats %+v: want the resets counted", st.Hosts)
+	}
+}
+
+// resetConn closes the request's connection with a reset.
+func resetConn(rw http.ResponseWriter) {
+	c, _, err := rw.(http.Hijacker).Hijack()
+	if err == nil {
+		if tc, ok := c.(*net.TCPConn); ok {
+			_ = tc.SetLinger(0)
+		}
+		_ = c.Close()
 	}
 }
