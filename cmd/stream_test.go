@@ -1,6 +1,7 @@
 package cmd_test
 
 import (
+	"bufio"
 	"bytes"
 	"context"
 	"fmt"
@@ -93,12 +94,76 @@ func TestUnwritableResultsFailTheRun(t *testing.T) {
 func TestSlowStdoutDoesNotStallDownloads(t *testing.T) {
 	t.Parallel()
 	const n = 1500
-	var served atomic.Int64
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		served.Add(1)
+	r := startResultsRun(t, n)
+	r.waitServed(t, func() int { return 0 })
+	out, err := io.ReadAll(r.out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r.check(t, string(out))
+}
+
+// The same with a reader that reads all the time but slowly (one line per
+// 20 ms, a consumer doing work per result): the downloads run ahead of it.
+// A run whose loop waited on the pipe could be at most one pipe buffer
+// (about 250 lines) ahead of the reader, so it could not have served all
+// 1,500 before the reader had taken 1,000 lines; this run must serve them
+// all while the reader has taken fewer than 750.
+func TestSleepingReaderDoesNotSlowDownloads(t *testing.T) {
+	t.Parallel()
+	const n = 1500
+	r := startResultsRun(t, n)
+	var read atomic.Int64
+	var hurry atomic.Bool // set once the check is made: read the rest at once
+	var out strings.Builder
+	readDone := make(chan error, 1)
+	go func() {
+		br := bufio.NewReader(r.out)
+		for {
+			line, err := br.ReadString('\n')
+			out.WriteString(line)
+			if err != nil {
+				if err == io.EOF {
+					err = nil
+				}
+				readDone <- err
+				return
+			}
+			read.Add(1)
+			if !hurry.Load() {
+				time.Sleep(20 * time.Millisecond)
+			}
+		}
+	}()
+	r.waitServed(t, func() int { return int(read.Load()) })
+	if got := read.Load(); got >= n/2 {
+		t.Errorf("the reader had taken %d result lines when the server had served all %d: the downloads kept pace with the reader", got, n)
+	}
+	hurry.Store(true)
+	if err := <-readDone; err != nil {
+		t.Fatal(err)
+	}
+	r.check(t, out.String())
+}
+
+// resultsRun is a multiget run of n small files with --json results on a
+// pipe the test reads as it likes.
+type resultsRun struct {
+	n      int
+	served *atomic.Int64
+	cmd    *exec.Cmd
+	out    *os.File
+	stderr *bytes.Buffer
+}
+
+func startResultsRun(t *testing.T, n int) *resultsRun {
+	t.Helper()
+	r := &resultsRun{n: n, served: new(atomic.Int64), stderr: new(bytes.Buffer)}
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		r.served.Add(1)
 		_, _ = io.WriteString(w, "0123456789")
 	}))
-	defer srv.Close()
+	t.Cleanup(srv.Close)
 	dir := t.TempDir()
 	var list strings.Builder
 	for i := range n {
@@ -111,35 +176,43 @@ func TestSlowStdoutDoesNotStallDownloads(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer pr.Close()
-	cmd := exec.Command(filepath.Join(binDir, "multiget"), "-i", "list.txt", "-d", "out", "--json", "-j", "16")
-	cmd.Dir = dir
-	var se bytes.Buffer
-	cmd.Stdout, cmd.Stderr = pw, &se
-	if err := cmd.Start(); err != nil {
+	t.Cleanup(func() { pr.Close() })
+	r.out = pr
+	r.cmd = exec.Command(filepath.Join(binDir, "multiget"), "-i", "list.txt", "-d", "out", "--json", "-j", "16")
+	r.cmd.Dir = dir
+	r.cmd.Stdout, r.cmd.Stderr = pw, r.stderr
+	if err := r.cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
 	pw.Close()
+	return r
+}
+
+// waitServed waits until the server has answered all n requests; read
+// says how many result lines the reader has taken, for the failure message.
+func (r *resultsRun) waitServed(t *testing.T, read func() int) {
+	t.Helper()
 	deadline := time.Now().Add(60 * time.Second)
-	for served.Load() < n {
+	for r.served.Load() < int64(r.n) {
 		if time.Now().After(deadline) {
-			_ = cmd.Process.Kill()
-			_ = cmd.Wait()
-			t.Fatalf("the server saw %d of %d requests while stdout was not read: the downloads waited for the reader", served.Load(), n)
+			_ = r.cmd.Process.Kill()
+			_ = r.cmd.Wait()
+			t.Fatalf("the server saw %d of %d requests while the reader took %d result lines: the downloads waited for the reader", r.served.Load(), r.n, read())
 		}
 		time.Sleep(10 * time.Millisecond)
 	}
-	out, err := io.ReadAll(pr)
-	if err != nil {
-		t.Fatal(err)
+}
+
+// check waits for the run and checks its results: one ok line per file.
+func (r *resultsRun) check(t *testing.T, out string) {
+	t.Helper()
+	if err := r.cmd.Wait(); err != nil {
+		t.Fatalf("multiget: %v; stderr:\n%s", err, r.stderr.String())
 	}
-	if err := cmd.Wait(); err != nil {
-		t.Fatalf("multiget: %v; stderr:\n%s", err, se.String())
+	if lines := strings.Count(out, "\n"); lines != r.n {
+		t.Errorf("%d result lines, want %d", lines, r.n)
 	}
-	if lines := strings.Count(string(out), "\n"); lines != n {
-		t.Errorf("%d result lines, want %d", lines, n)
-	}
-	if got := strings.Count(string(out), `"status":"ok"`); got != n {
-		t.Errorf("%d ok results, want %d", got, n)
+	if got := strings.Count(out, `"status":"ok"`); got != r.n {
+		t.Errorf("%d ok results, want %d", got, r.n)
 	}
 }
